@@ -1,0 +1,56 @@
+/* The SVM intercept and #VMEXIT exit-code catalogues (intercepts.def,
+ * exit_codes.def) expanded into enums and name tables, plus access to the
+ * intercept bits of a VMCB. */
+#ifndef HVSIM_MODELS_SVM_SVM_CATALOG_H
+#define HVSIM_MODELS_SVM_SVM_CATALOG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "models/svm/vmcb.h"
+
+/* Exit codes: SVM_EXIT_<NAME> = EXITCODE value (SVM_EXIT_INVALID = -1). */
+enum svm_exit_code {
+#define SVM_EXIT(name, value) SVM_EXIT_##name = (value),
+#include "models/svm/exit_codes.def"
+#undef SVM_EXIT
+};
+
+/* Exit codes as a dense index, for tables and coverage lists. */
+enum svm_exit_index {
+#define SVM_EXIT(name, value) SVM_EXIT_IDX_##name,
+#include "models/svm/exit_codes.def"
+#undef SVM_EXIT
+  SVM_EXIT_COUNT
+};
+
+struct svm_exit_info {
+  const char *name;  /* e.g. "VMMCALL" */
+  int64_t code;      /* EXITCODE as a signed value */
+};
+extern const struct svm_exit_info svm_exit_infos[SVM_EXIT_COUNT];
+
+/* Name of an EXITCODE value (the 64-bit field as stored), or NULL. */
+const char *svm_exit_name(uint64_t exitcode);
+
+/* Intercepts: SVM_INTERCEPT_<NAME> is a dense index into svm_intercepts. */
+enum svm_intercept {
+#define SVM_INTERCEPT(name, word, bit, exit, cite) SVM_INTERCEPT_##name,
+#include "models/svm/intercepts.def"
+#undef SVM_INTERCEPT
+  SVM_INTERCEPT_COUNT
+};
+
+struct svm_intercept_info {
+  const char *name;       /* e.g. "VMRUN" */
+  uint8_t word;           /* byte offset in the VMCB / 4 */
+  uint8_t bit;
+  int64_t exitcode;       /* the #VMEXIT code this intercept produces */
+  const char *citation;
+};
+extern const struct svm_intercept_info svm_intercepts[SVM_INTERCEPT_COUNT];
+
+bool svm_intercept_is_set(const struct svm_vmcb *v, enum svm_intercept i);
+void svm_intercept_set(struct svm_vmcb *v, enum svm_intercept i, bool on);
+
+#endif
