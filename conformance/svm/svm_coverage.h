@@ -17,4 +17,5 @@ struct svm_cov_entry {
 /* The tables, one per test file that covers catalogue entries. */
 extern const struct svm_cov_entry svm_cov_vmrun_checks[];
 
+
 #endif

@@ -223,20 +223,23 @@ static void svm_vmrun_catalogue_complete(void **state)
   assert_int_equal(svm_check_by_name("SVM_VMRUN_NOPE"), SVM_CHECK_NONE);
 }
 
+/* Not static: the coverage build (SVM_COVERAGE_BUILD) keeps the tests
+ * linked in, without a main(). */
+#define NEGATIVE_ENTRY(id) cmocka_unit_test(svm_vmrun_##id##_fails),
+const struct CMUnitTest svm_tests_vmrun_checks[] = {
+  cmocka_unit_test(svm_vmrun_catalogue_complete),
+  cmocka_unit_test(svm_vmrun_baseline_passes_every_model),
+  cmocka_unit_test(svm_vmrun_permission_maps_below_limit_pass),
+  cmocka_unit_test(svm_vmrun_legacy_mode_ignores_long_mode_rules_pass),
+  cmocka_unit_test(svm_vmrun_valid_event_injections_pass),
+  cmocka_unit_test(svm_vmrun_np_rules_need_np_pass),
+  cmocka_unit_test(svm_vmrun_all_failures_listed_in_order),
+  NEGATIVE_TESTS(NEGATIVE_ENTRY)
+};
+
 #ifndef SVM_COVERAGE_BUILD
 int main(void)
 {
-#define NEGATIVE_ENTRY(id) cmocka_unit_test(svm_vmrun_##id##_fails),
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(svm_vmrun_catalogue_complete),
-    cmocka_unit_test(svm_vmrun_baseline_passes_every_model),
-    cmocka_unit_test(svm_vmrun_permission_maps_below_limit_pass),
-    cmocka_unit_test(svm_vmrun_legacy_mode_ignores_long_mode_rules_pass),
-    cmocka_unit_test(svm_vmrun_valid_event_injections_pass),
-    cmocka_unit_test(svm_vmrun_np_rules_need_np_pass),
-    cmocka_unit_test(svm_vmrun_all_failures_listed_in_order),
-    NEGATIVE_TESTS(NEGATIVE_ENTRY)
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return cmocka_run_group_tests(svm_tests_vmrun_checks, NULL, NULL);
 }
 #endif
