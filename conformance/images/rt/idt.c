@@ -122,7 +122,7 @@ void rt_exception(struct rt_frame *f)
         hooks[f->vector & 255](f);
         return;
     }
-    uintptr_t site, next;
+    uintptr_t site = 0, next = 0;
     bool known = resume_point((unsigned)f->vector, f->rip, &site, &next);
     rt_fault.count++;
     rt_fault.vector = (unsigned)f->vector;

@@ -54,6 +54,8 @@ void tap_eq(uint64_t expected, uint64_t got, const char *fmt, ...) __attribute__
  * (conformance/oracles/declared-differences.txt). */
 void tap_eq_or_departure(uint64_t expected, uint64_t got, uint64_t departure, const char *id,
                          const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Passes when a probe caught nothing (vector -1). */
+void tap_no_fault(int vector, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void tap_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool tap_failed(void);
 __attribute__((noreturn)) void tap_done(void);

@@ -55,6 +55,19 @@ void tap_eq_or_departure(uint64_t expected, uint64_t got, uint64_t departure, co
                   (unsigned long long)got, known ? " # TODO known departure: " : "", known ? id : "");
 }
 
+void tap_no_fault(int vector, const char *fmt, ...)
+{
+    va_list ap;
+    begin(vector < 0);
+    va_start(ap, fmt);
+    rt_vprintf(fmt, ap);
+    va_end(ap);
+    if (vector < 0)
+        rt_printf(": no exception\n");
+    else
+        rt_printf(" (expected no exception, got vector %d)\n", vector);
+}
+
 void tap_note(const char *fmt, ...)
 {
     va_list ap;
