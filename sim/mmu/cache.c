@@ -1,0 +1,68 @@
+/* Set-associative cache arrays (see cache.h). */
+#include "sim/mmu/cache.h"
+
+#include <stdlib.h>
+
+bool cache_alloc(struct mmu_cache *c, const struct mmu_cache_geometry *g)
+{
+  *c = (struct mmu_cache){ 0 };
+  if (!g->sets || !g->ways) return true; /* disabled */
+  if (g->sets & (g->sets - 1)) return false;
+  c->e = calloc((size_t)g->sets * g->ways, sizeof *c->e);
+  c->next_victim = calloc(g->sets, sizeof *c->next_victim);
+  if (!c->e || !c->next_victim) { cache_free(c); return false; }
+  c->sets = g->sets;
+  c->ways = g->ways;
+  c->set_mask = g->sets - 1;
+  return true;
+}
+
+void cache_free(struct mmu_cache *c)
+{
+  free(c->e);
+  free(c->next_victim);
+  *c = (struct mmu_cache){ 0 };
+}
+
+struct mmu_entry *cache_slot(struct mmu *m, struct mmu_cache *c, uint64_t index, uint64_t key,
+                             uint16_t tag, uint16_t pcid, uint64_t root)
+{
+  if (!c->sets) return 0;
+  uint32_t s = (uint32_t)(index & c->set_mask);
+  struct mmu_entry *set = c->e + (size_t)s * c->ways;
+  struct mmu_entry *free_way = 0;
+  for (uint32_t w = 0; w < c->ways; w++) {
+    struct mmu_entry *e = &set[w];
+    if (!cache_entry_live(m, e)) { if (!free_way) free_way = e; continue; }
+    if (e->key == key && e->tag == tag && e->root == root && e->pcid == pcid) return e;
+  }
+  if (free_way) return free_way;
+  if (m->geo.replacement == MMU_REPL_FIFO) {
+    uint32_t v = c->next_victim[s];
+    c->next_victim[s] = (v + 1) % c->ways;
+    return &set[v];
+  }
+  struct mmu_entry *victim = &set[0];
+  for (uint32_t w = 1; w < c->ways; w++)
+    if (set[w].stamp < victim->stamp) victim = &set[w];
+  return victim;
+}
+
+void cache_invalidate(struct mmu *m, struct mmu_cache *c, const struct cache_match *mt)
+{
+  size_t n = (size_t)c->sets * c->ways;
+  for (size_t i = 0; i < n; i++) {
+    struct mmu_entry *e = &c->e[i];
+    if (!cache_entry_live(m, e)) continue;
+    if (mt->by_tag && e->tag != mt->tag) continue;
+    if (mt->by_root && e->root != mt->root) continue;
+    if (mt->keep_global && (e->flags & ENT_GLOBAL)) continue;
+    /* A global entry belongs to every PCID: a PCID-specific invalidation
+     * that does not keep globals removes it too. */
+    if (mt->by_pcid && e->pcid != mt->pcid && !(e->flags & ENT_GLOBAL)) continue;
+    if (mt->not_tag0 && e->tag == 0) continue;
+    if ((e->flags & mt->need_flags) != mt->need_flags) continue;
+    if (mt->by_key && ((mt->addr >> e->shift) << e->shift) != e->key) continue;
+    e->flags &= (uint8_t)~ENT_VALID;
+  }
+}

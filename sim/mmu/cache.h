@@ -1,0 +1,86 @@
+/* Set-associative caches of the MMU: the combined TLB (one array per page
+ * size), the guest paging-structure caches (one per level) and the
+ * guest-physical TLB. All share one entry layout and one deterministic
+ * replacement (LRU or FIFO per set), fixed by the geometry. */
+#ifndef HVSIM_SIM_MMU_CACHE_H
+#define HVSIM_SIM_MMU_CACHE_H
+
+#include <stddef.h>
+
+#include "sim/mmu/mmu.h"
+
+enum {
+  ENT_GLOBAL = 1u << 0, /* TLB: global page (CR4.PGE and G): matches any PCID */
+  ENT_GDIRTY = 1u << 1, /* TLB: guest dirty flag set (or no guest paging) */
+  ENT_NDIRTY = 1u << 2, /* TLB / gpa TLB: nested dirty flag set (or not tracked) */
+  ENT_VALID  = 1u << 3,
+  ENT_EPT    = 1u << 4, /* created under EPT (INVEPT all-context removes it) */
+};
+
+struct mmu_entry {
+  uint64_t key;      /* address bits this entry maps, low bits cleared */
+  uint64_t root;     /* SLAT root tag (EP4TA or nCR3; 0 without SLAT) */
+  uint64_t hpa;      /* host-physical base of the page / referenced table */
+  uint64_t gpa;      /* guest-physical base of the page (TLB) */
+  uint64_t stamp;    /* LRU time */
+  uint32_t gen;
+  uint16_t tag;      /* VPID / ASID */
+  uint16_t pcid;
+  uint8_t rights;    /* guest rights (enum pt_right) accumulated to this level */
+  uint8_t nrights;   /* nested rights of the page */
+  uint8_t flags;
+  uint8_t shift;     /* size of the region the entry covers (log2 bytes) */
+  uint8_t nshift;    /* nested leaf page size (gpa TLB) */
+  uint8_t pkey;
+};
+
+/* Which entries an invalidation removes; unset criteria match everything.
+ * by_key: the entry's mapping (of 1 << shift bytes) contains address `addr`. */
+struct cache_match {
+  bool by_tag, by_pcid, by_root, by_key, keep_global, not_tag0;
+  uint16_t tag, pcid;
+  uint64_t root, addr;
+  uint8_t need_flags;
+};
+
+bool cache_alloc(struct mmu_cache *c, const struct mmu_cache_geometry *g);
+void cache_free(struct mmu_cache *c);
+
+static inline bool cache_entry_live(const struct mmu *m, const struct mmu_entry *e)
+{
+  return (e->flags & ENT_VALID) && e->gen == m->generation;
+}
+
+/* Finds the entry for `key` (set chosen by `index`) with this tag, root and
+ * PCID (or global, when any_pcid_if_global). Updates LRU on a hit. */
+static inline struct mmu_entry *cache_lookup(struct mmu *m, struct mmu_cache *c, uint64_t index,
+                                             uint64_t key, uint16_t tag, uint16_t pcid, uint64_t root)
+{
+  if (!c->sets) return 0;
+  struct mmu_entry *set = c->e + (size_t)(index & c->set_mask) * c->ways;
+  for (uint32_t w = 0; w < c->ways; w++) {
+    struct mmu_entry *e = &set[w];
+    if (e->key != key || !cache_entry_live(m, e) || e->tag != tag || e->root != root) continue;
+    if (e->pcid != pcid && !(e->flags & ENT_GLOBAL)) continue;
+    e->stamp = ++m->clock;
+    return e;
+  }
+  return 0;
+}
+
+/* The slot a new entry for `key` goes into: an existing entry for the same
+ * key and tags, else an invalid way, else the policy's victim. */
+struct mmu_entry *cache_slot(struct mmu *m, struct mmu_cache *c, uint64_t index, uint64_t key,
+                             uint16_t tag, uint16_t pcid, uint64_t root);
+
+/* Marks the slot filled: valid, current generation, most recently used. */
+static inline void cache_commit(struct mmu *m, struct mmu_entry *e)
+{
+  e->flags |= ENT_VALID;
+  e->gen = m->generation;
+  e->stamp = ++m->clock;
+}
+
+void cache_invalidate(struct mmu *m, struct mmu_cache *c, const struct cache_match *match);
+
+#endif

@@ -1,0 +1,220 @@
+/* The MMU: set-up, the cached translation path (combined TLB in front of the
+ * walker) and the reference translation. */
+#include "sim/mmu/mmu.h"
+
+#include <string.h>
+
+#include "models/vmx/ept_format.h"
+#include "sim/mmu/cache.h"
+#include "sim/mmu/walk.h"
+#include "sim/mmu/x86_format.h"
+
+/* A Skylake-like shape: a large 4 KiB array, small large-page arrays, small
+ * paging-structure caches; MAXPHYADDR 46; every optional feature present. */
+const struct mmu_geometry mmu_default_geometry = {
+  .tlb = { [MMU_PAGE_4K] = { 128, 12 }, [MMU_PAGE_LARGE] = { 8, 4 }, [MMU_PAGE_1G] = { 4, 4 } },
+  .psc = { [2] = { 8, 4 }, [3] = { 4, 4 }, [4] = { 2, 2 }, [5] = { 1, 2 } },
+  .gpa_tlb = { 64, 8 },
+  .replacement = MMU_REPL_LRU,
+  .maxphyaddr = 46,
+  .features = MMU_FEAT_PSE36 | MMU_FEAT_1G_PAGES | MMU_FEAT_PKU | MMU_FEAT_LA57 |
+              MMU_FEAT_EPT_EXEC_ONLY | MMU_FEAT_EPT_5LEVEL | MMU_FEAT_EPT_AD |
+              MMU_FEAT_EPT_1G | MMU_FEAT_EPT_ADV_INFO | MMU_FEAT_EPT_MBEC,
+};
+
+bool mmu_phys_init(struct mmu_phys *p, uint8_t *ram, uint64_t ram_size, uint8_t maxphy, unsigned features)
+{
+  memset(p, 0, sizeof *p);
+  if (maxphy < 32 || maxphy > 52) return false;
+  p->ram = ram;
+  p->ram_size = ram_size;
+  p->maxphyaddr = maxphy;
+  p->features = features;
+  for (unsigned mode = 0; mode < MMU_X86_MODES; mode++)
+    for (unsigned nxe = 0; nxe < 2; nxe++)
+      x86_format_build(&p->x86[mode][nxe], (enum mmu_x86_mode)mode, maxphy, features, nxe);
+  for (unsigned five = 0; five < 2; five++)
+    for (unsigned mbec = 0; mbec < 2; mbec++)
+      for (unsigned ad = 0; ad < 2; ad++)
+        ept_format_build(&p->ept[five][mbec][ad], five ? 5 : 4, maxphy, mbec, ad,
+                         features & MMU_FEAT_EPT_1G, features & MMU_FEAT_EPT_EXEC_ONLY);
+  return true;
+}
+
+bool mmu_init(struct mmu *m, const struct mmu_geometry *geo, uint8_t *ram, uint64_t ram_size)
+{
+  memset(m, 0, sizeof *m);
+  if (!geo) geo = &mmu_default_geometry;
+  m->geo = *geo;
+  m->generation = 1;
+  if (!mmu_phys_init(&m->phys, ram, ram_size, geo->maxphyaddr, geo->features)) return false;
+  bool ok = true;
+  for (unsigned s = 0; s < MMU_PAGE_SIZES; s++) ok = ok && cache_alloc(&m->tlb[s], &geo->tlb[s]);
+  for (unsigned l = 2; l < MMU_PSC_LEVELS; l++) ok = ok && cache_alloc(&m->psc[l], &geo->psc[l]);
+  ok = ok && cache_alloc(&m->gpa_tlb, &geo->gpa_tlb);
+  if (!ok) mmu_fini(m);
+  return ok;
+}
+
+void mmu_fini(struct mmu *m)
+{
+  for (unsigned s = 0; s < MMU_PAGE_SIZES; s++) cache_free(&m->tlb[s]);
+  for (unsigned l = 0; l < MMU_PSC_LEVELS; l++) cache_free(&m->psc[l]);
+  cache_free(&m->gpa_tlb);
+}
+
+void mmu_context_from_cpu(struct mmu_context *ctx, const struct cpu_state *cpu)
+{
+  *ctx = (struct mmu_context){
+    .cr0 = cpu->cr0, .cr3 = cpu->cr3, .cr4 = cpu->cr4, .efer = cpu->efer,
+    .pkru = cpu->pkru, .cpl = (uint8_t)cpu_cpl(cpu), .ac = (cpu->rflags & RFLAGS_AC) != 0,
+    .slat = MMU_SLAT_NONE,
+  };
+  memcpy(ctx->pdpte, cpu->pdpte, sizeof ctx->pdpte);
+}
+
+bool mmu_pdpte_valid(uint64_t pdpte, uint8_t maxphy)
+{
+  if (!(pdpte & 1)) return true;
+  return !(pdpte & (pt_bits(63, maxphy) | pt_bits(8, 5) | pt_bits(2, 1)));
+}
+
+bool mmu_load_pdptes(const struct mmu_phys *p, uint64_t cr3, uint64_t pdpte[4])
+{
+  uint64_t v[4];
+  uint64_t base = cr3 & 0xFFFFFFE0u;
+  for (unsigned i = 0; i < 4; i++) {
+    uint64_t pa = base + 8 * i;
+    v[i] = pa + 8 <= p->ram_size ? 0 : ~0ull;
+    if (pa + 8 <= p->ram_size) memcpy(&v[i], p->ram + pa, 8);
+    if (!mmu_pdpte_valid(v[i], p->maxphyaddr)) return false;
+  }
+  memcpy(pdpte, v, sizeof v);
+  return true;
+}
+
+const struct mmu_stats *mmu_stats(const struct mmu *m) { return &m->stats; }
+
+void mmu_stats_reset(struct mmu *m) { memset(&m->stats, 0, sizeof m->stats); }
+
+static void count_tag(struct mmu *m, uint16_t tag, bool hit)
+{
+  for (unsigned i = 0; i < MMU_STATS_TAGS; i++) {
+    struct mmu_tag_stats *t = &m->stats.per_tag[i];
+    if (!t->used) { t->used = true; t->tag = tag; }
+    if (t->tag != tag) continue;
+    if (hit) t->hits++; else t->misses++;
+    return;
+  }
+  if (hit) m->stats.other_tag_hits++; else m->stats.other_tag_misses++;
+}
+
+static void identity(uint64_t linear, struct mmu_translation *out)
+{
+  uint64_t pa = linear & 0xFFFFFFFFu; /* paging off: 32-bit linear = physical */
+  *out = (struct mmu_translation){ .pa = pa, .page_base = pa & ~0xFFFull, .gpa = pa,
+                                   .perms = MMU_PERM_READ | MMU_PERM_WRITE | MMU_PERM_EXEC,
+                                   .page_shift = 12 };
+}
+
+static unsigned size_shift(const struct walk_env *w, unsigned size)
+{
+  if (size == MMU_PAGE_4K) return 12;
+  if (size == MMU_PAGE_1G) return 30;
+  return w->gf && w->gf->index_bits == 10 ? 22 : 21;
+}
+
+static bool tlb_hit(struct mmu *m, struct walk_env *w, uint64_t lin, enum mmu_access acc,
+                    struct mmu_translation *out)
+{
+  const struct mmu_context *c = w->ctx;
+  for (unsigned s = 0; s < MMU_PAGE_SIZES; s++) {
+    unsigned shift = size_shift(w, s);
+    uint64_t key = (lin >> shift) << shift;
+    struct mmu_entry *e = cache_lookup(m, &m->tlb[s], lin >> shift, key, c->tag, w->pcid, w->root_tag);
+    if (!e) continue;
+    struct walk_result r = { .rights = e->rights, .nrights = e->nrights, .pkey = e->pkey,
+                             .gdirty = e->flags & ENT_GDIRTY, .ndirty = e->flags & ENT_NDIRTY };
+    bool ok = !walk_guest_check(w, r.rights, r.pkey, acc) &&
+              walk_nested_allows(w, r.nrights, acc, r.rights & PT_RIGHT_U) &&
+              (acc != MMU_WRITE || (r.gdirty && r.ndirty));
+    if (!ok) {
+      /* The cached entry does not allow this access (or a dirty flag must
+       * be set): drop it and walk, as a page fault would drop it anyway
+       * (SDM Vol. 3A, "Invalidation of TLBs and Paging-Structure Caches"). */
+      e->flags &= (uint8_t)~ENT_VALID;
+      return false;
+    }
+    uint64_t off = lin & ((1ull << shift) - 1);
+    out->pa = e->hpa | off;
+    out->page_base = out->pa & ~0xFFFull;
+    out->gpa = e->gpa | off;
+    out->perms = walk_perms(w, &r);
+    out->refs = 0;
+    out->page_shift = e->shift;
+    out->tlb_hit = true;
+    m->stats.tlb_hits[s]++;
+    return true;
+  }
+  return false;
+}
+
+static void tlb_fill(struct mmu *m, struct walk_env *w, uint64_t lin, const struct walk_result *r,
+                     const struct mmu_translation *out)
+{
+  unsigned shift = r->shift;
+  unsigned s = shift >= 30 ? MMU_PAGE_1G : shift > 12 ? MMU_PAGE_LARGE : MMU_PAGE_4K;
+  uint64_t key = (lin >> shift) << shift;
+  uint64_t mask = (1ull << shift) - 1;
+  struct mmu_entry *e = cache_slot(m, &m->tlb[s], lin >> shift, key, w->ctx->tag, w->pcid, w->root_tag);
+  if (!e) return;
+  *e = (struct mmu_entry){
+    .key = key, .root = w->root_tag, .hpa = out->pa & ~mask, .gpa = out->gpa & ~mask,
+    .tag = w->ctx->tag, .pcid = w->pcid, .rights = (uint8_t)r->rights, .nrights = (uint8_t)r->nrights,
+    .shift = (uint8_t)shift, .pkey = (uint8_t)r->pkey,
+    .flags = (uint8_t)((r->global ? ENT_GLOBAL : 0) | (r->gdirty ? ENT_GDIRTY : 0) |
+                       (r->ndirty ? ENT_NDIRTY : 0) |
+                       (w->nf && w->nf->kind == PT_KIND_EPT ? ENT_EPT : 0)),
+  };
+  cache_commit(m, e);
+}
+
+bool mmu_translate(struct mmu *m, const struct mmu_context *ctx, uint64_t linear,
+                   enum mmu_access acc, unsigned flags, struct mmu_translation *out, struct mmu_fault *fault)
+{
+  m->stats.translations++;
+  if (!(ctx->cr0 & CR0_PG) && ctx->slat == MMU_SLAT_NONE) { identity(linear, out); return true; }
+  struct walk_env w;
+  if (!walk_env_init(&w, &m->phys, m, ctx, flags, fault)) { m->stats.faults++; return false; }
+  uint64_t lin = (ctx->efer & EFER_LMA) ? linear : (linear & 0xFFFFFFFFu);
+  /* Linear and combined mappings exist only with paging on (SDM Vol. 3C,
+   * "Cached Information"): with CR0.PG=0 only guest-physical ones are cached. */
+  if (w.gf && tlb_hit(m, &w, lin, acc, out)) { count_tag(m, ctx->tag, true); return true; }
+  if (w.gf) { m->stats.tlb_misses++; count_tag(m, ctx->tag, false); }
+  struct walk_result r;
+  m->stats.walks++;
+  bool ok = walk_translate(&w, lin, acc, out, fault, &r);
+  m->stats.refs += w.refs;
+  if (!ok) {
+    m->stats.faults++;
+    return false;
+  }
+  out->refs = w.refs;
+  out->tlb_hit = false;
+  if (w.gf) tlb_fill(m, &w, lin, &r, out);
+  return true;
+}
+
+bool mmu_reference_translate(const struct mmu_phys *phys, const struct mmu_context *ctx,
+                             uint64_t linear, enum mmu_access acc, unsigned flags,
+                             struct mmu_translation *out, struct mmu_fault *fault)
+{
+  if (!(ctx->cr0 & CR0_PG) && ctx->slat == MMU_SLAT_NONE) { identity(linear, out); return true; }
+  struct walk_env w;
+  if (!walk_env_init(&w, phys, 0, ctx, flags, fault)) return false;
+  struct walk_result r;
+  if (!walk_translate(&w, linear, acc, out, fault, &r)) return false;
+  out->refs = w.refs;
+  out->tlb_hit = false;
+  return true;
+}

@@ -1,0 +1,89 @@
+/* The bit meanings of one paging-structure format, as the generic walker
+ * (sim/mmu/walk.c) consumes them.
+ *
+ * There is one walker for every format hvsim models: legacy 32-bit paging,
+ * PAE, 4-level and 5-level paging (also NPT, which is the host's paging format
+ * under nCR3) and EPT. Each format is a table of masks built once per mode
+ * (MAXPHYADDR, EFER.NXE, CR4.PSE, 1-GByte page support, ...): which bits make
+ * an entry present, which grant read/write/execute/user rights, which are
+ * reserved at each level for a table reference and for a page mapping, where
+ * the address lives, and where the accessed/dirty/global flags are. The x86
+ * formats are built in sim/mmu/x86_format.c, EPT's in models/vmx/ept_format.c. */
+#ifndef HVSIM_SIM_MMU_PT_FORMAT_H
+#define HVSIM_SIM_MMU_PT_FORMAT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define PT_MAX_LEVELS 5
+
+/* Generic rights an entry grants; the walker ANDs them across levels. */
+enum pt_right {
+  PT_RIGHT_R  = 1u << 0, /* readable */
+  PT_RIGHT_W  = 1u << 1, /* writable */
+  PT_RIGHT_XS = 1u << 2, /* executable (supervisor-mode linear address under MBEC) */
+  PT_RIGHT_XU = 1u << 3, /* executable for user-mode linear addresses (MBEC) */
+  PT_RIGHT_U  = 1u << 4, /* user-mode accessible (x86 U/S) */
+  PT_RIGHTS_ALL = 0x1f,
+};
+
+enum pt_kind {
+  PT_KIND_X86, /* 32-bit, PAE, 4-level, 5-level (guest paging and NPT) */
+  PT_KIND_EPT, /* Intel extended page tables */
+};
+
+struct pt_level {
+  uint64_t rsvd_table;     /* bits that must be 0 when the entry references a table */
+  uint64_t rsvd_leaf;      /* bits that must be 0 when the entry maps a page */
+  uint64_t table_addr;     /* address bits of a referenced table */
+  uint64_t leaf_addr;      /* address bits of a mapped page */
+  bool large_ok;           /* the PS bit maps a page at this level */
+  bool rights_ignored;     /* grants no rights and has no A flag (PAE PDPTEs) */
+};
+
+struct pt_format {
+  const char *name;
+  enum pt_kind kind;
+  uint8_t levels;          /* levels walked from the root (level 1 maps 4 KiB) */
+  uint8_t entry_size;      /* bytes: 4 or 8 */
+  uint8_t index_bits;      /* 10 (32-bit paging) or 9 */
+  uint8_t phys_bits;       /* physical-address width this format produces */
+  uint8_t top_entries;     /* entries in the top table if not a full page (PAE: 4) */
+  uint64_t present;        /* present iff (entry & present) != 0 */
+  uint64_t ps_bit;         /* page-size bit (bit 7) */
+  uint64_t a_bit, d_bit;   /* 0 when the format has no accessed/dirty flags */
+  uint64_t g_bit;          /* global flag of a page mapping, 0 if not honoured */
+  uint64_t bit_r, bit_w, bit_xs, bit_xu, bit_u, bit_nx;
+  unsigned rights_always;  /* rights granted without any bit (x86: R, X, X) */
+  bool pse36;              /* 32-bit 4-MByte pages carry PA[39:32] in bits 20:13 */
+  bool pkeys;              /* bits 62:59 of a page mapping hold a protection key */
+  bool ept_exec_only;      /* EPT: execute-only entries allowed (else misconfig) */
+  struct pt_level lv[PT_MAX_LEVELS + 1]; /* indexed by level, 1..levels */
+};
+
+static inline unsigned pt_entry_rights(const struct pt_format *f, uint64_t e)
+{
+  unsigned r = f->rights_always;
+  if (e & f->bit_r) r |= PT_RIGHT_R;
+  if (e & f->bit_w) r |= PT_RIGHT_W;
+  if (e & f->bit_xs) r |= PT_RIGHT_XS;
+  if (e & f->bit_xu) r |= PT_RIGHT_XU;
+  if (e & f->bit_u) r |= PT_RIGHT_U;
+  if (e & f->bit_nx) r &= ~(unsigned)(PT_RIGHT_XS | PT_RIGHT_XU);
+  return r;
+}
+
+/* Bit position of the lowest linear/guest-physical address bit a level indexes. */
+static inline unsigned pt_level_shift(const struct pt_format *f, unsigned level)
+{
+  return 12u + f->index_bits * (level - 1u);
+}
+
+static inline uint64_t pt_bits(unsigned hi, unsigned lo)
+{
+  if (hi < lo) return 0;
+  uint64_t top = hi >= 63 ? ~0ull : ((1ull << (hi + 1)) - 1);
+  return top & ~((1ull << lo) - 1);
+}
+
+#endif

@@ -1,0 +1,55 @@
+/* The generic page walker shared by mmu_translate() (with caches) and
+ * mmu_reference_translate() (without). */
+#ifndef HVSIM_SIM_MMU_WALK_H
+#define HVSIM_SIM_MMU_WALK_H
+
+#include "sim/mmu/mmu.h"
+
+/* One translation's environment: the formats and roots the context selects. */
+struct walk_env {
+  const struct mmu_phys *phys;
+  struct mmu *mmu;                 /* NULL: reference walk, no caches */
+  const struct mmu_context *ctx;
+  const struct pt_format *gf;      /* guest paging format; NULL with CR0.PG=0 */
+  enum mmu_x86_mode gmode;
+  uint64_t groot;                  /* CR3's table address (guest-physical) */
+  const struct pt_format *nf;      /* nested format; NULL without SLAT */
+  enum mmu_x86_mode nmode;         /* NPT host mode */
+  uint64_t nroot;                  /* EPTP / nCR3 table address (host-physical) */
+  uint64_t root_tag;               /* EP4TA / nCR3 tag of combined and gpa entries */
+  uint16_t pcid;
+  uint16_t gpa_tag;                /* tag of guest-physical mappings: ASID (NPT), 0 (EPT) */
+  bool ps_write;                   /* guest paging-structure accesses count as writes */
+  bool user;                       /* the access is user-mode */
+  unsigned flags;
+  unsigned refs;
+};
+
+/* What a successful walk learned, for the TLB and for Unicorn's permissions. */
+struct walk_result {
+  unsigned rights;                 /* guest rights (PT_RIGHTS_ALL with paging off) */
+  unsigned nrights;                /* nested rights (PT_RIGHTS_ALL without SLAT) */
+  unsigned pkey;
+  bool global, gdirty, ndirty;
+  unsigned shift;                  /* combined page size */
+};
+
+/* Fills *w for ctx; false (fault kind MMU_FAULT_BAD_CONTEXT) if the context is
+ * one the architecture cannot reach. */
+bool walk_env_init(struct walk_env *w, const struct mmu_phys *phys, struct mmu *mmu,
+                   const struct mmu_context *ctx, unsigned flags, struct mmu_fault *fault);
+
+bool walk_translate(struct walk_env *w, uint64_t linear, enum mmu_access acc,
+                    struct mmu_translation *out, struct mmu_fault *fault, struct walk_result *res);
+
+/* The #PF error code bits an access would fault with given the rights of a
+ * complete translation, 0 when it is allowed (SDM Vol. 3A, Paging, "Access
+ * Rights", "Protection Keys"). */
+uint32_t walk_guest_check(const struct walk_env *w, unsigned rights, unsigned pkey, enum mmu_access acc);
+
+bool walk_nested_allows(const struct walk_env *w, unsigned nrights, enum mmu_access acc, bool user_page);
+
+/* MMU_PERM_* Unicorn may cache for a page with these rights and dirty state. */
+unsigned walk_perms(const struct walk_env *w, const struct walk_result *r);
+
+#endif
