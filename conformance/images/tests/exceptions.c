@@ -1,0 +1,135 @@
+/* exceptions: delivery of faults, traps and software interrupts through
+ * the IDT in long mode: the vector, the error code and the saved RIP
+ * (the faulting instruction for faults, the next one for traps).
+ * SDM Vol. 3A, "Exception and Interrupt Reference", "Exception
+ * Classifications", "Error Code", "Interrupt and Exception Handling in
+ * 64-bit Mode". */
+#include "rt/rt.h"
+
+#define NONCANONICAL 0x8000000000000000ull
+#define UNMAPPED     0x80000000ull  /* the boot tables map only the first 1 GiB */
+
+/* A fault: the CPU saved the address of the faulting instruction. */
+static void expect_fault(int vector, unsigned want, uint64_t err, const char *what)
+{
+    tap_eq(want, (uint64_t)vector, "%s: vector", what);
+    tap_eq(err, rt_fault.error_code, "%s: error code", what);
+    tap_check(rt_fault.count && rt_fault.rip == rt_fault.site, "%s: saved RIP is the faulting instruction", what);
+}
+
+/* A trap: the CPU saved the address of the next instruction. */
+static void expect_trap(int vector, unsigned want, const char *what)
+{
+    tap_eq(want, (uint64_t)vector, "%s: vector", what);
+    tap_check(rt_fault.count && rt_fault.rip == rt_fault.site_end, "%s: saved RIP is the next instruction", what);
+}
+
+static int divide(uint64_t hi, uint64_t lo, uint64_t divisor)
+{
+    rt_fault_clear();
+    __asm__ volatile(RT_PROBE("divq %2") : "+a"(lo), "+d"(hi) : "r"(divisor) : "memory");
+    return rt_fault_vector();
+}
+
+static int idivide(int64_t hi, int64_t lo, int64_t divisor)
+{
+    rt_fault_clear();
+    __asm__ volatile(RT_PROBE("idivq %2") : "+a"(lo), "+d"(hi) : "r"(divisor) : "memory");
+    return rt_fault_vector();
+}
+
+static int ud2(void)
+{
+    rt_fault_clear();
+    __asm__ volatile(RT_PROBE("ud2") ::: "memory");
+    return rt_fault_vector();
+}
+
+static int into64(void)
+{
+    rt_fault_clear();
+    __asm__ volatile(RT_PROBE(".byte 0xce") ::: "memory"); /* INTO: invalid in 64-bit mode */
+    return rt_fault_vector();
+}
+
+static int int3(void)
+{
+    rt_fault_clear();
+    __asm__ volatile(RT_PROBE("int3") ::: "memory");
+    return rt_fault_vector();
+}
+
+static int int_0x40(void)
+{
+    rt_fault_clear();
+    __asm__ volatile(RT_PROBE("int $0x40") ::: "memory");
+    return rt_fault_vector();
+}
+
+static int read_via_stack(uint64_t offset)
+{
+    uint64_t v;
+    rt_fault_clear();
+    /* RSP as the base register makes SS the segment of the access. */
+    __asm__ volatile(RT_PROBE("movq (%%rsp,%1,1), %0") : "=r"(v) : "r"(offset) : "memory");
+    return rt_fault_vector();
+}
+
+static void noncanonical(void)
+{
+    uint8_t v;
+    expect_fault(probe_read8((volatile uint8_t *)(uintptr_t)NONCANONICAL, &v), 13, 0,
+                 "non-canonical read (#GP)");
+    /* SDM Vol. 3A, "Interrupt 12—Stack Fault Exception (#SS)": a
+     * non-canonical address through RSP or RBP raises #SS(0). */
+    int vec = read_via_stack(NONCANONICAL);
+    tap_eq_or_departure(12, (uint64_t)vec, 13, "qemu-tcg-noncanonical-stack-gp",
+                        "non-canonical read through RSP (#SS): vector");
+    tap_eq(0, rt_fault.error_code, "non-canonical read through RSP: error code");
+}
+
+/* Ring-3 results, checked in ring 0. */
+static struct { int vector; uint64_t err; unsigned cpl; } user_cli, user_int;
+
+static void user_code(void)
+{
+    rt_fault_clear();
+    __asm__ volatile(RT_PROBE("cli") ::: "memory"); /* IOPL 0 < CPL 3 */
+    user_cli.vector = rt_fault_vector();
+    user_cli.err = rt_fault.error_code;
+    user_cli.cpl = rt_fault.cpl;
+    rt_fault_clear();
+    __asm__ volatile(RT_PROBE("int $0x40") ::: "memory"); /* gate DPL 0 < CPL 3 */
+    user_int.vector = rt_fault_vector();
+    user_int.err = rt_fault.error_code;
+    user_int.cpl = rt_fault.cpl;
+}
+
+static void from_user_mode(void)
+{
+    rt_user_call(user_code);
+    tap_eq(13, (uint64_t)user_cli.vector, "CLI at CPL 3 with IOPL 0: #GP");
+    tap_eq(0, user_cli.err, "CLI at CPL 3: error code");
+    tap_eq(3, user_cli.cpl, "CLI at CPL 3: fault taken from CPL 3");
+    tap_eq(13, (uint64_t)user_int.vector, "INT 0x40 at CPL 3 through a DPL 0 gate: #GP");
+    /* Error code: the gate's index (the vector) in bits 15:3, IDT bit (bit
+     * 1) set, EXT clear. QEMU puts the gate's byte offset (vector * 16) there. */
+    tap_eq_or_departure(0x40 * 8 + 2, user_int.err, 0x40 * 16 + 2, "qemu-tcg-idt-error-code-x16",
+                        "INT 0x40 at CPL 3: error code names the IDT gate");
+}
+
+void test_main(void)
+{
+    expect_fault(divide(0, 1, 0), 0, 0, "DIV by zero (#DE)");
+    expect_fault(idivide(-1, (int64_t)0x8000000000000000ull, -1), 0, 0, "IDIV overflow (#DE)");
+    tap_no_fault(divide(0, 10, 3), "DIV 10 / 3");
+    expect_fault(ud2(), 6, 0, "UD2 (#UD)");
+    expect_fault(into64(), 6, 0, "INTO in 64-bit mode (#UD)");
+    expect_trap(int3(), 3, "INT3 (#BP)");
+    tap_eq(0, rt_fault.error_code, "INT3: no error code");
+    expect_trap(int_0x40(), 0x40, "INT 0x40");
+    noncanonical();
+    expect_fault(probe_write8((volatile uint8_t *)(uintptr_t)UNMAPPED, 1), 14, 0x2, "write to unmapped page (#PF)");
+    tap_eq(UNMAPPED, rt_fault.cr2, "write to unmapped page: CR2");
+    from_user_mode();
+}
