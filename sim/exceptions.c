@@ -1,0 +1,255 @@
+/* Delivering exceptions and interrupts (SDM Vol. 3A, chapter "Interrupt and
+ * Exception Handling": "Exception and Interrupt Handling in 64-bit Mode",
+ * "Interrupt Descriptor Table (IDT)", "Exception and Interrupt Handling",
+ * and "Interrupt 8—Double Fault Exception (#DF)"). The state is m->cpu;
+ * the caller stores it into Unicorn afterwards. */
+#include "sim/exceptions.h"
+
+#include <string.h>
+
+#include "sim/machine.h"
+#include "sim/uc_bridge.h"
+
+#include <unicorn/unicorn.h>
+
+bool exception_has_error_code(uint8_t v)
+{
+  return v == VEC_DF || v == VEC_TS || v == VEC_NP || v == VEC_SS || v == VEC_GP ||
+         v == VEC_PF || v == VEC_AC || v == VEC_CP;
+}
+
+void raise_exception(struct machine *m, uint8_t vector, bool has_error, uint32_t error)
+{
+  m->event = (struct pending_event){.valid = true, .vector = vector, .has_error = has_error, .error = error};
+  uc_emu_stop(m->uc);
+}
+
+/* "Conditions for Generating a Double Fault": benign, contributory, page fault. */
+enum exc_class { BENIGN, CONTRIBUTORY, PAGE_FAULT };
+
+static enum exc_class exc_class(uint8_t v)
+{
+  if (v == VEC_DE || v == VEC_TS || v == VEC_NP || v == VEC_SS || v == VEC_GP) return CONTRIBUTORY;
+  if (v == VEC_PF || v == VEC_VE) return PAGE_FAULT;
+  return BENIGN;
+}
+
+/* A fault while delivering: what the combination of first and second
+ * exception turns into. */
+struct delivery_fault {
+  bool raised;
+  uint8_t vector;
+  uint32_t error;
+};
+
+struct delivery {
+  struct machine *m;
+  struct cpu_state *s;
+  struct delivery_fault fault;
+};
+
+static bool fail_with(struct delivery *d, uint8_t vector, uint32_t error)
+{
+  d->fault = (struct delivery_fault){true, vector, error};
+  return false;
+}
+
+static bool read_mem(struct delivery *d, uint64_t la, void *buf, unsigned len)
+{
+  if (machine_read_linear(d->m, la, buf, len, true)) return true;
+  d->m->fault_pending = false;
+  return fail_with(d, VEC_PF, d->m->fault.error_code);
+}
+
+static bool write_mem(struct delivery *d, uint64_t la, const void *buf, unsigned len, bool supervisor)
+{
+  if (machine_write_linear(d->m, la, buf, len, supervisor)) return true;
+  d->m->fault_pending = false;
+  return fail_with(d, VEC_PF, d->m->fault.error_code);
+}
+
+/* Reads the code/stack segment descriptor for `sel` into a segment. */
+static bool load_descriptor(struct delivery *d, uint16_t sel, struct segment *seg, uint8_t err_vec)
+{
+  const struct cpu_state *s = d->s;
+  const struct dtable *table = (sel & 4) ? &(struct dtable){s->seg[SEG_LDTR].base, s->seg[SEG_LDTR].limit} : &s->gdtr;
+  uint32_t index = sel & ~7u;
+  if ((sel & ~3u) == 0 || index + 7 > table->limit) return fail_with(d, err_vec, sel & ~3u);
+  uint8_t desc[8];
+  if (!read_mem(d, table->base + index, desc, 8)) return false;
+  uint32_t lo, hi;
+  memcpy(&lo, desc, 4);
+  memcpy(&hi, desc + 4, 4);
+  uint32_t limit = (lo & 0xffff) | (hi & 0xf0000);
+  if (hi & (1u << 23)) limit = (limit << 12) | 0xfff;
+  *seg = (struct segment){
+    .selector = sel,
+    .base = (lo >> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000u),
+    .limit = limit,
+    .ar = ((hi >> 8) & 0xff) | ((hi >> 8) & 0xf000),
+  };
+  return true;
+}
+
+static bool push(struct delivery *d, uint64_t *sp, uint64_t base, unsigned width, uint64_t value, bool supervisor)
+{
+  *sp -= width;
+  return write_mem(d, base + *sp, &value, width, supervisor);
+}
+
+/* Real-address mode: the IVT (SDM Vol. 3A, "Interrupt and Exception
+ * Handling in Real-Address Mode" in Vol. 3B's 8086 emulation chapter). */
+static bool deliver_real(struct delivery *d, const struct pending_event *ev)
+{
+  struct cpu_state *s = d->s;
+  if ((uint32_t)ev->vector * 4 + 3 > s->idtr.limit) return fail_with(d, VEC_GP, 0);
+  uint16_t ivt[2];
+  if (!read_mem(d, s->idtr.base + ev->vector * 4u, ivt, 4)) return false;
+  uint64_t sp = s->gpr[GPR_RSP] & 0xffff, ssb = s->seg[SEG_SS].base;
+  if (!push(d, &sp, ssb, 2, s->rflags & 0xffff, true) || !push(d, &sp, ssb, 2, s->seg[SEG_CS].selector, true) ||
+      !push(d, &sp, ssb, 2, s->rip & 0xffff, true))
+    return false;
+  s->gpr[GPR_RSP] = (s->gpr[GPR_RSP] & ~0xffffull) | sp;
+  s->rflags &= ~(RFLAGS_IF | RFLAGS_TF | RFLAGS_AC);
+  s->seg[SEG_CS].selector = ivt[1];
+  s->seg[SEG_CS].base = (uint64_t)ivt[1] << 4;
+  s->rip = ivt[0];
+  return true;
+}
+
+/* Protected mode and IA-32e mode through an interrupt or trap gate. */
+static bool deliver_protected(struct delivery *d, const struct pending_event *ev, bool ext)
+{
+  struct cpu_state *s = d->s;
+  bool lm = cpu_long_mode_active(s);
+  unsigned gate_size = lm ? 16 : 8;
+  uint32_t idt_err = ev->vector * 8u + 2 + (ext ? 1 : 0);
+  if ((uint32_t)ev->vector * gate_size + gate_size - 1 > s->idtr.limit) return fail_with(d, VEC_GP, idt_err);
+
+  uint8_t gate[16] = {0};
+  if (!read_mem(d, s->idtr.base + (uint64_t)ev->vector * gate_size, gate, gate_size)) return false;
+  uint32_t g0, g1, g2;
+  memcpy(&g0, gate, 4);
+  memcpy(&g1, gate + 4, 4);
+  memcpy(&g2, gate + 8, 4);
+  unsigned type = (g1 >> 8) & 0x1f, dpl = (g1 >> 13) & 3;
+  bool present = g1 & (1u << 15);
+  bool trap_gate;
+  if (lm) {
+    if (type != 0xe && type != 0xf) return fail_with(d, VEC_GP, idt_err);
+    trap_gate = type == 0xf;
+  } else {
+    /* Task gates (type 5) are not modelled: a task switch would need the
+     * whole TSS machinery. Reported as an internal stop by the caller. */
+    if (type != 0xe && type != 0xf && type != 0x6 && type != 0x7) return fail_with(d, VEC_GP, idt_err);
+    trap_gate = type & 1;
+  }
+  unsigned cpl = cpu_cpl(s);
+  if (ev->software && dpl < cpl) return fail_with(d, VEC_GP, idt_err);
+  if (!present) return fail_with(d, VEC_NP, idt_err);
+
+  uint16_t sel = g0 >> 16;
+  uint64_t offset = (g0 & 0xffff) | (g1 & 0xffff0000u);
+  if (lm) offset |= (uint64_t)g2 << 32;
+  if (!lm && !(type & 8)) offset &= 0xffff;
+  struct segment cs;
+  if (!load_descriptor(d, sel, &cs, VEC_GP)) return false;
+  bool code = (cs.ar & SEG_AR_S) && (SEG_AR_TYPE(cs.ar) & 8);
+  if (!code || SEG_AR_DPL(cs.ar) > cpl) return fail_with(d, VEC_GP, (sel & ~3u) + (ext ? 1 : 0));
+  if (!(cs.ar & SEG_AR_P)) return fail_with(d, VEC_NP, (sel & ~3u) + (ext ? 1 : 0));
+  if (lm && (!(cs.ar & SEG_AR_L) || (cs.ar & SEG_AR_DB))) return fail_with(d, VEC_GP, sel & ~3u);
+
+  bool conforming = SEG_AR_TYPE(cs.ar) & 4;
+  unsigned new_cpl = conforming ? cpl : SEG_AR_DPL(cs.ar);
+  uint64_t sp = s->gpr[GPR_RSP], ss_base = s->seg[SEG_SS].base;
+  struct segment ss = s->seg[SEG_SS];
+  uint64_t tss = s->seg[SEG_TR].base;
+  unsigned ist = lm ? (g1 & 7) : 0;
+
+  if (new_cpl < cpl || ist) {
+    if (lm) {
+      /* 64-bit TSS: RSPn at 4 + 8n, ISTn at 0x24 + 8(n-1). */
+      uint64_t slot = ist ? 0x24 + 8 * (ist - 1) : 4 + 8 * new_cpl;
+      if (!read_mem(d, tss + slot, &sp, 8)) return false;
+      if (new_cpl < cpl)
+        ss = (struct segment){.selector = (uint16_t)new_cpl, .ar = SEG_AR_UNUSABLE | ((uint32_t)new_cpl << 5)};
+      ss_base = 0;
+    } else {
+      /* 32-bit TSS: ESPn at 4 + 8n, SSn at 8 + 8n. */
+      uint32_t esp;
+      uint16_t ss_sel;
+      if (!read_mem(d, tss + 4 + 8 * new_cpl, &esp, 4) || !read_mem(d, tss + 8 + 8 * new_cpl, &ss_sel, 2)) return false;
+      if (!load_descriptor(d, ss_sel, &ss, VEC_TS)) return false;
+      sp = esp;
+      ss_base = ss.base;
+    }
+  }
+  if (lm) sp &= ~0xfull;   /* the 64-bit frame is 16-byte aligned */
+
+  unsigned width = lm ? 8 : (type & 8) ? 4 : 2;
+  uint64_t sp_mask = lm ? ~0ull : (ss.ar & SEG_AR_DB) ? 0xffffffffull : 0xffff;
+  uint64_t fsp = sp & sp_mask;
+  bool supervisor = true;
+  bool stack_switch = new_cpl < cpl || ist;
+  /* IA-32e mode always pushes SS:RSP; protected mode only on a privilege change. */
+  if ((lm || new_cpl < cpl) &&
+      (!push(d, &fsp, ss_base, width, s->seg[SEG_SS].selector, supervisor) ||
+       !push(d, &fsp, ss_base, width, s->gpr[GPR_RSP], supervisor)))
+    return false;
+  if (!push(d, &fsp, ss_base, width, s->rflags, supervisor) ||
+      !push(d, &fsp, ss_base, width, s->seg[SEG_CS].selector, supervisor) ||
+      !push(d, &fsp, ss_base, width, s->rip, supervisor))
+    return false;
+  if (ev->has_error && !push(d, &fsp, ss_base, width, ev->error, supervisor)) return false;
+
+  if (lm || stack_switch) s->gpr[GPR_RSP] = fsp & sp_mask;
+  else s->gpr[GPR_RSP] = (s->gpr[GPR_RSP] & ~sp_mask) | (fsp & sp_mask);
+  s->seg[SEG_SS] = ss;
+  cs.selector = (uint16_t)((sel & ~3u) | new_cpl);
+  s->seg[SEG_CS] = cs;
+  s->rip = offset;
+  s->rflags &= ~(RFLAGS_TF | RFLAGS_NT | RFLAGS_RF | RFLAGS_VM);
+  if (!trap_gate) s->rflags &= ~RFLAGS_IF;
+  return true;
+}
+
+void deliver_event(struct machine *m, const struct pending_event *first)
+{
+  struct pending_event ev = *first;
+  struct cpu_state saved = m->cpu;
+  bool ext = !ev.software;
+  bool in_double_fault = false;
+
+  for (;;) {
+    struct delivery d = {.m = m, .s = &m->cpu};
+    if (ev.vector == VEC_PF) m->cpu.cr2 = m->fault.cr2;
+    trace_event(&m->trace, m->insns, "exception", "vector=%u error=0x%x rip=0x%llx%s", ev.vector,
+                ev.has_error ? ev.error : 0, (unsigned long long)m->cpu.rip, ev.software ? " software" : "");
+    bool ok = (m->cpu.cr0 & CR0_PE) ? deliver_protected(&d, &ev, ext) : deliver_real(&d, &ev);
+    if (ok) return;
+
+    /* Delivery faulted: restore what the attempt changed, then combine. */
+    uint64_t cr2 = m->cpu.cr2;
+    m->cpu = saved;
+    m->cpu.cr2 = cr2;
+    uint8_t second = d.fault.vector;
+    if (in_double_fault) {
+      machine_stop(m, STOP_SHUTDOWN, 0,
+                   "triple fault: delivering #DF raised vector %u (error 0x%x) at rip 0x%llx",
+                   second, d.fault.error, (unsigned long long)m->cpu.rip);
+      trace_event(&m->trace, m->insns, "shutdown", "reason=triple-fault");
+      return;
+    }
+    enum exc_class c1 = exc_class(ev.vector), c2 = exc_class(second);
+    bool dbl = (c1 == CONTRIBUTORY && c2 == CONTRIBUTORY) || (c1 == PAGE_FAULT && c2 != BENIGN);
+    if (dbl) {
+      ev = (struct pending_event){.valid = true, .vector = VEC_DF, .has_error = true, .error = 0};
+      in_double_fault = true;
+    } else {
+      ev = (struct pending_event){.valid = true, .vector = second, .has_error = exception_has_error_code(second),
+                                  .error = d.fault.error};
+    }
+    if (second == VEC_PF) m->cpu.cr2 = m->fault.cr2;
+    ext = true;
+  }
+}

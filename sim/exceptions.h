@@ -1,0 +1,37 @@
+/* Exception and interrupt delivery through the guest's IDT, by the model
+ * (Unicorn reports exceptions but never delivers them). */
+#ifndef HVSIM_SIM_EXCEPTIONS_H
+#define HVSIM_SIM_EXCEPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct machine;
+
+enum {
+  VEC_DE = 0, VEC_DB = 1, VEC_NMI = 2, VEC_BP = 3, VEC_OF = 4, VEC_BR = 5, VEC_UD = 6,
+  VEC_NM = 7, VEC_DF = 8, VEC_TS = 10, VEC_NP = 11, VEC_SS = 12, VEC_GP = 13, VEC_PF = 14,
+  VEC_MF = 16, VEC_AC = 17, VEC_MC = 18, VEC_XM = 19, VEC_VE = 20, VEC_CP = 21,
+};
+
+/* An event waiting to be delivered when Unicorn returns. */
+struct pending_event {
+  bool valid;
+  uint8_t vector;
+  bool has_error;
+  uint32_t error;
+  bool software;               /* INT n / INT3 / INTO: gate DPL is checked, RIP is after */
+};
+
+/* Raise an exception from an instruction handler (inside a hook): records it
+ * and stops Unicorn with RIP at the faulting instruction. */
+void raise_exception(struct machine *m, uint8_t vector, bool has_error, uint32_t error);
+
+/* Delivers `ev` to the state in m->cpu (synchronised from Unicorn): a double
+ * fault or shutdown when delivery itself faults, as the SDM's "Conditions
+ * for Generating a Double Fault" table says. */
+void deliver_event(struct machine *m, const struct pending_event *ev);
+
+bool exception_has_error_code(uint8_t vector);
+
+#endif

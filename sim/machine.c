@@ -1,0 +1,356 @@
+/* The machine: creation, Unicorn's hooks and the run loop. */
+#include "sim/machine.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unicorn/unicorn.h>
+
+#include "sim/intercept.h"
+#include "sim/loader.h"
+#include "sim/sysinsn.h"
+#include "sim/uc_bridge.h"
+
+#define BLOCK_CACHE_SIZE 4096
+
+struct block_info { uint64_t address; uint32_t size, icount; };
+
+struct machine_private {
+  struct machine m;
+  struct uc_bridge bridge;
+  struct block_info blocks[BLOCK_CACHE_SIZE];
+};
+
+void machine_stop(struct machine *m, enum stop_reason why, int status, const char *fmt, ...)
+{
+  if (m->stop != STOP_NONE) return;
+  m->stop = why;
+  m->exit_status = status;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(m->stop_detail, sizeof m->stop_detail, fmt, ap);
+  va_end(ap);
+  uc_emu_stop(m->uc);
+}
+
+/* ---- memory as the model sees it ---------------------------------------- */
+
+static unsigned current_cpl(struct machine *m)
+{
+  if (!(m->cpu.cr0 & CR0_PE)) return 0;
+  uint16_t cs = 0;
+  uc_reg_read(m->uc, UC_X86_REG_CS, &cs);
+  return cs & 3;   /* CS.RPL is the CPL in protected mode */
+}
+
+static void paging_context(struct machine *m, struct mmu_context *ctx)
+{
+  mmu_context_from_cpu(ctx, &m->cpu);
+  ctx->cpl = (uint8_t)current_cpl(m);
+  if (m->cpu.cr4 & CR4_SMAP) ctx->ac = (uc_bridge_rflags(m->bridge) & RFLAGS_AC) != 0;
+}
+
+static bool access_linear(struct machine *m, uint64_t la, void *buf, unsigned len, bool write, bool supervisor)
+{
+  struct mmu_context ctx;
+  paging_context(m, &ctx);
+  uint8_t *p = buf;
+  while (len) {
+    unsigned chunk = 4096 - (la & 0xfff);
+    if (chunk > len) chunk = len;
+    struct mmu_translation t;
+    struct mmu_fault f;
+    if (!mmu_translate(&m->mmu, &ctx, la, write ? MMU_WRITE : MMU_READ, supervisor ? MMU_IMPLICIT_SUPERVISOR : 0, &t, &f)) {
+      m->fault = f;
+      m->fault_linear = la;
+      m->fault_pending = true;
+      return false;
+    }
+    if (t.pa + chunk > m->ram_size) return false;
+    if (write) memcpy(m->ram + t.pa, p, chunk);
+    else memcpy(p, m->ram + t.pa, chunk);
+    la += chunk; p += chunk; len -= chunk;
+  }
+  return true;
+}
+
+bool machine_read_linear(struct machine *m, uint64_t la, void *buf, unsigned len, bool supervisor)
+{
+  return access_linear(m, la, buf, len, false, supervisor);
+}
+
+bool machine_write_linear(struct machine *m, uint64_t la, const void *buf, unsigned len, bool supervisor)
+{
+  return access_linear(m, la, (void *)buf, len, true, supervisor);
+}
+
+/* ---- hooks -------------------------------------------------------------- */
+
+/* Unicorn's TLB is only a cache of the current context's translations; the
+ * model walks the page tables on every fill. A page is never writable and
+ * executable in Unicorn's TLB at once (see intercept.h). */
+static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry *e, void *user)
+{
+  struct machine *m = user;
+  enum mmu_access acc = type == UC_MEM_WRITE ? MMU_WRITE : type == UC_MEM_FETCH ? MMU_FETCH : MMU_READ;
+  struct mmu_context ctx;
+  paging_context(m, &ctx);
+  struct mmu_translation t;
+  struct mmu_fault f;
+  if (!mmu_translate(&m->mmu, &ctx, va, acc, 0, &t, &f)) {
+    m->fault = f;
+    m->fault_linear = va;
+    m->fault_pending = true;
+    return false;
+  }
+  if (t.page_base >= m->ram_size) {
+    machine_stop(m, STOP_INTERNAL, 0, "guest accessed physical address 0x%llx outside RAM (0x%llx bytes) at linear 0x%llx",
+                 (unsigned long long)t.pa, (unsigned long long)m->ram_size, (unsigned long long)va);
+    m->exit_status = 125;
+    return false;
+  }
+  unsigned perms = UC_PROT_READ;
+  if (acc == MMU_FETCH) {
+    perms |= UC_PROT_EXEC;
+    intercepts_scan_page(m->icpt, va & ~0xfffull, m->ram + t.page_base);
+  } else if (t.perms & MMU_PERM_WRITE) {
+    perms |= UC_PROT_WRITE;
+  }
+  e->paddr = t.page_base;
+  e->perms = perms;
+  if (m->trace.out)
+    trace_event(&m->trace, m->insns, "fill", "la=0x%llx pa=0x%llx %c refs=%u", (unsigned long long)(va & ~0xfffull),
+                (unsigned long long)t.page_base, acc == MMU_FETCH ? 'x' : acc == MMU_WRITE ? 'w' : 'r', t.refs);
+  return true;
+}
+
+/* Exceptions Unicorn raised while executing (#UD, #DE, #GP, INT n, ...). */
+static void hook_intr(uc_engine *uc, uint32_t intno, void *user)
+{
+  struct machine *m = user;
+  if (m->stop != STOP_NONE || m->event.valid) return;
+  uint64_t rip = uc_bridge_rip(m->bridge);
+  uint8_t before[2] = {0, 0};
+  bool software = false;
+  /* INT n, INT3 and INTO leave RIP after themselves; faults leave it at
+   * the instruction. The bytes before RIP tell which one this was. */
+  if (rip >= 2 && machine_read_linear(m, rip - 2, before, 2, false)) {
+    if (before[0] == 0xcd && before[1] == intno) software = true;
+    else if (intno == VEC_BP && before[1] == 0xcc) software = true;
+    else if (intno == VEC_OF && before[1] == 0xce) software = true;
+  }
+  m->fault_pending = false;
+  m->event = (struct pending_event){.valid = true, .vector = (uint8_t)intno, .software = software,
+                                    .has_error = !software && exception_has_error_code((uint8_t)intno)};
+  uc_emu_stop(uc);
+}
+
+/* Virtual time: each translation block adds its instruction count as it
+ * starts. */
+static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *user)
+{
+  struct machine_private *mp = user;
+  struct machine *m = &mp->m;
+  struct block_info *b = &mp->blocks[(address ^ (address >> 12)) & (BLOCK_CACHE_SIZE - 1)];
+  if (b->address != address || b->size != size) {
+    uc_tb tb = {0};
+    uint32_t icount = 1;
+    if (uc_ctl_request_cache(uc, address, &tb) == UC_ERR_OK && tb.icount) icount = tb.icount;
+    *b = (struct block_info){address, size, icount};
+  }
+  m->insns += b->icount;
+  if (m->opt.max_insns && m->insns >= m->opt.max_insns)
+    machine_stop(m, STOP_MAX_INSNS, 124, "stopped after %llu instructions (--max-insns)", (unsigned long long)m->insns);
+}
+
+static int hook_cpuid(uc_engine *uc, void *user)
+{
+  struct machine *m = user;
+  uint32_t out[4];
+  uint32_t leaf = (uint32_t)uc_bridge_gpr(m->bridge, GPR_RAX), sub = (uint32_t)uc_bridge_gpr(m->bridge, GPR_RCX);
+  sysinsn_cpuid(m, leaf, sub, out);
+  uc_bridge_set_gpr(m->bridge, GPR_RAX, out[0]);
+  uc_bridge_set_gpr(m->bridge, GPR_RBX, out[1]);
+  uc_bridge_set_gpr(m->bridge, GPR_RCX, out[2]);
+  uc_bridge_set_gpr(m->bridge, GPR_RDX, out[3]);
+  return 1;   /* skip Unicorn's own CPUID */
+}
+
+/* IN/OUT. The I/O permission checks (IOPL, TSS bitmap) apply only at
+ * CPL > IOPL; guests of this machine run their I/O at CPL 0. */
+static uint32_t hook_in(uc_engine *uc, uint32_t port, int size, void *user)
+{
+  struct machine *m = user;
+  uint32_t v = devices_in(&m->dev, (uint16_t)port, (unsigned)size);
+  if (m->trace.out) trace_event(&m->trace, m->insns, "in", "port=0x%x size=%d value=0x%x", port, size, v);
+  return v;
+}
+
+static void hook_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *user)
+{
+  struct machine *m = user;
+  trace_event(&m->trace, m->insns, "out", "port=0x%x size=%d value=0x%x", port, size, value);
+  switch (devices_out(&m->dev, (uint16_t)port, (unsigned)size, value)) {
+  case DEV_CONTINUE: return;
+  case DEV_EXIT_DEBUG: {
+    /* QEMU's isa-debug-exit: exit status (value << 1) | 1. */
+    int status = (int)(((value << 1) | 1) & 0xff);
+    machine_stop(m, STOP_DEBUG_EXIT, status, "isa-debug-exit value 0x%x (status %d)", value, status);
+    return;
+  }
+  case DEV_EXIT_IODEBUG:
+    machine_stop(m, STOP_IODEBUG_EXIT, 0, "Bochs iodebug exit");
+    return;
+  }
+}
+
+/* ---- creation ----------------------------------------------------------- */
+
+/* The multiboot machine state (Multiboot Specification, "Machine state"):
+ * 32-bit protected mode, flat 4 GiB CS (execute/read) and data segments,
+ * paging off, interrupts off, EAX = magic, EBX = information structure. */
+static void boot_state(struct cpu_state *s, const struct boot_info *bi)
+{
+  *s = (struct cpu_state){0};
+  s->gpr[GPR_RAX] = MULTIBOOT_BOOTLOADER_MAGIC;
+  s->gpr[GPR_RBX] = bi->mbi;
+  s->rip = bi->entry;
+  s->rflags = RFLAGS_FIXED1;
+  s->cr0 = CR0_PE | CR0_ET;
+  const uint32_t code = 0xb | SEG_AR_S | SEG_AR_P | SEG_AR_DB | SEG_AR_G;
+  const uint32_t data = 0x3 | SEG_AR_S | SEG_AR_P | SEG_AR_DB | SEG_AR_G;
+  for (int i = 0; i < 6; i++) s->seg[i] = (struct segment){0x10, 0, 0xffffffffu, data};
+  s->seg[SEG_CS] = (struct segment){0x08, 0, 0xffffffffu, code};
+  s->seg[SEG_LDTR] = (struct segment){0, 0, 0xffff, 0x2 | SEG_AR_P};
+  s->seg[SEG_TR] = (struct segment){0, 0, 0xffff, 0xb | SEG_AR_P};
+  s->gdtr = (struct dtable){0, 0xffff};
+  s->idtr = (struct dtable){0, 0xffff};
+  s->dr[6] = 0xffff0ff0;
+  s->dr[7] = 0x400;
+  s->pat = 0x0007040600070406ull;
+}
+
+static unsigned mmu_features(const struct cpu_model *c)
+{
+  unsigned f = MMU_FEAT_PSE36;
+  if (cpu_model_has(c, 0x80000001, CPUID_EDX, CPUIDX1_EDX_PDPE1GB)) f |= MMU_FEAT_1G_PAGES;
+  if (cpu_model_has(c, 7, CPUID_ECX, CPUID7_ECX_PKU)) f |= MMU_FEAT_PKU;
+  if (cpu_model_has(c, 7, CPUID_ECX, CPUID7_ECX_LA57)) f |= MMU_FEAT_LA57;
+  return f;
+}
+
+struct machine *machine_create(const struct machine_options *opt, const uint8_t *image, size_t image_size,
+                               char *err, size_t n)
+{
+  struct machine_private *mp = calloc(1, sizeof *mp);
+  if (!mp) { snprintf(err, n, "out of memory"); return NULL; }
+  struct machine *m = &mp->m;
+  m->opt = *opt;
+  m->ram_size = opt->ram_size;
+  m->bridge = &mp->bridge;
+  m->rng_state = 0x9e3779b97f4a7c15ull;
+  m->apic_base = 0xfee00900;   /* enabled, bootstrap processor */
+  m->mtrr_def_type = 0xc00 | 6;
+  m->ram = aligned_alloc(4096, m->ram_size);
+  if (!m->ram) { snprintf(err, n, "cannot allocate %llu bytes of RAM", (unsigned long long)m->ram_size); goto fail; }
+  memset(m->ram, 0, m->ram_size);
+
+  char cmdline[2048];
+  snprintf(cmdline, sizeof cmdline, "%s%s%s", opt->image_name ? opt->image_name : "",
+           opt->cmdline && *opt->cmdline ? " " : "", opt->cmdline ? opt->cmdline : "");
+  struct boot_info bi;
+  if (multiboot_load(m->ram, m->ram_size, image, image_size, cmdline, &bi, err, n)) goto fail;
+
+  struct mmu_geometry geo = mmu_default_geometry;
+  geo.maxphyaddr = opt->cpu->maxphyaddr;
+  geo.features = mmu_features(opt->cpu);
+  if (!mmu_init(&m->mmu, &geo, m->ram, m->ram_size)) { snprintf(err, n, "cannot set up the MMU model"); goto fail; }
+
+  uc_engine *uc;
+  uc_err e = uc_open(UC_ARCH_X86, UC_MODE_64, &uc);
+  if (e != UC_ERR_OK) { snprintf(err, n, "Unicorn: %s", uc_strerror(e)); goto fail; }
+  m->uc = uc;
+  e = uc_mem_map_ptr(uc, 0, m->ram_size, UC_PROT_ALL, m->ram);
+  if (e != UC_ERR_OK) { snprintf(err, n, "Unicorn cannot map RAM: %s", uc_strerror(e)); goto fail; }
+  uc_ctl_tlb_mode(uc, UC_TLB_VIRTUAL);
+  if (!uc_bridge_init(&mp->bridge, uc, err, n)) goto fail;
+  m->icpt = intercepts_create(m);
+  if (!m->icpt) { snprintf(err, n, "out of memory"); goto fail; }
+
+  uc_hook h;
+  uc_hook_add(uc, &h, UC_HOOK_TLB_FILL, (void *)hook_tlb_fill, m, 1, 0);
+  uc_hook_add(uc, &h, UC_HOOK_INTR, (void *)hook_intr, m, 1, 0);
+  uc_hook_add(uc, &h, UC_HOOK_BLOCK, (void *)hook_block, mp, 1, 0);
+  uc_hook_add(uc, &h, UC_HOOK_INSN, (void *)hook_cpuid, m, 1, 0, UC_X86_INS_CPUID);
+  uc_hook_add(uc, &h, UC_HOOK_INSN, (void *)hook_in, m, 1, 0, UC_X86_INS_IN);
+  uc_hook_add(uc, &h, UC_HOOK_INSN, (void *)hook_out, m, 1, 0, UC_X86_INS_OUT);
+
+  devices_init(&m->dev, opt->serial_out);
+  trace_open(&m->trace, opt->trace_out, opt->image_name ? opt->image_name : "-", opt->cpu->name, m->ram_size);
+  trace_event(&m->trace, 0, "boot", "entry=0x%x mbi=0x%x", bi.entry, bi.mbi);
+  boot_state(&m->cpu, &bi);
+  m->state_dirty = true;
+  return m;
+
+fail:
+  machine_destroy(m);
+  return NULL;
+}
+
+void machine_destroy(struct machine *m)
+{
+  if (!m) return;
+  struct machine_private *mp = (struct machine_private *)m;
+  intercepts_destroy(m->icpt);
+  uc_bridge_fini(&mp->bridge);
+  if (m->uc) uc_close(m->uc);
+  if (m->mmu.phys.ram) mmu_fini(&m->mmu);
+  free(m->ram);
+  free(mp);
+}
+
+/* ---- the run loop ------------------------------------------------------- */
+
+static void deliver_page_fault(struct machine *m)
+{
+  m->fault_pending = false;
+  if (m->fault.kind != MMU_FAULT_PF) {
+    machine_stop(m, STOP_INTERNAL, 125, "translation of 0x%llx failed with a %s fault outside guest mode (%s)",
+                 (unsigned long long)m->fault_linear,
+                 m->fault.kind == MMU_FAULT_BAD_CONTEXT ? "context" : "second-level",
+                 m->fault.reason ? m->fault.reason : "no detail");
+    return;
+  }
+  struct pending_event ev = {.valid = true, .vector = VEC_PF, .has_error = true, .error = m->fault.error_code};
+  deliver_event(m, &ev);
+}
+
+void machine_run(struct machine *m)
+{
+  while (m->stop == STOP_NONE) {
+    if (m->state_dirty) {
+      uc_bridge_store(m->bridge, &m->cpu);
+      uc_ctl_flush_tlb(m->uc);
+      m->state_dirty = false;
+    }
+    m->tlb_flush = false;
+    uc_err e = uc_emu_start(m->uc, m->cpu.rip, UINT64_MAX, 0, 0);
+    uc_bridge_fetch(m->bridge, &m->cpu);
+    if (m->stop != STOP_NONE) break;
+    if (m->fault_pending) {
+      deliver_page_fault(m);
+      m->state_dirty = true;
+      continue;
+    }
+    if (m->event.valid) {
+      struct pending_event ev = m->event;
+      m->event.valid = false;
+      deliver_event(m, &ev);
+      m->state_dirty = true;
+      continue;
+    }
+    machine_stop(m, STOP_INTERNAL, 125, "Unicorn stopped at rip 0x%llx: %s", (unsigned long long)m->cpu.rip,
+                 e == UC_ERR_OK ? "no reason given" : uc_strerror(e));
+  }
+  trace_event(&m->trace, m->insns, "stop", "reason=%d status=%d", m->stop, m->exit_status);
+}

@@ -1,0 +1,106 @@
+/* The machine: RAM, one vCPU, its devices, virtual time and the trace.
+ *
+ * A run is a pure function of (image, CPU model, options): nothing here reads
+ * host time or host randomness. The vCPU's architectural state lives in
+ * `cpu` (the model's copy); Unicorn holds a working copy while it executes,
+ * synchronised by sim/uc_bridge.c around every return from Unicorn. */
+#ifndef HVSIM_SIM_MACHINE_H
+#define HVSIM_SIM_MACHINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sim/cpu_model.h"
+#include "sim/cpu_state.h"
+#include "sim/devices.h"
+#include "sim/exceptions.h"
+#include "sim/mmu/mmu.h"
+#include "sim/trace.h"
+
+struct uc_struct;
+
+/* Why a run ended. */
+enum stop_reason {
+  STOP_NONE,
+  STOP_DEBUG_EXIT,     /* the guest wrote isa-debug-exit (port 0xf4) */
+  STOP_IODEBUG_EXIT,   /* the guest wrote Bochs's iodebug exit sequence */
+  STOP_SHUTDOWN,       /* triple fault: the processor entered shutdown */
+  STOP_HALTED,         /* HLT with interrupts disabled and nothing to wake it */
+  STOP_MAX_INSNS,      /* --max-insns reached */
+  STOP_INTERNAL,       /* the simulator could not go on (reported in stop_detail) */
+};
+
+struct machine_options {
+  const struct cpu_model *cpu;
+  uint64_t ram_size;
+  uint64_t max_insns;          /* 0: no limit */
+  FILE *serial_out;            /* COM1 output */
+  FILE *trace_out;             /* NULL: no trace */
+  const char *cmdline;         /* multiboot command line */
+  const char *image_name;      /* as given by the user, for the multiboot info */
+};
+
+struct machine {
+  struct machine_options opt;
+  uint8_t *ram;
+  uint64_t ram_size;
+  struct uc_struct *uc;
+
+  struct cpu_state cpu;
+  struct mmu mmu;
+  struct devices dev;
+  struct trace trace;
+
+  /* Virtual time: instructions retired so far (counted per translation block
+   * as it starts executing, so exact to within one block at a fault). */
+  uint64_t insns;
+
+  /* Model-side MSR state not in cpu_state. */
+  uint64_t tsc_offset;        /* IA32_TSC = insns + tsc_offset */
+  uint64_t apic_base, misc_enable, feature_control, mtrr_def_type;
+
+  /* A fault recorded by the TLB-fill hook, delivered after Unicorn returns. */
+  bool fault_pending;
+  struct mmu_fault fault;
+  uint64_t fault_linear;
+
+  /* An exception raised by a hook, delivered after Unicorn returns. */
+  struct pending_event event;
+
+  uint64_t rng_state;          /* RDRAND/RDSEED, fixed seed */
+
+  enum stop_reason stop;
+  int exit_status;             /* the status `hvsim run` exits with */
+  char stop_detail[256];
+
+  /* Intercept bookkeeping (sim/intercept.c). */
+  struct intercepts *icpt;
+  struct uc_bridge *bridge;
+  bool state_dirty;            /* cpu changed by the model: reload Unicorn */
+  bool tlb_flush;              /* flush Unicorn's TLB before resuming */
+};
+
+/* Creates the machine and loads IMAGE (a multiboot ELF). On failure returns
+ * NULL and writes one line to `err`. */
+struct machine *machine_create(const struct machine_options *opt, const uint8_t *image,
+                               size_t image_size, char *err, size_t err_size);
+void machine_destroy(struct machine *m);
+
+/* Runs until the guest exits, shuts down or hits a limit; sets m->stop. */
+void machine_run(struct machine *m);
+
+/* Stops the run from inside a hook. */
+void machine_stop(struct machine *m, enum stop_reason why, int status, const char *fmt, ...)
+  __attribute__((format(printf, 4, 5)));
+
+/* Model-side memory access through the current translation (implicit
+ * supervisor accesses set `supervisor`). Return false after recording the
+ * architectural fault in m->fault. */
+bool machine_read_linear(struct machine *m, uint64_t la, void *buf, unsigned len, bool supervisor);
+bool machine_write_linear(struct machine *m, uint64_t la, const void *buf, unsigned len, bool supervisor);
+
+/* Time stamp counter as the guest sees it (virtual time). */
+static inline uint64_t machine_tsc(const struct machine *m) { return m->insns + m->tsc_offset; }
+
+#endif

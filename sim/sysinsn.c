@@ -1,0 +1,471 @@
+/* Semantics of the intercepted system instructions, each with the checks of
+ * its page in SDM Vol. 2 ("Instruction Set Reference") and the control
+ * register rules of SDM Vol. 3A ("Control Registers"). Handlers run inside
+ * a Unicorn code hook, before the instruction executes. */
+#include "sim/sysinsn.h"
+
+#include <unicorn/unicorn.h>
+
+#include "sim/machine.h"
+#include "sim/msr.h"
+
+static enum insn_result gp0(struct insn *in) { raise_exception(in->m, VEC_GP, true, 0); return INSN_FAULTED; }
+static enum insn_result ud(struct insn *in) { raise_exception(in->m, VEC_UD, false, 0); return INSN_FAULTED; }
+
+/* ---- operands ---------------------------------------------------------- */
+
+static ZydisMachineMode zmode(const struct insn *in)
+{
+  return in->mode.cs64 ? ZYDIS_MACHINE_MODE_LONG_64 : in->mode.cs32 ? ZYDIS_MACHINE_MODE_LEGACY_32
+                                                                    : ZYDIS_MACHINE_MODE_LEGACY_16;
+}
+
+static enum gpr gpr_of(const struct insn *in, ZydisRegister r)
+{
+  ZydisRegister big = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, r);
+  return (enum gpr)(big - ZYDIS_REGISTER_RAX);
+}
+
+static uint64_t read_reg(struct insn *in, ZydisRegister r)
+{
+  uint64_t v = uc_bridge_gpr(in->m->bridge, gpr_of(in, r));
+  unsigned w = ZydisRegisterGetWidth(zmode(in), r);
+  return w >= 64 ? v : v & ((1ull << w) - 1);
+}
+
+/* Writes as the architecture does: a 32-bit destination zero-extends into
+ * the 64-bit register, narrower ones merge. */
+static void write_reg(struct insn *in, ZydisRegister r, uint64_t v)
+{
+  enum gpr g = gpr_of(in, r);
+  unsigned w = ZydisRegisterGetWidth(ZYDIS_MACHINE_MODE_LONG_64, r);
+  if (w == 16) v = (uc_bridge_gpr(in->m->bridge, g) & ~0xffffull) | (v & 0xffff);
+  else if (w == 32) v &= 0xffffffffull;
+  uc_bridge_set_gpr(in->m->bridge, g, v);
+}
+
+static uint64_t seg_base_of(struct insn *in, ZydisRegister seg)
+{
+  uint64_t base = 0;
+  if (seg == ZYDIS_REGISTER_FS) uc_reg_read(in->m->uc, UC_X86_REG_FS_BASE, &base);
+  else if (seg == ZYDIS_REGISTER_GS) uc_reg_read(in->m->uc, UC_X86_REG_GS_BASE, &base);
+  else if (!in->mode.cs64) {
+    /* Outside 64-bit mode every segment may have a base; the model's copy
+     * is the one synchronised at the last return from Unicorn. */
+    switch (seg) {
+    case ZYDIS_REGISTER_ES: base = in->m->cpu.seg[SEG_ES].base; break;
+    case ZYDIS_REGISTER_CS: base = in->m->cpu.seg[SEG_CS].base; break;
+    case ZYDIS_REGISTER_SS: base = in->m->cpu.seg[SEG_SS].base; break;
+    default: base = in->m->cpu.seg[SEG_DS].base; break;
+    }
+  }
+  return base;
+}
+
+/* The linear address of a memory operand. */
+static uint64_t operand_linear(struct insn *in, const ZydisDecodedOperand *op)
+{
+  uint64_t ea = (uint64_t)op->mem.disp.value;
+  if (op->mem.base == ZYDIS_REGISTER_RIP || op->mem.base == ZYDIS_REGISTER_EIP) ea += in->next_rip;
+  else if (op->mem.base != ZYDIS_REGISTER_NONE) ea += read_reg(in, op->mem.base);
+  if (op->mem.index != ZYDIS_REGISTER_NONE) ea += read_reg(in, op->mem.index) * op->mem.scale;
+  unsigned asz = in->zi.address_width;
+  if (asz < 64) ea &= (1ull << asz) - 1;
+  ea += seg_base_of(in, op->mem.segment);
+  return in->mode.cs64 ? ea : (ea & 0xffffffffull);
+}
+
+/* ---- control registers (SDM Vol. 3A, "Control Registers") ------------- */
+
+static uint64_t cr4_reserved(const struct machine *m)
+{
+  const struct cpu_model *c = m->opt.cpu;
+  uint64_t ok = CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | CR4_PGE |
+                CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+  if (cpu_model_has(c, 1, CPUID_ECX, CPUID1_ECX_VMX)) ok |= CR4_VMXE;
+  if (cpu_model_has(c, 1, CPUID_ECX, CPUID1_ECX_PCID)) ok |= CR4_PCIDE;
+  if (cpu_model_has(c, 1, CPUID_ECX, CPUID1_ECX_XSAVE)) ok |= CR4_OSXSAVE;
+  if (cpu_model_has(c, 7, CPUID_EBX, CPUID7_EBX_FSGSBASE)) ok |= CR4_FSGSBASE;
+  if (cpu_model_has(c, 7, CPUID_EBX, CPUID7_EBX_SMEP)) ok |= CR4_SMEP;
+  if (cpu_model_has(c, 7, CPUID_EBX, CPUID7_EBX_SMAP)) ok |= CR4_SMAP;
+  if (cpu_model_has(c, 7, CPUID_ECX, CPUID7_ECX_UMIP)) ok |= CR4_UMIP;
+  if (cpu_model_has(c, 7, CPUID_ECX, CPUID7_ECX_PKU)) ok |= CR4_PKE;
+  if (cpu_model_has(c, 7, CPUID_ECX, CPUID7_ECX_LA57)) ok |= CR4_LA57;
+  return ~ok;
+}
+
+static bool pae_paging_outside_long_mode(uint64_t cr0, uint64_t cr4, uint64_t efer)
+{
+  return (cr0 & CR0_PG) && (cr4 & CR4_PAE) && !(efer & EFER_LMA);
+}
+
+/* "PDPTE Registers": loaded from CR3 when PAE paging is (re)entered or CR3
+ * is written under PAE paging; a reserved bit in a present PDPTE is #GP(0). */
+static bool load_pdptes(struct machine *m, uint64_t cr3)
+{
+  uint64_t pdpte[4];
+  if (!mmu_load_pdptes(&m->mmu.phys, cr3, pdpte)) return false;
+  for (int i = 0; i < 4; i++) m->cpu.pdpte[i] = pdpte[i];
+  return true;
+}
+
+static void paging_changed(struct machine *m)
+{
+  m->tlb_flush = true;
+  uc_ctl_flush_tlb(m->uc);
+}
+
+static enum insn_result write_cr0(struct insn *in, uint64_t v)
+{
+  struct machine *m = in->m;
+  struct cpu_state *s = &m->cpu;
+  if (v >> 32) return gp0(in);
+  if ((v & CR0_PG) && !(v & CR0_PE)) return gp0(in);
+  if ((v & CR0_NW) && !(v & CR0_CD)) return gp0(in);
+  uint64_t efer = s->efer;
+  if ((v & CR0_PG) && !(s->cr0 & CR0_PG) && (efer & EFER_LME)) {
+    /* Activating IA-32e mode requires CR4.PAE ("Initializing IA-32e Mode"). */
+    if (!(s->cr4 & CR4_PAE)) return gp0(in);
+    efer |= EFER_LMA;
+  }
+  if (!(v & CR0_PG) && (s->cr0 & CR0_PG) && (efer & EFER_LMA)) {
+    if (in->mode.cs64) return gp0(in);   /* paging cannot be disabled in 64-bit mode */
+    efer &= ~EFER_LMA;
+  }
+  if (pae_paging_outside_long_mode(v, s->cr4, efer) && !(pae_paging_outside_long_mode(s->cr0, s->cr4, s->efer) && ((v ^ s->cr0) & (CR0_PG | CR0_CD | CR0_NW)) == 0) &&
+      !load_pdptes(m, s->cr3))
+    return gp0(in);
+  v |= CR0_ET;   /* ET is hardwired to 1 on processors after the Intel486 */
+  struct mmu_context ctx;
+  mmu_context_from_cpu(&ctx, s);
+  mmu_mov_cr0(&m->mmu, &ctx, s->cr0, v);
+  trace_event(&m->trace, m->insns, "cr0", "0x%llx -> 0x%llx", (unsigned long long)s->cr0, (unsigned long long)v);
+  if ((efer ^ s->efer) & EFER_LMA)
+    trace_event(&m->trace, m->insns, "mode", "%s", (efer & EFER_LMA) ? "ia32e" : "protected");
+  s->cr0 = v;
+  s->efer = efer;
+  uc_bridge_set_efer(m->bridge, efer & ~EFER_LMA);
+  uc_bridge_set_cr(m->bridge, 0, v);
+  paging_changed(m);
+  return INSN_NEXT;
+}
+
+static enum insn_result write_cr3(struct insn *in, uint64_t v)
+{
+  struct machine *m = in->m;
+  struct cpu_state *s = &m->cpu;
+  bool pcide = s->cr4 & CR4_PCIDE;
+  uint64_t value = pcide ? v & ~(1ull << 63) : v;
+  if (cpu_long_mode_active(s) && (value >> m->opt.cpu->maxphyaddr)) return gp0(in);
+  if (pae_paging_outside_long_mode(s->cr0, s->cr4, s->efer) && !load_pdptes(m, value)) return gp0(in);
+  if (!cpu_long_mode_active(s)) value &= 0xffffffffull;
+  struct mmu_context ctx;
+  mmu_context_from_cpu(&ctx, s);
+  mmu_mov_cr3(&m->mmu, &ctx, pcide ? v : value);
+  trace_event(&m->trace, m->insns, "cr3", "0x%llx", (unsigned long long)value);
+  s->cr3 = value;
+  uc_bridge_set_cr(m->bridge, 3, value);
+  paging_changed(m);
+  return INSN_NEXT;
+}
+
+static enum insn_result write_cr4(struct insn *in, uint64_t v)
+{
+  struct machine *m = in->m;
+  struct cpu_state *s = &m->cpu;
+  if (v & cr4_reserved(m)) return gp0(in);
+  if (cpu_long_mode_active(s) && !(v & CR4_PAE)) return gp0(in);
+  if (cpu_long_mode_active(s) && ((v ^ s->cr4) & CR4_LA57)) return gp0(in);
+  if ((v & CR4_PCIDE) && !(s->cr4 & CR4_PCIDE) && (!cpu_long_mode_active(s) || (s->cr3 & 0xfff))) return gp0(in);
+  if (pae_paging_outside_long_mode(s->cr0, v, s->efer) &&
+      ((v ^ s->cr4) & (CR4_PAE | CR4_PGE | CR4_PSE | CR4_SMEP | CR4_SMAP)) && !load_pdptes(m, s->cr3))
+    return gp0(in);
+  struct mmu_context ctx;
+  mmu_context_from_cpu(&ctx, s);
+  mmu_mov_cr4(&m->mmu, &ctx, s->cr4, v);
+  trace_event(&m->trace, m->insns, "cr4", "0x%llx -> 0x%llx", (unsigned long long)s->cr4, (unsigned long long)v);
+  s->cr4 = v;
+  /* CR4.VMXE is the model's; Unicorn's copy keeps it clear. */
+  uc_bridge_set_cr(m->bridge, 4, v & ~CR4_VMXE);
+  paging_changed(m);
+  return INSN_NEXT;
+}
+
+static uint64_t read_cr(struct machine *m, int n)
+{
+  switch (n) {
+  case 0: return m->cpu.cr0;
+  case 2: return m->cpu.cr2;
+  case 3: return m->cpu.cr3;
+  case 4: return m->cpu.cr4;
+  default: return m->cpu.cr8;
+  }
+}
+
+static enum insn_result mov_cr(struct insn *in, const ZydisDecodedOperand *dst, const ZydisDecodedOperand *src)
+{
+  bool to_cr = ZydisRegisterGetClass(dst->reg.value) == ZYDIS_REGCLASS_CONTROL;
+  ZydisRegister crreg = to_cr ? dst->reg.value : src->reg.value;
+  int n = crreg - ZYDIS_REGISTER_CR0;
+  if (n == 1 || (n > 4 && n != 8)) return ud(in);
+  if (in->mode.cpl) return gp0(in);
+  struct machine *m = in->m;
+  if (!to_cr) {
+    uint64_t v = read_cr(m, n);
+    write_reg(in, dst->reg.value, in->mode.cs64 ? v : (v & 0xffffffffull));
+    return INSN_NEXT;
+  }
+  uint64_t v = read_reg(in, src->reg.value);
+  switch (n) {
+  case 0: return write_cr0(in, v);
+  case 2: m->cpu.cr2 = v; uc_bridge_set_cr(m->bridge, 2, v); return INSN_NEXT;
+  case 3: return write_cr3(in, v);
+  case 4: return write_cr4(in, v);
+  case 8:
+    if (v >> 4) return gp0(in);   /* CR8 bits 63:4 are reserved */
+    m->cpu.cr8 = v;
+    return INSN_NEXT;
+  }
+  return ud(in);
+}
+
+/* MOV DR (SDM Vol. 2B, "MOV—Move to/from Debug Registers"). */
+static enum insn_result mov_dr(struct insn *in, const ZydisDecodedOperand *dst, const ZydisDecodedOperand *src)
+{
+  bool to_dr = ZydisRegisterGetClass(dst->reg.value) == ZYDIS_REGCLASS_DEBUG;
+  int n = (to_dr ? dst->reg.value : src->reg.value) - ZYDIS_REGISTER_DR0;
+  struct machine *m = in->m;
+  if ((n == 4 || n == 5) && (m->cpu.cr4 & CR4_DE)) return ud(in);
+  if (in->mode.cpl) return gp0(in);
+  if (n == 4) n = 6;
+  if (n == 5) n = 7;
+  static const int ids[8] = {UC_X86_REG_DR0, UC_X86_REG_DR1, UC_X86_REG_DR2, UC_X86_REG_DR3,
+                             UC_X86_REG_DR4, UC_X86_REG_DR5, UC_X86_REG_DR6, UC_X86_REG_DR7};
+  if (!to_dr) {
+    write_reg(in, dst->reg.value, m->cpu.dr[n]);
+    return INSN_NEXT;
+  }
+  uint64_t v = read_reg(in, src->reg.value);
+  if ((n == 6 || n == 7) && in->mode.cs64 && (v >> 32)) return gp0(in);
+  if (n == 6) v = (v & 0x0000e00full) | 0xffff0ff0ull;
+  if (n == 7) v = (v & 0xffff2bffull) | 0x400;
+  m->cpu.dr[n] = v;
+  uc_reg_write(m->uc, ids[n], &v);
+  return INSN_NEXT;
+}
+
+enum insn_result insn_mov_cr_dr(struct insn *in)
+{
+  const ZydisDecodedOperand *dst = &in->op[0], *src = &in->op[1];
+  if (dst->type != ZYDIS_OPERAND_TYPE_REGISTER || src->type != ZYDIS_OPERAND_TYPE_REGISTER) return INSN_NEXT;
+  ZydisRegisterClass dc = ZydisRegisterGetClass(dst->reg.value), sc = ZydisRegisterGetClass(src->reg.value);
+  if (dc == ZYDIS_REGCLASS_CONTROL || sc == ZYDIS_REGCLASS_CONTROL) return mov_cr(in, dst, src);
+  return mov_dr(in, dst, src);
+}
+
+/* ---- MSRs ------------------------------------------------------------- */
+
+enum insn_result insn_rdmsr(struct insn *in)
+{
+  if (in->mode.cpl) return gp0(in);
+  struct machine *m = in->m;
+  uint32_t index = (uint32_t)uc_bridge_gpr(m->bridge, GPR_RCX);
+  uint64_t v;
+  if (!msr_read(m, index, &v)) {
+    trace_event(&m->trace, m->insns, "rdmsr", "0x%x #GP", index);
+    return gp0(in);
+  }
+  uc_bridge_set_gpr(m->bridge, GPR_RAX, v & 0xffffffffull);
+  uc_bridge_set_gpr(m->bridge, GPR_RDX, v >> 32);
+  return INSN_NEXT;
+}
+
+enum insn_result insn_wrmsr(struct insn *in)
+{
+  if (in->mode.cpl) return gp0(in);
+  struct machine *m = in->m;
+  uint32_t index = (uint32_t)uc_bridge_gpr(m->bridge, GPR_RCX);
+  uint64_t v = (uc_bridge_gpr(m->bridge, GPR_RAX) & 0xffffffffull) | (uc_bridge_gpr(m->bridge, GPR_RDX) << 32);
+  bool ok = msr_write(m, index, v);
+  trace_event(&m->trace, m->insns, "wrmsr", "0x%x=0x%llx%s", index, (unsigned long long)v, ok ? "" : " #GP");
+  if (!ok) return gp0(in);
+  if (m->tlb_flush) uc_ctl_flush_tlb(m->uc);
+  return INSN_NEXT;
+}
+
+/* ---- others ----------------------------------------------------------- */
+
+enum insn_result insn_hlt(struct insn *in)
+{
+  if (in->mode.cpl) return gp0(in);
+  struct machine *m = in->m;
+  /* Nothing in this machine raises interrupts yet, so a halted vCPU never
+   * wakes: the run ends, saying whether interrupts were even enabled. */
+  uint64_t rflags = uc_bridge_rflags(m->bridge);
+  trace_event(&m->trace, m->insns, "hlt", "if=%d", (rflags & RFLAGS_IF) ? 1 : 0);
+  machine_stop(m, STOP_HALTED, 0, "guest executed HLT at rip 0x%llx with interrupts %s and no interrupt source",
+               (unsigned long long)in->rip, (rflags & RFLAGS_IF) ? "enabled" : "disabled");
+  uc_bridge_set_rip(m->bridge, in->next_rip);
+  return INSN_STOPPED;
+}
+
+enum insn_result insn_invlpg(struct insn *in)
+{
+  if (in->mode.cpl) return gp0(in);
+  struct machine *m = in->m;
+  uint64_t la = operand_linear(in, &in->op[0]);
+  struct mmu_context ctx;
+  mmu_context_from_cpu(&ctx, &m->cpu);
+  mmu_invlpg(&m->mmu, &ctx, la);
+  trace_event(&m->trace, m->insns, "invlpg", "0x%llx", (unsigned long long)la);
+  paging_changed(m);
+  return INSN_NEXT;
+}
+
+enum insn_result insn_invpcid(struct insn *in)
+{
+  if (in->mode.cpl) return gp0(in);
+  struct machine *m = in->m;
+  uint64_t type = read_reg(in, in->op[0].reg.value);
+  uint8_t desc[16];
+  if (!machine_read_linear(m, operand_linear(in, &in->op[1]), desc, 16, false)) {
+    raise_exception(m, VEC_PF, true, m->fault.error_code);
+    return INSN_FAULTED;
+  }
+  uint64_t pcid, la;
+  __builtin_memcpy(&pcid, desc, 8);
+  __builtin_memcpy(&la, desc + 8, 8);
+  /* INVPCID: #GP(0) for a type above 3, reserved descriptor bits, or a
+   * non-zero PCID while CR4.PCIDE=0 for types 0 and 1. */
+  if (type > 3 || (pcid >> 12)) return gp0(in);
+  if (type <= 1 && pcid && !(m->cpu.cr4 & CR4_PCIDE)) return gp0(in);
+  struct mmu_context ctx;
+  mmu_context_from_cpu(&ctx, &m->cpu);
+  if (!mmu_invpcid(&m->mmu, &ctx, (unsigned)type, (uint16_t)pcid, la)) return gp0(in);
+  paging_changed(m);
+  return INSN_NEXT;
+}
+
+static enum insn_result rdtsc_common(struct insn *in, bool aux)
+{
+  struct machine *m = in->m;
+  if ((m->cpu.cr4 & CR4_TSD) && in->mode.cpl) return gp0(in);
+  uint64_t tsc = machine_tsc(m);
+  uc_bridge_set_gpr(m->bridge, GPR_RAX, tsc & 0xffffffffull);
+  uc_bridge_set_gpr(m->bridge, GPR_RDX, tsc >> 32);
+  if (aux) uc_bridge_set_gpr(m->bridge, GPR_RCX, m->cpu.tsc_aux);
+  return INSN_NEXT;
+}
+
+enum insn_result insn_rdtsc(struct insn *in) { return rdtsc_common(in, false); }
+
+enum insn_result insn_rdtscp(struct insn *in)
+{
+  if (!cpu_model_has(in->m->opt.cpu, 0x80000001, CPUID_EDX, CPUIDX1_EDX_RDTSCP)) return ud(in);
+  return rdtsc_common(in, true);
+}
+
+/* The models have no performance-monitoring counters (CPUID leaf 0AH is
+ * absent), so every counter index is invalid: #GP(0). */
+enum insn_result insn_rdpmc(struct insn *in) { return gp0(in); }
+
+enum insn_result insn_cache_flush(struct insn *in)
+{
+  /* Caches are not modelled: WBINVD/INVD only have their privilege check. */
+  return in->mode.cpl ? gp0(in) : INSN_NEXT;
+}
+
+enum insn_result insn_clts(struct insn *in)
+{
+  if (in->mode.cpl) return gp0(in);
+  in->m->cpu.cr0 &= ~CR0_TS;
+  uc_bridge_set_cr(in->m->bridge, 0, in->m->cpu.cr0);
+  return INSN_NEXT;
+}
+
+/* LMSW loads CR0[3:0]; it can set PE but never clear it. */
+enum insn_result insn_lmsw(struct insn *in)
+{
+  if (in->mode.cpl) return gp0(in);
+  uint64_t src;
+  if (in->op[0].type == ZYDIS_OPERAND_TYPE_REGISTER) src = read_reg(in, in->op[0].reg.value);
+  else {
+    uint16_t w;
+    if (!machine_read_linear(in->m, operand_linear(in, &in->op[0]), &w, 2, false)) {
+      raise_exception(in->m, VEC_PF, true, in->m->fault.error_code);
+      return INSN_FAULTED;
+    }
+    src = w;
+  }
+  uint64_t cr0 = in->m->cpu.cr0;
+  uint64_t v = (cr0 & ~0xeull) | (src & 0xe) | ((cr0 | src) & CR0_PE);
+  return write_cr0(in, v);
+}
+
+/* XSETBV: #UD without CR4.OSXSAVE; #GP(0) at CPL>0, for ECX!=0, for a
+ * clear x87 bit, AVX without SSE, or bits the model does not support. */
+enum insn_result insn_xsetbv(struct insn *in)
+{
+  struct machine *m = in->m;
+  if (!(m->cpu.cr4 & CR4_OSXSAVE)) return ud(in);
+  if (in->mode.cpl) return gp0(in);
+  if ((uint32_t)uc_bridge_gpr(m->bridge, GPR_RCX) != 0) return gp0(in);
+  uint64_t v = (uc_bridge_gpr(m->bridge, GPR_RAX) & 0xffffffffull) | (uc_bridge_gpr(m->bridge, GPR_RDX) << 32);
+  const struct cpuid_entry *d = cpu_model_cpuid(m->opt.cpu, 0xd, 0);
+  uint64_t supported = d ? d->eax : 0x3;
+  if (!(v & 1) || (v & ~supported) || ((v & 4) && !(v & 2))) return gp0(in);
+  m->cpu.xcr0 = v;
+  return INSN_NEXT;
+}
+
+enum insn_result insn_monitor(struct insn *in) { return in->mode.cpl ? ud(in) : INSN_NEXT; }
+
+/* MWAIT may return at any time ("MWAIT—Monitor Wait": a wake-up can be
+ * spurious), so continuing at once is an architectural outcome. */
+enum insn_result insn_mwait(struct insn *in) { return in->mode.cpl ? ud(in) : INSN_NEXT; }
+
+/* RDRAND/RDSEED from a fixed-seed generator: deterministic runs. */
+enum insn_result insn_rdrand(struct insn *in)
+{
+  struct machine *m = in->m;
+  static const uint64_t mul = 0x2545f4914f6cdd1dull;
+  uint64_t x = m->rng_state;
+  x ^= x >> 12; x ^= x << 25; x ^= x >> 27;
+  m->rng_state = x;
+  write_reg(in, in->op[0].reg.value, x * mul);
+  uint64_t f = uc_bridge_rflags(m->bridge);
+  f = (f & ~(RFLAGS_CF | 0x8d4ull)) | RFLAGS_CF;   /* CF=1; OF SF ZF AF PF = 0 */
+  uc_bridge_set_rflags(m->bridge, f);
+  return INSN_NEXT;
+}
+
+insn_handler sysinsn_handler(const struct insn *in)
+{
+  switch (in->zi.mnemonic) {
+#define X(mn, fn) case ZYDIS_MNEMONIC_##mn: return fn;
+    SYSINSN_TABLE(X)
+#undef X
+  default: return NULL;
+  }
+}
+
+/* ---- CPUID ------------------------------------------------------------ */
+
+void sysinsn_cpuid(struct machine *m, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
+{
+  const struct cpu_model *c = m->opt.cpu;
+  const struct cpuid_entry *max_basic = cpu_model_cpuid(c, 0, 0);
+  const struct cpuid_entry *max_ext = cpu_model_cpuid(c, 0x80000000, 0);
+  uint32_t lim = leaf >= 0x80000000 ? (max_ext ? max_ext->eax : 0x80000000) : (max_basic ? max_basic->eax : 0);
+  const struct cpuid_entry *e = NULL;
+  if (leaf <= lim) e = cpu_model_cpuid(c, leaf, subleaf);
+  else if (c->vendor == VENDOR_INTEL && max_basic)
+    /* Intel answers an out-of-range leaf with the highest basic leaf. */
+    e = cpu_model_cpuid(c, max_basic->eax, subleaf);
+  out[0] = e ? e->eax : 0; out[1] = e ? e->ebx : 0; out[2] = e ? e->ecx : 0; out[3] = e ? e->edx : 0;
+  if (leaf == 1 && e) {
+    if (m->cpu.cr4 & CR4_OSXSAVE) out[2] |= CPUID1_ECX_OSXSAVE;
+    if (!(m->apic_base & (1u << 11))) out[3] &= ~CPUID1_EDX_APIC;
+  }
+  if (leaf == 7 && subleaf == 0 && e && (m->cpu.cr4 & CR4_PKE)) out[2] |= CPUID7_ECX_OSPKE;
+}

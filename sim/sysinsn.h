@@ -1,0 +1,60 @@
+/* System instructions carried out by the model. One table lists every
+ * instruction the machine intercepts and its handler. */
+#ifndef HVSIM_SIM_SYSINSN_H
+#define HVSIM_SIM_SYSINSN_H
+
+#include <Zydis/Zydis.h>
+#include <stdbool.h>
+
+#include "sim/uc_bridge.h"
+
+struct machine;
+
+struct insn {
+  struct machine *m;
+  ZydisDecodedInstruction zi;
+  ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT];
+  uint64_t rip, next_rip;
+  struct cpu_mode mode;
+};
+
+enum insn_result {
+  INSN_NEXT,      /* done: continue at next_rip */
+  INSN_FAULTED,   /* an exception was raised; RIP stays at the instruction */
+  INSN_STOPPED,   /* the run stops here (HLT with nothing to wake it, ...) */
+};
+
+/* X(mnemonic, handler) — the instructions the model owns. */
+#define SYSINSN_TABLE(X)          \
+  X(MOV, insn_mov_cr_dr)          \
+  X(RDMSR, insn_rdmsr)            \
+  X(WRMSR, insn_wrmsr)            \
+  X(HLT, insn_hlt)                \
+  X(INVLPG, insn_invlpg)          \
+  X(INVPCID, insn_invpcid)        \
+  X(RDTSC, insn_rdtsc)            \
+  X(RDTSCP, insn_rdtscp)          \
+  X(RDPMC, insn_rdpmc)            \
+  X(WBINVD, insn_cache_flush)     \
+  X(INVD, insn_cache_flush)       \
+  X(CLTS, insn_clts)              \
+  X(LMSW, insn_lmsw)              \
+  X(XSETBV, insn_xsetbv)          \
+  X(MONITOR, insn_monitor)        \
+  X(MWAIT, insn_mwait)            \
+  X(RDRAND, insn_rdrand)          \
+  X(RDSEED, insn_rdrand)
+
+#define X(mn, fn) enum insn_result fn(struct insn *in);
+SYSINSN_TABLE(X)
+#undef X
+
+/* The handler for a decoded instruction, or NULL when the model does not
+ * own it (e.g. an ordinary MOV that a candidate hook happened to hit). */
+typedef enum insn_result (*insn_handler)(struct insn *in);
+insn_handler sysinsn_handler(const struct insn *in);
+
+/* CPUID as the CPU model answers it (also used by UC_HOOK_INSN). */
+void sysinsn_cpuid(struct machine *m, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+
+#endif
