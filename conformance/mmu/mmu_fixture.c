@@ -98,13 +98,13 @@ const struct pt_format *fx_ept(struct fx *f, bool five, bool ad)
   return &f->mmu.phys.ept[five][0][ad];
 }
 
-uint64_t fx_ept_identity(struct fx *f, bool five, bool ad, uint64_t leaf_bits)
+uint64_t fx_ept_identity(struct fx *f, bool five, bool ad, uint64_t table_bits, uint64_t leaf_bits)
 {
   const struct pt_format *e = fx_ept(f, five, ad);
   /* The map covers all of RAM, so tables allocated later are mapped too. */
   uint64_t root = fx_page(f);
   for (uint64_t pa = 0; pa < f->size; pa += 4096)
-    fx_map(f, e, root, pa, pa, 1, E_RWX, leaf_bits);
+    fx_map(f, e, root, pa, pa, 1, table_bits, leaf_bits);
   return root | 6 | ((five ? 4ull : 3ull) << 3) | (ad ? EPTP_AD : 0);
 }
 

@@ -67,7 +67,7 @@ const struct pt_format *fx_ept(struct fx *f, bool five, bool ad);
 
 /* An EPT identity map of all of RAM with 4 KiB pages (so every walk is a
  * full 4-level EPT walk); returns the EPTP (WB, walk length 4 or 5, A/D). */
-uint64_t fx_ept_identity(struct fx *f, bool five, bool ad, uint64_t leaf_bits);
+uint64_t fx_ept_identity(struct fx *f, bool five, bool ad, uint64_t table_bits, uint64_t leaf_bits);
 
 /* An NPT (4-level host format) identity map of RAM with 4 KiB pages; returns nCR3. */
 uint64_t fx_npt_identity(struct fx *f, uint64_t leaf_bits);
