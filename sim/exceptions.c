@@ -232,6 +232,10 @@ void deliver_event(struct machine *m, const struct pending_event *first)
     uint64_t cr2 = m->cpu.cr2;
     m->cpu = saved;
     m->cpu.cr2 = cr2;
+    /* A fault while delivering INT n belongs to the INT instruction: its
+     * saved RIP points at it, not after it. */
+    if (ev.software) m->cpu.rip -= ev.insn_len;
+    saved = m->cpu;
     uint8_t second = d.fault.vector;
     if (in_double_fault) {
       machine_stop(m, STOP_SHUTDOWN, 0,

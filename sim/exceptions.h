@@ -21,6 +21,10 @@ struct pending_event {
   bool has_error;
   uint32_t error;
   bool software;               /* INT n / INT3 / INTO: gate DPL is checked, RIP is after */
+  uint8_t insn_len;            /* software: the instruction's length */
+  bool at_rip;                 /* raised inside an instruction hook: RIP and RAX */
+  bool io;                     /* ... an I/O hook, where RIP is the block's start */
+  uint64_t rip, rax;           /* as they were before the instruction */
 };
 
 /* Raise an exception from an instruction handler (inside a hook): records it

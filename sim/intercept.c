@@ -90,21 +90,8 @@ static void intercept_hook(uc_engine *uc, uint64_t address, uint32_t size, void 
   struct intercepts *ic = user;
   struct machine *m = ic->m;
   if (m->stop != STOP_NONE) return;
-  struct insn in = {.m = m, .rip = address};
-  uc_bridge_mode(m->bridge, &in.mode);
-
-  uint8_t bytes[15];
-  unsigned n = 0;
-  while (n < sizeof bytes && machine_read_linear(m, address + n, bytes + n, 1, false)) n++;
-  m->fault_pending = false;
-  if (n == 0) return;   /* the fetch itself faults: Unicorn's fill hook reports it */
-
-  ZydisDecoder dec;
-  ZydisMachineMode zm = in.mode.cs64 ? ZYDIS_MACHINE_MODE_LONG_64
-                        : in.mode.cs32 ? ZYDIS_MACHINE_MODE_LEGACY_32 : ZYDIS_MACHINE_MODE_LEGACY_16;
-  ZydisStackWidth sw = in.mode.cs64 ? ZYDIS_STACK_WIDTH_64 : in.mode.cs32 ? ZYDIS_STACK_WIDTH_32 : ZYDIS_STACK_WIDTH_16;
-  ZydisDecoderInit(&dec, zm, sw);
-  if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, bytes, n, &in.zi, in.op))) return;
+  struct insn in;
+  if (!insn_decode(m, address, &in)) return;
   insn_handler fn = sysinsn_handler(&in);
   if (!fn) return;
   if (in.zi.mnemonic == ZYDIS_MNEMONIC_MOV) {
@@ -114,7 +101,6 @@ static void intercept_hook(uc_engine *uc, uint64_t address, uint32_t size, void 
     if (a != ZYDIS_REGCLASS_CONTROL && b != ZYDIS_REGCLASS_CONTROL && a != ZYDIS_REGCLASS_DEBUG && b != ZYDIS_REGCLASS_DEBUG)
       return;
   }
-  in.next_rip = address + in.zi.length;
   ic->handled++;
   enum insn_result r = fn(&in);
   switch (r) {

@@ -12,6 +12,8 @@
 #include "sim/uc_bridge.h"
 
 #define BLOCK_CACHE_SIZE 4096
+/* uc_emu_start's `until`: a non-canonical address no guest can reach. */
+#define UNREACHABLE_RIP 0x8000000000000000ull
 
 struct block_info { uint64_t address; uint32_t size, icount; };
 
@@ -92,6 +94,21 @@ bool machine_write_linear(struct machine *m, uint64_t la, const void *buf, unsig
 static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry *e, void *user)
 {
   struct machine *m = user;
+  /* After a failed fill Unicorn unwinds and may ask for more translations
+   * (seen: a fetch at -4096); the first failure is the architectural one. */
+  if (m->fault_pending) return false;
+  /* Unicorn probes the page just below uc_emu_start's `until` address,
+   * which the run loop puts where no guest fetch can reach. */
+  if (type == UC_MEM_FETCH && va - (UNREACHABLE_RIP - 0x1000) < 0x2000) return false;
+  if ((uint64_t)((int64_t)(va << 16) >> 16) != va) {
+    /* Unicorn's virtual-TLB mode skips QEMU's canonical check: the model
+     * raises #GP(0) or #SS(0) once RIP is precise. */
+    m->fault = (struct mmu_fault){.kind = MMU_FAULT_NONE};
+    m->fault_noncanonical = true;
+    m->fault_linear = va;
+    m->fault_pending = true;
+    return false;
+  }
   enum mmu_access acc = type == UC_MEM_WRITE ? MMU_WRITE : type == UC_MEM_FETCH ? MMU_FETCH : MMU_READ;
   struct mmu_context ctx;
   paging_context(m, &ctx);
@@ -101,6 +118,9 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
     m->fault = f;
     m->fault_linear = va;
     m->fault_pending = true;
+    if (m->trace.out)
+      trace_event(&m->trace, m->insns, "fill-fault", "la=0x%llx %c error=0x%x", (unsigned long long)va,
+                  acc == MMU_FETCH ? 'x' : acc == MMU_WRITE ? 'w' : 'r', f.error_code);
     return false;
   }
   if (t.page_base >= m->ram_size) {
@@ -132,17 +152,31 @@ static void hook_intr(uc_engine *uc, uint32_t intno, void *user)
   uint64_t rip = uc_bridge_rip(m->bridge);
   uint8_t before[2] = {0, 0};
   bool software = false;
+  uint8_t len = 0;
   /* INT n, INT3 and INTO leave RIP after themselves; faults leave it at
    * the instruction. The bytes before RIP tell which one this was. */
   if (rip >= 2 && machine_read_linear(m, rip - 2, before, 2, false)) {
-    if (before[0] == 0xcd && before[1] == intno) software = true;
-    else if (intno == VEC_BP && before[1] == 0xcc) software = true;
-    else if (intno == VEC_OF && before[1] == 0xce) software = true;
+    if (before[0] == 0xcd && before[1] == intno) software = true, len = 2;
+    else if (intno == VEC_BP && before[1] == 0xcc) software = true, len = 1;
+    else if (intno == VEC_OF && before[1] == 0xce) software = true, len = 1;
   }
   m->fault_pending = false;
-  m->event = (struct pending_event){.valid = true, .vector = (uint8_t)intno, .software = software,
+  m->event = (struct pending_event){.valid = true, .vector = (uint8_t)intno, .software = software, .insn_len = len,
                                     .has_error = !software && exception_has_error_code((uint8_t)intno)};
   uc_emu_stop(uc);
+}
+
+/* Instructions Unicorn cannot execute (UD2, and the VMX and SVM
+ * instructions, which the virtualization models will claim here): #UD at
+ * the instruction. */
+static bool hook_invalid(uc_engine *uc, void *user)
+{
+  struct machine *m = user;
+  if (m->stop != STOP_NONE) return false;
+  m->event = (struct pending_event){.valid = true, .vector = VEC_UD, .at_rip = true,
+                                    .rip = uc_bridge_rip(m->bridge), .rax = uc_bridge_gpr(m->bridge, GPR_RAX)};
+  uc_emu_stop(uc);
+  return false;
 }
 
 /* Virtual time: each translation block adds its instruction count as it
@@ -176,11 +210,42 @@ static int hook_cpuid(uc_engine *uc, void *user)
   return 1;   /* skip Unicorn's own CPUID */
 }
 
-/* IN/OUT. The I/O permission checks (IOPL, TSS bitmap) apply only at
- * CPL > IOPL; guests of this machine run their I/O at CPL 0. */
+/* "I/O Privilege Level" and "I/O Permission Bit Map" (SDM Vol. 1, chapter
+ * "Input/Output"): at CPL > IOPL (or in virtual-8086 mode) every bit of the
+ * TSS I/O bitmap covering the access must be clear, else #GP(0). */
+static bool io_allowed(struct machine *m, uint16_t port, unsigned size)
+{
+  if (!(m->cpu.cr0 & CR0_PE)) return true;
+  uint64_t rflags = uc_bridge_rflags(m->bridge);
+  if (!(rflags & RFLAGS_VM) && current_cpl(m) <= RFLAGS_IOPL(rflags)) return true;
+  struct segment tr;
+  uc_x86_mmr mmr = {0};
+  uc_reg_read(m->uc, UC_X86_REG_TR, &mmr);
+  tr = (struct segment){mmr.selector, mmr.base, mmr.limit, 0};
+  unsigned type = (mmr.flags >> 8) & 0xf;
+  if ((type != 9 && type != 11) || tr.limit < 0x67) return false;
+  uint16_t base;
+  if (!machine_read_linear(m, tr.base + 0x66, &base, 2, true)) { m->fault_pending = false; return false; }
+  uint32_t at = base + port / 8u;
+  if (at + 1 > tr.limit) return false;
+  uint16_t bits;
+  if (!machine_read_linear(m, tr.base + at, &bits, 2, true)) { m->fault_pending = false; return false; }
+  return ((bits >> (port & 7)) & ((1u << size) - 1)) == 0;
+}
+
+static bool io_check(struct machine *m, uint16_t port, unsigned size)
+{
+  if (io_allowed(m, port, size)) return true;
+  m->event = (struct pending_event){.valid = true, .vector = VEC_GP, .has_error = true, .error = 0, .at_rip = true, .io = true,
+                                    .rip = uc_bridge_rip(m->bridge), .rax = uc_bridge_gpr(m->bridge, GPR_RAX)};
+  uc_emu_stop(m->uc);
+  return false;
+}
+
 static uint32_t hook_in(uc_engine *uc, uint32_t port, int size, void *user)
 {
   struct machine *m = user;
+  if (!io_check(m, (uint16_t)port, (unsigned)size)) return 0;
   uint32_t v = devices_in(&m->dev, (uint16_t)port, (unsigned)size);
   if (m->trace.out) trace_event(&m->trace, m->insns, "in", "port=0x%x size=%d value=0x%x", port, size, v);
   return v;
@@ -189,6 +254,7 @@ static uint32_t hook_in(uc_engine *uc, uint32_t port, int size, void *user)
 static void hook_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *user)
 {
   struct machine *m = user;
+  if (!io_check(m, (uint16_t)port, (unsigned)size)) return;
   trace_event(&m->trace, m->insns, "out", "port=0x%x size=%d value=0x%x", port, size, value);
   switch (devices_out(&m->dev, (uint16_t)port, (unsigned)size, value)) {
   case DEV_CONTINUE: return;
@@ -273,13 +339,14 @@ struct machine *machine_create(const struct machine_options *opt, const uint8_t 
   e = uc_mem_map_ptr(uc, 0, m->ram_size, UC_PROT_ALL, m->ram);
   if (e != UC_ERR_OK) { snprintf(err, n, "Unicorn cannot map RAM: %s", uc_strerror(e)); goto fail; }
   uc_ctl_tlb_mode(uc, UC_TLB_VIRTUAL);
-  if (!uc_bridge_init(&mp->bridge, uc, err, n)) goto fail;
+  if (!uc_bridge_init(&mp->bridge, uc, m->ram, 0, err, n)) goto fail;
   m->icpt = intercepts_create(m);
   if (!m->icpt) { snprintf(err, n, "out of memory"); goto fail; }
 
   uc_hook h;
   uc_hook_add(uc, &h, UC_HOOK_TLB_FILL, (void *)hook_tlb_fill, m, 1, 0);
   uc_hook_add(uc, &h, UC_HOOK_INTR, (void *)hook_intr, m, 1, 0);
+  uc_hook_add(uc, &h, UC_HOOK_INSN_INVALID, (void *)hook_invalid, m, 1, 0);
   uc_hook_add(uc, &h, UC_HOOK_BLOCK, (void *)hook_block, mp, 1, 0);
   uc_hook_add(uc, &h, UC_HOOK_INSN, (void *)hook_cpuid, m, 1, 0, UC_X86_INS_CPUID);
   uc_hook_add(uc, &h, UC_HOOK_INSN, (void *)hook_in, m, 1, 0, UC_X86_INS_IN);
@@ -314,6 +381,24 @@ void machine_destroy(struct machine *m)
 static void deliver_page_fault(struct machine *m)
 {
   m->fault_pending = false;
+  uint64_t la;
+  bool stack = false;
+  if (m->fault_noncanonical) {
+    /* "#SS(0) if a memory address referencing the SS segment is in a
+     * non-canonical form", #GP(0) otherwise (SDM Vol. 3A, "Interrupt
+     * 12—Stack Fault Exception (#SS)", "Interrupt 13—General Protection"). */
+    m->fault_noncanonical = false;
+    insn_fault_address(m, m->cpu.rip, UINT64_MAX, &la, &stack);
+    struct pending_event ev = {.valid = true, .vector = stack ? VEC_SS : VEC_GP, .has_error = true, .error = 0};
+    deliver_event(m, &ev);
+    return;
+  }
+  if (m->fault.kind == MMU_FAULT_PF && (m->fault.error_code & PF_I)) {
+    /* A fetch fault: CR2 is the first byte that could not be fetched. */
+    if ((m->cpu.rip & ~0xfffull) == (m->fault.cr2 & ~0xfffull)) m->fault.cr2 = m->cpu.rip;
+  } else if (m->fault.kind == MMU_FAULT_PF && insn_fault_address(m, m->cpu.rip, m->fault.cr2 & ~0xfffull, &la, &stack)) {
+    m->fault.cr2 = la;
+  }
   if (m->fault.kind != MMU_FAULT_PF) {
     machine_stop(m, STOP_INTERNAL, 125, "translation of 0x%llx failed with a %s fault outside guest mode (%s)",
                  (unsigned long long)m->fault_linear,
@@ -334,7 +419,7 @@ void machine_run(struct machine *m)
       m->state_dirty = false;
     }
     m->tlb_flush = false;
-    uc_err e = uc_emu_start(m->uc, m->cpu.rip, UINT64_MAX, 0, 0);
+    uc_err e = uc_emu_start(m->uc, m->cpu.rip, UNREACHABLE_RIP, 0, 0);
     uc_bridge_fetch(m->bridge, &m->cpu);
     if (m->stop != STOP_NONE) break;
     if (m->fault_pending) {
@@ -345,6 +430,24 @@ void machine_run(struct machine *m)
     if (m->event.valid) {
       struct pending_event ev = m->event;
       m->event.valid = false;
+      if (ev.at_rip) {
+        /* The instruction completed in Unicorn after its hook raised the
+         * fault: undo it. Inside I/O hooks Unicorn's RIP is only the start
+         * of the translation block: the faulting instruction is the first
+         * port-I/O instruction from there. */
+        uint64_t at = ev.rip;
+        struct insn in;
+        for (int i = 0; ev.io && i < 64 && insn_decode(m, at, &in); i++) {
+          ZydisMnemonic mn = in.zi.mnemonic;
+          if (mn == ZYDIS_MNEMONIC_IN || mn == ZYDIS_MNEMONIC_OUT || mn == ZYDIS_MNEMONIC_INSB ||
+              mn == ZYDIS_MNEMONIC_INSW || mn == ZYDIS_MNEMONIC_INSD || mn == ZYDIS_MNEMONIC_OUTSB ||
+              mn == ZYDIS_MNEMONIC_OUTSW || mn == ZYDIS_MNEMONIC_OUTSD)
+            break;
+          at = in.next_rip;
+        }
+        m->cpu.rip = at;
+        m->cpu.gpr[GPR_RAX] = ev.rax;
+      }
       deliver_event(m, &ev);
       m->state_dirty = true;
       continue;

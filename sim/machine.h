@@ -64,6 +64,7 @@ struct machine {
   bool fault_pending;
   struct mmu_fault fault;
   uint64_t fault_linear;
+  bool fault_noncanonical;     /* the pending fault is a non-canonical access */
 
   /* An exception raised by a hook, delivered after Unicorn returns. */
   struct pending_event event;

@@ -63,7 +63,7 @@ static uint64_t seg_base_of(struct insn *in, ZydisRegister seg)
 }
 
 /* The linear address of a memory operand. */
-static uint64_t operand_linear(struct insn *in, const ZydisDecodedOperand *op)
+uint64_t insn_operand_linear(struct insn *in, const ZydisDecodedOperand *op)
 {
   uint64_t ea = (uint64_t)op->mem.disp.value;
   if (op->mem.base == ZYDIS_REGISTER_RIP || op->mem.base == ZYDIS_REGISTER_EIP) ea += in->next_rip;
@@ -313,7 +313,7 @@ enum insn_result insn_invlpg(struct insn *in)
 {
   if (in->mode.cpl) return gp0(in);
   struct machine *m = in->m;
-  uint64_t la = operand_linear(in, &in->op[0]);
+  uint64_t la = insn_operand_linear(in, &in->op[0]);
   struct mmu_context ctx;
   mmu_context_from_cpu(&ctx, &m->cpu);
   mmu_invlpg(&m->mmu, &ctx, la);
@@ -328,7 +328,7 @@ enum insn_result insn_invpcid(struct insn *in)
   struct machine *m = in->m;
   uint64_t type = read_reg(in, in->op[0].reg.value);
   uint8_t desc[16];
-  if (!machine_read_linear(m, operand_linear(in, &in->op[1]), desc, 16, false)) {
+  if (!machine_read_linear(m, insn_operand_linear(in, &in->op[1]), desc, 16, false)) {
     raise_exception(m, VEC_PF, true, m->fault.error_code);
     return INSN_FAULTED;
   }
@@ -391,7 +391,7 @@ enum insn_result insn_lmsw(struct insn *in)
   if (in->op[0].type == ZYDIS_OPERAND_TYPE_REGISTER) src = read_reg(in, in->op[0].reg.value);
   else {
     uint16_t w;
-    if (!machine_read_linear(in->m, operand_linear(in, &in->op[0]), &w, 2, false)) {
+    if (!machine_read_linear(in->m, insn_operand_linear(in, &in->op[0]), &w, 2, false)) {
       raise_exception(in->m, VEC_PF, true, in->m->fault.error_code);
       return INSN_FAULTED;
     }
@@ -437,6 +437,44 @@ enum insn_result insn_rdrand(struct insn *in)
   f = (f & ~(RFLAGS_CF | 0x8d4ull)) | RFLAGS_CF;   /* CF=1; OF SF ZF AF PF = 0 */
   uc_bridge_set_rflags(m->bridge, f);
   return INSN_NEXT;
+}
+
+bool insn_decode(struct machine *m, uint64_t rip, struct insn *in)
+{
+  *in = (struct insn){.m = m, .rip = rip};
+  uc_bridge_mode(m->bridge, &in->mode);
+  /* Reading the bytes may fault; that is not this instruction's outcome. */
+  struct mmu_fault saved = m->fault;
+  bool pending = m->fault_pending;
+  uint8_t bytes[15];
+  unsigned n = 0;
+  while (n < sizeof bytes && machine_read_linear(m, rip + n, bytes + n, 1, false)) n++;
+  m->fault = saved;
+  m->fault_pending = pending;
+  if (n == 0) return false;
+  ZydisDecoder dec;
+  ZydisDecoderInit(&dec, zmode(in), in->mode.cs64 ? ZYDIS_STACK_WIDTH_64 : in->mode.cs32 ? ZYDIS_STACK_WIDTH_32 : ZYDIS_STACK_WIDTH_16);
+  if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, bytes, n, &in->zi, in->op))) return false;
+  in->next_rip = rip + in->zi.length;
+  return true;
+}
+
+bool insn_fault_address(struct machine *m, uint64_t rip, uint64_t page, uint64_t *la, bool *stack)
+{
+  struct insn in;
+  if (!insn_decode(m, rip, &in)) return false;
+  for (unsigned i = 0; i < in.zi.operand_count; i++) {
+    const ZydisDecodedOperand *op = &in.op[i];
+    if (op->type != ZYDIS_OPERAND_TYPE_MEMORY || op->mem.type == ZYDIS_MEMOP_TYPE_AGEN) continue;
+    uint64_t ea = insn_operand_linear(&in, op);
+    uint64_t last = ea + (op->size ? op->size / 8 - 1 : 0);
+    bool hit = (ea & ~0xfffull) == page || (last & ~0xfffull) == page;
+    if (!hit && page != UINT64_MAX) continue;
+    *la = (ea & ~0xfffull) == page || page == UINT64_MAX ? ea : page;
+    *stack = op->mem.segment == ZYDIS_REGISTER_SS;
+    return true;
+  }
+  return false;
 }
 
 insn_handler sysinsn_handler(const struct insn *in)

@@ -54,6 +54,17 @@ SYSINSN_TABLE(X)
 typedef enum insn_result (*insn_handler)(struct insn *in);
 insn_handler sysinsn_handler(const struct insn *in);
 
+/* Decodes the instruction at `rip` in the current mode. */
+bool insn_decode(struct machine *m, uint64_t rip, struct insn *in);
+uint64_t insn_operand_linear(struct insn *in, const ZydisDecodedOperand *op);
+
+/* Unicorn reports a faulting access by page only, and a non-canonical one
+ * not at all; the architecture wants the exact linear address (CR2) and
+ * #SS rather than #GP for stack-segment references. Finds the memory
+ * operand of the instruction at `rip` that touches `page` (UINT64_MAX: the
+ * first memory operand). */
+bool insn_fault_address(struct machine *m, uint64_t rip, uint64_t page, uint64_t *la, bool *stack);
+
 /* CPUID as the CPU model answers it (also used by UC_HOOK_INSN). */
 void sysinsn_cpuid(struct machine *m, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 

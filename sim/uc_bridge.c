@@ -5,6 +5,7 @@
 #include "sim/uc_bridge.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unicorn/unicorn.h>
 
@@ -54,7 +55,44 @@ static uint32_t flags_to_ar(uint32_t flags)
   return (flags & DESC_P_MASK) ? ar : (ar | SEG_AR_UNUSABLE);
 }
 
-bool uc_bridge_init(struct uc_bridge *b, struct uc_struct *uc, char *err, size_t n)
+static void stop_on_intr(uc_engine *uc, uint32_t intno, void *user) { uc_emu_stop(uc); }
+
+/* QEMU remembers the last contributory exception or page fault
+ * (old_exception) to turn the next one into #DF, and forgets it when it
+ * delivers; Unicorn never delivers, so the bridge resets it after every
+ * model delivery. Its offset is found by raising one #DE at start-up:
+ * the only int32 that goes from -1 to 0. `scratch` is 4 KiB of RAM mapped
+ * at guest-physical `scratch_pa`, restored afterwards. */
+static bool find_old_exception(struct uc_bridge *b, uint8_t *scratch, uint64_t scratch_pa)
+{
+  uint8_t saved[4];
+  memcpy(saved, scratch, 4);
+  static const uint8_t div_ecx[] = {0xf7, 0xf1};   /* div ecx, with ECX = 0 */
+  memcpy(scratch, div_ecx, sizeof div_ecx);
+  uint64_t zero = 0;
+  uc_reg_write(b->uc, UC_X86_REG_RCX, &zero);
+  uc_context_save(b->uc, b->ctx);
+  size_t size = b->ctx_size - b->env_offset;
+  uint8_t *before = malloc(size);
+  if (!before) return false;
+  memcpy(before, env(b), size);
+  uc_hook h;
+  uc_hook_add(b->uc, &h, UC_HOOK_INTR, (void *)stop_on_intr, NULL, 1, 0);
+  uc_emu_start(b->uc, scratch_pa, scratch_pa + sizeof div_ecx, 0, 1);
+  uc_hook_del(b->uc, h);
+  memcpy(scratch, saved, 4);
+  uc_context_save(b->uc, b->ctx);
+  size_t found = 0, hits = 0;
+  for (size_t off = 0; off + 4 <= size; off += 4) {
+    if ((int32_t)get32(before + off) == -1 && get32(env(b) + off) == 0) found = off, hits++;
+  }
+  free(before);
+  if (hits != 1) return false;
+  b->old_exception_offset = found;
+  return true;
+}
+
+bool uc_bridge_init(struct uc_bridge *b, struct uc_struct *uc, uint8_t *scratch, uint64_t scratch_pa, char *err, size_t n)
 {
   *b = (struct uc_bridge){.uc = uc};
   if (uc_context_alloc(uc, &b->ctx) != UC_ERR_OK) {
@@ -87,6 +125,7 @@ bool uc_bridge_init(struct uc_bridge *b, struct uc_struct *uc, char *err, size_t
   if (get64(e + ENV_GDT + SC_BASE) != gdt.base || get32(e + ENV_GDT + SC_LIMIT) != gdt.limit) goto unknown;
   if (get64(e + ENV_IDT + SC_BASE) != idt.base || get32(e + ENV_IDT + SC_LIMIT) != idt.limit) goto unknown;
   if (get64(e + ENV_CR) != cr0) goto unknown;
+  if (!find_old_exception(b, scratch, scratch_pa)) goto unknown;
   return true;
 
 unknown:
@@ -233,6 +272,7 @@ void uc_bridge_store(struct uc_bridge *b, const struct cpu_state *s)
     put32(sc + SC_FLAGS, ar_to_flags(s->seg[i].ar));
   }
   put32(e + ENV_HFLAGS, mode_hflags(get32(e + ENV_HFLAGS), s));
+  put32(e + b->old_exception_offset, (uint32_t)-1);
   uc_context_restore(uc, b->ctx);
 }
 

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sim/cpu_state.h"
 
@@ -22,10 +23,13 @@ struct uc_bridge {
   struct uc_context *ctx;
   size_t ctx_size;
   size_t env_offset;           /* where the CPU state starts inside the context */
+  size_t old_exception_offset; /* QEMU's double-fault memory, inside the CPU state */
 };
 
-/* Returns false (with a message in err) if this Unicorn's layout is unknown. */
-bool uc_bridge_init(struct uc_bridge *b, struct uc_struct *uc, char *err, size_t err_size);
+/* Returns false (with a message in err) if this Unicorn's layout is unknown.
+ * Runs one probe instruction from `scratch` (4 KiB of RAM at scratch_pa). */
+bool uc_bridge_init(struct uc_bridge *b, struct uc_struct *uc, uint8_t *scratch, uint64_t scratch_pa,
+                    char *err, size_t err_size);
 void uc_bridge_fini(struct uc_bridge *b);
 
 /* Full state transfer: used at boot, after exception delivery and on world
