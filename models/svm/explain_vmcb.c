@@ -10,7 +10,7 @@ int svm_explain_vmcb(FILE *in, const char *input_name, const struct svm_features
     fprintf(err, "%s: no CPU model given\n", input_name);
     return SVM_EXPLAIN_BAD_INPUT;
   }
-  static struct svm_vmcb vmcb;  /* 4 KiB: not on the stack */
+  struct svm_vmcb vmcb;
   unsigned errors = svm_vmcb_parse(in, input_name, &vmcb, err);
   if (errors) {
     fprintf(err, "%s: %u error%s, not a valid VMCB dump\n", input_name, errors, errors == 1 ? "" : "s");
