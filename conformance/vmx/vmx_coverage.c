@@ -1,0 +1,71 @@
+/* vmx-coverage: lists VMX catalogue entries (VMCS fields, VM-entry checks)
+ * that no conformance test proves, and fails while that list is not empty.
+ *
+ * Usage: vmx-coverage TEST_BINARY...
+ * Each binary is run with `--covers` and prints "field NAME" / "check NAME"
+ * for the entries its passing conformance cases prove (covers.h). */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/vmx/entry_checks.h"
+#include "models/vmx/vmcs.h"
+
+static bool field_seen[VMCS_FIELD_COUNT];
+static bool check_seen[VMX_CHECK_END];
+
+/* Reads one binary's coverage lines; false if it cannot run or fails. */
+static bool collect(const char *binary)
+{
+  if (strchr(binary, '\'')) {
+    fprintf(stderr, "vmx-coverage: unsupported path %s\n", binary);
+    return false;
+  }
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd, "'%s' --covers", binary);
+  FILE *p = popen(cmd, "r");
+  if (!p) {
+    fprintf(stderr, "vmx-coverage: cannot run %s\n", binary);
+    return false;
+  }
+  char line[256];
+  while (fgets(line, sizeof line, p)) {
+    char kind[16], name[128];
+    if (sscanf(line, "%15s %127s", kind, name) != 2) continue;
+    if (strcmp(kind, "field") == 0) {
+      bool high;
+      int f = vmcs_field_by_name(name, &high);
+      if (f >= 0) field_seen[f] = true;
+      else fprintf(stderr, "vmx-coverage: %s claims unknown field %s\n", binary, name);
+    } else if (strcmp(kind, "check") == 0) {
+      enum vmx_check_id id = vmx_check_by_name(name);
+      if (id != VMX_ENTRY_OK) check_seen[id] = true;
+      else fprintf(stderr, "vmx-coverage: %s claims unknown check %s\n", binary, name);
+    }
+  }
+  int status = pclose(p);
+  if (status != 0) {
+    fprintf(stderr, "vmx-coverage: %s --covers exited with status %d\n", binary, status);
+    return false;
+  }
+  return true;
+}
+
+int main(int argc, char **argv)
+{
+  if (argc < 2) {
+    fprintf(stderr, "usage: vmx-coverage TEST_BINARY...\n");
+    return 2;
+  }
+  for (int i = 1; i < argc; i++)
+    if (!collect(argv[i])) return 2;
+
+  unsigned missing = 0;
+  for (int f = 0; f < VMCS_FIELD_COUNT; f++)
+    if (!field_seen[f]) printf("untested field %s (%#06x)\n", vmcs_fields[f].name, vmcs_fields[f].encoding), missing++;
+  for (int c = VMX_CHECK_FIRST; c < VMX_CHECK_END; c++)
+    if (!check_seen[c]) printf("untested check VMX_ENTRY_%s (%s)\n", vmx_checks[c].name, vmx_checks[c].section), missing++;
+  printf("%u of %d fields and %d checks untested\n", missing, VMCS_FIELD_COUNT, VMX_CHECK_END - VMX_CHECK_FIRST);
+  return missing ? 1 : 0;
+}
