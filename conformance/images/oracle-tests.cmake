@@ -21,7 +21,11 @@ endif()
 
 # Images run on Bochs's AMD model too (vendor-dependent paths: CPUID, paging,
 # exceptions).
-set(_amd_images boot paging exceptions insns)
+set(_amd_images boot paging paging32 exceptions insns)
+# Images QEMU 7.2 TCG cannot run: it hangs or loses control at checks the SDM
+# requires (see each image's header comment). Bochs Intel is compared with
+# Bochs AMD for them instead.
+set(_no_qemu_images crchecks)
 
 # _oracle_run(IMAGE ENGINE [ENV...]): a run that must reach the image's
 # expected outcome; it is the setup fixture of the comparisons.
@@ -56,16 +60,23 @@ function(_oracle_compare img a b)
 endfunction()
 
 foreach(img ${HVSIM_TEST_IMAGES})
-  _oracle_run(${img} qemu)
   _oracle_run(${img} bochs-intel)
-  _oracle_compare(${img} qemu bochs-intel)
-  if(img IN_LIST _amd_images)
+  if(img IN_LIST _no_qemu_images)
     _oracle_run(${img} bochs-amd)
+    _oracle_compare(${img} bochs-amd bochs-intel)
+  else()
+    _oracle_run(${img} qemu)
+    _oracle_compare(${img} qemu bochs-intel)
+    if(img IN_LIST _amd_images)
+      _oracle_run(${img} bochs-amd)
+    endif()
   endif()
   if(TARGET hvsim)
     _oracle_run(${img} hvsim HVSIM=$<TARGET_FILE:hvsim>)
-    _oracle_compare(${img} hvsim qemu)
     _oracle_compare(${img} hvsim bochs-intel)
+    if(NOT img IN_LIST _no_qemu_images)
+      _oracle_compare(${img} hvsim qemu)
+    endif()
   endif()
 endforeach()
 
