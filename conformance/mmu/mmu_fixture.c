@@ -34,12 +34,14 @@ uint64_t fx_page(struct fx *f)
 uint64_t fx_get(struct fx *f, uint64_t pa, unsigned size)
 {
   uint64_t v = 0;
+  if (pa >= f->size || f->size - pa < size) return 0;
   memcpy(&v, f->ram + pa, size);
   return v;
 }
 
 void fx_set(struct fx *f, uint64_t pa, uint64_t v, unsigned size)
 {
+  assert_true(pa < f->size && f->size - pa >= size);
   memcpy(f->ram + pa, &v, size);
 }
 
@@ -61,8 +63,11 @@ uint64_t fx_map(struct fx *f, const struct pt_format *fmt, uint64_t root, uint64
       uint64_t bits = fmt->lv[level].rights_ignored ? 1 : table_bits;
       e = fx_page(f) | bits;
       fx_set(f, ea, e, fmt->entry_size);
+    } else if (fmt->lv[level].large_ok && (e & fmt->ps_bit)) {
+      return 0; /* a larger page already maps addr */
     }
     table = e & fmt->lv[level].table_addr;
+    if (table >= f->size) return 0;
   }
   uint64_t ea = entry_addr(fmt, table, addr, leaf_level);
   fx_set(f, ea, pa | leaf_bits, fmt->entry_size);
@@ -74,8 +79,9 @@ uint64_t fx_entry(struct fx *f, const struct pt_format *fmt, uint64_t root, uint
   uint64_t table = root;
   for (unsigned l = fmt->levels; l > level; l--) {
     uint64_t e = fx_get(f, entry_addr(fmt, table, addr, l), fmt->entry_size);
-    if (!(e & fmt->present)) return 0;
+    if (!(e & fmt->present) || (fmt->lv[l].large_ok && (e & fmt->ps_bit))) return 0;
     table = e & fmt->lv[l].table_addr;
+    if (table >= f->size) return 0;
   }
   return entry_addr(fmt, table, addr, level);
 }

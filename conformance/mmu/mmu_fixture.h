@@ -53,11 +53,13 @@ void fx_set(struct fx *f, uint64_t pa, uint64_t v, unsigned size);
 
 /* Maps addr -> pa in the tables at `root` (format f), creating tables with
  * table_bits, the leaf at leaf_level with leaf_bits. Returns the leaf
- * entry's address. Tables are addressed physically (identity SLAT). */
+ * entry's address, or 0 if a larger page already maps addr. Tables are
+ * addressed physically (identity SLAT). */
 uint64_t fx_map(struct fx *f, const struct pt_format *fmt, uint64_t root, uint64_t addr,
                 uint64_t pa, unsigned leaf_level, uint64_t table_bits, uint64_t leaf_bits);
 
-/* Address of the existing entry for addr at `level` (0 if a table is missing). */
+/* Address of the existing entry for addr at `level` (0 if a table is
+ * missing or a larger page maps addr). */
 uint64_t fx_entry(struct fx *f, const struct pt_format *fmt, uint64_t root, uint64_t addr, unsigned level);
 
 /* Context presets. */

@@ -135,6 +135,35 @@ static void test_tlb_invlpg_empties_paging_structure_caches(void **s)
   fx_fini(&t.f);
 }
 
+/* A large guest page combined with smaller EPT pages is cached as several
+ * smaller entries; INVLPG of any address in the guest page removes them all
+ * (SDM Vol. 3A, "Details of TLB Use" / "Recommended Invalidation"). */
+static void test_tlb_invlpg_removes_all_splinters_of_a_large_page(void **s)
+{
+  (void)s;
+  struct fx f;
+  fx_init(&f, NULL);
+  uint64_t eptp = fx_ept_identity(&f, false, false, E_RWX, E_RWX | E_WB);
+  uint64_t root = fx_page(&f);
+  uint64_t pde = fx_map(&f, fx_x86(&f, MMU_X86_4LEVEL, true), root, 0x40000000, 0x200000, 2, X_TABLE, LEAF | X_PS);
+  fx_long_mode(&f, root);
+  f.ctx.slat = MMU_SLAT_EPT;
+  f.ctx.eptp = eptp;
+  f.ctx.tag = 1;
+  struct mmu_translation tr;
+  struct mmu_fault fault;
+  assert_true(fx_tr(&f, 0x40001000, MMU_READ, &tr, &fault));
+  assert_int_equal(tr.page_shift, 12);
+  assert_true(fx_tr(&f, 0x40005000, MMU_READ, &tr, &fault));
+  fx_set(&f, pde, 0x400000 | LEAF | X_PS, 8);
+  assert_true(fx_tr(&f, 0x40005000, MMU_READ, &tr, &fault));
+  assert_int_equal(tr.pa, 0x205000); /* stale splinter */
+  mmu_invlpg(&f.mmu, &f.ctx, 0x40001000);
+  assert_true(fx_tr(&f, 0x40005000, MMU_READ, &tr, &fault));
+  assert_int_equal(tr.pa, 0x405000);
+  fx_fini(&f);
+}
+
 /* MOV to CR3 (PCIDE=0): non-global entries go, global ones stay; a change
  * of CR4.PGE removes the global ones too. */
 static void test_tlb_mov_cr3_keeps_globals_cr4_pge_removes_them(void **s)
@@ -479,6 +508,7 @@ int main(void)
     cmocka_unit_test(test_tlb_stale_entry_survives_until_invlpg),
     cmocka_unit_test(test_tlb_invlpg_removes_global_page_of_any_pcid),
     cmocka_unit_test(test_tlb_invlpg_empties_paging_structure_caches),
+    cmocka_unit_test(test_tlb_invlpg_removes_all_splinters_of_a_large_page),
     cmocka_unit_test(test_tlb_mov_cr3_keeps_globals_cr4_pge_removes_them),
     cmocka_unit_test(test_tlb_mov_cr3_pcid_and_no_flush),
     cmocka_unit_test(test_tlb_cr4_pcide_clear_removes_all),

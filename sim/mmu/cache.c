@@ -62,7 +62,7 @@ void cache_invalidate(struct mmu *m, struct mmu_cache *c, const struct cache_mat
     if (mt->by_pcid && e->pcid != mt->pcid && !(e->flags & ENT_GLOBAL)) continue;
     if (mt->not_tag0 && e->tag == 0) continue;
     if ((e->flags & mt->need_flags) != mt->need_flags) continue;
-    if (mt->by_key && ((mt->addr >> e->shift) << e->shift) != e->key) continue;
+    if (mt->by_key && (mt->addr >> e->gshift) != (e->key >> e->gshift)) continue;
     e->flags &= (uint8_t)~ENT_VALID;
   }
 }

@@ -31,11 +31,14 @@ struct mmu_entry {
   uint8_t flags;
   uint8_t shift;     /* size of the region the entry covers (log2 bytes) */
   uint8_t nshift;    /* nested leaf page size (gpa TLB) */
+  uint8_t gshift;    /* guest page size: an invalidation of any address in
+                        the guest page removes this (possibly smaller) entry */
   uint8_t pkey;
 };
 
 /* Which entries an invalidation removes; unset criteria match everything.
- * by_key: the entry's mapping (of 1 << shift bytes) contains address `addr`. */
+ * by_key: the guest page the entry belongs to (1 << gshift bytes) contains
+ * address `addr`. */
 struct cache_match {
   bool by_tag, by_pcid, by_root, by_key, keep_global, not_tag0;
   uint16_t tag, pcid;

@@ -117,21 +117,23 @@ static void identity(uint64_t linear, struct mmu_translation *out)
                                    .page_shift = 12 };
 }
 
-static unsigned size_shift(const struct walk_env *w, unsigned size)
-{
-  if (size == MMU_PAGE_4K) return 12;
-  if (size == MMU_PAGE_1G) return 30;
-  return w->gf && w->gf->index_bits == 10 ? 22 : 21;
-}
+/* Page sizes a combined entry can have, and the array each lives in. With
+ * 32-bit paging a 4 MiB guest page under a 2 MiB nested page combines to
+ * 2 MiB, so the large array holds both sizes; the key carries the size. */
+static const struct { uint8_t shift, array; } tlb_sizes[] = {
+  { 12, MMU_PAGE_4K }, { 21, MMU_PAGE_LARGE }, { 22, MMU_PAGE_LARGE }, { 30, MMU_PAGE_1G },
+};
+
+static inline uint64_t tlb_key(uint64_t lin, unsigned shift) { return ((lin >> shift) << shift) | shift; }
 
 static bool tlb_hit(struct mmu *m, struct walk_env *w, uint64_t lin, enum mmu_access acc,
                     struct mmu_translation *out)
 {
   const struct mmu_context *c = w->ctx;
-  for (unsigned s = 0; s < MMU_PAGE_SIZES; s++) {
-    unsigned shift = size_shift(w, s);
-    uint64_t key = (lin >> shift) << shift;
-    struct mmu_entry *e = cache_lookup(m, &m->tlb[s], lin >> shift, key, c->tag, w->pcid, w->root_tag);
+  for (unsigned i = 0; i < sizeof tlb_sizes / sizeof tlb_sizes[0]; i++) {
+    unsigned shift = tlb_sizes[i].shift, s = tlb_sizes[i].array;
+    if (shift == 22 && w->gf->index_bits != 10) continue;
+    struct mmu_entry *e = cache_lookup(m, &m->tlb[s], lin >> shift, tlb_key(lin, shift), c->tag, w->pcid, w->root_tag);
     if (!e) continue;
     struct walk_result r = { .rights = e->rights, .nrights = e->nrights, .pkey = e->pkey,
                              .gdirty = e->flags & ENT_GDIRTY, .ndirty = e->flags & ENT_NDIRTY };
@@ -164,14 +166,14 @@ static void tlb_fill(struct mmu *m, struct walk_env *w, uint64_t lin, const stru
 {
   unsigned shift = r->shift;
   unsigned s = shift >= 30 ? MMU_PAGE_1G : shift > 12 ? MMU_PAGE_LARGE : MMU_PAGE_4K;
-  uint64_t key = (lin >> shift) << shift;
+  uint64_t key = tlb_key(lin, shift);
   uint64_t mask = (1ull << shift) - 1;
   struct mmu_entry *e = cache_slot(m, &m->tlb[s], lin >> shift, key, w->ctx->tag, w->pcid, w->root_tag);
   if (!e) return;
   *e = (struct mmu_entry){
     .key = key, .root = w->root_tag, .hpa = out->pa & ~mask, .gpa = out->gpa & ~mask,
     .tag = w->ctx->tag, .pcid = w->pcid, .rights = (uint8_t)r->rights, .nrights = (uint8_t)r->nrights,
-    .shift = (uint8_t)shift, .pkey = (uint8_t)r->pkey,
+    .shift = (uint8_t)shift, .gshift = (uint8_t)(r->gshift > shift ? r->gshift : shift), .pkey = (uint8_t)r->pkey,
     .flags = (uint8_t)((r->global ? ENT_GLOBAL : 0) | (r->gdirty ? ENT_GDIRTY : 0) |
                        (r->ndirty ? ENT_NDIRTY : 0) |
                        (w->nf && w->nf->kind == PT_KIND_EPT ? ENT_EPT : 0)),

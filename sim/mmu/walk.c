@@ -353,7 +353,7 @@ static bool nested_translate(struct walk_env *w, uint64_t gpa, enum mmu_access a
     e = cache_slot(m, &m->gpa_tlb, gpa >> 12, key, w->gpa_tag, 0, w->root_tag);
     if (e) {
       *e = (struct mmu_entry){ .key = key, .root = w->root_tag, .hpa = r->hpa & ~0xFFFull,
-                               .tag = w->gpa_tag, .nrights = (uint8_t)r->rights, .shift = 12,
+                               .tag = w->gpa_tag, .nrights = (uint8_t)r->rights, .shift = 12, .gshift = 12,
                                .nshift = (uint8_t)r->shift,
                                .flags = (uint8_t)((r->dirty ? ENT_NDIRTY : 0) |
                                                   (w->nf->kind == PT_KIND_EPT ? ENT_EPT : 0)) };
@@ -434,7 +434,7 @@ static void guest_fill_pscs(struct walk_env *w, const struct dim *d)
     struct mmu_entry *e = cache_slot(m, &m->psc[l], d->addr >> s, key, w->ctx->tag, w->pcid, w->root_tag);
     if (!e) continue;
     *e = (struct mmu_entry){ .key = key, .root = w->root_tag, .hpa = d->tbl_hpa[l - 1],
-                             .tag = w->ctx->tag, .pcid = w->pcid, .shift = (uint8_t)s,
+                             .tag = w->ctx->tag, .pcid = w->pcid, .shift = (uint8_t)s, .gshift = (uint8_t)s,
                              .rights = (uint8_t)d->acc_rights[l],
                              .flags = w->nf && w->nf->kind == PT_KIND_EPT ? ENT_EPT : 0 };
     cache_commit(m, e);
@@ -468,6 +468,7 @@ bool walk_translate(struct walk_env *w, uint64_t linear, enum mmu_access acc,
     res->global = (c->cr4 & CR4_PGE) && (leaf & f->g_bit);
     res->gdirty = acc == MMU_WRITE || (leaf & f->d_bit);
     res->shift = pt_level_shift(f, d.leaf);
+    res->gshift = res->shift;
     gpa = d.out;
   }
   uint64_t hpa = gpa;

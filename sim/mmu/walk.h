@@ -32,6 +32,7 @@ struct walk_result {
   unsigned pkey;
   bool global, gdirty, ndirty;
   unsigned shift;                  /* combined page size */
+  unsigned gshift;                 /* guest page size (the combined one without paging) */
 };
 
 /* Fills *w for ctx; false (fault kind MMU_FAULT_BAD_CONTEXT) if the context is
