@@ -66,6 +66,7 @@ int main(int argc, char **argv)
     if (!field_seen[f]) printf("untested field %s (%#06x)\n", vmcs_fields[f].name, vmcs_fields[f].encoding), missing++;
   for (int c = VMX_CHECK_FIRST; c < VMX_CHECK_END; c++)
     if (!check_seen[c]) printf("untested check VMX_ENTRY_%s (%s)\n", vmx_checks[c].name, vmx_checks[c].section), missing++;
-  printf("%u of %d fields and %d checks untested\n", missing, VMCS_FIELD_COUNT, VMX_CHECK_END - VMX_CHECK_FIRST);
+  printf("vmx-coverage: %s: %u of %d fields and %d checks untested\n", missing ? "FAIL" : "OK", missing,
+         VMCS_FIELD_COUNT, VMX_CHECK_END - VMX_CHECK_FIRST);
   return missing ? 1 : 0;
 }
