@@ -8,9 +8,12 @@ bool cache_alloc(struct mmu_cache *c, const struct mmu_cache_geometry *g)
   *c = (struct mmu_cache){ 0 };
   if (!g->sets || !g->ways) return true; /* disabled */
   if (g->sets & (g->sets - 1)) return false;
-  c->e = calloc((size_t)g->sets * g->ways, sizeof *c->e);
+  size_t n = (size_t)g->sets * g->ways;
+  c->e = calloc(n, sizeof *c->e);
+  c->keys = malloc(n * sizeof *c->keys);
   c->next_victim = calloc(g->sets, sizeof *c->next_victim);
-  if (!c->e || !c->next_victim) { cache_free(c); return false; }
+  if (!c->e || !c->keys || !c->next_victim) { cache_free(c); return false; }
+  for (size_t i = 0; i < n; i++) c->keys[i] = CACHE_NO_KEY;
   c->sets = g->sets;
   c->ways = g->ways;
   c->set_mask = g->sets - 1;
@@ -20,6 +23,7 @@ bool cache_alloc(struct mmu_cache *c, const struct mmu_cache_geometry *g)
 void cache_free(struct mmu_cache *c)
 {
   free(c->e);
+  free(c->keys);
   free(c->next_victim);
   *c = (struct mmu_cache){ 0 };
 }
@@ -30,11 +34,13 @@ struct mmu_entry *cache_slot(struct mmu *m, struct mmu_cache *c, uint64_t index,
   if (!c->sets) return 0;
   uint32_t s = (uint32_t)(index & c->set_mask);
   struct mmu_entry *set = c->e + (size_t)s * c->ways;
+  const uint64_t *keys = c->keys + (size_t)s * c->ways;
   struct mmu_entry *free_way = 0;
   for (uint32_t w = 0; w < c->ways; w++) {
     struct mmu_entry *e = &set[w];
-    if (!cache_entry_live(m, e)) { if (!free_way) free_way = e; continue; }
-    if (e->key == key && e->tag == tag && e->root == root && e->pcid == pcid) return e;
+    if (keys[w] == key && cache_entry_live(m, e) && e->tag == tag && e->root == root && e->pcid == pcid)
+      return e;
+    if (!free_way && (keys[w] == CACHE_NO_KEY || !cache_entry_live(m, e))) free_way = e;
   }
   if (free_way) return free_way;
   if (m->geo.replacement == MMU_REPL_FIFO) {
@@ -63,6 +69,6 @@ void cache_invalidate(struct mmu *m, struct mmu_cache *c, const struct cache_mat
     if (mt->not_tag0 && e->tag == 0) continue;
     if ((e->flags & mt->need_flags) != mt->need_flags) continue;
     if (mt->by_key && (mt->addr >> e->gshift) != (e->key >> e->gshift)) continue;
-    e->flags &= (uint8_t)~ENT_VALID;
+    cache_drop(c, e);
   }
 }

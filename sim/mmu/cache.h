@@ -34,6 +34,8 @@ struct mmu_entry {
   uint8_t gshift;    /* guest page size: an invalidation of any address in
                         the guest page removes this (possibly smaller) entry */
   uint8_t pkey;
+  uint8_t perms;     /* TLB: MMU_PERM_* computed for mode `sig` */
+  uint64_t sig;      /* TLB: access-mode signature perms were computed for */
 };
 
 /* Which entries an invalidation removes; unset criteria match everything.
@@ -54,16 +56,20 @@ static inline bool cache_entry_live(const struct mmu *m, const struct mmu_entry 
   return (e->flags & ENT_VALID) && e->gen == m->generation;
 }
 
+#define CACHE_NO_KEY (~0ull) /* no valid key has all of bits 11:0 set */
+
 /* Finds the entry for `key` (set chosen by `index`) with this tag, root and
- * PCID (or global, when any_pcid_if_global). Updates LRU on a hit. */
+ * PCID (or global). Scans the set's key line first. Updates LRU on a hit. */
 static inline struct mmu_entry *cache_lookup(struct mmu *m, struct mmu_cache *c, uint64_t index,
                                              uint64_t key, uint16_t tag, uint16_t pcid, uint64_t root)
 {
   if (!c->sets) return 0;
-  struct mmu_entry *set = c->e + (size_t)(index & c->set_mask) * c->ways;
+  size_t base = (size_t)(index & c->set_mask) * c->ways;
+  const uint64_t *keys = c->keys + base;
   for (uint32_t w = 0; w < c->ways; w++) {
-    struct mmu_entry *e = &set[w];
-    if (e->key != key || !cache_entry_live(m, e) || e->tag != tag || e->root != root) continue;
+    if (keys[w] != key) continue;
+    struct mmu_entry *e = &c->e[base + w];
+    if (!cache_entry_live(m, e) || e->tag != tag || e->root != root) continue;
     if (e->pcid != pcid && !(e->flags & ENT_GLOBAL)) continue;
     e->stamp = ++m->clock;
     return e;
@@ -77,11 +83,18 @@ struct mmu_entry *cache_slot(struct mmu *m, struct mmu_cache *c, uint64_t index,
                              uint16_t tag, uint16_t pcid, uint64_t root);
 
 /* Marks the slot filled: valid, current generation, most recently used. */
-static inline void cache_commit(struct mmu *m, struct mmu_entry *e)
+static inline void cache_commit(struct mmu *m, struct mmu_cache *c, struct mmu_entry *e)
 {
   e->flags |= ENT_VALID;
   e->gen = m->generation;
   e->stamp = ++m->clock;
+  c->keys[e - c->e] = e->key;
+}
+
+static inline void cache_drop(struct mmu_cache *c, struct mmu_entry *e)
+{
+  e->flags &= (uint8_t)~ENT_VALID;
+  c->keys[e - c->e] = CACHE_NO_KEY;
 }
 
 void cache_invalidate(struct mmu *m, struct mmu_cache *c, const struct cache_match *match);

@@ -2,6 +2,7 @@
  * walker) and the reference translation. */
 #include "sim/mmu/mmu.h"
 
+#include <assert.h>
 #include <string.h>
 
 #include "models/vmx/ept_format.h"
@@ -126,7 +127,9 @@ static const struct { uint8_t shift, array; } tlb_sizes[] = {
 
 static inline uint64_t tlb_key(uint64_t lin, unsigned shift) { return ((lin >> shift) << shift) | shift; }
 
-static bool tlb_hit(struct mmu *m, struct walk_env *w, uint64_t lin, enum mmu_access acc,
+static const unsigned perm_of[] = { [MMU_READ] = MMU_PERM_READ, [MMU_WRITE] = MMU_PERM_WRITE, [MMU_FETCH] = MMU_PERM_EXEC };
+
+static bool tlb_hit(struct mmu *m, struct walk_env *w, uint64_t lin, enum mmu_access acc, uint64_t sig,
                     struct mmu_translation *out)
 {
   const struct mmu_context *c = w->ctx;
@@ -135,23 +138,26 @@ static bool tlb_hit(struct mmu *m, struct walk_env *w, uint64_t lin, enum mmu_ac
     if (shift == 22 && w->gf->index_bits != 10) continue;
     struct mmu_entry *e = cache_lookup(m, &m->tlb[s], lin >> shift, tlb_key(lin, shift), c->tag, w->pcid, w->root_tag);
     if (!e) continue;
-    struct walk_result r = { .rights = e->rights, .nrights = e->nrights, .pkey = e->pkey,
-                             .gdirty = e->flags & ENT_GDIRTY, .ndirty = e->flags & ENT_NDIRTY };
-    bool ok = !walk_guest_check(w, r.rights, r.pkey, acc) &&
-              walk_nested_allows(w, r.nrights, acc, r.rights & PT_RIGHT_U) &&
-              (acc != MMU_WRITE || (r.gdirty && r.ndirty));
-    if (!ok) {
+    if (e->sig != sig) {
+      /* The access mode changed since the permissions were computed. */
+      struct walk_result r = { .rights = e->rights, .nrights = e->nrights, .pkey = e->pkey,
+                               .gdirty = e->flags & ENT_GDIRTY, .ndirty = e->flags & ENT_NDIRTY };
+      e->perms = (uint8_t)walk_perms(w, &r);
+      e->sig = sig;
+    }
+    /* The permissions already require every dirty flag a write would set. */
+    if (!(e->perms & perm_of[acc])) {
       /* The cached entry does not allow this access (or a dirty flag must
        * be set): drop it and walk, as a page fault would drop it anyway
        * (SDM Vol. 3A, "Invalidation of TLBs and Paging-Structure Caches"). */
-      e->flags &= (uint8_t)~ENT_VALID;
+      cache_drop(&m->tlb[s], e);
       return false;
     }
     uint64_t off = lin & ((1ull << shift) - 1);
     out->pa = e->hpa | off;
     out->page_base = out->pa & ~0xFFFull;
     out->gpa = e->gpa | off;
-    out->perms = walk_perms(w, &r);
+    out->perms = e->perms;
     out->refs = 0;
     out->page_shift = e->shift;
     out->tlb_hit = true;
@@ -162,7 +168,7 @@ static bool tlb_hit(struct mmu *m, struct walk_env *w, uint64_t lin, enum mmu_ac
 }
 
 static void tlb_fill(struct mmu *m, struct walk_env *w, uint64_t lin, const struct walk_result *r,
-                     const struct mmu_translation *out)
+                     const struct mmu_translation *out, uint64_t sig)
 {
   unsigned shift = r->shift;
   unsigned s = shift >= 30 ? MMU_PAGE_1G : shift > 12 ? MMU_PAGE_LARGE : MMU_PAGE_4K;
@@ -173,12 +179,41 @@ static void tlb_fill(struct mmu *m, struct walk_env *w, uint64_t lin, const stru
   *e = (struct mmu_entry){
     .key = key, .root = w->root_tag, .hpa = out->pa & ~mask, .gpa = out->gpa & ~mask,
     .tag = w->ctx->tag, .pcid = w->pcid, .rights = (uint8_t)r->rights, .nrights = (uint8_t)r->nrights,
+    .perms = (uint8_t)out->perms, .sig = sig,
     .shift = (uint8_t)shift, .gshift = (uint8_t)(r->gshift > shift ? r->gshift : shift), .pkey = (uint8_t)r->pkey,
     .flags = (uint8_t)((r->global ? ENT_GLOBAL : 0) | (r->gdirty ? ENT_GDIRTY : 0) |
                        (r->ndirty ? ENT_NDIRTY : 0) |
                        (w->nf && w->nf->kind == PT_KIND_EPT ? ENT_EPT : 0)),
   };
-  cache_commit(m, e);
+  cache_commit(m, &m->tlb[s], e);
+}
+
+static_assert(sizeof(struct walk_env) <= sizeof(((struct mmu *)0)->memo_env), "memo_env too small");
+
+/* The walk environment depends only on these context fields; it is derived
+ * again only when one of them changes. */
+static bool same_env_ctx(const struct mmu_context *a, const struct mmu_context *b)
+{
+  return a->cr0 == b->cr0 && a->cr3 == b->cr3 && a->cr4 == b->cr4 && a->efer == b->efer &&
+         a->slat == b->slat && a->eptp == b->eptp && a->ept_mbec == b->ept_mbec && a->ncr3 == b->ncr3 &&
+         a->host_cr4 == b->host_cr4 && a->host_efer == b->host_efer && a->tag == b->tag;
+}
+
+static bool env_for(struct mmu *m, struct walk_env *w, const struct mmu_context *ctx, unsigned flags,
+                    struct mmu_fault *fault)
+{
+  struct walk_env *memo = (struct walk_env *)m->memo_env;
+  if (!m->memo_valid || !same_env_ctx(&m->memo_ctx, ctx)) {
+    if (!walk_env_init(memo, &m->phys, m, ctx, 0, fault)) { m->memo_valid = false; return false; }
+    m->memo_ctx = *ctx;
+    m->memo_valid = true;
+  }
+  *w = *memo;
+  w->ctx = ctx;
+  w->flags = flags;
+  w->user = ctx->cpl == 3 && !(flags & MMU_IMPLICIT_SUPERVISOR);
+  w->refs = 0;
+  return true;
 }
 
 bool mmu_translate(struct mmu *m, const struct mmu_context *ctx, uint64_t linear,
@@ -187,11 +222,12 @@ bool mmu_translate(struct mmu *m, const struct mmu_context *ctx, uint64_t linear
   m->stats.translations++;
   if (!(ctx->cr0 & CR0_PG) && ctx->slat == MMU_SLAT_NONE) { identity(linear, out); return true; }
   struct walk_env w;
-  if (!walk_env_init(&w, &m->phys, m, ctx, flags, fault)) { m->stats.faults++; return false; }
+  if (!env_for(m, &w, ctx, flags, fault)) { m->stats.faults++; return false; }
   uint64_t lin = (ctx->efer & EFER_LMA) ? linear : (linear & 0xFFFFFFFFu);
+  uint64_t sig = walk_mode_sig(ctx, w.user, flags);
   /* Linear and combined mappings exist only with paging on (SDM Vol. 3C,
    * "Cached Information"): with CR0.PG=0 only guest-physical ones are cached. */
-  if (w.gf && tlb_hit(m, &w, lin, acc, out)) { count_tag(m, ctx->tag, true); return true; }
+  if (w.gf && tlb_hit(m, &w, lin, acc, sig, out)) { count_tag(m, ctx->tag, true); return true; }
   if (w.gf) { m->stats.tlb_misses++; count_tag(m, ctx->tag, false); }
   struct walk_result r;
   m->stats.walks++;
@@ -203,7 +239,7 @@ bool mmu_translate(struct mmu *m, const struct mmu_context *ctx, uint64_t linear
   }
   out->refs = w.refs;
   out->tlb_hit = false;
-  if (w.gf) tlb_fill(m, &w, lin, &r, out);
+  if (w.gf) tlb_fill(m, &w, lin, &r, out, sig);
   return true;
 }
 

@@ -187,6 +187,7 @@ struct mmu_entry;   /* sim/mmu/cache.h */
 
 struct mmu_cache {
   struct mmu_entry *e;
+  uint64_t *keys;          /* e[i].key while e[i] is valid, else ~0: one line per set to scan */
   uint32_t *next_victim;   /* FIFO pointer per set */
   uint32_t sets, ways, set_mask;
 };
@@ -198,6 +199,9 @@ struct mmu {
   struct mmu_cache psc[MMU_PSC_LEVELS];
   struct mmu_cache gpa_tlb;
   uint64_t clock;          /* LRU time stamp */
+  struct mmu_context memo_ctx;  /* the context memo_env was derived from */
+  uint64_t memo_env[20];        /* struct walk_env (sim/mmu/walk.h) for memo_ctx */
+  bool memo_valid;
   uint32_t generation;     /* bumped by a full flush; older entries are invalid */
   struct mmu_stats stats;
 };

@@ -345,7 +345,7 @@ static bool nested_translate(struct walk_env *w, uint64_t gpa, enum mmu_access a
       return true;
     }
     /* A miss, or an entry that does not allow this access: walk afresh. */
-    if (e) e->flags &= (uint8_t)~ENT_VALID;
+    if (e) cache_drop(&m->gpa_tlb, e);
     m->stats.gpa_misses++;
   }
   if (!nested_walk(w, gpa, acc, final, user_page, linear, linear_valid, grights, r, fault)) return false;
@@ -357,7 +357,7 @@ static bool nested_translate(struct walk_env *w, uint64_t gpa, enum mmu_access a
                                .nshift = (uint8_t)r->shift,
                                .flags = (uint8_t)((r->dirty ? ENT_NDIRTY : 0) |
                                                   (w->nf->kind == PT_KIND_EPT ? ENT_EPT : 0)) };
-      cache_commit(m, e);
+      cache_commit(m, &m->gpa_tlb, e);
     }
   }
   return true;
@@ -437,7 +437,7 @@ static void guest_fill_pscs(struct walk_env *w, const struct dim *d)
                              .tag = w->ctx->tag, .pcid = w->pcid, .shift = (uint8_t)s, .gshift = (uint8_t)s,
                              .rights = (uint8_t)d->acc_rights[l],
                              .flags = w->nf && w->nf->kind == PT_KIND_EPT ? ENT_EPT : 0 };
-    cache_commit(m, e);
+    cache_commit(m, &m->psc[l], e);
   }
 }
 

@@ -35,6 +35,16 @@ struct walk_result {
   unsigned gshift;                 /* guest page size (the combined one without paging) */
 };
 
+/* Everything besides the walk itself that decides an access's outcome:
+ * user/supervisor, implicit, RFLAGS.AC, CR0.WP, CR4.SMEP/SMAP/PKE, PKRU. A
+ * TLB entry's cached permissions are reused while this stays the same. */
+static inline uint64_t walk_mode_sig(const struct mmu_context *c, bool user, unsigned flags)
+{
+  return ((uint64_t)c->pkru << 32) | (user ? 1u : 0) | (c->ac ? 2u : 0) | ((c->cr0 & CR0_WP) ? 4u : 0) |
+         ((c->cr4 & CR4_SMEP) ? 8u : 0) | ((c->cr4 & CR4_SMAP) ? 16u : 0) | ((c->cr4 & CR4_PKE) ? 32u : 0) |
+         ((flags & MMU_IMPLICIT_SUPERVISOR) ? 64u : 0) | (1u << 7);
+}
+
 /* Fills *w for ctx; false (fault kind MMU_FAULT_BAD_CONTEXT) if the context is
  * one the architecture cannot reach. */
 bool walk_env_init(struct walk_env *w, const struct mmu_phys *phys, struct mmu *mmu,
