@@ -1,0 +1,292 @@
+/* The VMX instructions in VMX root operation (see vmx_insn.h). Each
+ * function follows the "Operation" pseudocode of its entry in the SDM Vol.
+ * 3C "VMX Instruction Reference", in the same order of tests. */
+#include "models/vmx/vmx_insn.h"
+
+#include <string.h>
+
+#include "models/vmx/vmx_bits.h"
+
+#define RFLAGS_STATUS (RFLAGS_CF | (1ull << 2) | (1ull << 4) | (1ull << 6) | (1ull << 7) | (1ull << 11))
+#define RFLAGS_ZF (1ull << 6)
+
+void vmx_cpu_init(struct vmx_cpu *x, const struct vmx_caps *caps)
+{
+  memset(x, 0, sizeof *x);
+  x->caps = caps;
+  x->feature_control = caps->feature_control_reset;
+  x->current_vmcs_ptr = VMX_INVALID_PTR;
+  x->vmxon_ptr = VMX_INVALID_PTR;
+}
+
+void vmx_insn_apply_rflags(struct cpu_state *s, const struct vmx_insn_result *r)
+{
+  switch (r->outcome) {
+  case VMX_INSN_SUCCEED: s->rflags &= ~RFLAGS_STATUS; return;
+  case VMX_INSN_FAIL_INVALID: s->rflags = (s->rflags & ~RFLAGS_STATUS) | RFLAGS_CF; return;
+  case VMX_INSN_FAIL_VALID: s->rflags = (s->rflags & ~RFLAGS_STATUS) | RFLAGS_ZF; return;
+  case VMX_INSN_UD: case VMX_INSN_GP: case VMX_INSN_VMEXIT: case VMX_INSN_ENTERED: case VMX_INSN_ENTRY_FAILED:
+    return; /* no VMX status flags */
+  }
+}
+
+static struct vmx_insn_result outcome(enum vmx_insn_outcome o) { return (struct vmx_insn_result){ .outcome = o }; }
+static struct vmx_insn_result succeed(void) { return outcome(VMX_INSN_SUCCEED); }
+
+/* VMfail(n): VMfailValid(n) with a current VMCS, else VMfailInvalid. */
+static struct vmx_insn_result vmfail(struct vmx_cpu *x, unsigned error)
+{
+  if (x->current_vmcs_ptr == VMX_INVALID_PTR) return outcome(VMX_INSN_FAIL_INVALID);
+  vmcs_set(&x->current, VMCSI_VM_INSTRUCTION_ERROR, error);
+  struct vmx_insn_result r = outcome(VMX_INSN_FAIL_VALID);
+  r.error = error;
+  return r;
+}
+
+static bool compat_mode(const struct cpu_state *s)
+{
+  return (s->efer & EFER_LMA) && !(s->seg[SEG_CS].ar & SEG_AR_L);
+}
+
+/* The #UD / VM exit / #GP(0) prefix shared by the instructions other than
+ * VMXON: true when `*r` holds the fault or exit. */
+static bool prefix(const struct vmx_cpu *x, const struct cpu_state *s, bool reg_operand, struct vmx_insn_result *r)
+{
+  if (reg_operand || !x->vmx_operation || !(s->cr0 & CR0_PE) || (s->rflags & RFLAGS_VM) || compat_mode(s)) {
+    *r = outcome(VMX_INSN_UD);
+    return true;
+  }
+  if (x->non_root) {
+    *r = outcome(VMX_INSN_VMEXIT);
+    return true;
+  }
+  if (cpu_cpl(s) > 0) {
+    *r = outcome(VMX_INSN_GP);
+    return true;
+  }
+  return false;
+}
+
+static bool page_addr_ok(const struct vmx_cpu *x, uint64_t a)
+{
+  return (a & 0xFFF) == 0 && (a >> x->caps->maxphyaddr) == 0;
+}
+
+static bool read32(const struct vmx_mem_ops *m, uint64_t pa, uint32_t *v)
+{
+  uint8_t b[4];
+  if (!m->read(m->ctx, pa, b, 4)) return false;
+  *v = b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24;
+  return true;
+}
+
+struct vmx_insn_result vmx_vmxon(struct vmx_cpu *x, const struct cpu_state *s, const struct vmx_mem_ops *m,
+                                 bool reg_operand, uint64_t addr)
+{
+  const struct vmx_caps *c = x->caps;
+  if (reg_operand || !(s->cr0 & CR0_PE) || !(s->cr4 & CR4_VMXE) || (s->rflags & RFLAGS_VM) || compat_mode(s))
+    return outcome(VMX_INSN_UD);
+  if (x->vmx_operation) {
+    if (x->non_root) return outcome(VMX_INSN_VMEXIT);
+    if (cpu_cpl(s) > 0) return outcome(VMX_INSN_GP);
+    return vmfail(x, VMXERR_VMXON_IN_ROOT);
+  }
+  /* A20M is not modelled (the machine never asserts it). */
+  if (cpu_cpl(s) > 0 || !vmx_cr_fixed_ok(c->cr0_fixed0, c->cr0_fixed1, s->cr0) ||
+      !vmx_cr_fixed_ok(c->cr4_fixed0, c->cr4_fixed1, s->cr4) ||
+      !vmx_feature_control_allows_vmxon(x->feature_control, x->in_smx))
+    return outcome(VMX_INSN_GP);
+  uint32_t rev;
+  if (!page_addr_ok(x, addr) || !read32(m, addr, &rev)) return outcome(VMX_INSN_FAIL_INVALID);
+  if ((rev & 0x7FFFFFFFu) != BASIC_REVISION(c->basic) || (rev >> 31)) return outcome(VMX_INSN_FAIL_INVALID);
+  x->vmx_operation = true;
+  x->vmxon_ptr = addr;
+  x->current_vmcs_ptr = VMX_INVALID_PTR;
+  return succeed();
+}
+
+struct vmx_insn_result vmx_vmxoff(struct vmx_cpu *x, const struct cpu_state *s)
+{
+  struct vmx_insn_result r;
+  if (prefix(x, s, false, &r)) return r;
+  /* Dual-monitor treatment of SMIs (error 23) is not modelled. */
+  x->vmx_operation = false;
+  x->vmxon_ptr = VMX_INVALID_PTR;
+  return succeed();
+}
+
+/* Writes the current VMCS back to its region (the processor's cache flush). */
+static bool flush_current(struct vmx_cpu *x, const struct vmx_mem_ops *m)
+{
+  static uint8_t region[VMCS_REGION_BYTES];
+  if (x->current_vmcs_ptr == VMX_INVALID_PTR) return true;
+  vmcs_region_store(&x->current, region, sizeof region);
+  return m->write(m->ctx, x->current_vmcs_ptr, region, sizeof region);
+}
+
+struct vmx_insn_result vmx_vmclear(struct vmx_cpu *x, const struct cpu_state *s, const struct vmx_mem_ops *m,
+                                   bool reg_operand, uint64_t addr)
+{
+  struct vmx_insn_result r;
+  if (prefix(x, s, reg_operand, &r)) return r;
+  if (!page_addr_ok(x, addr)) return vmfail(x, VMXERR_VMCLEAR_INVALID_ADDR);
+  if (addr == x->vmxon_ptr) return vmfail(x, VMXERR_VMCLEAR_VMXON_PTR);
+  if (addr == x->current_vmcs_ptr) {
+    x->current.launched = false;
+    flush_current(x, m);
+    x->current_vmcs_ptr = VMX_INVALID_PTR;
+    return succeed();
+  }
+  /* A VMCS not current on this processor: its data is already in its
+   * region; set the launch state there. */
+  static const uint8_t clear[4] = { 0 };
+  m->write(m->ctx, addr + VMCS_REGION_LAUNCH_OFFSET, clear, sizeof clear);
+  return succeed();
+}
+
+struct vmx_insn_result vmx_vmptrld(struct vmx_cpu *x, const struct cpu_state *s, const struct vmx_mem_ops *m,
+                                   bool reg_operand, uint64_t addr)
+{
+  struct vmx_insn_result r;
+  if (prefix(x, s, reg_operand, &r)) return r;
+  if (!page_addr_ok(x, addr)) return vmfail(x, VMXERR_VMPTRLD_INVALID_ADDR);
+  if (addr == x->vmxon_ptr) return vmfail(x, VMXERR_VMPTRLD_VMXON_PTR);
+  uint32_t rev;
+  bool shadow_ok = vmx_has_feature(x->caps, VMX_FEAT_VMCS_SHADOWING);
+  if (!read32(m, addr, &rev) || (rev & 0x7FFFFFFFu) != BASIC_REVISION(x->caps->basic) || ((rev >> 31) && !shadow_ok))
+    return vmfail(x, VMXERR_VMPTRLD_BAD_REVISION);
+  if (addr == x->current_vmcs_ptr) return succeed();
+  static uint8_t region[VMCS_REGION_BYTES];
+  flush_current(x, m);
+  if (!m->read(m->ctx, addr, region, sizeof region)) return vmfail(x, VMXERR_VMPTRLD_INVALID_ADDR);
+  vmcs_region_load(&x->current, region, sizeof region);
+  x->current_vmcs_ptr = addr;
+  return succeed();
+}
+
+struct vmx_insn_result vmx_vmptrst(struct vmx_cpu *x, const struct cpu_state *s, bool reg_operand)
+{
+  struct vmx_insn_result r;
+  if (prefix(x, s, reg_operand, &r)) return r;
+  r = succeed();
+  r.value = x->current_vmcs_ptr;
+  return r;
+}
+
+static unsigned opsize(const struct cpu_state *s) { return cpu_in_64bit_mode(s) ? 64 : 32; }
+
+struct vmx_insn_result vmx_vmread(struct vmx_cpu *x, const struct cpu_state *s, uint64_t encoding)
+{
+  struct vmx_insn_result r;
+  if (prefix(x, s, false, &r)) return r;
+  if (x->current_vmcs_ptr == VMX_INVALID_PTR) return outcome(VMX_INSN_FAIL_INVALID);
+  uint64_t value = 0;
+  unsigned err = vmcs_vmread(&x->current, x->caps, encoding & (opsize(s) == 64 ? ~0ull : 0xFFFFFFFFull),
+                             opsize(s), &value);
+  if (err) return vmfail(x, err);
+  r = succeed();
+  r.value = value;
+  return r;
+}
+
+struct vmx_insn_result vmx_vmwrite(struct vmx_cpu *x, const struct cpu_state *s, uint64_t encoding, uint64_t value)
+{
+  struct vmx_insn_result r;
+  if (prefix(x, s, false, &r)) return r;
+  if (x->current_vmcs_ptr == VMX_INVALID_PTR) return outcome(VMX_INSN_FAIL_INVALID);
+  uint64_t mask = opsize(s) == 64 ? ~0ull : 0xFFFFFFFFull;
+  unsigned err = vmcs_vmwrite(&x->current, x->caps, encoding & mask, opsize(s), value & mask);
+  if (err) return vmfail(x, err);
+  return succeed();
+}
+
+struct vmx_insn_result vmx_vmlaunch(struct vmx_cpu *x, const struct cpu_state *s, const struct vmx_mem_ops *m,
+                                    bool resume)
+{
+  struct vmx_insn_result r;
+  if (prefix(x, s, false, &r)) return r;
+  if (x->current_vmcs_ptr == VMX_INVALID_PTR) return outcome(VMX_INSN_FAIL_INVALID);
+  if (s->movss_blocking) return vmfail(x, VMXERR_ENTRY_MOV_SS_BLOCKING);
+  if (!resume && x->current.launched) return vmfail(x, VMXERR_VMLAUNCH_NOT_CLEAR);
+  if (resume && !x->current.launched) return vmfail(x, VMXERR_VMRESUME_NOT_LAUNCHED);
+
+  struct vmx_entry_env env = { .caps = x->caps, .host_ia32e = cpu_long_mode_active(s), .read_phys = m->read,
+                               .wrmsr_ok = m->wrmsr_ok, .ctx = m->ctx };
+  struct vmx_entry_result e;
+  if (vmx_entry_check(&x->current, &env, &e)) {
+    x->current.launched = true;
+    r = outcome(VMX_INSN_ENTERED);
+    r.entry = e;
+    return r;
+  }
+  if (e.vm_instruction_error) {
+    r = vmfail(x, e.vm_instruction_error);
+    r.entry = e;
+    return r;
+  }
+  vmcs_set(&x->current, VMCSI_VM_EXIT_REASON, e.exit_reason);
+  vmcs_set(&x->current, VMCSI_EXIT_QUALIFICATION, e.exit_qual);
+  r = outcome(VMX_INSN_ENTRY_FAILED);
+  r.entry = e;
+  return r;
+}
+
+struct vmx_insn_result vmx_invept(struct vmx_cpu *x, const struct cpu_state *s, const struct vmx_mem_ops *m,
+                                  bool reg_operand, uint64_t type, const uint64_t desc[2])
+{
+  struct vmx_insn_result r;
+  if (!vmx_has_feature(x->caps, VMX_FEAT_EPT) || !(x->caps->ept_vpid_cap & EPTCAP_INVEPT))
+    return outcome(VMX_INSN_UD);
+  if (prefix(x, s, reg_operand, &r)) return r;
+  if (type > 2 || type == 0 || !(x->caps->ept_vpid_cap >> (24 + type) & 1))
+    return vmfail(x, VMXERR_INVALID_INVEPT_INVVPID_OPERAND);
+  if (type == 1) {
+    /* The EPTP must be one a VM entry with "enable EPT" would accept. */
+    uint64_t eptp = desc[0], cap = x->caps->ept_vpid_cap;
+    unsigned mt = eptp & 7, walk = (eptp >> 3) & 7;
+    uint64_t rsvd = (0x1Full << 7) | ~((1ull << x->caps->maxphyaddr) - 1);
+    bool ok = ((mt == 0 && (cap & EPTCAP_MEMTYPE_UC)) || (mt == 6 && (cap & EPTCAP_MEMTYPE_WB))) &&
+              ((walk == 3 && (cap & EPTCAP_WALK_4)) || (walk == 4 && (cap & EPTCAP_WALK_5))) &&
+              (!(eptp & BIT64(6)) || (cap & EPTCAP_AD)) && !(eptp & rsvd);
+    if (!ok) return vmfail(x, VMXERR_INVALID_INVEPT_INVVPID_OPERAND);
+  }
+  if (m->invalidate) m->invalidate(m->ctx, VMX_INSN_INVEPT, type, desc[0] & ~0xFFFull, 0);
+  return succeed();
+}
+
+struct vmx_insn_result vmx_invvpid(struct vmx_cpu *x, const struct cpu_state *s, const struct vmx_mem_ops *m,
+                                   bool reg_operand, uint64_t type, const uint64_t desc[2])
+{
+  struct vmx_insn_result r;
+  if (!vmx_has_feature(x->caps, VMX_FEAT_VPID) || !(x->caps->ept_vpid_cap & EPTCAP_INVVPID))
+    return outcome(VMX_INSN_UD);
+  if (prefix(x, s, reg_operand, &r)) return r;
+  if (type > 3 || !(x->caps->ept_vpid_cap >> (40 + type) & 1)) return vmfail(x, VMXERR_INVALID_INVEPT_INVVPID_OPERAND);
+  if (desc[0] >> 16) return vmfail(x, VMXERR_INVALID_INVEPT_INVVPID_OPERAND);
+  uint64_t vpid = desc[0] & 0xFFFF, addr = desc[1];
+  unsigned lb = x->caps->linear_bits;
+  bool canonical = (uint64_t)((int64_t)(addr << (64 - lb)) >> (64 - lb)) == addr;
+  if (type == 0 && (vpid == 0 || !canonical)) return vmfail(x, VMXERR_INVALID_INVEPT_INVVPID_OPERAND);
+  if ((type == 1 || type == 3) && vpid == 0) return vmfail(x, VMXERR_INVALID_INVEPT_INVVPID_OPERAND);
+  if (m->invalidate) m->invalidate(m->ctx, VMX_INSN_INVVPID, type, vpid, addr);
+  return succeed();
+}
+
+struct vmx_insn_result vmx_vmcall(struct vmx_cpu *x, const struct cpu_state *s)
+{
+  if (!x->vmx_operation) return outcome(VMX_INSN_UD);
+  if (x->non_root) return outcome(VMX_INSN_VMEXIT);
+  if ((s->rflags & RFLAGS_VM) || compat_mode(s)) return outcome(VMX_INSN_UD);
+  if (cpu_cpl(s) > 0) return outcome(VMX_INSN_GP);
+  /* Dual-monitor treatment is never active in the model: VMCALL in VMX
+   * root operation fails with error 1. */
+  return vmfail(x, VMXERR_VMCALL_IN_ROOT);
+}
+
+struct vmx_insn_result vmx_vmfunc(struct vmx_cpu *x, const struct cpu_state *s)
+{
+  /* Outside non-root operation VMFUNC is #UD; inside, the VM-function
+   * model (EPTP switching) decides, which belongs to the exit model. */
+  if (!x->non_root) return outcome(VMX_INSN_UD);
+  return outcome(VMX_INSN_VMEXIT);
+}
