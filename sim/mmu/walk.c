@@ -207,14 +207,16 @@ static void dim_walk(struct walk_env *w, struct dim *d, bool guest, uint64_t lin
       }
       ea = nr.hpa;
     }
-    d->tbl_hpa[level] = ea - off;
     uint64_t e = ram_read(w->phys, ea, f->entry_size);
     w->refs++;
     d->e[level] = e;
     d->e_hpa[level] = ea;
     const struct pt_level *lv = &f->lv[level];
     if (!lv->rights_ignored) rights &= pt_entry_rights(f, e);
-    d->acc_rights[level] = rights;
+    if (guest) {
+      d->tbl_hpa[level] = ea - off;
+      d->acc_rights[level] = rights;
+    }
     d->rights = rights;
     d->leaf = level;
     if (!(e & f->present)) { d->st = DIM_NOT_PRESENT; d->reason = "entry not present"; return; }
@@ -224,7 +226,9 @@ static void dim_walk(struct walk_env *w, struct dim *d, bool guest, uint64_t lin
       d->reason = "reserved bit set in a paging-structure entry";
       return;
     }
-    if (f->kind == PT_KIND_EPT) {
+    /* Beyond the masks, an EPT entry can only be misconfigured if it maps a
+     * page (memory type) or lacks read or write permission. */
+    if (f->kind == PT_KIND_EPT && (leaf || (e & 3) != 3)) {
       const char *why = ept_entry_misconfig(f, e, leaf);
       if (why) { d->st = DIM_MISCONFIG; d->reason = why; return; }
     }
@@ -306,8 +310,14 @@ static bool nested_walk(struct walk_env *w, uint64_t gpa, enum mmu_access acc, b
   const struct pt_format *f = w->nf;
   /* A PAE host's nested walk reads its PDPTEs from memory: nested paging
    * has no PDPTE registers for the host's tables. */
-  struct dim d = { .f = f, .addr = gpa, .start = f->levels, .table = w->nroot,
-                   .table_hpa = true, .rights = PT_RIGHTS_ALL };
+  struct dim d;
+  d.f = f;
+  d.addr = gpa;
+  d.start = f->levels;
+  d.table = w->nroot;
+  d.table_hpa = true;
+  d.rights = PT_RIGHTS_ALL;
+  d.reason = 0;
   dim_walk(w, &d, false, linear, fault);
   if (d.st == DIM_OK && !walk_nested_allows(w, d.rights, acc, user_page)) {
     d.st = DIM_PROTECTION;
@@ -449,7 +459,9 @@ bool walk_translate(struct walk_env *w, uint64_t linear, enum mmu_access acc,
                                .gdirty = true, .ndirty = true, .shift = 63 };
   if (!(c->efer & EFER_LMA)) linear &= 0xFFFFFFFFu; /* linear addresses are 32 bits */
   uint64_t gpa = linear;
-  struct dim d = { 0 };
+  struct dim d;
+  d.reason = 0;
+  d.start = d.leaf = 0;
   if (w->gf) {
     if (!guest_start(w, &d, linear, acc, fault)) return false;
     dim_walk(w, &d, true, linear, fault);
