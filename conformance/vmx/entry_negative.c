@@ -468,6 +468,8 @@ static bool pdpte_mem(struct tcase *t)
 static bool msrload_reserved(struct tcase *t) { msr_list(t, 2); msr_entry(t, 1, (1ull << 32) | 0x175, 0); return true; }
 static bool msrload_fs_gs(struct tcase *t) { msr_list(t, 1); msr_entry(t, 0, 0xC0000100, 0); return true; }
 static bool msrload_x2apic(struct tcase *t) { msr_list(t, 3); msr_entry(t, 2, 0x808, 0); return true; }
+static bool msrload_smm_only(struct tcase *t) { msr_list(t, 2); msr_entry(t, 1, MSR_IA32_SMM_MONITOR_CTL, 0); return true; }
+static bool msrload_model_specific(struct tcase *t) { msr_list(t, 1); msr_entry(t, 0, MSR_IA32_BIOS_UPDT_TRIG, 0); return true; }
 static bool msrload_wrmsr(struct tcase *t) { msr_list(t, 2); msr_entry(t, 1, 0x10, 5); t->bad_msr = 0x10; return true; }
 
 #define N(id, fn) { VMX_ENTRY_##id, fn, VMX_ENTRY_OK, -1 }
@@ -618,9 +620,11 @@ const struct neg_case neg_cases[] = {
   N(GUEST_LINK_PTR_SHADOW, link_ptr_shadow),
   N(GUEST_PDPTE_RESERVED_EPT, pdpte_ept),
   N(GUEST_PDPTE_RESERVED_MEM, pdpte_mem),
-  { VMX_ENTRY_MSRLOAD_RESERVED, msrload_reserved, VMX_ENTRY_OK, 2 },
   { VMX_ENTRY_MSRLOAD_FS_GS_BASE, msrload_fs_gs, VMX_ENTRY_OK, 1 },
   { VMX_ENTRY_MSRLOAD_X2APIC, msrload_x2apic, VMX_ENTRY_OK, 3 },
+  { VMX_ENTRY_MSRLOAD_SMM_ONLY, msrload_smm_only, VMX_ENTRY_OK, 2 },
+  { VMX_ENTRY_MSRLOAD_MODEL_SPECIFIC, msrload_model_specific, VMX_ENTRY_OK, 1 },
+  { VMX_ENTRY_MSRLOAD_RESERVED, msrload_reserved, VMX_ENTRY_OK, 2 },
   { VMX_ENTRY_MSRLOAD_WRMSR_FAULT, msrload_wrmsr, VMX_ENTRY_OK, 2 },
 };
 const size_t neg_case_count = sizeof neg_cases / sizeof neg_cases[0];

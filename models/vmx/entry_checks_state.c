@@ -180,10 +180,7 @@ void ec_check_msr_load(struct ec *c)
   uint64_t count = F(VM_ENTRY_MSR_LOAD_COUNT), addr = F(VM_ENTRY_MSR_LOAD_ADDR);
   if (count == 0 || c->slot[VMX_ENTRY_CTLS_ENTRY_MSR_LOAD_ADDR].id != VMX_ENTRY_OK) return;
   if (!c->env->read_phys) {
-    ec_skip(c, VMX_ENTRY_MSRLOAD_RESERVED);
-    ec_skip(c, VMX_ENTRY_MSRLOAD_FS_GS_BASE);
-    ec_skip(c, VMX_ENTRY_MSRLOAD_X2APIC);
-    ec_skip(c, VMX_ENTRY_MSRLOAD_WRMSR_FAULT);
+    for (int id = VMX_ENTRY_MSRLOAD_FS_GS_BASE; id <= VMX_ENTRY_MSRLOAD_WRMSR_FAULT; id++) ec_skip(c, id);
     return;
   }
   for (uint64_t i = 0; i < count; i++) {
@@ -199,10 +196,14 @@ void ec_check_msr_load(struct ec *c)
     uint32_t index = (uint32_t)head;
     const char *why = NULL;
     enum vmx_check_id id = VMX_ENTRY_OK;
-    if (head >> 32) id = VMX_ENTRY_MSRLOAD_RESERVED, why = "reserved bits 63:32 set";
-    else if (index == MSR_IA32_FS_BASE || index == MSR_IA32_GS_BASE)
+    if (index == MSR_IA32_FS_BASE || index == MSR_IA32_GS_BASE)
       id = VMX_ENTRY_MSRLOAD_FS_GS_BASE, why = "IA32_FS_BASE/IA32_GS_BASE cannot be loaded";
     else if ((index >> 8) == 0x8) id = VMX_ENTRY_MSRLOAD_X2APIC, why = "x2APIC MSRs cannot be loaded";
+    else if (index == MSR_IA32_SMM_MONITOR_CTL)
+      id = VMX_ENTRY_MSRLOAD_SMM_ONLY, why = "IA32_SMM_MONITOR_CTL is writable only in SMM";
+    else if (index == MSR_IA32_BIOS_UPDT_TRIG || index == MSR_IA32_BIOS_SIGN_ID)
+      id = VMX_ENTRY_MSRLOAD_MODEL_SPECIFIC, why = "microcode-update MSRs cannot be loaded on VM entry";
+    else if (head >> 32) id = VMX_ENTRY_MSRLOAD_RESERVED, why = "reserved bits 63:32 set";
     else if (c->env->wrmsr_ok && !c->env->wrmsr_ok(c->env->ctx, index, value))
       id = VMX_ENTRY_MSRLOAD_WRMSR_FAULT, why = "WRMSR would raise #GP";
     if (id == VMX_ENTRY_OK) continue;

@@ -198,6 +198,8 @@ enum vm_instruction_error {
 
 /* Architectural MSR indices the VMX model names */
 #define MSR_IA32_FEATURE_CONTROL 0x03Au
+#define MSR_IA32_BIOS_UPDT_TRIG  0x079u
+#define MSR_IA32_BIOS_SIGN_ID    0x08Bu
 #define MSR_IA32_SMM_MONITOR_CTL 0x09Bu
 #define MSR_IA32_VMX_BASIC       0x480u
 #define MSR_IA32_FS_BASE         0xC0000100u
