@@ -12,7 +12,8 @@ bool cache_alloc(struct mmu_cache *c, const struct mmu_cache_geometry *g)
   c->e = calloc(n, sizeof *c->e);
   c->keys = malloc(n * sizeof *c->keys);
   c->next_victim = calloc(g->sets, sizeof *c->next_victim);
-  if (!c->e || !c->keys || !c->next_victim) { cache_free(c); return false; }
+  c->set_gen = calloc(g->sets, sizeof *c->set_gen); /* generation 0: never current */
+  if (!c->e || !c->keys || !c->next_victim || !c->set_gen) { cache_free(c); return false; }
   for (size_t i = 0; i < n; i++) c->keys[i] = CACHE_NO_KEY;
   c->sets = g->sets;
   c->ways = g->ways;
@@ -25,6 +26,7 @@ void cache_free(struct mmu_cache *c)
   free(c->e);
   free(c->keys);
   free(c->next_victim);
+  free(c->set_gen);
   *c = (struct mmu_cache){ 0 };
 }
 
@@ -34,13 +36,12 @@ struct mmu_entry *cache_slot(struct mmu *m, struct mmu_cache *c, uint64_t index,
   if (!c->sets) return 0;
   uint32_t s = (uint32_t)(index & c->set_mask);
   struct mmu_entry *set = c->e + (size_t)s * c->ways;
-  const uint64_t *keys = c->keys + (size_t)s * c->ways;
+  const uint64_t *keys = cache_set_keys(m, c, s);
   struct mmu_entry *free_way = 0;
   for (uint32_t w = 0; w < c->ways; w++) {
     struct mmu_entry *e = &set[w];
-    if (keys[w] == key && cache_entry_live(m, e) && e->tag == tag && e->root == root && e->pcid == pcid)
-      return e;
-    if (!free_way && (keys[w] == CACHE_NO_KEY || !cache_entry_live(m, e))) free_way = e;
+    if (keys[w] == key && e->tag == tag && e->root == root && e->pcid == pcid) return e;
+    if (!free_way && keys[w] == CACHE_NO_KEY) free_way = e;
   }
   if (free_way) return free_way;
   if (m->geo.replacement == MMU_REPL_FIFO) {
@@ -59,7 +60,7 @@ void cache_invalidate(struct mmu *m, struct mmu_cache *c, const struct cache_mat
   size_t n = (size_t)c->sets * c->ways;
   for (size_t i = 0; i < n; i++) {
     struct mmu_entry *e = &c->e[i];
-    if (!cache_entry_live(m, e)) continue;
+    if (c->keys[i] == CACHE_NO_KEY || c->set_gen[i / c->ways] != m->generation) continue;
     if (mt->by_tag && e->tag != mt->tag) continue;
     if (mt->by_root && e->root != mt->root) continue;
     if (mt->keep_global && (e->flags & ENT_GLOBAL)) continue;

@@ -13,7 +13,6 @@ enum {
   ENT_GLOBAL = 1u << 0, /* TLB: global page (CR4.PGE and G): matches any PCID */
   ENT_GDIRTY = 1u << 1, /* TLB: guest dirty flag set (or no guest paging) */
   ENT_NDIRTY = 1u << 2, /* TLB / gpa TLB: nested dirty flag set (or not tracked) */
-  ENT_VALID  = 1u << 3,
   ENT_EPT    = 1u << 4, /* created under EPT (INVEPT all-context removes it) */
 };
 
@@ -23,7 +22,6 @@ struct mmu_entry {
   uint64_t hpa;      /* host-physical base of the page / referenced table */
   uint64_t gpa;      /* guest-physical base of the page (TLB) */
   uint64_t stamp;    /* LRU time */
-  uint32_t gen;
   uint16_t tag;      /* VPID / ASID */
   uint16_t pcid;
   uint8_t rights;    /* guest rights (enum pt_right) accumulated to this level */
@@ -51,12 +49,20 @@ struct cache_match {
 bool cache_alloc(struct mmu_cache *c, const struct mmu_cache_geometry *g);
 void cache_free(struct mmu_cache *c);
 
-static inline bool cache_entry_live(const struct mmu *m, const struct mmu_entry *e)
-{
-  return (e->flags & ENT_VALID) && e->gen == m->generation;
-}
-
 #define CACHE_NO_KEY (~0ull) /* no valid key has all of bits 11:0 set */
+
+/* A full flush only bumps the MMU's generation; a set's keys are cleared the
+ * first time the set is used afterwards. From then on, a way holds a valid
+ * entry exactly when its key is not CACHE_NO_KEY. */
+static inline const uint64_t *cache_set_keys(struct mmu *m, struct mmu_cache *c, size_t set)
+{
+  uint64_t *keys = c->keys + set * c->ways;
+  if (c->set_gen[set] != m->generation) {
+    for (uint32_t w = 0; w < c->ways; w++) keys[w] = CACHE_NO_KEY;
+    c->set_gen[set] = m->generation;
+  }
+  return keys;
+}
 
 /* Finds the entry for `key` (set chosen by `index`) with this tag, root and
  * PCID (or global). Scans the set's key line first. Updates LRU on a hit. */
@@ -64,12 +70,12 @@ static inline struct mmu_entry *cache_lookup(struct mmu *m, struct mmu_cache *c,
                                              uint64_t key, uint16_t tag, uint16_t pcid, uint64_t root)
 {
   if (!c->sets) return 0;
-  size_t base = (size_t)(index & c->set_mask) * c->ways;
-  const uint64_t *keys = c->keys + base;
+  size_t set = (size_t)(index & c->set_mask);
+  const uint64_t *keys = cache_set_keys(m, c, set);
   for (uint32_t w = 0; w < c->ways; w++) {
     if (keys[w] != key) continue;
-    struct mmu_entry *e = &c->e[base + w];
-    if (!cache_entry_live(m, e) || e->tag != tag || e->root != root) continue;
+    struct mmu_entry *e = &c->e[set * c->ways + w];
+    if (e->tag != tag || e->root != root) continue;
     if (e->pcid != pcid && !(e->flags & ENT_GLOBAL)) continue;
     e->stamp = ++m->clock;
     return e;
@@ -85,15 +91,12 @@ struct mmu_entry *cache_slot(struct mmu *m, struct mmu_cache *c, uint64_t index,
 /* Marks the slot filled: valid, current generation, most recently used. */
 static inline void cache_commit(struct mmu *m, struct mmu_cache *c, struct mmu_entry *e)
 {
-  e->flags |= ENT_VALID;
-  e->gen = m->generation;
   e->stamp = ++m->clock;
   c->keys[e - c->e] = e->key;
 }
 
 static inline void cache_drop(struct mmu_cache *c, struct mmu_entry *e)
 {
-  e->flags &= (uint8_t)~ENT_VALID;
   c->keys[e - c->e] = CACHE_NO_KEY;
 }
 

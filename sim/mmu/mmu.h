@@ -189,6 +189,7 @@ struct mmu_cache {
   struct mmu_entry *e;
   uint64_t *keys;          /* e[i].key while e[i] is valid, else ~0: one line per set to scan */
   uint32_t *next_victim;   /* FIFO pointer per set */
+  uint32_t *set_gen;       /* generation each set's keys belong to (lazy full flush) */
   uint32_t sets, ways, set_mask;
 };
 
