@@ -11,8 +11,13 @@ struct ec {
   const struct vmcs *v;
   const struct vmx_entry_env *env;
   const struct vmx_caps *caps;
-  struct vmx_check_failure *slot;  /* [VMX_CHECK_END], id != 0 when failed */
-  bool *skipped;                   /* [VMX_CHECK_END] */
+  /* Listing every failure: slot[id] receives each failing check. Finding
+   * only the first (the VM-entry hot path): slot is NULL and `first` keeps
+   * the lowest failing ID, so no message but one is ever formatted. */
+  struct vmx_check_failure *slot;  /* [VMX_CHECK_END] or NULL */
+  struct vmx_check_failure *first;
+  bool failed[VMX_CHECK_END];
+  bool skipped[VMX_CHECK_END];
   /* Controls as VM entry interprets them: secondary controls count as 0
    * unless "activate secondary controls" is 1. */
   uint32_t pin, proc, proc2, exit, entry;

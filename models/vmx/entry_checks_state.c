@@ -178,7 +178,7 @@ void ec_check_guest_nonreg(struct ec *c)
 void ec_check_msr_load(struct ec *c)
 {
   uint64_t count = F(VM_ENTRY_MSR_LOAD_COUNT), addr = F(VM_ENTRY_MSR_LOAD_ADDR);
-  if (count == 0 || c->slot[VMX_ENTRY_CTLS_ENTRY_MSR_LOAD_ADDR].id != VMX_ENTRY_OK) return;
+  if (count == 0 || c->failed[VMX_ENTRY_CTLS_ENTRY_MSR_LOAD_ADDR]) return;
   if (!c->env->read_phys) {
     for (int id = VMX_ENTRY_MSRLOAD_FS_GS_BASE; id <= VMX_ENTRY_MSRLOAD_WRMSR_FAULT; id++) ec_skip(c, id);
     return;

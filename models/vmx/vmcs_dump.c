@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,11 +23,15 @@ struct parser {
   int ia32e_line;
 };
 
-static void diag(struct parser *p, int line, bool error, const char *fmt, const char *a, const char *b)
+static void diag(struct parser *p, int line, bool error, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void diag(struct parser *p, int line, bool error, const char *fmt, ...)
 {
+  va_list ap;
+  va_start(ap, fmt);
   fprintf(p->err, "%s:%d: %s: ", p->name, line, error ? "error" : "warning");
-  fprintf(p->err, fmt, a, b);
+  vfprintf(p->err, fmt, ap);
   fputc('\n', p->err);
+  va_end(ap);
   if (error) p->errors++;
 }
 
@@ -56,14 +61,14 @@ static void assign(struct parser *p, int line, const char *key, const char *valu
   char upper[128];
   size_t n = strlen(key);
   if (n >= sizeof upper) {
-    diag(p, line, true, "field name too long%s%s", "", "");
+    diag(p, line, true, "field name too long");
     return;
   }
   for (size_t i = 0; i <= n; i++) upper[i] = (char)toupper((unsigned char)key[i]);
 
   if (strcmp(upper, PSEUDO_IA32E) == 0) {
     if (v > 1) diag(p, line, true, "%s must be 0 or 1, not %s", PSEUDO_IA32E, value);
-    if (p->ia32e_line) diag(p, line, true, "%s given twice%s", PSEUDO_IA32E, "");
+    if (p->ia32e_line) diag(p, line, true, "%s given twice", PSEUDO_IA32E);
     p->ia32e_line = line;
     p->d->host_ia32e = v == 1;
     return;
@@ -75,29 +80,25 @@ static void assign(struct parser *p, int line, const char *key, const char *valu
     f = enc > 0xFFFFFFFFull ? -1 : vmcs_field_by_encoding((uint32_t)enc);
     high = f >= 0 && (enc & 1);
     if (f < 0) {
-      diag(p, line, true, "no VMCS field has encoding %s%s", key, "");
+      diag(p, line, true, "no VMCS field has encoding %s", key);
       return;
     }
   } else {
     f = vmcs_field_by_name(upper, &high);
     if (f < 0) {
-      diag(p, line, true, "unknown VMCS field '%s'%s", key, "");
+      diag(p, line, true, "unknown VMCS field '%s'", key);
       return;
     }
   }
   const struct vmcs_field_info *fi = &vmcs_fields[f];
   unsigned bits = high ? 32 : vmcs_width_bits(fi->width);
   if (bits < 64 && (v >> bits)) {
-    char w[8];
-    snprintf(w, sizeof w, "%u", bits);
-    diag(p, line, true, "value %s does not fit the %s-bit field", value, w);
+    diag(p, line, true, "value %s does not fit the %u-bit field", value, bits);
     return;
   }
   int *seen = &p->line_of[f][high ? 1 : 0];
   if (*seen) {
-    char prev[16];
-    snprintf(prev, sizeof prev, "%d", *seen);
-    diag(p, line, true, "%s already set on line %s", key, prev);
+    diag(p, line, true, "%s already set on line %d", key, *seen);
     return;
   }
   *seen = line;
@@ -140,13 +141,13 @@ static void parse_text(struct parser *p, char *buf)
     if (!*l) continue;
     char *eq = strchr(l, '=');
     if (!eq) {
-      diag(p, line, true, "expected 'FIELD = value', got '%s'%s", l, "");
+      diag(p, line, true, "expected 'FIELD = value', got '%s'", l);
       continue;
     }
     *eq = 0;
     char *key = trim(l), *value = trim(eq + 1);
     if (!*key || !*value) {
-      diag(p, line, true, "expected 'FIELD = value'%s%s", "", "");
+      diag(p, line, true, "expected 'FIELD = value'");
       continue;
     }
     assign(p, line, key, value);
@@ -159,7 +160,7 @@ struct json { const char *s; int line; struct parser *p; bool failed; };
 static void jerr(struct json *j, const char *msg)
 {
   if (j->failed) return;
-  diag(j->p, j->line, true, "%s%s", msg, "");
+  diag(j->p, j->line, true, "%s", msg);
   j->failed = true;
 }
 static void jspace(struct json *j)
