@@ -52,6 +52,11 @@ bool vmx_has_feature(const struct vmx_caps *caps, enum vmx_feature f)
 
 uint64_t vmx_caps_vmcs_enum(const struct vmx_caps *caps)
 {
+  return caps->vmcs_enum ? caps->vmcs_enum : vmx_caps_vmcs_enum_derived(caps);
+}
+
+uint64_t vmx_caps_vmcs_enum_derived(const struct vmx_caps *caps)
+{
   unsigned highest = 0;
   for (int i = 0; i < VMCS_FIELD_COUNT; i++) {
     if (!vmcs_field_supported(caps, i)) continue;

@@ -14,12 +14,16 @@ struct vmx_caps {
   const char *name;          /* model name as `--cpu` spells it */
   unsigned maxphyaddr;       /* CPUID.80000008H:EAX[7:0] */
   unsigned linear_bits;      /* CPUID.80000008H:EAX[15:8]: 48 or 57 */
-  /* Capability MSRs 480H-492H, in MSR order. IA32_VMX_VMCS_ENUM is not
-   * stored: it is derived from the field catalogue (vmx_caps_vmcs_enum). */
+  /* Capability MSRs 480H-492H, in MSR order. */
   uint64_t basic;
   uint64_t pinbased, procbased, exit, entry;
   uint64_t misc;
   uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
+  /* IA32_VMX_VMCS_ENUM as the model reports it; 0: derived from the field
+   * catalogue (the highest index among fields the model has). A model may
+   * report a higher index than its fields use (Bochs reports 34H on every
+   * CPU model), never a lower one. */
+  uint64_t vmcs_enum;
   uint64_t procbased2;
   uint64_t ept_vpid_cap;
   uint64_t true_pinbased, true_procbased, true_exit, true_entry;
@@ -83,9 +87,12 @@ const struct vmx_caps *vmx_caps_by_name(const char *name);
  * tertiary controls". */
 bool vmx_caps_read_msr(const struct vmx_caps *caps, uint32_t index, uint64_t *value);
 
-/* IA32_VMX_VMCS_ENUM: bits 9:1 hold the highest field index of any VMCS
- * field that exists on the model (derived from the field catalogue). */
+/* IA32_VMX_VMCS_ENUM: bits 9:1 hold the highest index value used for any
+ * VMCS encoding: the model's stated value, else derived from the catalogue. */
 uint64_t vmx_caps_vmcs_enum(const struct vmx_caps *caps);
+/* The highest field index among the fields that exist on the model, in
+ * IA32_VMX_VMCS_ENUM form (bits 9:1). */
+uint64_t vmx_caps_vmcs_enum_derived(const struct vmx_caps *caps);
 
 bool vmx_has_feature(const struct vmx_caps *caps, enum vmx_feature f);
 const char *vmx_feature_name(enum vmx_feature f);

@@ -26,6 +26,7 @@ const struct vmx_caps vmx_caps_skylake_x = {
   .cr0_fixed1     = 0x00000000FFFFFFFFull,
   .cr4_fixed0     = 0x0000000000002000ull,
   .cr4_fixed1     = 0x00000000003727FFull,
+  .vmcs_enum      = 0x34,                     /* Bochs VMX_HIGHEST_VMCS_ENCODING */
   .procbased2     = 0x02177FFF00000000ull,
   .ept_vpid_cap   = 0x00000F0106334141ull,
   .true_pinbased  = 0x0000007F00000016ull,
