@@ -12,6 +12,10 @@
 #include "sim/uc_bridge.h"
 
 #define BLOCK_CACHE_SIZE 4096
+/* uc_ctl_request_cache, built without Unicorn's UC_CTL_READ_WRITE, which
+ * shifts 3 into an int's sign bit (undefined behaviour UBSan stops on). */
+#define UC_CTL_REQUEST_CACHE_UNSIGNED \
+  ((uc_control_type)((uint32_t)UC_CTL_TB_REQUEST_CACHE | (2u << 26) | ((uint32_t)UC_CTL_IO_READ_WRITE << 30)))
 /* uc_emu_start's `until`: a non-canonical address no guest can reach. */
 #define UNREACHABLE_RIP 0x8000000000000000ull
 
@@ -189,7 +193,7 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *use
   if (b->address != address || b->size != size) {
     uc_tb tb = {0};
     uint32_t icount = 1;
-    if (uc_ctl_request_cache(uc, address, &tb) == UC_ERR_OK && tb.icount) icount = tb.icount;
+    if (uc_ctl(uc, UC_CTL_REQUEST_CACHE_UNSIGNED, address, &tb) == UC_ERR_OK && tb.icount) icount = tb.icount;
     *b = (struct block_info){address, size, icount};
   }
   m->insns += b->icount;

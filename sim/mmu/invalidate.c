@@ -74,7 +74,10 @@ void mmu_mov_cr4(struct mmu *m, const struct mmu_context *ctx, uint64_t old_cr4,
     inv_linear(m, &(struct cache_match){ .by_tag = true, .tag = ctx->tag });
     return;
   }
-  if ((changed & CR4_PAE) || (changed & CR4_LA57) || ((new_cr4 & CR4_SMEP) && !(old_cr4 & CR4_SMEP)))
+  /* CR4.PSE changes what a PDE with PS=1 means (a 4-MByte page or a page
+   * table); cached paging-structure entries made under the other meaning
+   * must go, as Bochs and QEMU drop them (conformance image paging32). */
+  if ((changed & (CR4_PAE | CR4_PSE | CR4_LA57)) || ((new_cr4 & CR4_SMEP) && !(old_cr4 & CR4_SMEP)))
     inv_linear(m, &(struct cache_match){ .by_tag = true, .tag = ctx->tag, .by_pcid = true,
                                          .pcid = current_pcid(ctx) });
 }
