@@ -2,7 +2,7 @@
  *
  * Every VMX conformance binary runs its cmocka group normally; run with
  * `--covers`, it instead prints one line per catalogue entry it proves
- * ("field NAME", "check ID"), found by *running* the same conformance
+ * ("field NAME", "check ID", "error N"), found by *running* the same conformance
  * cases the cmocka tests assert and printing only those that pass.
  * vmx-coverage collects these lines from every binary and lists catalogue
  * entries nobody proved. So "has a test" is derived from tests that pass,

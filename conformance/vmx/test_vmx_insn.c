@@ -4,6 +4,7 @@
  * (1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 15, 26, 28). */
 #include "conformance/vmx/covers.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "conformance/vmx/baseline.h"
@@ -374,6 +375,107 @@ static void insn_vmxoff_leaves_vmx_operation(void **state)
   assert_int_equal(vmxon(VMXON_PA), VMX_INSN_SUCCEED);   /* VMXON works again */
 }
 
+/* ---- One scenario per modelled VM-instruction error ----
+ * Each returns the result of the instruction that must fail with its
+ * error; no cmocka assertions, so `--covers` can run them too. */
+static bool root(const struct vmx_caps *caps, bool with_vmcs)
+{
+  setup(caps);
+  if (vmxon(VMXON_PA) != VMX_INSN_SUCCEED) return false;
+  return !with_vmcs || vmx_vmptrld(&x, &s, &ops, false, VMCS_PA).outcome == VMX_INSN_SUCCEED;
+}
+static struct vmx_insn_result not_run(void) { return (struct vmx_insn_result){ .outcome = VMX_INSN_UD }; }
+static struct vmx_insn_result e1(void) { return root(&vmx_caps_skylake_x, true) ? vmx_vmcall(&x, &s) : not_run(); }
+static struct vmx_insn_result e2(void)
+{
+  return root(&vmx_caps_skylake_x, true) ? vmx_vmclear(&x, &s, &ops, false, VMCS2_PA + 0x10) : not_run();
+}
+static struct vmx_insn_result e3(void)
+{
+  return root(&vmx_caps_skylake_x, true) ? vmx_vmclear(&x, &s, &ops, false, VMXON_PA) : not_run();
+}
+static struct vmx_insn_result launch_baseline(bool launched_first, bool resume)
+{
+  if (!root(&vmx_caps_skylake_x, true)) return not_run();
+  load_baseline(&vmx_caps_skylake_x);
+  if (launched_first && vmx_vmlaunch(&x, &s, &ops, false).outcome != VMX_INSN_ENTERED) return not_run();
+  return vmx_vmlaunch(&x, &s, &ops, resume);
+}
+static struct vmx_insn_result e4(void) { return launch_baseline(true, false); }
+static struct vmx_insn_result e5(void) { return launch_baseline(false, true); }
+static struct vmx_insn_result e7(void)
+{
+  if (!root(&vmx_caps_nehalem, true)) return not_run();
+  load_baseline(&vmx_caps_nehalem);
+  vmcs_set(&x.current, VMCSI_VIRTUAL_PROCESSOR_ID, 0);
+  return vmx_vmlaunch(&x, &s, &ops, false);
+}
+static struct vmx_insn_result e8(void)
+{
+  if (!root(&vmx_caps_nehalem, true)) return not_run();
+  load_baseline(&vmx_caps_nehalem);
+  vmcs_set(&x.current, VMCSI_HOST_CR4, 0x20);
+  return vmx_vmlaunch(&x, &s, &ops, false);
+}
+static struct vmx_insn_result e9(void)
+{
+  return root(&vmx_caps_nehalem, true) ? vmx_vmptrld(&x, &s, &ops, false, 1ull << 36) : not_run();
+}
+static struct vmx_insn_result e10(void)
+{
+  return root(&vmx_caps_nehalem, true) ? vmx_vmptrld(&x, &s, &ops, false, VMXON_PA) : not_run();
+}
+static struct vmx_insn_result e11(void)
+{
+  if (!root(&vmx_caps_nehalem, true)) return not_run();
+  put32(VMCS2_PA, 0x7FFFFFFF);
+  return vmx_vmptrld(&x, &s, &ops, false, VMCS2_PA);
+}
+static struct vmx_insn_result e12(void) { return root(&vmx_caps_nehalem, true) ? vmx_vmread(&x, &s, 0x482C) : not_run(); }
+static struct vmx_insn_result e13(void)
+{
+  return root(&vmx_caps_nehalem, true) ? vmx_vmwrite(&x, &s, VMCS_IO_RIP, 1) : not_run();
+}
+static struct vmx_insn_result e15(void) { return root(&vmx_caps_skylake_x, true) ? vmx_vmxon(&x, &s, &ops, false, VMXON_PA) : not_run(); }
+static struct vmx_insn_result e26(void)
+{
+  if (!root(&vmx_caps_skylake_x, true)) return not_run();
+  load_baseline(&vmx_caps_skylake_x);
+  s.movss_blocking = true;
+  return vmx_vmlaunch(&x, &s, &ops, false);
+}
+static struct vmx_insn_result e28(void)
+{
+  static const uint64_t desc[2] = { 0, 0 };
+  return root(&vmx_caps_skylake_x, true) ? vmx_invept(&x, &s, &ops, false, 0, desc) : not_run();
+}
+
+static const struct { unsigned error; struct vmx_insn_result (*run)(void); } error_cases[] = {
+  { 1, e1 }, { 2, e2 }, { 3, e3 }, { 4, e4 }, { 5, e5 }, { 7, e7 }, { 8, e8 }, { 9, e9 }, { 10, e10 },
+  { 11, e11 }, { 12, e12 }, { 13, e13 }, { 15, e15 }, { 26, e26 }, { 28, e28 },
+};
+#define ERROR_CASES (sizeof error_cases / sizeof error_cases[0])
+
+/* VMfailValid with the error, recorded in the current VMCS too. */
+static bool error_case_holds(size_t i)
+{
+  struct vmx_insn_result r = error_cases[i].run();
+  return r.outcome == VMX_INSN_FAIL_VALID && r.error == error_cases[i].error &&
+         vmcs_get(&x.current, VMCSI_VM_INSTRUCTION_ERROR) == error_cases[i].error;
+}
+
+static void insn_every_modelled_error_number_is_produced(void **state)
+{
+  for (size_t i = 0; i < ERROR_CASES; i++)
+    if (!error_case_holds(i)) fail_msg("VM-instruction error %u not produced", error_cases[i].error);
+}
+
+static void covered_errors(void)
+{
+  for (size_t i = 0; i < ERROR_CASES; i++)
+    if (error_case_holds(i)) printf("error %u\n", error_cases[i].error);
+}
+
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
@@ -395,6 +497,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(insn_invvpid_error_28_and_success),
     cmocka_unit_test(insn_vmcall_in_root_error_1),
     cmocka_unit_test(insn_vmxoff_leaves_vmx_operation),
+    cmocka_unit_test(insn_every_modelled_error_number_is_produced),
   };
-  return cov_main(argc, argv, "vmx_insn", tests, sizeof tests / sizeof tests[0], NULL);
+  return cov_main(argc, argv, "vmx_insn", tests, sizeof tests / sizeof tests[0], covered_errors);
 }

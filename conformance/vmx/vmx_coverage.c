@@ -1,9 +1,10 @@
 /* vmx-coverage: lists VMX catalogue entries (VMCS fields, VM-entry checks)
- * that no conformance test proves, and fails while that list is not empty.
+ * and modelled VM-instruction errors that no conformance test proves, and
+ * fails while that list is not empty.
  *
  * Usage: vmx-coverage TEST_BINARY...
- * Each binary is run with `--covers` and prints "field NAME" / "check NAME"
- * for the entries its passing conformance cases prove (covers.h). */
+ * Each binary is run with `--covers` and prints "field NAME", "check NAME" or
+ * "error N" for the entries its passing conformance cases prove (covers.h). */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,9 +12,11 @@
 
 #include "models/vmx/entry_checks.h"
 #include "models/vmx/vmcs.h"
+#include "models/vmx/vmx_bits.h"
 
 static bool field_seen[VMCS_FIELD_COUNT];
 static bool check_seen[VMX_CHECK_END];
+static bool error_seen[256];
 
 /* Reads one binary's coverage lines; false if it cannot run or fails. */
 static bool collect(const char *binary)
@@ -38,6 +41,9 @@ static bool collect(const char *binary)
       int f = vmcs_field_by_name(name, &high);
       if (f >= 0) field_seen[f] = true;
       else fprintf(stderr, "vmx-coverage: %s claims unknown field %s\n", binary, name);
+    } else if (strcmp(kind, "error") == 0) {
+      unsigned n = (unsigned)strtoul(name, NULL, 10);
+      if (n < 256) error_seen[n] = true;
     } else if (strcmp(kind, "check") == 0) {
       enum vmx_check_id id = vmx_check_by_name(name);
       if (id != VMX_ENTRY_OK) check_seen[id] = true;
@@ -66,7 +72,14 @@ int main(int argc, char **argv)
     if (!field_seen[f]) printf("untested field %s (%#06x)\n", vmcs_fields[f].name, vmcs_fields[f].encoding), missing++;
   for (int c = VMX_CHECK_FIRST; c < VMX_CHECK_END; c++)
     if (!check_seen[c]) printf("untested check VMX_ENTRY_%s (%s)\n", vmx_checks[c].name, vmx_checks[c].section), missing++;
-  printf("vmx-coverage: %s: %u of %d fields and %d checks untested\n", missing ? "FAIL" : "OK", missing,
-         VMCS_FIELD_COUNT, VMX_CHECK_END - VMX_CHECK_FIRST);
+  unsigned modelled = 0;
+  for (unsigned i = 0; i < vmx_error_count; i++) {
+    if (!vmx_errors[i].modelled) continue;
+    modelled++;
+    if (!error_seen[vmx_errors[i].number])
+      printf("untested VM-instruction error %u (%s)\n", vmx_errors[i].number, vmx_errors[i].text), missing++;
+  }
+  printf("vmx-coverage: %s: %u of %d fields, %d checks and %u VM-instruction errors untested\n",
+         missing ? "FAIL" : "OK", missing, VMCS_FIELD_COUNT, VMX_CHECK_END - VMX_CHECK_FIRST, modelled);
   return missing ? 1 : 0;
 }

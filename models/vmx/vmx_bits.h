@@ -5,6 +5,8 @@
 #ifndef HVSIM_MODELS_VMX_VMX_BITS_H
 #define HVSIM_MODELS_VMX_VMX_BITS_H
 
+#include <stdbool.h>
+
 #define BIT32(n) (1u << (n))
 #define BIT64(n) (1ull << (n))
 
@@ -166,35 +168,16 @@ enum activity_state {
 #define ENTRY_QUAL_NMI_STI     3
 #define ENTRY_QUAL_LINK_PTR    4
 
-/* VM-instruction error numbers (SDM Vol. 3C, "VM Instruction Error Numbers") */
+/* VM-instruction error numbers: VMXERR_<NAME>, from vmx_errors.def. */
 enum vm_instruction_error {
   VMXERR_NONE = 0,
-  VMXERR_VMCALL_IN_ROOT = 1,
-  VMXERR_VMCLEAR_INVALID_ADDR = 2,
-  VMXERR_VMCLEAR_VMXON_PTR = 3,
-  VMXERR_VMLAUNCH_NOT_CLEAR = 4,
-  VMXERR_VMRESUME_NOT_LAUNCHED = 5,
-  VMXERR_VMRESUME_AFTER_VMXOFF = 6,
-  VMXERR_ENTRY_INVALID_CTLS = 7,
-  VMXERR_ENTRY_INVALID_HOST = 8,
-  VMXERR_VMPTRLD_INVALID_ADDR = 9,
-  VMXERR_VMPTRLD_VMXON_PTR = 10,
-  VMXERR_VMPTRLD_BAD_REVISION = 11,
-  VMXERR_UNSUPPORTED_FIELD = 12,
-  VMXERR_VMWRITE_READ_ONLY = 13,
-  VMXERR_VMXON_IN_ROOT = 15,
-  VMXERR_ENTRY_INVALID_EXEC_VMCS = 16,
-  VMXERR_ENTRY_NONLAUNCHED_EXEC_VMCS = 17,
-  VMXERR_ENTRY_EXEC_VMCS_NOT_VMXON = 18,
-  VMXERR_VMCALL_NONCLEAR_VMCS = 19,
-  VMXERR_VMCALL_INVALID_EXIT_CTLS = 20,
-  VMXERR_VMCALL_BAD_MSEG_REVISION = 22,
-  VMXERR_VMXOFF_DUAL_MONITOR = 23,
-  VMXERR_VMCALL_INVALID_SMM_FEATURES = 24,
-  VMXERR_ENTRY_INVALID_EXEC_CTLS_EXEC_VMCS = 25,
-  VMXERR_ENTRY_MOV_SS_BLOCKING = 26,
-  VMXERR_INVALID_INVEPT_INVVPID_OPERAND = 28,
+#define VMX_ERROR(num, name, modelled, text) VMXERR_##name = num,
+#include "models/vmx/vmx_errors.def"
+#undef VMX_ERROR
 };
+struct vmx_error_info { unsigned number; const char *name; bool modelled; const char *text; };
+extern const struct vmx_error_info vmx_errors[];
+extern const unsigned vmx_error_count;
 
 /* Architectural MSR indices the VMX model names */
 #define MSR_IA32_FEATURE_CONTROL 0x03Au
