@@ -8,6 +8,10 @@
 #include "sim/cpu_model.h"
 #include "sim/intercept.h"
 #include "sim/machine.h"
+#include "models/svm/explain_vmcb.h"
+#include "models/svm/features.h"
+#include "models/vmx/caps.h"
+#include "models/vmx/explain.h"
 
 #define MAX_IMAGE_SIZE (256u << 20)
 #define EXIT_USAGE 2
@@ -15,6 +19,8 @@
 static const char usage[] =
   "usage: hvsim run [--cpu MODEL] [--mem SIZE] [--trace FILE] [--max-insns N] [--quiet] IMAGE [-- CMDLINE...]\n"
   "       hvsim cpus\n"
+  "       hvsim explain-vmcs [--cpu MODEL] FILE\n"
+  "       hvsim explain-vmcb [--cpu MODEL] FILE\n"
   "       hvsim --help | --version\n"
   "\n"
   "run      boot a multiboot (v1) ELF image, as qemu-system-x86_64 -kernel does; the\n"
@@ -27,6 +33,10 @@ static const char usage[] =
   "  --quiet           no run summary on stderr\n"
   "  -- CMDLINE...     the multiboot command line after the image name\n"
   "cpus     list the CPU models: NAME VENDOR DESCRIPTION, one per line\n"
+  "explain-vmcs  list every VM-entry check a VMCS dump fails (docs/explain-vmcs.md);\n"
+  "              --cpu: skylake-x (default) or nehalem. Exit 0 all pass, 1 some fail, 2 bad dump\n"
+  "explain-vmcb  list every VMRUN consistency check a VMCB dump fails (docs/explain-vmcb.md);\n"
+  "              --cpu: ryzen (default) or epyc-qemu. Exit 0 all pass, 1 some fail, 2 bad dump\n"
   "\n"
   "Exit status of run: the guest's isa-debug-exit status; 0 after Bochs's iodebug exit or\n"
   "a triple fault (shutdown, as QEMU -no-reboot); 3 when the guest halted with nothing to\n"
@@ -187,6 +197,36 @@ static int cmd_run(int argc, char **argv)
   return status;
 }
 
+/* explain-vmcs / explain-vmcb: FILE ("-" for stdin) and an optional --cpu. */
+static int cmd_explain(int argc, char **argv, bool vmx)
+{
+  const char *file = NULL, *cpu = NULL;
+  for (int i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--cpu") == 0) {
+      if (i + 1 >= argc) return usage_error("option %s needs a value", argv[i]);
+      cpu = argv[++i];
+    } else if (argv[i][0] == '-' && argv[i][1]) {
+      return usage_error("unknown option '%s'", argv[i]);
+    } else if (file) {
+      return usage_error("more than one dump given ('%s')", argv[i]);
+    } else {
+      file = argv[i];
+    }
+  }
+  if (!file) return usage_error("no dump file given%s", "");
+  const struct vmx_caps *caps = vmx ? (cpu ? vmx_caps_by_name(cpu) : vmx_cpu_models[0]) : NULL;
+  const struct svm_features *feat = vmx ? NULL : (cpu ? svm_features_by_name(cpu) : svm_cpu_models[0]);
+  if (vmx ? !caps : !feat) return usage_error("unknown CPU model '%s' for this command", cpu);
+  FILE *in = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+  if (!in) {
+    fprintf(stderr, "hvsim: cannot open dump %s: %s\n", file, strerror(errno));
+    return EXIT_USAGE;
+  }
+  int rc = vmx ? vmx_explain_vmcs(in, file, caps, stdout, stderr) : svm_explain_vmcb(in, file, feat, stdout, stderr);
+  if (in != stdin) fclose(in);
+  return rc;
+}
+
 static int cmd_cpus(void)
 {
   for (size_t i = 0; i < cpu_model_count; i++)
@@ -201,6 +241,8 @@ int main(int argc, char **argv)
   if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) { fputs(usage, stdout); return 0; }
   if (strcmp(cmd, "--version") == 0) { printf("hvsim %s\n", HVSIM_VERSION); return 0; }
   if (strcmp(cmd, "run") == 0) return cmd_run(argc - 2, argv + 2);
+  if (strcmp(cmd, "explain-vmcs") == 0) return cmd_explain(argc - 2, argv + 2, true);
+  if (strcmp(cmd, "explain-vmcb") == 0) return cmd_explain(argc - 2, argv + 2, false);
   if (strcmp(cmd, "cpus") == 0) return argc == 2 ? cmd_cpus() : usage_error("cpus takes no arguments%s", "");
   return usage_error("unknown command '%s'", cmd);
 }

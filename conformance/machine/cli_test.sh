@@ -38,6 +38,12 @@ expect "unknown command"        2 "unknown command" -- frobnicate
 expect "max-insns stops guest"  124 "max-insns" -- run --max-insns 1000 "$image"
 expect "version"                0 "^hvsim [0-9]" -- --version
 expect "help"                   0 "usage: hvsim run" -- --help
+src=$(cd "$(dirname "$0")/../.." && pwd)
+expect "explain-vmcs names the failing check" 1 "FAIL VMX_ENTRY_CTLS_ENTRY_RESERVED" -- explain-vmcs "$src/conformance/vmx/dumps/skylake_bad_entry.txt"
+expect "explain-vmcb names the failing check" 1 "FAIL SVM_VMRUN_" -- explain-vmcb "$src/conformance/svm/sample_vmcb.txt"
+expect "explain-vmcs missing dump" 2 "cannot open dump" -- explain-vmcs "$tmp/none.txt"
+expect "explain-vmcs malformed dump" 2 ":1:" -- explain-vmcs "$tmp/text"
+expect "explain-vmcb unknown model" 2 "unknown CPU model" -- explain-vmcb --cpu zen80 "$tmp/text"
 expect "cpus format"            0 "^[a-z0-9-]+ (intel|amd) .+" -- cpus
 
 # Each vendor's default is listed first among its models.
