@@ -61,9 +61,10 @@ static bool read_mem(struct delivery *d, uint64_t la, void *buf, unsigned len)
   return fail_with(d, VEC_PF, d->m->fault.error_code);
 }
 
-static bool write_mem(struct delivery *d, uint64_t la, const void *buf, unsigned len, bool supervisor)
+/* Frame pushes are supervisor accesses: delivery runs at the handler's CPL. */
+static bool write_mem(struct delivery *d, uint64_t la, const void *buf, unsigned len)
 {
-  if (machine_write_linear(d->m, la, buf, len, supervisor)) return true;
+  if (machine_write_linear(d->m, la, buf, len, true)) return true;
   d->m->fault_pending = false;
   return fail_with(d, VEC_PF, d->m->fault.error_code);
 }
@@ -91,10 +92,10 @@ static bool load_descriptor(struct delivery *d, uint16_t sel, struct segment *se
   return true;
 }
 
-static bool push(struct delivery *d, uint64_t *sp, uint64_t base, unsigned width, uint64_t value, bool supervisor)
+static bool push(struct delivery *d, uint64_t *sp, uint64_t base, unsigned width, uint64_t value)
 {
   *sp -= width;
-  return write_mem(d, base + *sp, &value, width, supervisor);
+  return write_mem(d, base + *sp, &value, width);
 }
 
 /* Real-address mode: the IVT (SDM Vol. 3A, "Interrupt and Exception
@@ -106,8 +107,8 @@ static bool deliver_real(struct delivery *d, const struct pending_event *ev)
   uint16_t ivt[2];
   if (!read_mem(d, s->idtr.base + ev->vector * 4u, ivt, 4)) return false;
   uint64_t sp = s->gpr[GPR_RSP] & 0xffff, ssb = s->seg[SEG_SS].base;
-  if (!push(d, &sp, ssb, 2, s->rflags & 0xffff, true) || !push(d, &sp, ssb, 2, s->seg[SEG_CS].selector, true) ||
-      !push(d, &sp, ssb, 2, s->rip & 0xffff, true))
+  if (!push(d, &sp, ssb, 2, s->rflags & 0xffff) || !push(d, &sp, ssb, 2, s->seg[SEG_CS].selector) ||
+      !push(d, &sp, ssb, 2, s->rip & 0xffff))
     return false;
   s->gpr[GPR_RSP] = (s->gpr[GPR_RSP] & ~0xffffull) | sp;
   s->rflags &= ~(RFLAGS_IF | RFLAGS_TF | RFLAGS_AC);
@@ -189,18 +190,17 @@ static bool deliver_protected(struct delivery *d, const struct pending_event *ev
   unsigned width = lm ? 8 : (type & 8) ? 4 : 2;
   uint64_t sp_mask = lm ? ~0ull : (ss.ar & SEG_AR_DB) ? 0xffffffffull : 0xffff;
   uint64_t fsp = sp & sp_mask;
-  bool supervisor = true;
   bool stack_switch = new_cpl < cpl || ist;
   /* IA-32e mode always pushes SS:RSP; protected mode only on a privilege change. */
   if ((lm || new_cpl < cpl) &&
-      (!push(d, &fsp, ss_base, width, s->seg[SEG_SS].selector, supervisor) ||
-       !push(d, &fsp, ss_base, width, s->gpr[GPR_RSP], supervisor)))
+      (!push(d, &fsp, ss_base, width, s->seg[SEG_SS].selector) ||
+       !push(d, &fsp, ss_base, width, s->gpr[GPR_RSP])))
     return false;
-  if (!push(d, &fsp, ss_base, width, s->rflags, supervisor) ||
-      !push(d, &fsp, ss_base, width, s->seg[SEG_CS].selector, supervisor) ||
-      !push(d, &fsp, ss_base, width, s->rip, supervisor))
+  if (!push(d, &fsp, ss_base, width, s->rflags) ||
+      !push(d, &fsp, ss_base, width, s->seg[SEG_CS].selector) ||
+      !push(d, &fsp, ss_base, width, s->rip))
     return false;
-  if (ev->has_error && !push(d, &fsp, ss_base, width, ev->error, supervisor)) return false;
+  if (ev->has_error && !push(d, &fsp, ss_base, width, ev->error)) return false;
 
   if (lm || stack_switch) s->gpr[GPR_RSP] = fsp & sp_mask;
   else s->gpr[GPR_RSP] = (s->gpr[GPR_RSP] & ~sp_mask) | (fsp & sp_mask);

@@ -132,7 +132,9 @@ static enum insn_result write_cr0(struct insn *in, uint64_t v)
     if (in->mode.cs64) return gp0(in);   /* paging cannot be disabled in 64-bit mode */
     efer &= ~EFER_LMA;
   }
-  if (pae_paging_outside_long_mode(v, s->cr4, efer) && !(pae_paging_outside_long_mode(s->cr0, s->cr4, s->efer) && ((v ^ s->cr0) & (CR0_PG | CR0_CD | CR0_NW)) == 0) &&
+  /* "PDPTE Registers": a MOV to CR0 that changes PG, CD or NW and results
+   * in PAE paging loads them. */
+  if (pae_paging_outside_long_mode(v, s->cr4, efer) && ((v ^ s->cr0) & (CR0_PG | CR0_CD | CR0_NW)) &&
       !load_pdptes(m, s->cr3))
     return gp0(in);
   v |= CR0_ET;   /* ET is hardwired to 1 on processors after the Intel486 */
