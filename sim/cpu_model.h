@@ -24,6 +24,10 @@ struct cpu_model {
   size_t cpuid_count;
   uint8_t maxphyaddr;          /* CPUID.80000008H:EAX[7:0] */
   uint8_t linear_bits;         /* CPUID.80000008H:EAX[15:8] */
+  /* The virtualization extension's model: VMX capabilities
+   * (models/vmx/caps.h) on Intel, SVM features (models/svm/features.h) on
+   * AMD; NULL for none. */
+  const char *virt_model;
 };
 
 /* All models, Intel first; the first model of each vendor is its default. */

@@ -57,14 +57,14 @@ static const struct cpu_model skylake_x = {
   .name = "skylake-x", .vendor = VENDOR_INTEL,
   .description = "Intel Skylake-X class, VMX with EPT and VPID",
   .cpuid = skylake_x_cpuid, .cpuid_count = sizeof skylake_x_cpuid / sizeof skylake_x_cpuid[0],
-  .maxphyaddr = 40, .linear_bits = 48,
+  .maxphyaddr = 40, .linear_bits = 48, .virt_model = "skylake-x",
 };
 
 static const struct cpu_model zen = {
   .name = "zen", .vendor = VENDOR_AMD,
   .description = "AMD Zen class, SVM with NPT",
   .cpuid = zen_cpuid, .cpuid_count = sizeof zen_cpuid / sizeof zen_cpuid[0],
-  .maxphyaddr = 40, .linear_bits = 48,
+  .maxphyaddr = 40, .linear_bits = 48, .virt_model = "ryzen",
 };
 
 const struct cpu_model *const cpu_models[] = {&skylake_x, &zen};

@@ -215,6 +215,9 @@ static bool deliver_protected(struct delivery *d, const struct pending_event *ev
 
 void deliver_event(struct machine *m, const struct pending_event *first)
 {
+  /* In guest mode the hypervisor may take the event instead (exception
+   * bitmap, exception and INTn intercepts). */
+  if (m->virt && m->virt->event_exits && m->virt->event_exits(m, first)) return;
   struct pending_event ev = *first;
   struct cpu_state saved = m->cpu;
   bool ext = !ev.software;

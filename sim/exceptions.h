@@ -24,6 +24,8 @@ struct pending_event {
   uint8_t insn_len;            /* software: the instruction's length */
   bool at_rip;                 /* raised inside an instruction hook: RIP and RAX */
   bool io;                     /* ... an I/O hook, where RIP is the block's start */
+  bool vm_exit;                /* not an exception: the virtualization extension
+                                  announced an exit for the instruction at rip */
   uint64_t rip, rax;           /* as they were before the instruction */
 };
 

@@ -21,12 +21,13 @@ struct intercepts {
 /* Second opcode bytes after 0F that start an instruction the model owns:
  * 01 (group 7: INVLPG, LMSW, XSETBV, MONITOR/MWAIT, RDTSCP, ...), 06 CLTS,
  * 08 INVD, 09 WBINVD, 20-23 MOV CR/DR, 30 WRMSR, 31 RDTSC, 32 RDMSR,
- * 33 RDPMC, 38 (INVPCID is 0F 38 82), C7 (group 9: RDRAND, RDSEED). */
+ * 33 RDPMC, 38 (INVPCID is 0F 38 82), A2 CPUID, C7 (group 9: RDRAND,
+ * RDSEED). */
 static bool second_byte_owned(uint8_t b)
 {
   switch (b) {
   case 0x01: case 0x06: case 0x08: case 0x09: case 0x20: case 0x21: case 0x22: case 0x23:
-  case 0x30: case 0x31: case 0x32: case 0x33: case 0x38: case 0xc7:
+  case 0x30: case 0x31: case 0x32: case 0x33: case 0x38: case 0xa2: case 0xc7:
     return true;
   }
   return false;
@@ -102,6 +103,15 @@ static void intercept_hook(uc_engine *uc, uint64_t address, uint32_t size, void 
       return;
   }
   ic->handled++;
+  if (m->virt && m->virt->insn_exits && m->virt->insn_exits(m, &in)) {
+    /* The hypervisor intercepts it: the run loop performs the exit with
+     * the whole state in hand; the instruction does not execute. */
+    m->event = (struct pending_event){.valid = true, .vm_exit = true, .at_rip = true, .rip = address,
+                                      .rax = uc_bridge_gpr(m->bridge, GPR_RAX)};
+    uc_bridge_set_rip(m->bridge, address);
+    uc_emu_stop(uc);
+    return;
+  }
   enum insn_result r = fn(&in);
   switch (r) {
   case INSN_NEXT:

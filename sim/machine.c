@@ -49,17 +49,18 @@ static unsigned current_cpl(struct machine *m)
   return cs & 3;   /* CS.RPL is the CPL in protected mode */
 }
 
-static void paging_context(struct machine *m, struct mmu_context *ctx)
+void machine_paging_context(struct machine *m, struct mmu_context *ctx)
 {
   mmu_context_from_cpu(ctx, &m->cpu);
   ctx->cpl = (uint8_t)current_cpl(m);
   if (m->cpu.cr4 & CR4_SMAP) ctx->ac = (uc_bridge_rflags(m->bridge) & RFLAGS_AC) != 0;
+  if (m->virt && m->virt->paging_context) m->virt->paging_context(m, ctx);
 }
 
 static bool access_linear(struct machine *m, uint64_t la, void *buf, unsigned len, bool write, bool supervisor)
 {
   struct mmu_context ctx;
-  paging_context(m, &ctx);
+  machine_paging_context(m, &ctx);
   uint8_t *p = buf;
   while (len) {
     unsigned chunk = 4096 - (la & 0xfff);
@@ -115,7 +116,7 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
   }
   enum mmu_access acc = type == UC_MEM_WRITE ? MMU_WRITE : type == UC_MEM_FETCH ? MMU_FETCH : MMU_READ;
   struct mmu_context ctx;
-  paging_context(m, &ctx);
+  machine_paging_context(m, &ctx);
   struct mmu_translation t;
   struct mmu_fault f;
   if (!mmu_translate(&m->mmu, &ctx, va, acc, 0, &t, &f)) {
@@ -170,9 +171,9 @@ static void hook_intr(uc_engine *uc, uint32_t intno, void *user)
   uc_emu_stop(uc);
 }
 
-/* Instructions Unicorn cannot execute (UD2, and the VMX and SVM
- * instructions, which the virtualization models will claim here): #UD at
- * the instruction. */
+/* Instructions Unicorn cannot execute: UD2, and the VMX and SVM
+ * instructions, which the run loop offers to the virtualization extension
+ * before delivering #UD. */
 static bool hook_invalid(uc_engine *uc, void *user)
 {
   struct machine *m = user;
@@ -201,19 +202,6 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *use
     machine_stop(m, STOP_MAX_INSNS, 124, "stopped after %llu instructions (--max-insns)", (unsigned long long)m->insns);
 }
 
-static int hook_cpuid(uc_engine *uc, void *user)
-{
-  struct machine *m = user;
-  uint32_t out[4];
-  uint32_t leaf = (uint32_t)uc_bridge_gpr(m->bridge, GPR_RAX), sub = (uint32_t)uc_bridge_gpr(m->bridge, GPR_RCX);
-  sysinsn_cpuid(m, leaf, sub, out);
-  uc_bridge_set_gpr(m->bridge, GPR_RAX, out[0]);
-  uc_bridge_set_gpr(m->bridge, GPR_RBX, out[1]);
-  uc_bridge_set_gpr(m->bridge, GPR_RCX, out[2]);
-  uc_bridge_set_gpr(m->bridge, GPR_RDX, out[3]);
-  return 1;   /* skip Unicorn's own CPUID */
-}
-
 /* "I/O Privilege Level" and "I/O Permission Bit Map" (SDM Vol. 1, chapter
  * "Input/Output"): at CPL > IOPL (or in virtual-8086 mode) every bit of the
  * TSS I/O bitmap covering the access must be clear, else #GP(0). */
@@ -237,11 +225,20 @@ static bool io_allowed(struct machine *m, uint16_t port, unsigned size)
   return ((bits >> (port & 7)) & ((1u << size) - 1)) == 0;
 }
 
-static bool io_check(struct machine *m, uint16_t port, unsigned size)
+/* Port I/O goes ahead unless it faults or the hypervisor intercepts it;
+ * either is taken up by the run loop at the exact instruction. */
+static bool io_check(struct machine *m, uint16_t port, unsigned size, bool is_in)
 {
-  if (io_allowed(m, port, size)) return true;
-  m->event = (struct pending_event){.valid = true, .vector = VEC_GP, .has_error = true, .error = 0, .at_rip = true, .io = true,
-                                    .rip = uc_bridge_rip(m->bridge), .rax = uc_bridge_gpr(m->bridge, GPR_RAX)};
+  bool allowed = io_allowed(m, port, size);
+  bool exits = m->virt && m->virt->io_exits && m->virt->io_exits(m, port, size, is_in);
+  /* "I/O instructions": the I/O-bitmap and IOPL checks come first; a
+   * faulting access never exits (SDM Vol. 3C, "Instructions That Cause VM
+   * Exits Conditionally"; APM Vol. 2, "I/O Intercepts"). */
+  if (allowed && !exits) return true;
+  m->event = (struct pending_event){.valid = true, .at_rip = true, .io = true, .rip = uc_bridge_rip(m->bridge),
+                                    .rax = uc_bridge_gpr(m->bridge, GPR_RAX)};
+  if (allowed) m->event.vm_exit = true;
+  else m->event.vector = VEC_GP, m->event.has_error = true;
   uc_emu_stop(m->uc);
   return false;
 }
@@ -249,7 +246,7 @@ static bool io_check(struct machine *m, uint16_t port, unsigned size)
 static uint32_t hook_in(uc_engine *uc, uint32_t port, int size, void *user)
 {
   struct machine *m = user;
-  if (!io_check(m, (uint16_t)port, (unsigned)size)) return 0;
+  if (!io_check(m, (uint16_t)port, (unsigned)size, true)) return 0;
   uint32_t v = devices_in(&m->dev, (uint16_t)port, (unsigned)size);
   if (m->trace.out) trace_event(&m->trace, m->insns, "in", "port=0x%x size=%d value=0x%x", port, size, v);
   return v;
@@ -258,7 +255,7 @@ static uint32_t hook_in(uc_engine *uc, uint32_t port, int size, void *user)
 static void hook_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *user)
 {
   struct machine *m = user;
-  if (!io_check(m, (uint16_t)port, (unsigned)size)) return;
+  if (!io_check(m, (uint16_t)port, (unsigned)size, false)) return;
   trace_event(&m->trace, m->insns, "out", "port=0x%x size=%d value=0x%x", port, size, value);
   switch (devices_out(&m->dev, (uint16_t)port, (unsigned)size, value)) {
   case DEV_CONTINUE: return;
@@ -346,13 +343,13 @@ struct machine *machine_create(const struct machine_options *opt, const uint8_t 
   if (!uc_bridge_init(&mp->bridge, uc, m->ram, 0, err, n)) goto fail;
   m->icpt = intercepts_create(m);
   if (!m->icpt) { snprintf(err, n, "out of memory"); goto fail; }
+  if (!virt_attach(m, err, n)) goto fail;
 
   uc_hook h;
   uc_hook_add(uc, &h, UC_HOOK_TLB_FILL, (void *)hook_tlb_fill, m, 1, 0);
   uc_hook_add(uc, &h, UC_HOOK_INTR, (void *)hook_intr, m, 1, 0);
   uc_hook_add(uc, &h, UC_HOOK_INSN_INVALID, (void *)hook_invalid, m, 1, 0);
   uc_hook_add(uc, &h, UC_HOOK_BLOCK, (void *)hook_block, mp, 1, 0);
-  uc_hook_add(uc, &h, UC_HOOK_INSN, (void *)hook_cpuid, m, 1, 0, UC_X86_INS_CPUID);
   uc_hook_add(uc, &h, UC_HOOK_INSN, (void *)hook_in, m, 1, 0, UC_X86_INS_IN);
   uc_hook_add(uc, &h, UC_HOOK_INSN, (void *)hook_out, m, 1, 0, UC_X86_INS_OUT);
 
@@ -372,6 +369,7 @@ void machine_destroy(struct machine *m)
 {
   if (!m) return;
   struct machine_private *mp = (struct machine_private *)m;
+  if (m->virt && m->virt->destroy) m->virt->destroy(m);
   intercepts_destroy(m->icpt);
   uc_bridge_fini(&mp->bridge);
   if (m->uc) uc_close(m->uc);
@@ -403,6 +401,12 @@ static void deliver_page_fault(struct machine *m)
   } else if (m->fault.kind == MMU_FAULT_PF && insn_fault_address(m, m->cpu.rip, m->fault.cr2 & ~0xfffull, &la, &stack)) {
     m->fault.cr2 = la;
   }
+  bool second_level = m->fault.kind == MMU_FAULT_EPT_VIOLATION || m->fault.kind == MMU_FAULT_EPT_MISCONFIG ||
+                      m->fault.kind == MMU_FAULT_NPF;
+  if (second_level && m->virt && m->virt->slat_fault) {
+    m->virt->slat_fault(m, &m->fault, m->fault_linear);
+    return;
+  }
   if (m->fault.kind != MMU_FAULT_PF) {
     machine_stop(m, STOP_INTERNAL, 125, "translation of 0x%llx failed with a %s fault outside guest mode (%s)",
                  (unsigned long long)m->fault_linear,
@@ -412,6 +416,27 @@ static void deliver_page_fault(struct machine *m)
   }
   struct pending_event ev = {.valid = true, .vector = VEC_PF, .has_error = true, .error = m->fault.error_code};
   deliver_event(m, &ev);
+}
+
+/* Events the virtualization extension takes up in the run loop: the exit
+ * it announced from a hook, and its own instructions, which Unicorn does
+ * not know (#UD). */
+static bool take_up_virt_event(struct machine *m, const struct pending_event *ev)
+{
+  if (!m->virt) return false;
+  struct insn in;
+  if (ev->vm_exit) {
+    if (!insn_decode(m, m->cpu.rip, &in)) {
+      machine_stop(m, STOP_INTERNAL, 125, "cannot decode the intercepted instruction at 0x%llx",
+                   (unsigned long long)m->cpu.rip);
+      return true;
+    }
+    m->virt->exit_for_insn(m, &in);
+    return true;
+  }
+  if (ev->vector == VEC_UD && ev->at_rip && !ev->software && m->virt->execute && insn_decode(m, m->cpu.rip, &in))
+    return m->virt->execute(m, &in);
+  return false;
 }
 
 void machine_run(struct machine *m)
@@ -452,7 +477,7 @@ void machine_run(struct machine *m)
         m->cpu.rip = at;
         m->cpu.gpr[GPR_RAX] = ev.rax;
       }
-      deliver_event(m, &ev);
+      if (!take_up_virt_event(m, &ev)) deliver_event(m, &ev);
       m->state_dirty = true;
       continue;
     }

@@ -17,6 +17,7 @@
 #include "sim/exceptions.h"
 #include "sim/mmu/mmu.h"
 #include "sim/trace.h"
+#include "sim/virt.h"
 
 struct uc_struct;
 
@@ -75,6 +76,10 @@ struct machine {
   int exit_status;             /* the status `hvsim run` exits with */
   char stop_detail[256];
 
+  /* The virtualization extension of the CPU model (sim/virt.h), or NULL. */
+  const struct virt_ops *virt;
+  void *virt_state;
+
   /* Intercept bookkeeping (sim/intercept.c). */
   struct intercepts *icpt;
   struct uc_bridge *bridge;
@@ -94,6 +99,10 @@ void machine_run(struct machine *m);
 /* Stops the run from inside a hook. */
 void machine_stop(struct machine *m, enum stop_reason why, int status, const char *fmt, ...)
   __attribute__((format(printf, 4, 5)));
+
+/* The translation context of the current mode: paging from m->cpu, the CPL
+ * and RFLAGS.AC from Unicorn, SLAT root and tag from the extension. */
+void machine_paging_context(struct machine *m, struct mmu_context *ctx);
 
 /* Model-side memory access through the current translation (implicit
  * supervisor accesses set `supervisor`). Return false after recording the

@@ -49,8 +49,18 @@ static bool pat_valid(uint64_t v)
   return true;
 }
 
+/* The virtualization extension's MSRs first (capability MSRs, VM_CR, ...). */
+static enum virt_msr_result virt_msr(struct machine *m, uint32_t index, uint64_t *v, bool write)
+{
+  if (!m->virt) return VIRT_MSR_NOT_MINE;
+  if (write) return m->virt->wrmsr ? m->virt->wrmsr(m, index, *v) : VIRT_MSR_NOT_MINE;
+  return m->virt->rdmsr ? m->virt->rdmsr(m, index, v) : VIRT_MSR_NOT_MINE;
+}
+
 bool msr_read(struct machine *m, uint32_t index, uint64_t *v)
 {
+  enum virt_msr_result r = virt_msr(m, index, v, false);
+  if (r != VIRT_MSR_NOT_MINE) return r == VIRT_MSR_OK;
   const struct cpu_state *s = &m->cpu;
   switch (index) {
   case MSR_IA32_TSC: *v = machine_tsc(m); return true;
@@ -99,6 +109,8 @@ static bool write_efer(struct machine *m, uint64_t v)
 
 bool msr_write(struct machine *m, uint32_t index, uint64_t v)
 {
+  enum virt_msr_result r = virt_msr(m, index, &v, true);
+  if (r != VIRT_MSR_NOT_MINE) return r == VIRT_MSR_OK;
   struct cpu_state *s = &m->cpu;
   switch (index) {
   case MSR_IA32_TSC: m->tsc_offset = v - m->insns; return true;

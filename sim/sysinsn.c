@@ -121,6 +121,7 @@ static enum insn_result write_cr0(struct insn *in, uint64_t v)
   struct cpu_state *s = &m->cpu;
   if (v >> 32) return gp0(in);
   if ((v & CR0_PG) && !(v & CR0_PE)) return gp0(in);
+  if (m->virt && m->virt->cr_write_ok && !m->virt->cr_write_ok(m, 0, v | CR0_ET)) return gp0(in);
   if ((v & CR0_NW) && !(v & CR0_CD)) return gp0(in);
   uint64_t efer = s->efer;
   if ((v & CR0_PG) && !(s->cr0 & CR0_PG) && (efer & EFER_LME)) {
@@ -139,7 +140,7 @@ static enum insn_result write_cr0(struct insn *in, uint64_t v)
     return gp0(in);
   v |= CR0_ET;   /* ET is hardwired to 1 on processors after the Intel486 */
   struct mmu_context ctx;
-  mmu_context_from_cpu(&ctx, s);
+  machine_paging_context(m, &ctx);
   mmu_mov_cr0(&m->mmu, &ctx, s->cr0, v);
   trace_event(&m->trace, m->insns, "cr0", "0x%llx -> 0x%llx", (unsigned long long)s->cr0, (unsigned long long)v);
   if ((efer ^ s->efer) & EFER_LMA)
@@ -162,7 +163,7 @@ static enum insn_result write_cr3(struct insn *in, uint64_t v)
   if (pae_paging_outside_long_mode(s->cr0, s->cr4, s->efer) && !load_pdptes(m, value)) return gp0(in);
   if (!cpu_long_mode_active(s)) value &= 0xffffffffull;
   struct mmu_context ctx;
-  mmu_context_from_cpu(&ctx, s);
+  machine_paging_context(m, &ctx);
   mmu_mov_cr3(&m->mmu, &ctx, pcide ? v : value);
   trace_event(&m->trace, m->insns, "cr3", "0x%llx", (unsigned long long)value);
   s->cr3 = value;
@@ -176,6 +177,7 @@ static enum insn_result write_cr4(struct insn *in, uint64_t v)
   struct machine *m = in->m;
   struct cpu_state *s = &m->cpu;
   if (v & cr4_reserved(m)) return gp0(in);
+  if (m->virt && m->virt->cr_write_ok && !m->virt->cr_write_ok(m, 4, v)) return gp0(in);
   if (cpu_long_mode_active(s) && !(v & CR4_PAE)) return gp0(in);
   if (cpu_long_mode_active(s) && ((v ^ s->cr4) & CR4_LA57)) return gp0(in);
   if ((v & CR4_PCIDE) && !(s->cr4 & CR4_PCIDE) && (!cpu_long_mode_active(s) || (s->cr3 & 0xfff))) return gp0(in);
@@ -183,7 +185,7 @@ static enum insn_result write_cr4(struct insn *in, uint64_t v)
       ((v ^ s->cr4) & (CR4_PAE | CR4_PGE | CR4_PSE | CR4_SMEP | CR4_SMAP)) && !load_pdptes(m, s->cr3))
     return gp0(in);
   struct mmu_context ctx;
-  mmu_context_from_cpu(&ctx, s);
+  machine_paging_context(m, &ctx);
   mmu_mov_cr4(&m->mmu, &ctx, s->cr4, v);
   trace_event(&m->trace, m->insns, "cr4", "0x%llx -> 0x%llx", (unsigned long long)s->cr4, (unsigned long long)v);
   s->cr4 = v;
@@ -317,7 +319,7 @@ enum insn_result insn_invlpg(struct insn *in)
   struct machine *m = in->m;
   uint64_t la = insn_operand_linear(in, &in->op[0]);
   struct mmu_context ctx;
-  mmu_context_from_cpu(&ctx, &m->cpu);
+  machine_paging_context(m, &ctx);
   mmu_invlpg(&m->mmu, &ctx, la);
   trace_event(&m->trace, m->insns, "invlpg", "0x%llx", (unsigned long long)la);
   paging_changed(m);
@@ -342,7 +344,7 @@ enum insn_result insn_invpcid(struct insn *in)
   if (type > 3 || (pcid >> 12)) return gp0(in);
   if (type <= 1 && pcid && !(m->cpu.cr4 & CR4_PCIDE)) return gp0(in);
   struct mmu_context ctx;
-  mmu_context_from_cpu(&ctx, &m->cpu);
+  machine_paging_context(m, &ctx);
   if (!mmu_invpcid(&m->mmu, &ctx, (unsigned)type, (uint16_t)pcid, la)) return gp0(in);
   paging_changed(m);
   return INSN_NEXT;
@@ -508,4 +510,18 @@ void sysinsn_cpuid(struct machine *m, uint32_t leaf, uint32_t subleaf, uint32_t 
     if (!(m->apic_base & (1u << 11))) out[3] &= ~CPUID1_EDX_APIC;
   }
   if (leaf == 7 && subleaf == 0 && e && (m->cpu.cr4 & CR4_PKE)) out[2] |= CPUID7_ECX_OSPKE;
+  if (m->virt && m->virt->cpuid) m->virt->cpuid(m, leaf, subleaf, out);
+}
+
+enum insn_result insn_cpuid(struct insn *in)
+{
+  struct machine *m = in->m;
+  uint32_t out[4];
+  sysinsn_cpuid(m, (uint32_t)uc_bridge_gpr(m->bridge, GPR_RAX), (uint32_t)uc_bridge_gpr(m->bridge, GPR_RCX), out);
+  /* CPUID writes all four registers, zero-extending into 64-bit ones. */
+  uc_bridge_set_gpr(m->bridge, GPR_RAX, out[0]);
+  uc_bridge_set_gpr(m->bridge, GPR_RBX, out[1]);
+  uc_bridge_set_gpr(m->bridge, GPR_RCX, out[2]);
+  uc_bridge_set_gpr(m->bridge, GPR_RDX, out[3]);
+  return INSN_NEXT;
 }

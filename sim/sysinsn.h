@@ -26,6 +26,7 @@ enum insn_result {
 
 /* X(mnemonic, handler) — the instructions the model owns. */
 #define SYSINSN_TABLE(X)          \
+  X(CPUID, insn_cpuid)            \
   X(MOV, insn_mov_cr_dr)          \
   X(RDMSR, insn_rdmsr)            \
   X(WRMSR, insn_wrmsr)            \

@@ -80,6 +80,26 @@ foreach(img ${HVSIM_TEST_IMAGES})
   endif()
 endforeach()
 
+# Guest-level VMX and SVM images (hvsim_virt_image): each engine with the
+# extension runs them, and their outputs must agree.
+foreach(img ${HVSIM_VIRT_IMAGES_intel})
+  _oracle_run(${img} bochs-intel)
+  if(TARGET hvsim)
+    _oracle_run(${img} hvsim HVSIM=$<TARGET_FILE:hvsim> "HVSIM_ARGS=--mem 64M --cpu skylake-x")
+    _oracle_compare(${img} hvsim bochs-intel)
+  endif()
+endforeach()
+foreach(img ${HVSIM_VIRT_IMAGES_amd})
+  _oracle_run(${img} bochs-amd)
+  _oracle_run(${img} qemu "HVSIM_QEMU_CPU=EPYC,+svm,+npt")
+  _oracle_compare(${img} qemu bochs-amd)
+  if(TARGET hvsim)
+    _oracle_run(${img} hvsim HVSIM=$<TARGET_FILE:hvsim> "HVSIM_ARGS=--mem 64M --cpu zen")
+    _oracle_compare(${img} hvsim bochs-amd)
+    _oracle_compare(${img} hvsim qemu)
+  endif()
+endforeach()
+
 # The runner's own checks: a wrong image name is a clear error, not a pass;
 # compare.sh notices a difference and honours declared lines.
 add_test(NAME oracle_runner_missing_image_fails

@@ -11,6 +11,7 @@
 #
 # Environment: HVSIM (path of the hvsim binary, for ENGINE=hvsim),
 # HVSIM_ARGS (extra `hvsim run` options, default "--mem 64M"),
+# HVSIM_QEMU_CPU (QEMU's -cpu, default max; SVM images use EPYC,+svm,+npt),
 # HVSIM_ORACLE_TIMEOUT (seconds, default 60).
 #
 # An image passes when its last line is PASS and the machine's exit agrees
@@ -42,7 +43,7 @@ trap 'rm -rf "$work"' EXIT INT TERM
 case $engine in
 qemu)
     need_file "$base.mb32.elf"
-    timeout -k 5 "$timeout_s" qemu-system-x86_64 -accel tcg -cpu max -m 64 \
+    timeout -k 5 "$timeout_s" qemu-system-x86_64 -accel tcg -cpu "${HVSIM_QEMU_CPU:-max}" -m 64 \
         -kernel "$base.mb32.elf" \
         -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
         -serial "file:$work/serial.txt" -display none -monitor none -no-reboot \

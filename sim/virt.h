@@ -1,0 +1,98 @@
+/* The seam between the machine and its virtualization extension: VMX on
+ * Intel models (sim/vmx_ext.c over models/vmx), SVM on AMD models
+ * (sim/svm_ext.c over models/svm). The machine asks the extension at every
+ * point where the architecture lets a hypervisor take control; the
+ * extension owns its model state (VMCS, VMCB, GIF, VMX operation, ...).
+ *
+ * Two kinds of callback, by where they run:
+ *  [hook] inside a Unicorn hook, before the instruction executes. Unicorn's
+ *         registers are current: read them through sim/uc_bridge.h (m->cpu
+ *         is only as fresh as the last return from Unicorn). These
+ *         callbacks answer questions and must not change state.
+ *  [loop] in the run loop, after Unicorn returned. m->cpu holds the whole,
+ *         current vCPU state; the extension rewrites it freely (a world
+ *         switch replaces all of it) and the machine reloads Unicorn and
+ *         flushes Unicorn's TLB before resuming.
+ * Every callback may be NULL: the machine then behaves as a processor
+ * without the extension at that point. */
+#ifndef HVSIM_SIM_VIRT_H
+#define HVSIM_SIM_VIRT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct machine;
+struct insn;
+struct pending_event;
+struct mmu_context;
+struct mmu_fault;
+
+enum virt_msr_result {
+  VIRT_MSR_NOT_MINE,   /* the machine's own MSR table handles it */
+  VIRT_MSR_OK,
+  VIRT_MSR_GP,         /* #GP(0) */
+};
+
+struct virt_ops {
+  const char *name;    /* "vmx", "svm" */
+
+  /* [loop] An instruction Unicorn refused (#UD) at in->rip: when it is one
+   * of the extension's (VMXON, VMRUN, ...), carry it out on m->cpu — its
+   * faults through machine_raise (sim/machine.h), its world switch on
+   * m->cpu — and return true. false: the machine delivers #UD. */
+  bool (*execute)(struct machine *m, struct insn *in);
+
+  /* [hook] Does this system instruction cause a VM exit / #VMEXIT in the
+   * current mode? Asked for every instruction of sim/sysinsn.h's table
+   * (CPUID, RDMSR, MOV CR, HLT, INVLPG, RDTSC, ...) before the machine
+   * carries it out. */
+  bool (*insn_exits)(struct machine *m, struct insn *in);
+  /* [hook] Does port I/O of `size` bytes at `port` exit? */
+  bool (*io_exits)(struct machine *m, uint16_t port, unsigned size, bool is_in);
+  /* [loop] Performs the exit that insn_exits or io_exits announced, for
+   * the instruction at in->rip (the machine has located it and undone
+   * whatever Unicorn did). */
+  void (*exit_for_insn)(struct machine *m, struct insn *in);
+
+  /* [loop] An exception or software interrupt about to be delivered
+   * through the IDT in the current mode: true when it became a VM exit
+   * (exception bitmap, exception intercepts) instead. */
+  bool (*event_exits)(struct machine *m, const struct pending_event *ev);
+
+  /* [loop] A translation failed in the second dimension (EPT violation,
+   * EPT misconfiguration, #NPF) at linear address `la` (for a guest fetch
+   * `la` is RIP's page): perform the exit. */
+  void (*slat_fault)(struct machine *m, const struct mmu_fault *f, uint64_t la);
+
+  /* [hook][loop] Completes the translation context built from m->cpu:
+   * in guest mode sets the EPT/NPT root and the VPID/ASID tag. */
+  void (*paging_context)(struct machine *m, struct mmu_context *ctx);
+
+  /* [hook] MSRs the extension owns (capability MSRs, VM_CR, ...), asked
+   * before the machine's own table. */
+  enum virt_msr_result (*rdmsr)(struct machine *m, uint32_t index, uint64_t *value);
+  enum virt_msr_result (*wrmsr)(struct machine *m, uint32_t index, uint64_t value);
+
+  /* [hook] May MOV to CR0 or CR4 set `value` now (the fixed bits of VMX
+   * operation)? false: #GP(0). */
+  bool (*cr_write_ok)(struct machine *m, int cr, uint64_t value);
+
+  /* [hook] Adjusts CPUID's answer (the extension's own leaves). */
+  void (*cpuid)(struct machine *m, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+
+  /* Lines for the run summary (exits by reason, ...). */
+  void (*report)(struct machine *m, FILE *out);
+  void (*destroy)(struct machine *m);
+};
+
+/* Attaches the extension the CPU model has (none, VMX or SVM) to m->virt.
+ * false with a message in err if its model is unknown. */
+bool virt_attach(struct machine *m, char *err, size_t err_size);
+
+/* Each extension's constructor: sets m->virt and m->virt_state. */
+bool vmx_ext_attach(struct machine *m, const char *model, char *err, size_t err_size);
+bool svm_ext_attach(struct machine *m, const char *model, char *err, size_t err_size);
+
+#endif
