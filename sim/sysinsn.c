@@ -189,8 +189,7 @@ static enum insn_result write_cr4(struct insn *in, uint64_t v)
   mmu_mov_cr4(&m->mmu, &ctx, s->cr4, v);
   trace_event(&m->trace, m->insns, "cr4", "0x%llx -> 0x%llx", (unsigned long long)s->cr4, (unsigned long long)v);
   s->cr4 = v;
-  /* CR4.VMXE is the model's; Unicorn's copy keeps it clear. */
-  uc_bridge_set_cr(m->bridge, 4, v & ~CR4_VMXE);
+  uc_bridge_set_cr(m->bridge, 4, v);
   paging_changed(m);
   return INSN_NEXT;
 }

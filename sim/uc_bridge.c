@@ -178,7 +178,12 @@ void uc_bridge_mode(struct uc_bridge *b, struct cpu_mode *out)
 
 static const int cr_ids[] = {UC_X86_REG_CR0, UC_X86_REG_CR1, UC_X86_REG_CR2, UC_X86_REG_CR3, UC_X86_REG_CR4};
 
-void uc_bridge_set_cr(struct uc_bridge *b, int cr, uint64_t v) { uc_reg_write(b->uc, cr_ids[cr], &v); }
+void uc_bridge_set_cr(struct uc_bridge *b, int cr, uint64_t v)
+{
+  /* CR4.VMXE is the model's: Unicorn's copy keeps it clear. */
+  if (cr == 4) v &= ~CR4_VMXE;
+  uc_reg_write(b->uc, cr_ids[cr], &v);
+}
 
 void uc_bridge_set_efer(struct uc_bridge *b, uint64_t efer)
 {
