@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unicorn/unicorn.h>
 
 #include "sim/intercept.h"
@@ -12,6 +13,7 @@
 #include "sim/uc_bridge.h"
 
 #define BLOCK_CACHE_SIZE 4096
+#define TCG_BUFFER_BYTES (64u << 20)
 /* uc_ctl_request_cache, built without Unicorn's UC_CTL_READ_WRITE, which
  * shifts 3 into an int's sign bit (undefined behaviour UBSan stops on). */
 #define UC_CTL_REQUEST_CACHE_UNSIGNED \
@@ -318,9 +320,11 @@ struct machine *machine_create(const struct machine_options *opt, const uint8_t 
   m->rng_state = 0x9e3779b97f4a7c15ull;
   m->apic_base = 0xfee00900;   /* enabled, bootstrap processor */
   m->mtrr_def_type = 0xc00 | 6;
-  m->ram = aligned_alloc(4096, m->ram_size);
-  if (!m->ram) { snprintf(err, n, "cannot allocate %llu bytes of RAM", (unsigned long long)m->ram_size); goto fail; }
-  memset(m->ram, 0, m->ram_size);
+  /* Anonymous memory reads as zero and costs nothing until the guest
+   * touches it. */
+  void *ram = mmap(NULL, m->ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (ram == MAP_FAILED) { snprintf(err, n, "cannot allocate %llu bytes of RAM", (unsigned long long)m->ram_size); goto fail; }
+  m->ram = ram;
 
   char cmdline[2048];
   snprintf(cmdline, sizeof cmdline, "%s%s%s", opt->image_name ? opt->image_name : "",
@@ -337,6 +341,12 @@ struct machine *machine_create(const struct machine_options *opt, const uint8_t 
   uc_err e = uc_open(UC_ARCH_X86, UC_MODE_64, &uc);
   if (e != UC_ERR_OK) { snprintf(err, n, "Unicorn: %s", uc_strerror(e)); goto fail; }
   m->uc = uc;
+  /* Unicorn reserves a 1 GiB translated-code buffer by default, and the
+   * kernel zeroes every page of it that TCG touches: seconds of system time
+   * per run. 64 MiB holds the code of any test guest; when it fills, TCG
+   * flushes it and translates again. Must precede every other call. */
+  e = uc_ctl_set_tcg_buffer_size(uc, TCG_BUFFER_BYTES);
+  if (e != UC_ERR_OK) { snprintf(err, n, "Unicorn cannot size its code buffer: %s", uc_strerror(e)); goto fail; }
   e = uc_mem_map_ptr(uc, 0, m->ram_size, UC_PROT_ALL, m->ram);
   if (e != UC_ERR_OK) { snprintf(err, n, "Unicorn cannot map RAM: %s", uc_strerror(e)); goto fail; }
   uc_ctl_tlb_mode(uc, UC_TLB_VIRTUAL);
@@ -374,7 +384,7 @@ void machine_destroy(struct machine *m)
   uc_bridge_fini(&mp->bridge);
   if (m->uc) uc_close(m->uc);
   if (m->mmu.phys.ram) mmu_fini(&m->mmu);
-  free(m->ram);
+  if (m->ram) munmap(m->ram, m->ram_size);
   free(mp);
 }
 

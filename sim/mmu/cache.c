@@ -11,9 +11,10 @@ bool cache_alloc(struct mmu_cache *c, const struct mmu_cache_geometry *g)
   size_t n = (size_t)g->sets * g->ways;
   c->e = calloc(n, sizeof *c->e);
   c->keys = malloc(n * sizeof *c->keys);
+  c->stamps = calloc(n, sizeof *c->stamps);
   c->next_victim = calloc(g->sets, sizeof *c->next_victim);
   c->set_gen = calloc(g->sets, sizeof *c->set_gen); /* generation 0: never current */
-  if (!c->e || !c->keys || !c->next_victim || !c->set_gen) { cache_free(c); return false; }
+  if (!c->e || !c->keys || !c->stamps || !c->next_victim || !c->set_gen) { cache_free(c); return false; }
   for (size_t i = 0; i < n; i++) c->keys[i] = CACHE_NO_KEY;
   c->sets = g->sets;
   c->ways = g->ways;
@@ -25,6 +26,7 @@ void cache_free(struct mmu_cache *c)
 {
   free(c->e);
   free(c->keys);
+  free(c->stamps);
   free(c->next_victim);
   free(c->set_gen);
   *c = (struct mmu_cache){ 0 };
@@ -49,10 +51,11 @@ struct mmu_entry *cache_slot(struct mmu *m, struct mmu_cache *c, uint64_t index,
     c->next_victim[s] = (v + 1) % c->ways;
     return &set[v];
   }
-  struct mmu_entry *victim = &set[0];
+  const uint64_t *stamps = c->stamps + (size_t)s * c->ways;
+  uint32_t victim = 0;
   for (uint32_t w = 1; w < c->ways; w++)
-    if (set[w].stamp < victim->stamp) victim = &set[w];
-  return victim;
+    if (stamps[w] < stamps[victim]) victim = w;
+  return &set[victim];
 }
 
 void cache_invalidate(struct mmu *m, struct mmu_cache *c, const struct cache_match *mt)

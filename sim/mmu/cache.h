@@ -21,7 +21,6 @@ struct mmu_entry {
   uint64_t root;     /* SLAT root tag (EP4TA or nCR3; 0 without SLAT) */
   uint64_t hpa;      /* host-physical base of the page / referenced table */
   uint64_t gpa;      /* guest-physical base of the page (TLB) */
-  uint64_t stamp;    /* LRU time */
   uint16_t tag;      /* VPID / ASID */
   uint16_t pcid;
   uint8_t rights;    /* guest rights (enum pt_right) accumulated to this level */
@@ -77,7 +76,7 @@ static inline struct mmu_entry *cache_lookup(struct mmu *m, struct mmu_cache *c,
     struct mmu_entry *e = &c->e[set * c->ways + w];
     if (e->tag != tag || e->root != root) continue;
     if (e->pcid != pcid && !(e->flags & ENT_GLOBAL)) continue;
-    e->stamp = ++m->clock;
+    c->stamps[set * c->ways + w] = ++m->clock;
     return e;
   }
   return 0;
@@ -91,7 +90,7 @@ struct mmu_entry *cache_slot(struct mmu *m, struct mmu_cache *c, uint64_t index,
 /* Marks the slot filled: valid, current generation, most recently used. */
 static inline void cache_commit(struct mmu *m, struct mmu_cache *c, struct mmu_entry *e)
 {
-  e->stamp = ++m->clock;
+  c->stamps[e - c->e] = ++m->clock;
   c->keys[e - c->e] = e->key;
 }
 

@@ -186,6 +186,8 @@ struct mmu_stats {
 struct mmu_entry;   /* sim/mmu/cache.h */
 
 struct mmu_cache {
+  uint64_t *stamps;        /* LRU time per way, apart from the entries so a
+                              victim search reads one line, not every entry */
   struct mmu_entry *e;
   uint64_t *keys;          /* e[i].key while e[i] is valid, else ~0: one line per set to scan */
   uint32_t *next_victim;   /* FIFO pointer per set */
