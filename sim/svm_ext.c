@@ -1,20 +1,13 @@
-/* The SVM extension of the machine (sim/virt.h) over models/svm: AMD
- * models' SVM MSRs (VM_CR, VM_HSAVE_PA, TSC_RATIO), EFER.SVME and CPUID
- * Fn8000_000A so far. SVM instructions, VMRUN and #VMEXIT are wired here
- * next. */
+/* The SVM extension of the machine (sim/virt.h) over models/svm: the AMD
+ * models' SVM MSRs (VM_CR, VM_HSAVE_PA, TSC_RATIO), EFER.SVME, CPUID
+ * Fn8000_000A, and the operations table. The SVM instructions and the world
+ * switches are in sim/svm_world.c, the intercepts in sim/svm_intercepts.c. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "models/svm/features.h"
 #include "models/svm/svm_msrs.h"
-#include "sim/machine.h"
-#include "sim/virt.h"
-
-struct svm_ext {
-  const struct svm_features *features;
-  struct svm_msrs msrs;
-};
-
-static struct svm_ext *ext(struct machine *m) { return m->virt_state; }
+#include "sim/svm_ext.h"
 
 static enum virt_msr_result from_svm(enum svm_msr_result r)
 {
@@ -29,17 +22,18 @@ static enum virt_msr_result from_svm(enum svm_msr_result r)
 static enum virt_msr_result svm_ext_rdmsr(struct machine *m, uint32_t index, uint64_t *value)
 {
   if (index == MSR_EFER) return VIRT_MSR_NOT_MINE;
-  return from_svm(svm_rdmsr(ext(m)->features, &ext(m)->msrs, index, value));
+  struct svm_ext *x = svm_ext_of(m);
+  return from_svm(svm_rdmsr(x->features, &x->vcpu.msrs, index, value));
 }
 
 /* EFER keeps its long-mode rules in the machine (sim/msr.c); the SVM model
  * adds "Enabling SVM": SVME cannot be set while VM_CR.SVMDIS is 1. */
 static enum virt_msr_result svm_ext_wrmsr(struct machine *m, uint32_t index, uint64_t value)
 {
-  struct svm_ext *x = ext(m);
+  struct svm_ext *x = svm_ext_of(m);
   if (index == MSR_EFER)
-    return svm_efer_write_check(x->features, &x->msrs, value) == SVM_MSR_GP ? VIRT_MSR_GP : VIRT_MSR_NOT_MINE;
-  return from_svm(svm_wrmsr(x->features, &x->msrs, m->cpu.efer, index, value));
+    return svm_efer_write_check(x->features, &x->vcpu.msrs, value) == SVM_MSR_GP ? VIRT_MSR_GP : VIRT_MSR_NOT_MINE;
+  return from_svm(svm_wrmsr(x->features, &x->vcpu.msrs, m->cpu.efer, index, value));
 }
 
 /* CPUID Fn8000_000A from the SVM model (APM Vol. 3, "CPUID Fn8000_000A"). */
@@ -47,11 +41,17 @@ static void svm_ext_cpuid(struct machine *m, uint32_t leaf, uint32_t subleaf, ui
 {
   (void)subleaf;
   if (leaf != 0x8000000a) return;
-  const struct svm_features *f = ext(m)->features;
-  out[0] = f->svm_revision;
-  out[1] = f->nasid;
-  out[2] = 0;
-  out[3] = f->feature_edx;
+  svm_cpuid_8000000a(svm_ext_of(m)->features, out);
+}
+
+static void svm_ext_report(struct machine *m, FILE *out)
+{
+  struct svm_ext *x = svm_ext_of(m);
+  fprintf(out, "svm: %llu VMRUN (%llu failed consistency checks)\n", (unsigned long long)x->vmruns,
+          (unsigned long long)x->invalid_vmruns);
+  for (unsigned i = 0; i < SVM_EXIT_COUNT; i++)
+    if (x->exits[i])
+      fprintf(out, "svm: #VMEXIT %-16s %llu\n", svm_exit_infos[i].name, (unsigned long long)x->exits[i]);
 }
 
 static void svm_ext_destroy(struct machine *m)
@@ -62,11 +62,46 @@ static void svm_ext_destroy(struct machine *m)
 
 static const struct virt_ops svm_ops = {
   .name = "svm",
+  .execute = svm_ext_execute,
+  .insn_exits = svm_ext_insn_exits,
+  .io_exits = svm_ext_io_exits,
+  .exit_for_insn = svm_ext_exit_for_insn,
+  .event_exits = svm_ext_event_exits,
+  .slat_fault = svm_ext_slat_fault,
+  .paging_context = svm_ext_paging_context,
   .rdmsr = svm_ext_rdmsr,
   .wrmsr = svm_ext_wrmsr,
   .cpuid = svm_ext_cpuid,
+  .report = svm_ext_report,
   .destroy = svm_ext_destroy,
 };
+
+/* Physical memory as the SVM model sees it: the machine's RAM; anything
+ * beyond it is unbacked. */
+static bool ram_read(void *ctx, uint64_t pa, void *buf, size_t len)
+{
+  struct machine *m = ctx;
+  if (pa > m->ram_size || len > m->ram_size - pa) return false;
+  memcpy(buf, m->ram + pa, len);
+  return true;
+}
+
+static bool ram_write(void *ctx, uint64_t pa, const void *buf, size_t len)
+{
+  struct machine *m = ctx;
+  if (pa > m->ram_size || len > m->ram_size - pa) return false;
+  memcpy(m->ram + pa, buf, len);
+  return true;
+}
+
+/* INVLPGA drops the ASID's translation in the model's tagged TLB; Unicorn's
+ * untagged TLB is flushed when the run loop resumes. */
+static void ram_invlpga(void *ctx, uint64_t va, uint32_t asid)
+{
+  struct machine *m = ctx;
+  mmu_invlpga(&m->mmu, va, (uint16_t)asid);
+  m->tlb_flush = true;
+}
 
 bool svm_ext_attach(struct machine *m, const char *model, char *err, size_t err_size)
 {
@@ -75,7 +110,8 @@ bool svm_ext_attach(struct machine *m, const char *model, char *err, size_t err_
   struct svm_ext *x = calloc(1, sizeof *x);
   if (!x) { snprintf(err, err_size, "out of memory"); return false; }
   x->features = f;
-  svm_msrs_reset(&x->msrs);
+  svm_vcpu_reset(&x->vcpu, &m->cpu, f);
+  x->mem = (struct svm_machine){m, ram_read, ram_write, ram_invlpga};
   m->virt = &svm_ops;
   m->virt_state = x;
   return true;

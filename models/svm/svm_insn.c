@@ -204,6 +204,7 @@ struct svm_result svm_vmrun(struct svm_vcpu *v, const struct svm_machine *m, uin
   c->cr4 = img.save.cr4;
   c->dr[6] = img.save.dr6;
   c->dr[7] = img.save.dr7;
+  v->host_pat = c->pat;
   if (svm_has(v->features, SVM_FEAT_NP) && (img.control.np_control & SVM_NP_ENABLE)) c->pat = img.save.g_pat;
   /* CPL comes from the VMCB: 0 in real mode, 3 in virtual-8086 mode; the
    * model keeps it in SS.DPL and CS.DPL. */
@@ -219,6 +220,13 @@ struct svm_result svm_vmrun(struct svm_vcpu *v, const struct svm_machine *m, uin
 struct svm_result svm_vmexit(struct svm_vcpu *v, const struct svm_machine *m, uint64_t exitcode,
                              uint64_t exitinfo1, uint64_t exitinfo2, uint64_t next_rip)
 {
+  const struct svm_exit e = {.code = exitcode, .info1 = exitinfo1, .info2 = exitinfo2,
+                             .nrip = next_rip, .has_nrip = true};
+  return svm_vmexit_ex(v, m, &e);
+}
+
+struct svm_result svm_vmexit_ex(struct svm_vcpu *v, const struct svm_machine *m, const struct svm_exit *e)
+{
   if (!v->in_guest) return (struct svm_result){.outcome = SVM_NOT_IN_GUEST};
   struct svm_vmcb img, host;
   struct cpu_state *c = v->cpu;
@@ -226,15 +234,18 @@ struct svm_result svm_vmexit(struct svm_vcpu *v, const struct svm_machine *m, ui
   if (!m->read(m->ctx, v->msrs.vm_hsave_pa, &host, sizeof host)) return mem_error();
 
   /* Guest state and exit information to the VMCB (AMD APM Vol. 2,
-   * "#VMEXIT"). */
+   * "#VMEXIT"); NRIP as "Next RIP" says: the next instruction for the
+   * exits that save it, zero for the others. */
+  bool nested_paging = svm_has(v->features, SVM_FEAT_NP) && (v->ctl.np_control & SVM_NP_ENABLE);
   state_to_vmcb(c, &img);
+  if (nested_paging) img.save.g_pat = c->pat;
   img.control.interrupt_shadow = (c->sti_blocking || c->movss_blocking) ? 1u : 0u;
-  img.control.exitcode = exitcode;
-  img.control.exitinfo1 = exitinfo1;
-  img.control.exitinfo2 = exitinfo2;
-  img.control.exitintinfo = 0;
+  img.control.exitcode = e->code;
+  img.control.exitinfo1 = e->info1;
+  img.control.exitinfo2 = e->info2;
+  img.control.exitintinfo = e->intinfo;
   img.control.eventinj &= ~SVM_EVENT_V;
-  if (svm_has(v->features, SVM_FEAT_NRIP_SAVE)) img.control.nrip = next_rip;
+  if (svm_has(v->features, SVM_FEAT_NRIP_SAVE)) img.control.nrip = e->has_nrip ? e->nrip : 0;
   if (!m->write(m->ctx, v->vmcb_pa, &img, sizeof img)) return mem_error();
 
   /* Host state back; CR0.PE forced, DR7 reset, CPL 0, GIF cleared. */
@@ -244,12 +255,13 @@ struct svm_result svm_vmexit(struct svm_vcpu *v, const struct svm_machine *m, ui
   c->cr3 = host.save.cr3;
   c->cr4 = host.save.cr4;
   c->dr[7] = 0x400;
+  if (nested_paging) c->pat = v->host_pat;
   c->seg[SEG_CS].ar &= ~0x60u;
   c->seg[SEG_SS].ar &= ~0x60u;
   c->sti_blocking = c->movss_blocking = false;
   v->in_guest = false;
   v->gif = false;
-  return (struct svm_result){.outcome = SVM_VMEXITED, .exitcode = exitcode};
+  return (struct svm_result){.outcome = SVM_VMEXITED, .exitcode = e->code};
 }
 
 struct svm_result svm_vmload(struct svm_vcpu *v, const struct svm_machine *m, uint64_t next_rip)

@@ -35,6 +35,19 @@ struct svm_vcpu {
   bool in_guest;         /* between a successful VMRUN and #VMEXIT */
   uint64_t vmcb_pa;      /* the running guest's VMCB */
   struct svm_vmcb_control ctl; /* the guest's control area, read at VMRUN */
+  uint64_t host_pat;     /* the host's PAT while a nested-paging guest runs
+                            with G_PAT ("Nested Paging and VMRUN/#VMEXIT") */
+};
+
+/* An exit as the #VMEXIT writes it. has_nrip: the exit is one for which
+ * NRIP is saved (instruction, MSR and IOIO intercepts, and exceptions
+ * raised by INT3, INTO and BOUND); otherwise NRIP is written as zero (AMD
+ * APM Vol. 2, "Next RIP"). */
+struct svm_exit {
+  uint64_t code, info1, info2;
+  uint64_t intinfo;       /* EXITINTINFO: the event being delivered, if any */
+  uint64_t nrip;
+  bool has_nrip;
 };
 
 void svm_vcpu_reset(struct svm_vcpu *v, struct cpu_state *cpu, const struct svm_features *f);
@@ -73,6 +86,10 @@ struct svm_result svm_skinit(struct svm_vcpu *v, const struct svm_machine *m, ui
  * has NRIP save. */
 struct svm_result svm_vmexit(struct svm_vcpu *v, const struct svm_machine *m, uint64_t exitcode,
                              uint64_t exitinfo1, uint64_t exitinfo2, uint64_t next_rip);
+
+/* The general #VMEXIT: every field of `e`; svm_vmexit is this with
+ * has_nrip set and no EXITINTINFO. */
+struct svm_result svm_vmexit_ex(struct svm_vcpu *v, const struct svm_machine *m, const struct svm_exit *e);
 
 /* Events that GIF = 0 holds pending (AMD APM Vol. 2, "Global Interrupt
  * Flag, STGI and CLGI Instructions"). */

@@ -1,0 +1,5 @@
+# Guest-level SVM tests (AMD APM Vol. 2, "Secure Virtual Machine"): each
+# image is an L1 hypervisor; it runs on Bochs ryzen, QEMU TCG
+# (-cpu EPYC,+svm,+npt) and hvsim --cpu zen, and the serial outputs are
+# compared (conformance/images/oracle-tests.cmake).
+hvsim_virt_image(svm_basic amd tests/svm/svm_basic.c)

@@ -1,0 +1,87 @@
+/* Which guest actions cause a #VMEXIT and what the VMCB reports for them:
+ * the intercept bits of the control area, the MSR and I/O permission maps,
+ * and EXITCODE / EXITINFO1 / EXITINFO2 / EXITINTINFO / NRIP of each kind of
+ * exit (AMD APM Vol. 2, "Secure Virtual Machine": "Instruction Intercepts",
+ * "MSR Intercepts", "I/O Intercepts", "Exception Intercepts", "Nested Page
+ * Faults (#NPF)", "Decode Assists", "Next RIP"). Pure functions over a
+ * control area and the machine's physical memory: the simulator decides
+ * with them, the conformance tests check them directly. */
+#ifndef HVSIM_MODELS_SVM_SVM_EXITS_H
+#define HVSIM_MODELS_SVM_SVM_EXITS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "models/svm/svm_catalog.h"
+#include "models/svm/svm_insn.h"
+
+/* Is intercept `i` set in the control area `c`? */
+bool svm_ctl_intercepts(const struct svm_vmcb_control *c, enum svm_intercept i);
+
+/* ---- MSR permission map ("MSR Intercepts") ------------------------------ */
+
+/* Where MSR `msr` has its two bits in the 8 KiB map: bit offset of the read
+ * bit (the write bit follows). false for MSRs outside the three mapped
+ * ranges, which are always intercepted when MSR_PROT is set. */
+bool svm_msrpm_bit(uint32_t msr, uint32_t *bit);
+
+/* Does RDMSR (write = false) or WRMSR of `msr` exit? The map is read from
+ * MSRPM_BASE_PA through m; an unreadable map intercepts. */
+bool svm_msr_intercepted(const struct svm_vmcb_control *c, const struct svm_machine *m, uint32_t msr, bool write);
+
+/* ---- I/O permission map ("I/O Intercepts") ------------------------------- */
+
+/* Does an access of `size` bytes (1, 2, 4) at `port` exit? Every port the
+ * access touches has its bit checked. */
+bool svm_io_intercepted(const struct svm_vmcb_control *c, const struct svm_machine *m, uint16_t port, unsigned size);
+
+/* EXITINFO1 bits of an IOIO intercept. */
+#define SVM_IOIO_TYPE_IN   (1ull << 0)
+#define SVM_IOIO_STR       (1ull << 2)
+#define SVM_IOIO_REP       (1ull << 3)
+#define SVM_IOIO_SZ8       (1ull << 4)
+#define SVM_IOIO_SZ16      (1ull << 5)
+#define SVM_IOIO_SZ32      (1ull << 6)
+#define SVM_IOIO_A16       (1ull << 7)
+#define SVM_IOIO_A32       (1ull << 8)
+#define SVM_IOIO_A64       (1ull << 9)
+#define SVM_IOIO_SEG_SHIFT 10
+#define SVM_IOIO_PORT_SHIFT 16
+
+struct svm_ioio {
+  uint16_t port;
+  unsigned size;          /* operand size in bytes: 1, 2, 4 */
+  bool in, string, rep;
+  unsigned addr_bits;     /* address size: 16, 32, 64 */
+  unsigned seg;           /* effective segment of OUTS/INS (ES=0 ... GS=5) */
+};
+
+/* EXITINFO1 of an IOIO intercept; the segment field is filled only on CPUs
+ * with decode assists. EXITINFO2 is the next RIP. */
+uint64_t svm_ioio_exitinfo1(const struct svm_features *f, const struct svm_ioio *io);
+
+/* ---- Instruction intercepts with decode assists ("Decode Assists") ------ */
+
+/* EXITINFO1 of a CR access exit: with decode assists, bit 63 says the
+ * instruction was MOV CRn (not LMSW/CLTS/SMSW) and bits 3:0 name its GPR;
+ * without decode assists, zero. */
+#define SVM_CR_EXITINFO1_MOV (1ull << 63)
+uint64_t svm_cr_exitinfo1(const struct svm_features *f, bool is_mov, unsigned gpr);
+/* EXITINFO1 of a DR access exit: the GPR number under decode assists. */
+uint64_t svm_dr_exitinfo1(const struct svm_features *f, unsigned gpr);
+/* EXITINFO1 of INVLPG (the linear address) and INTn (the vector) exits
+ * under decode assists; zero without. */
+uint64_t svm_decode_assist_value(const struct svm_features *f, uint64_t value);
+
+/* ---- Exceptions ("Exception Intercepts") -------------------------------- */
+
+/* The exit of an intercepted exception `vector`: EXITINFO1 the error code
+ * when the exception has one, EXITINFO2 the faulting address of #PF. */
+struct svm_exit svm_exception_exit(uint8_t vector, bool has_error, uint32_t error, uint64_t cr2);
+
+/* ---- EXITINTINFO ("Event Injection", "#VMEXIT") ------------------------- */
+
+/* The EVENTINJ/EXITINTINFO encoding of an event. */
+uint64_t svm_event_encode(uint8_t vector, enum svm_event_type type, bool has_error, uint32_t error);
+
+#endif

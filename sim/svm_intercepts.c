@@ -1,0 +1,275 @@
+/* Intercepts of a running SVM guest (AMD APM Vol. 2, "Secure Virtual
+ * Machine"): which system instructions, port accesses, exceptions and
+ * nested page faults end in #VMEXIT, and the exit information they carry.
+ * The decisions are the model's (models/svm/svm_exits.h); this file reads
+ * the instruction and the registers the machine has.
+ *
+ * "Instruction Intercepts": an instruction intercept is checked after the
+ * instruction's simple exceptions (#UD for an invalid form, #GP for CPL)
+ * and before its memory and operand-value exceptions, so an instruction
+ * that would raise one of the former runs into it instead of exiting. */
+#include "sim/svm_ext.h"
+
+/* Registers as the caller sees them: Unicorn's inside a hook, m->cpu in
+ * the run loop (where an I/O hook may already have changed Unicorn's). */
+typedef uint64_t (*gpr_reader)(struct machine *m, enum gpr r);
+static uint64_t gpr_hook(struct machine *m, enum gpr r) { return uc_bridge_gpr(m->bridge, r); }
+static uint64_t gpr_loop(struct machine *m, enum gpr r) { return m->cpu.gpr[r]; }
+
+static unsigned gpr_number(ZydisRegister r)
+{
+  return (unsigned)(ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, r) - ZYDIS_REGISTER_RAX);
+}
+
+static bool is_reg_class(const ZydisDecodedOperand *op, ZydisRegisterClass c)
+{
+  return op->type == ZYDIS_OPERAND_TYPE_REGISTER && ZydisRegisterGetClass(op->reg.value) == c;
+}
+
+static bool simple(struct svm_ext *x, enum svm_intercept i, struct svm_exit *e)
+{
+  if (!svm_ctl_intercepts(&x->vcpu.ctl, i)) return false;
+  e->code = (uint64_t)svm_intercepts[i].exitcode;
+  return true;
+}
+
+/* MOV to/from CRn and DRn: "Instruction Intercepts" (CR and DR read/write
+ * intercepts, the CR0 selective write) with "Decode Assists". */
+static bool mov_cr_dr(struct machine *m, struct svm_ext *x, struct insn *in, gpr_reader gpr, struct svm_exit *e)
+{
+  const ZydisDecodedOperand *dst = &in->op[0], *src = &in->op[1];
+  bool cr = is_reg_class(dst, ZYDIS_REGCLASS_CONTROL) || is_reg_class(src, ZYDIS_REGCLASS_CONTROL);
+  bool dr = is_reg_class(dst, ZYDIS_REGCLASS_DEBUG) || is_reg_class(src, ZYDIS_REGCLASS_DEBUG);
+  if (!cr && !dr) return false;
+  bool write = is_reg_class(dst, cr ? ZYDIS_REGCLASS_CONTROL : ZYDIS_REGCLASS_DEBUG);
+  ZydisRegister special = write ? dst->reg.value : src->reg.value;
+  unsigned g = gpr_number(write ? src->reg.value : dst->reg.value);
+  const struct svm_vmcb_control *ctl = &x->vcpu.ctl;
+  if (cr) {
+    unsigned n = (unsigned)(special - ZYDIS_REGISTER_CR0);
+    if (n == 1 || (n > 4 && n != 8)) return false;   /* #UD first */
+    if (in->mode.cpl) return false;                   /* #GP first */
+    enum svm_intercept i = (enum svm_intercept)((write ? SVM_INTERCEPT_CR0_WRITE : SVM_INTERCEPT_CR0_READ) + n);
+    if (simple(x, i, e)) {
+      e->info1 = svm_cr_exitinfo1(x->features, true, g);
+      return true;
+    }
+    /* The selective CR0 write intercept: a MOV to CR0 that changes any
+     * bit other than CR0.TS and CR0.MP. */
+    if (write && n == 0 && svm_ctl_intercepts(ctl, SVM_INTERCEPT_CR0_SEL_WRITE)) {
+      uint64_t v = gpr(m, (enum gpr)g);
+      if (!in->mode.cs64) v &= 0xFFFFFFFFull;
+      if ((v ^ m->cpu.cr0) & ~(uint64_t)(CR0_TS | CR0_MP)) {
+        e->code = (uint64_t)SVM_EXIT_CR0_SEL_WRITE;
+        e->info1 = svm_cr_exitinfo1(x->features, true, g);
+        return true;
+      }
+    }
+    return false;
+  }
+  unsigned n = (unsigned)(special - ZYDIS_REGISTER_DR0);
+  if ((n == 4 || n == 5) && (m->cpu.cr4 & CR4_DE)) return false;   /* #UD first */
+  if (in->mode.cpl) return false;
+  enum svm_intercept i = (enum svm_intercept)((write ? SVM_INTERCEPT_DR0_WRITE : SVM_INTERCEPT_DR0_READ) + n);
+  if (!simple(x, i, e)) return false;
+  e->info1 = svm_dr_exitinfo1(x->features, g);
+  return true;
+}
+
+/* CLTS and LMSW write CR0: the CR0 write intercept takes them (EXITINFO1
+ * bit 63 clear: not a MOV); LMSW also falls under the selective write
+ * intercept when it changes a bit other than TS and MP. */
+static bool clts_lmsw(struct machine *m, struct svm_ext *x, struct insn *in, gpr_reader gpr, struct svm_exit *e)
+{
+  if (in->mode.cpl) return false;
+  if (simple(x, SVM_INTERCEPT_CR0_WRITE, e)) {
+    e->info1 = svm_cr_exitinfo1(x->features, false, 0);
+    return true;
+  }
+  if (in->zi.mnemonic != ZYDIS_MNEMONIC_LMSW || !svm_ctl_intercepts(&x->vcpu.ctl, SVM_INTERCEPT_CR0_SEL_WRITE))
+    return false;
+  uint64_t src;
+  if (in->op[0].type == ZYDIS_OPERAND_TYPE_REGISTER) {
+    src = gpr(m, (enum gpr)gpr_number(in->op[0].reg.value)) & 0xF;
+  } else {
+    /* A source in memory that cannot be read faults before any intercept
+     * ("Instruction Intercepts": memory exceptions come first). */
+    uint16_t w;
+    struct mmu_fault saved = m->fault;
+    bool pending = m->fault_pending;
+    bool ok = machine_read_linear(m, insn_operand_linear(in, &in->op[0]), &w, 2, false);
+    m->fault = saved;
+    m->fault_pending = pending;
+    if (!ok) return false;
+    src = w & 0xF;
+  }
+  uint64_t cr0 = m->cpu.cr0;
+  uint64_t v = (cr0 & ~0xEull) | (src & 0xE) | ((cr0 | src) & CR0_PE);
+  if (!((v ^ cr0) & ~(uint64_t)(CR0_TS | CR0_MP))) return false;
+  e->code = (uint64_t)SVM_EXIT_CR0_SEL_WRITE;
+  return true;
+}
+
+/* Does the system instruction `in` exit in the current guest? Fills the
+ * exit code and EXITINFO1 (NRIP and EXITINFO2 are the caller's). */
+static bool classify(struct machine *m, struct insn *in, gpr_reader gpr, struct svm_exit *e)
+{
+  struct svm_ext *x = svm_ext_of(m);
+  *e = (struct svm_exit){0};
+  unsigned cpl = in->mode.cpl;
+  switch (in->zi.mnemonic) {
+  case ZYDIS_MNEMONIC_CPUID: return simple(x, SVM_INTERCEPT_CPUID, e);
+  case ZYDIS_MNEMONIC_HLT: return !cpl && simple(x, SVM_INTERCEPT_HLT, e);
+  case ZYDIS_MNEMONIC_INVD: return !cpl && simple(x, SVM_INTERCEPT_INVD, e);
+  case ZYDIS_MNEMONIC_WBINVD: return !cpl && simple(x, SVM_INTERCEPT_WBINVD, e);
+  case ZYDIS_MNEMONIC_INVPCID: return !cpl && simple(x, SVM_INTERCEPT_INVPCID, e);
+  case ZYDIS_MNEMONIC_INVLPG:
+    if (cpl || !simple(x, SVM_INTERCEPT_INVLPG, e)) return false;
+    e->info1 = svm_decode_assist_value(x->features, insn_operand_linear(in, &in->op[0]));
+    return true;
+  case ZYDIS_MNEMONIC_RDTSC:
+    if ((m->cpu.cr4 & CR4_TSD) && cpl) return false;
+    return simple(x, SVM_INTERCEPT_RDTSC, e);
+  case ZYDIS_MNEMONIC_RDTSCP:
+    if (!cpu_model_has(m->opt.cpu, 0x80000001, CPUID_EDX, CPUIDX1_EDX_RDTSCP)) return false;
+    if ((m->cpu.cr4 & CR4_TSD) && cpl) return false;
+    return simple(x, SVM_INTERCEPT_RDTSCP, e);
+  case ZYDIS_MNEMONIC_RDPMC:
+    if (cpl && !(m->cpu.cr4 & CR4_PCE)) return false;
+    return simple(x, SVM_INTERCEPT_RDPMC, e);
+  case ZYDIS_MNEMONIC_MONITOR: return !cpl && simple(x, SVM_INTERCEPT_MONITOR, e);
+  case ZYDIS_MNEMONIC_MWAIT: return !cpl && simple(x, SVM_INTERCEPT_MWAIT, e);
+  case ZYDIS_MNEMONIC_XSETBV:
+    if (!(m->cpu.cr4 & CR4_OSXSAVE) || cpl) return false;
+    return simple(x, SVM_INTERCEPT_XSETBV, e);
+  case ZYDIS_MNEMONIC_RDMSR:
+  case ZYDIS_MNEMONIC_WRMSR: {
+    if (cpl) return false;
+    bool write = in->zi.mnemonic == ZYDIS_MNEMONIC_WRMSR;
+    uint32_t msr = (uint32_t)gpr(m, GPR_RCX);
+    if (!svm_msr_intercepted(&x->vcpu.ctl, &x->mem, msr, write)) return false;
+    e->code = (uint64_t)SVM_EXIT_MSR;
+    e->info1 = write ? 1 : 0;   /* "MSR Intercepts": 0 RDMSR, 1 WRMSR */
+    return true;
+  }
+  case ZYDIS_MNEMONIC_MOV: return mov_cr_dr(m, x, in, gpr, e);
+  case ZYDIS_MNEMONIC_CLTS:
+  case ZYDIS_MNEMONIC_LMSW: return clts_lmsw(m, x, in, gpr, e);
+  case ZYDIS_MNEMONIC_RDRAND:
+  case ZYDIS_MNEMONIC_RDSEED:
+    return false;   /* no intercept exists for them */
+  default:
+    return false;
+  }
+}
+
+bool svm_ext_insn_exits(struct machine *m, struct insn *in)
+{
+  struct svm_ext *x = svm_ext_of(m);
+  if (!x->vcpu.in_guest) return false;
+  struct svm_exit e;
+  return classify(m, in, gpr_hook, &e);
+}
+
+bool svm_ext_io_exits(struct machine *m, uint16_t port, unsigned size, bool is_in)
+{
+  (void)is_in;
+  struct svm_ext *x = svm_ext_of(m);
+  return x->vcpu.in_guest && svm_io_intercepted(&x->vcpu.ctl, &x->mem, port, size);
+}
+
+/* The IOIO exit of IN, OUT, INS or OUTS ("I/O Intercepts"): EXITINFO1
+ * describes the access, EXITINFO2 is the next RIP. */
+static bool ioio_exit(struct machine *m, struct insn *in, struct svm_exit *e)
+{
+  struct svm_ioio io = {.addr_bits = in->zi.address_width};
+  switch (in->zi.mnemonic) {
+  case ZYDIS_MNEMONIC_IN: io.in = true; io.size = in->op[0].size / 8; break;
+  case ZYDIS_MNEMONIC_OUT: io.size = in->op[1].size / 8; break;
+  case ZYDIS_MNEMONIC_INSB: io.in = io.string = true; io.size = 1; break;
+  case ZYDIS_MNEMONIC_INSW: io.in = io.string = true; io.size = 2; break;
+  case ZYDIS_MNEMONIC_INSD: io.in = io.string = true; io.size = 4; break;
+  case ZYDIS_MNEMONIC_OUTSB: io.string = true; io.size = 1; break;
+  case ZYDIS_MNEMONIC_OUTSW: io.string = true; io.size = 2; break;
+  case ZYDIS_MNEMONIC_OUTSD: io.string = true; io.size = 4; break;
+  default: return false;
+  }
+  /* The port: an immediate operand, else DX. */
+  io.port = (uint16_t)m->cpu.gpr[GPR_RDX];
+  for (unsigned i = 0; i < in->zi.operand_count; i++) {
+    const ZydisDecodedOperand *op = &in->op[i];
+    if (op->type == ZYDIS_OPERAND_TYPE_IMMEDIATE) io.port = (uint16_t)op->imm.value.u;
+    /* The effective segment of the memory operand (ES for INS). */
+    if (op->type == ZYDIS_OPERAND_TYPE_MEMORY) io.seg = (unsigned)(op->mem.segment - ZYDIS_REGISTER_ES);
+  }
+  io.rep = (in->zi.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE)) != 0;
+  *e = (struct svm_exit){.code = (uint64_t)SVM_EXIT_IOIO,
+                         .info1 = svm_ioio_exitinfo1(svm_ext_of(m)->features, &io),
+                         .info2 = in->next_rip,
+                         .nrip = in->next_rip,
+                         .has_nrip = true};
+  return true;
+}
+
+void svm_ext_exit_for_insn(struct machine *m, struct insn *in)
+{
+  struct svm_exit e;
+  if (ioio_exit(m, in, &e)) {
+    svm_ext_vmexit(m, &e);
+    return;
+  }
+  if (!classify(m, in, gpr_loop, &e)) {
+    machine_stop(m, STOP_INTERNAL, 125, "svm: %s at 0x%llx was announced as intercepted but no intercept applies",
+                 ZydisMnemonicGetString(in->zi.mnemonic), (unsigned long long)in->rip);
+    return;
+  }
+  e.nrip = in->next_rip;
+  e.has_nrip = true;
+  svm_ext_vmexit(m, &e);
+}
+
+/* Exceptions and INT n in the guest ("Exception Intercepts", "Instruction
+ * Intercepts" for INTn). INT3 and INTO raise #BP and #OF and go through the
+ * exception intercepts as traps (RIP after them, NRIP saved); INT n is an
+ * instruction intercept (RIP at it, EXITINFO1 its vector under decode
+ * assists). */
+bool svm_ext_event_exits(struct machine *m, const struct pending_event *ev)
+{
+  struct svm_ext *x = svm_ext_of(m);
+  if (!x->vcpu.in_guest || x->injecting) return false;
+  const struct svm_vmcb_control *ctl = &x->vcpu.ctl;
+  if (ev->software && ev->insn_len == 2) {
+    if (!svm_ctl_intercepts(ctl, SVM_INTERCEPT_INTN)) return false;
+    uint64_t next = m->cpu.rip;
+    m->cpu.rip -= ev->insn_len;
+    svm_ext_vmexit(m, &(struct svm_exit){.code = (uint64_t)SVM_EXIT_SWINT,
+                                         .info1 = svm_decode_assist_value(x->features, ev->vector),
+                                         .nrip = next, .has_nrip = true});
+    return true;
+  }
+  if (ev->vector > 31) return false;
+  if (!svm_ctl_intercepts(ctl, (enum svm_intercept)(SVM_INTERCEPT_EXCP_DE + ev->vector))) return false;
+  struct svm_exit e = svm_exception_exit(ev->vector, ev->has_error, ev->error, m->fault.cr2);
+  if (ev->software) {
+    e.nrip = m->cpu.rip;
+    e.has_nrip = true;
+  }
+  svm_ext_vmexit(m, &e);
+  return true;
+}
+
+/* "Nested Page Faults (#NPF)": EXITINFO1 the error code with bits 32/33
+ * (final translation / guest page table), EXITINFO2 the guest-physical
+ * address; the guest's RIP stays at the faulting instruction. */
+void svm_ext_slat_fault(struct machine *m, const struct mmu_fault *f, uint64_t la)
+{
+  struct svm_ext *x = svm_ext_of(m);
+  if (!x->vcpu.in_guest || f->kind != MMU_FAULT_NPF) {
+    machine_stop(m, STOP_INTERNAL, 125, "svm: a second-level fault (kind %d) at linear 0x%llx outside an NPT guest",
+                 (int)f->kind, (unsigned long long)la);
+    return;
+  }
+  trace_event(&m->trace, m->insns, "npf", "la=0x%llx gpa=0x%llx error=0x%llx", (unsigned long long)la,
+              (unsigned long long)f->exitinfo2, (unsigned long long)f->exitinfo1);
+  svm_ext_vmexit(m, &(struct svm_exit){.code = (uint64_t)SVM_EXIT_NPF, .info1 = f->exitinfo1, .info2 = f->exitinfo2});
+}
