@@ -26,6 +26,8 @@ struct pending_event {
   bool io;                     /* ... an I/O hook, where RIP is the block's start */
   bool vm_exit;                /* not an exception: the virtualization extension
                                   announced an exit for the instruction at rip */
+  bool deferred;               /* not an exception: the instruction at rip is
+                                  carried out in the run loop (INSN_DEFERRED) */
   uint64_t rip, rax;           /* as they were before the instruction */
 };
 

@@ -19,15 +19,17 @@ struct intercepts {
 #define EMPTY UINT64_MAX
 
 /* Second opcode bytes after 0F that start an instruction the model owns:
- * 01 (group 7: INVLPG, LMSW, XSETBV, MONITOR/MWAIT, RDTSCP, ...), 06 CLTS,
+ * 01 (group 7: INVLPG, LMSW, XSETBV, MONITOR/MWAIT, RDTSCP, ...), 05
+ * SYSCALL, 06 CLTS, 07 SYSRET,
  * 08 INVD, 09 WBINVD, 20-23 MOV CR/DR, 30 WRMSR, 31 RDTSC, 32 RDMSR,
- * 33 RDPMC, 38 (INVPCID is 0F 38 82), A2 CPUID, C7 (group 9: RDRAND,
- * RDSEED). */
+ * 33 RDPMC, 34 SYSENTER, 35 SYSEXIT, 38 (INVPCID is 0F 38 82), A2 CPUID,
+ * C7 (group 9: RDRAND, RDSEED). */
 static bool second_byte_owned(uint8_t b)
 {
   switch (b) {
-  case 0x01: case 0x06: case 0x08: case 0x09: case 0x20: case 0x21: case 0x22: case 0x23:
-  case 0x30: case 0x31: case 0x32: case 0x33: case 0x38: case 0xa2: case 0xc7:
+  case 0x01: case 0x05: case 0x06: case 0x07: case 0x08: case 0x09: case 0x20: case 0x21: case 0x22:
+  case 0x23: case 0x30: case 0x31: case 0x32: case 0x33: case 0x34: case 0x35: case 0x38: case 0xa2:
+  case 0xc7:
     return true;
   }
   return false;
@@ -123,6 +125,12 @@ static void intercept_hook(uc_engine *uc, uint64_t address, uint32_t size, void 
     uc_bridge_set_rip(m->bridge, address);
     return;
   case INSN_STOPPED:
+    return;
+  case INSN_DEFERRED:
+    m->event = (struct pending_event){.valid = true, .deferred = true, .at_rip = true, .rip = address,
+                                      .rax = uc_bridge_gpr(m->bridge, GPR_RAX)};
+    uc_bridge_set_rip(m->bridge, address);
+    uc_emu_stop(uc);
     return;
   }
 }

@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <unicorn/unicorn.h>
 
+#include "sim/fastsys.h"
 #include "sim/intercept.h"
 #include "sim/loader.h"
 #include "sim/sysinsn.h"
@@ -428,23 +429,26 @@ static void deliver_page_fault(struct machine *m)
   deliver_event(m, &ev);
 }
 
-/* Events the virtualization extension takes up in the run loop: the exit
- * it announced from a hook, and its own instructions, which Unicorn does
- * not know (#UD). */
-static bool take_up_virt_event(struct machine *m, const struct pending_event *ev)
+/* Events that are not (or not yet) exceptions, taken up in the run loop
+ * with the whole state in hand: an instruction the model carries out here
+ * (INSN_DEFERRED), the exit the virtualization extension announced from a
+ * hook, and the extension's own instructions, which Unicorn does not know
+ * (#UD). */
+static bool take_up_loop_event(struct machine *m, const struct pending_event *ev)
 {
-  if (!m->virt) return false;
   struct insn in;
-  if (ev->vm_exit) {
+  if (ev->deferred || ev->vm_exit) {
     if (!insn_decode(m, m->cpu.rip, &in)) {
-      machine_stop(m, STOP_INTERNAL, 125, "cannot decode the intercepted instruction at 0x%llx",
+      machine_stop(m, STOP_INTERNAL, 125, "cannot decode the instruction at 0x%llx again",
                    (unsigned long long)m->cpu.rip);
       return true;
     }
-    m->virt->exit_for_insn(m, &in);
+    if (ev->vm_exit) m->virt->exit_for_insn(m, &in);
+    else fastsys_execute(m, &in);
     return true;
   }
-  if (ev->vector == VEC_UD && ev->at_rip && !ev->software && m->virt->execute && insn_decode(m, m->cpu.rip, &in))
+  if (m->virt && m->virt->execute && ev->vector == VEC_UD && ev->at_rip && !ev->software &&
+      insn_decode(m, m->cpu.rip, &in))
     return m->virt->execute(m, &in);
   return false;
 }
@@ -487,7 +491,7 @@ void machine_run(struct machine *m)
         m->cpu.rip = at;
         m->cpu.gpr[GPR_RAX] = ev.rax;
       }
-      if (!take_up_virt_event(m, &ev)) deliver_event(m, &ev);
+      if (!take_up_loop_event(m, &ev)) deliver_event(m, &ev);
       m->state_dirty = true;
       continue;
     }

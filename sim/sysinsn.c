@@ -442,6 +442,10 @@ enum insn_result insn_rdrand(struct insn *in)
   return INSN_NEXT;
 }
 
+/* SYSCALL, SYSRET, SYSENTER, SYSEXIT load CS and SS and change the CPL:
+ * sim/fastsys.c carries them out on the full state. */
+enum insn_result insn_fastsys(struct insn *in) { (void)in; return INSN_DEFERRED; }
+
 bool insn_decode(struct machine *m, uint64_t rip, struct insn *in)
 {
   *in = (struct insn){.m = m, .rip = rip};

@@ -22,6 +22,7 @@ enum insn_result {
   INSN_NEXT,      /* done: continue at next_rip */
   INSN_FAULTED,   /* an exception was raised; RIP stays at the instruction */
   INSN_STOPPED,   /* the run stops here (HLT with nothing to wake it, ...) */
+  INSN_DEFERRED,  /* carried out in the run loop with the whole state in hand */
 };
 
 /* X(mnemonic, handler) — the instructions the model owns. */
@@ -44,7 +45,11 @@ enum insn_result {
   X(MONITOR, insn_monitor)        \
   X(MWAIT, insn_mwait)            \
   X(RDRAND, insn_rdrand)          \
-  X(RDSEED, insn_rdrand)
+  X(RDSEED, insn_rdrand)          \
+  X(SYSCALL, insn_fastsys)        \
+  X(SYSRET, insn_fastsys)         \
+  X(SYSENTER, insn_fastsys)       \
+  X(SYSEXIT, insn_fastsys)
 
 #define X(mn, fn) enum insn_result fn(struct insn *in);
 SYSINSN_TABLE(X)
