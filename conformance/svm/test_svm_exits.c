@@ -1,0 +1,356 @@
+/* Intercept decisions and exit information of the SVM model
+ * (models/svm/svm_exits.h) against AMD APM Vol. 2: "MSR Intercepts" (the
+ * MSR permission map), "I/O Intercepts" (the I/O permission map and IOIO
+ * EXITINFO1), "Decode Assists" (CR/DR/INVLPG/INTn EXITINFO1), "Exception
+ * Intercepts" (error code, #PF address), "Next RIP" and "#VMEXIT"
+ * (EXITINTINFO, NRIP, G_PAT). Each rule has a case that produces the exit
+ * and one that must not. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "conformance/svm/svm_test_vmcb.h"
+#include "models/svm/svm_exits.h"
+
+#define RAM_SIZE  0x20000u
+#define MSRPM_PA  0x4000u    /* 8 KiB */
+#define IOPM_PA   0x8000u    /* 12 KiB */
+#define HSAVE_PA  0x1000u
+#define VMCB_PA   0x2000u
+
+static uint8_t ram[RAM_SIZE];
+
+static bool ram_read(void *ctx, uint64_t pa, void *buf, size_t len)
+{
+  if (pa > RAM_SIZE || len > RAM_SIZE - pa) return false;
+  memcpy(buf, ram + pa, len);
+  return true;
+}
+
+static bool ram_write(void *ctx, uint64_t pa, const void *buf, size_t len)
+{
+  if (pa > RAM_SIZE || len > RAM_SIZE - pa) return false;
+  memcpy(ram + pa, buf, len);
+  return true;
+}
+
+static void no_invlpga(void *ctx, uint64_t va, uint32_t asid) {}
+
+static const struct svm_machine machine = {NULL, ram_read, ram_write, no_invlpga};
+static struct svm_vmcb vmcb;
+
+/* A control area with the MSR and I/O maps in RAM, both all-zero. */
+static struct svm_vmcb_control *maps_setup(bool msr_prot, bool ioio_prot)
+{
+  memset(ram, 0, sizeof ram);
+  memset(&vmcb, 0, sizeof vmcb);
+  vmcb.control.msrpm_base_pa = MSRPM_PA | 0xABC;  /* bits 11:0 are ignored */
+  vmcb.control.iopm_base_pa = IOPM_PA | 0x123;
+  svm_intercept_set(&vmcb, SVM_INTERCEPT_MSR_PROT, msr_prot);
+  svm_intercept_set(&vmcb, SVM_INTERCEPT_IOIO_PROT, ioio_prot);
+  return &vmcb.control;
+}
+
+static void set_ram_bit(uint64_t pa, uint32_t bit) { ram[pa + bit / 8] |= (uint8_t)(1u << (bit % 8)); }
+
+/* A model like ryzen but with decode assists (no shipped model has them). */
+static struct svm_features with_decode_assists(void)
+{
+  struct svm_features f = svm_features_ryzen;
+  f.feature_edx |= SVM_FEAT_DECODE_ASSISTS;
+  return f;
+}
+
+/* ---- intercept bits ---------------------------------------------------- */
+
+static void svm_ctl_intercepts_bit_set_intercepts(void **state)
+{
+  memset(&vmcb, 0, sizeof vmcb);
+  svm_intercept_set(&vmcb, SVM_INTERCEPT_CPUID, true);
+  assert_true(svm_ctl_intercepts(&vmcb.control, SVM_INTERCEPT_CPUID));
+  /* the neighbours in the same word stay clear */
+  assert_false(svm_ctl_intercepts(&vmcb.control, SVM_INTERCEPT_POPF));
+  assert_false(svm_ctl_intercepts(&vmcb.control, SVM_INTERCEPT_RSM));
+  assert_false(svm_ctl_intercepts(&vmcb.control, SVM_INTERCEPT_HLT));
+}
+
+/* ---- MSR permission map ------------------------------------------------ */
+
+static void svm_msrpm_ranges_map_to_their_vectors(void **state)
+{
+  uint32_t bit;
+  assert_true(svm_msrpm_bit(0x00000000u, &bit)); assert_int_equal(bit, 0);
+  assert_true(svm_msrpm_bit(0x00001FFFu, &bit)); assert_int_equal(bit, 0x1FFF * 2);
+  assert_true(svm_msrpm_bit(0xC0000080u, &bit)); assert_int_equal(bit, 0x800 * 8 + 0x80 * 2);
+  assert_true(svm_msrpm_bit(0xC0010117u, &bit)); assert_int_equal(bit, 0x1000 * 8 + 0x117 * 2);
+  assert_true(svm_msrpm_bit(0xC0011FFFu, &bit)); assert_int_equal(bit, 0x1000 * 8 + 0x1FFF * 2);
+}
+
+static void svm_msrpm_outside_ranges_unmapped(void **state)
+{
+  uint32_t bit;
+  assert_false(svm_msrpm_bit(0x00002000u, &bit));
+  assert_false(svm_msrpm_bit(0xBFFFFFFFu, &bit));
+  assert_false(svm_msrpm_bit(0xC0002000u, &bit));
+  assert_false(svm_msrpm_bit(0xC0012000u, &bit));
+}
+
+static void svm_msr_read_bit_set_intercepts_read_only(void **state)
+{
+  const struct svm_vmcb_control *c = maps_setup(true, false);
+  uint32_t bit;
+  assert_true(svm_msrpm_bit(0xC0000080u, &bit));
+  set_ram_bit(MSRPM_PA, bit);
+  assert_true(svm_msr_intercepted(c, &machine, 0xC0000080u, false));
+  assert_false(svm_msr_intercepted(c, &machine, 0xC0000080u, true));
+  assert_false(svm_msr_intercepted(c, &machine, 0xC0000081u, false));
+}
+
+static void svm_msr_write_bit_set_intercepts_write_only(void **state)
+{
+  const struct svm_vmcb_control *c = maps_setup(true, false);
+  uint32_t bit;
+  assert_true(svm_msrpm_bit(0x174u, &bit));
+  set_ram_bit(MSRPM_PA, bit + 1);
+  assert_true(svm_msr_intercepted(c, &machine, 0x174u, true));
+  assert_false(svm_msr_intercepted(c, &machine, 0x174u, false));
+}
+
+static void svm_msr_outside_map_always_intercepted(void **state)
+{
+  const struct svm_vmcb_control *c = maps_setup(true, false);
+  assert_true(svm_msr_intercepted(c, &machine, 0x00002000u, false));
+  assert_true(svm_msr_intercepted(c, &machine, 0xC0012000u, true));
+  assert_false(svm_msr_intercepted(c, &machine, 0x10u, false));   /* mapped, bit clear */
+}
+
+static void svm_msr_prot_clear_never_intercepts(void **state)
+{
+  const struct svm_vmcb_control *c = maps_setup(false, false);
+  memset(ram + MSRPM_PA, 0xFF, SVM_MSRPM_SIZE);
+  assert_false(svm_msr_intercepted(c, &machine, 0xC0000080u, false));
+  assert_false(svm_msr_intercepted(c, &machine, 0x00002000u, true));
+}
+
+static void svm_msr_unreadable_map_intercepts(void **state)
+{
+  struct svm_vmcb_control *c = maps_setup(true, false);
+  c->msrpm_base_pa = RAM_SIZE + 0x1000;
+  assert_true(svm_msr_intercepted(c, &machine, 0x10u, false));
+}
+
+/* ---- I/O permission map ------------------------------------------------ */
+
+static void svm_io_port_bit_set_intercepts(void **state)
+{
+  const struct svm_vmcb_control *c = maps_setup(false, true);
+  set_ram_bit(IOPM_PA, 0x80);
+  assert_true(svm_io_intercepted(c, &machine, 0x80, 1));
+  assert_false(svm_io_intercepted(c, &machine, 0x81, 1));
+  assert_false(svm_io_intercepted(c, &machine, 0x7F, 1));
+}
+
+static void svm_io_multibyte_access_checks_every_port(void **state)
+{
+  const struct svm_vmcb_control *c = maps_setup(false, true);
+  set_ram_bit(IOPM_PA, 0x80);
+  assert_true(svm_io_intercepted(c, &machine, 0x7F, 2));
+  assert_true(svm_io_intercepted(c, &machine, 0x7D, 4));
+  assert_false(svm_io_intercepted(c, &machine, 0x7C, 4));
+  assert_false(svm_io_intercepted(c, &machine, 0x7E, 2));
+}
+
+static void svm_io_access_past_port_ffff_uses_map_tail(void **state)
+{
+  const struct svm_vmcb_control *c = maps_setup(false, true);
+  set_ram_bit(IOPM_PA, 0x10001);   /* beyond the 64 Ki ports: the 12 KiB map's tail */
+  assert_true(svm_io_intercepted(c, &machine, 0xFFFF, 4));
+  assert_false(svm_io_intercepted(c, &machine, 0xFFFF, 1));
+}
+
+static void svm_io_ioio_prot_clear_never_intercepts(void **state)
+{
+  const struct svm_vmcb_control *c = maps_setup(false, false);
+  memset(ram + IOPM_PA, 0xFF, SVM_IOPM_SIZE);
+  assert_false(svm_io_intercepted(c, &machine, 0x80, 1));
+}
+
+static void svm_ioio_exitinfo1_out_imm8_64bit(void **state)
+{
+  struct svm_ioio io = {.port = 0x80, .size = 1, .addr_bits = 64};
+  assert_int_equal(svm_ioio_exitinfo1(&svm_features_ryzen, &io), 0x80ull << 16 | SVM_IOIO_SZ8 | SVM_IOIO_A64);
+}
+
+static void svm_ioio_exitinfo1_in_dx_32bit_address(void **state)
+{
+  struct svm_ioio io = {.port = 0x3F8, .size = 4, .in = true, .addr_bits = 32};
+  assert_int_equal(svm_ioio_exitinfo1(&svm_features_ryzen, &io),
+                   0x3F8ull << 16 | SVM_IOIO_TYPE_IN | SVM_IOIO_SZ32 | SVM_IOIO_A32);
+  io = (struct svm_ioio){.port = 0x60, .size = 2, .in = true, .addr_bits = 16};
+  assert_int_equal(svm_ioio_exitinfo1(&svm_features_ryzen, &io),
+                   0x60ull << 16 | SVM_IOIO_TYPE_IN | SVM_IOIO_SZ16 | SVM_IOIO_A16);
+}
+
+static void svm_ioio_exitinfo1_rep_outs_segment_only_with_decode_assists(void **state)
+{
+  struct svm_ioio io = {.port = 0x1F0, .size = 2, .string = true, .rep = true, .addr_bits = 64, .seg = 4 /* FS */};
+  uint64_t base = 0x1F0ull << 16 | SVM_IOIO_STR | SVM_IOIO_REP | SVM_IOIO_SZ16 | SVM_IOIO_A64;
+  assert_int_equal(svm_ioio_exitinfo1(&svm_features_ryzen, &io), base);
+  struct svm_features da = with_decode_assists();
+  assert_int_equal(svm_ioio_exitinfo1(&da, &io), base | 4ull << SVM_IOIO_SEG_SHIFT);
+}
+
+/* ---- decode assists ---------------------------------------------------- */
+
+static void svm_cr_exitinfo1_decode_assists_names_gpr(void **state)
+{
+  struct svm_features da = with_decode_assists();
+  assert_int_equal(svm_cr_exitinfo1(&da, true, 11), SVM_CR_EXITINFO1_MOV | 11);
+  assert_int_equal(svm_cr_exitinfo1(&da, false, 0), 0);   /* LMSW/CLTS: bit 63 clear */
+  assert_int_equal(svm_dr_exitinfo1(&da, 7), 7);
+  assert_int_equal(svm_decode_assist_value(&da, 0xFFFF800000001000ull), 0xFFFF800000001000ull);
+}
+
+static void svm_cr_exitinfo1_without_decode_assists_zero(void **state)
+{
+  assert_int_equal(svm_cr_exitinfo1(&svm_features_ryzen, true, 11), 0);
+  assert_int_equal(svm_dr_exitinfo1(&svm_features_ryzen, 7), 0);
+  assert_int_equal(svm_decode_assist_value(&svm_features_epyc_qemu, 0x1000), 0);
+}
+
+/* ---- exceptions -------------------------------------------------------- */
+
+static void svm_exception_pf_error_code_and_address(void **state)
+{
+  struct svm_exit e = svm_exception_exit(14, true, 0x6, 0xDEAD000);
+  assert_int_equal(e.code, SVM_EXIT_EXCP_PF);
+  assert_int_equal(e.info1, 0x6);
+  assert_int_equal(e.info2, 0xDEAD000);
+  assert_false(e.has_nrip);
+}
+
+static void svm_exception_without_error_code_info_zero(void **state)
+{
+  struct svm_exit e = svm_exception_exit(6, false, 0x1234, 0xDEAD000);
+  assert_int_equal(e.code, SVM_EXIT_EXCP_UD);
+  assert_int_equal(e.info1, 0);
+  assert_int_equal(e.info2, 0);   /* only #PF reports an address */
+  e = svm_exception_exit(13, true, 0x18, 0xDEAD000);
+  assert_int_equal(e.code, SVM_EXIT_EXCP_GP);
+  assert_int_equal(e.info1, 0x18);
+  assert_int_equal(e.info2, 0);
+}
+
+static void svm_event_encode_exception_with_error_code(void **state)
+{
+  assert_int_equal(svm_event_encode(13, SVM_EVENT_EXCEPTION, true, 0x10),
+                   0x10ull << 32 | SVM_EVENT_V | SVM_EVENT_EV | 3u << 8 | 13);
+  assert_int_equal(svm_event_encode(0x20, SVM_EVENT_INTR, false, 0x10), SVM_EVENT_V | 0x20);
+}
+
+/* ---- #VMEXIT: NRIP, EXITINTINFO, G_PAT --------------------------------- */
+
+static struct cpu_state cpu;
+static struct svm_vcpu vcpu;
+
+/* A 64-bit host that has VMRUN a nested-paging guest (VMCB at VMCB_PA). */
+static void enter_guest(const struct svm_features *f)
+{
+  memset(ram, 0, sizeof ram);
+  memset(&cpu, 0, sizeof cpu);
+  svm_vcpu_reset(&vcpu, &cpu, f);
+  cpu.efer = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE | EFER_SVME;
+  cpu.cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
+  cpu.cr3 = 0x9000;
+  cpu.cr4 = CR4_PAE;
+  cpu.rflags = RFLAGS_FIXED1;
+  cpu.gpr[GPR_RAX] = VMCB_PA;
+  cpu.pat = 0x0007040600070406ull;
+  cpu.seg[SEG_CS] = (struct segment){0x08, 0, 0xFFFFFFFF, 0x209B};
+  cpu.seg[SEG_SS] = (struct segment){0x10, 0, 0xFFFFFFFF, 0xC093};
+  vcpu.msrs.vm_hsave_pa = HSAVE_PA;
+  struct svm_vmcb *g = (struct svm_vmcb *)(ram + VMCB_PA);
+  svm_test_baseline(g, f);
+  g->save.g_pat = 0x0606060606060606ull;
+  assert_int_equal(svm_vmrun(&vcpu, &machine, 0x100003).outcome, SVM_DONE);
+  assert_int_equal(cpu.pat, 0x0606060606060606ull);
+}
+
+static void svm_vmexit_non_instruction_exit_nrip_zero(void **state)
+{
+  enter_guest(&svm_features_ryzen);
+  struct svm_vmcb *g = (struct svm_vmcb *)(ram + VMCB_PA);
+  g->control.nrip = 0x5555;
+  struct svm_exit e = {.code = SVM_EXIT_NPF, .info1 = 0x100000004ull, .info2 = 0x7000, .nrip = 0x401005};
+  assert_int_equal(svm_vmexit_ex(&vcpu, &machine, &e).outcome, SVM_VMEXITED);
+  assert_int_equal(g->control.exitcode, SVM_EXIT_NPF);
+  assert_int_equal(g->control.exitinfo1, 0x100000004ull);
+  assert_int_equal(g->control.exitinfo2, 0x7000);
+  assert_int_equal(g->control.nrip, 0);
+}
+
+static void svm_vmexit_instruction_exit_saves_nrip(void **state)
+{
+  enter_guest(&svm_features_ryzen);
+  struct svm_exit e = {.code = SVM_EXIT_IOIO, .info2 = 0x401002, .nrip = 0x401002, .has_nrip = true};
+  assert_int_equal(svm_vmexit_ex(&vcpu, &machine, &e).outcome, SVM_VMEXITED);
+  assert_int_equal(((struct svm_vmcb *)(ram + VMCB_PA))->control.nrip, 0x401002);
+}
+
+static void svm_vmexit_writes_exitintinfo(void **state)
+{
+  enter_guest(&svm_features_ryzen);
+  uint64_t intinfo = svm_event_encode(14, SVM_EVENT_EXCEPTION, true, 2);
+  struct svm_exit e = {.code = SVM_EXIT_NPF, .intinfo = intinfo};
+  assert_int_equal(svm_vmexit_ex(&vcpu, &machine, &e).outcome, SVM_VMEXITED);
+  assert_int_equal(((struct svm_vmcb *)(ram + VMCB_PA))->control.exitintinfo, intinfo);
+  enter_guest(&svm_features_ryzen);
+  e.intinfo = 0;
+  svm_vmexit_ex(&vcpu, &machine, &e);
+  assert_int_equal(((struct svm_vmcb *)(ram + VMCB_PA))->control.exitintinfo, 0);
+}
+
+static void svm_vmexit_nested_paging_restores_host_pat(void **state)
+{
+  enter_guest(&svm_features_ryzen);
+  cpu.pat = 0x0404040404040404ull;   /* the guest changed its PAT */
+  struct svm_exit e = {.code = SVM_EXIT_HLT};
+  svm_vmexit_ex(&vcpu, &machine, &e);
+  assert_int_equal(cpu.pat, 0x0007040600070406ull);
+  assert_int_equal(((struct svm_vmcb *)(ram + VMCB_PA))->save.g_pat, 0x0404040404040404ull);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(svm_ctl_intercepts_bit_set_intercepts),
+    cmocka_unit_test(svm_msrpm_ranges_map_to_their_vectors),
+    cmocka_unit_test(svm_msrpm_outside_ranges_unmapped),
+    cmocka_unit_test(svm_msr_read_bit_set_intercepts_read_only),
+    cmocka_unit_test(svm_msr_write_bit_set_intercepts_write_only),
+    cmocka_unit_test(svm_msr_outside_map_always_intercepted),
+    cmocka_unit_test(svm_msr_prot_clear_never_intercepts),
+    cmocka_unit_test(svm_msr_unreadable_map_intercepts),
+    cmocka_unit_test(svm_io_port_bit_set_intercepts),
+    cmocka_unit_test(svm_io_multibyte_access_checks_every_port),
+    cmocka_unit_test(svm_io_access_past_port_ffff_uses_map_tail),
+    cmocka_unit_test(svm_io_ioio_prot_clear_never_intercepts),
+    cmocka_unit_test(svm_ioio_exitinfo1_out_imm8_64bit),
+    cmocka_unit_test(svm_ioio_exitinfo1_in_dx_32bit_address),
+    cmocka_unit_test(svm_ioio_exitinfo1_rep_outs_segment_only_with_decode_assists),
+    cmocka_unit_test(svm_cr_exitinfo1_decode_assists_names_gpr),
+    cmocka_unit_test(svm_cr_exitinfo1_without_decode_assists_zero),
+    cmocka_unit_test(svm_exception_pf_error_code_and_address),
+    cmocka_unit_test(svm_exception_without_error_code_info_zero),
+    cmocka_unit_test(svm_event_encode_exception_with_error_code),
+    cmocka_unit_test(svm_vmexit_non_instruction_exit_nrip_zero),
+    cmocka_unit_test(svm_vmexit_instruction_exit_saves_nrip),
+    cmocka_unit_test(svm_vmexit_writes_exitintinfo),
+    cmocka_unit_test(svm_vmexit_nested_paging_restores_host_pat),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
