@@ -3,3 +3,4 @@
 # (-cpu EPYC,+svm,+npt) and hvsim --cpu zen, and the serial outputs are
 # compared (conformance/images/oracle-tests.cmake).
 hvsim_virt_image(svm_basic amd tests/svm/svm_basic.c)
+hvsim_virt_image(svm_npt amd tests/svm/svm_npt.c)
