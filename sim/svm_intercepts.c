@@ -230,9 +230,9 @@ void svm_ext_exit_for_insn(struct machine *m, struct insn *in)
 
 /* Exceptions and INT n in the guest ("Exception Intercepts", "Instruction
  * Intercepts" for INTn). INT3 and INTO raise #BP and #OF and go through the
- * exception intercepts as traps (RIP after them, NRIP saved); INT n is an
- * instruction intercept (RIP at it, EXITINFO1 its vector under decode
- * assists). */
+ * exception intercepts; INT n is an instruction intercept (EXITINFO1 its
+ * vector under decode assists). Either way the #VMEXIT is fault-like: the
+ * guest RIP saved is the instruction's, NRIP the next one ("Next RIP"). */
 bool svm_ext_event_exits(struct machine *m, const struct pending_event *ev)
 {
   struct svm_ext *x = svm_ext_of(m);
@@ -251,8 +251,11 @@ bool svm_ext_event_exits(struct machine *m, const struct pending_event *ev)
   if (!svm_ctl_intercepts(ctl, (enum svm_intercept)(SVM_INTERCEPT_EXCP_DE + ev->vector))) return false;
   struct svm_exit e = svm_exception_exit(ev->vector, ev->has_error, ev->error, m->fault.cr2);
   if (ev->software) {
+    /* #VMEXIT is fault-like: the saved RIP is the INT3/INTO itself, NRIP
+     * the instruction after it. */
     e.nrip = m->cpu.rip;
     e.has_nrip = true;
+    m->cpu.rip -= ev->insn_len;
   }
   svm_ext_vmexit(m, &e);
   return true;

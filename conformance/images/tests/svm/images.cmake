@@ -4,3 +4,4 @@
 # compared (conformance/images/oracle-tests.cmake).
 hvsim_virt_image(svm_basic amd tests/svm/svm_basic.c)
 hvsim_virt_image(svm_npt amd tests/svm/svm_npt.c)
+hvsim_virt_image(svm_exc amd tests/svm/svm_exc.c)
