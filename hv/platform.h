@@ -34,6 +34,8 @@ uint64_t plat_time(void);   /* a monotonic counter (the TSC on bare metal) */
 /* ---- processor ---- */
 void plat_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 uint64_t plat_rdmsr(uint32_t msr);
+/* RDMSR that reports an unimplemented MSR (#GP) as false instead. */
+bool plat_rdmsr_safe(uint32_t msr, uint64_t *value);
 void plat_wrmsr(uint32_t msr, uint64_t value);
 uint64_t plat_read_cr(int n);           /* CR0, CR2, CR3, CR4 */
 void plat_write_cr(int n, uint64_t value);

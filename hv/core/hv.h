@@ -77,6 +77,7 @@ struct hv_vcpu;
 
 struct hv_backend {
     const char *name;
+    const char *slat_name;                       /* its SLAT: "EPT with VPID" ... */
     const char *hypercall_insn;
     uint32_t hypercall_feature;                  /* HV_FEAT_VMCALL / VMMCALL */
 #define HV_OP_MEMBER(ret, name, params) ret (*name) params;

@@ -65,18 +65,16 @@ void hv_main(void)
         hv_printf("hv: this processor offers neither VMX nor SVM\nFAIL\n");
         plat_exit(2);
     }
-    hv_printf("hv: backend %s, memory %s\n", be->name, mode == HV_MEM_SHADOW ? "shadow" : "slat");
+    hv_printf("hv: backend %s, memory %s\n", be->name,
+              mode == HV_MEM_SHADOW ? "shadow (shadow page tables)" : be->slat_name);
     if (!hv_vcpu_init(&vcpu, be, mode, hv_guest_image,
                       (size_t)(hv_guest_image_end - hv_guest_image))) {
         hv_printf("FAIL\n");
         plat_exit(2);
     }
-    uint64_t t0 = plat_time();
     while (!vcpu.done)
         be->run(&vcpu);
-    uint64_t t1 = plat_time();
     hv_print_stats(&vcpu);
-    hv_printf("hv: guest ran %lu exits in %lu ticks\n", vcpu.exits, t1 - t0);
     hv_printf("hv: guest exit status %lu\n", vcpu.exit_status);
     hv_printf(vcpu.exit_status == 0 ? "PASS\n" : "FAIL\n");
     plat_exit(vcpu.exit_status == 0 ? 0 : 1);

@@ -24,18 +24,6 @@
 #define SPTE_NX  (1ull << 63)
 #define SPTE_ADDR 0x000ffffffffff000ull
 
-bool hv_shadow_init(struct hv_vcpu *v)
-{
-    for (unsigned i = 0; i < HV_SHADOW_POOL_PAGES; i++) {
-        v->shadow_pool[i] = plat_alloc_page();
-        if (!v->shadow_pool[i])
-            return false;
-    }
-    v->shadow_used = 0;
-    hv_shadow_flush(v);
-    return true;
-}
-
 static uint64_t shadow_page(struct hv_vcpu *v)
 {
     if (v->shadow_used == HV_SHADOW_POOL_PAGES)
@@ -43,6 +31,20 @@ static uint64_t shadow_page(struct hv_vcpu *v)
     uint64_t pa = v->shadow_pool[v->shadow_used++];
     hv_memset(plat_phys(pa), 0, 4096);
     return pa;
+}
+
+bool hv_shadow_init(struct hv_vcpu *v)
+{
+    for (unsigned i = 0; i < HV_SHADOW_POOL_PAGES; i++) {
+        v->shadow_pool[i] = plat_alloc_page();
+        if (!v->shadow_pool[i])
+            return false;
+    }
+    /* The first root; the backend is not set up yet and takes it from
+     * the vCPU in its setup. */
+    v->shadow_used = 0;
+    v->shadow_root = shadow_page(v);
+    return true;
 }
 
 void hv_shadow_flush(struct hv_vcpu *v)

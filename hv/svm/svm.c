@@ -100,7 +100,9 @@ static void svm_set_cr(struct hv_vcpu *v, int cr);
 
 static bool svm_setup(struct hv_vcpu *v)
 {
-    if (plat_rdmsr(MSR_VM_CR) & VM_CR_SVMDIS) {
+    /* VM_CR may be unimplemented (Bochs): then nothing disables SVM. */
+    uint64_t vm_cr = 0;
+    if (plat_rdmsr_safe(MSR_VM_CR, &vm_cr) && (vm_cr & VM_CR_SVMDIS)) {
         hv_printf("hv: SVM is disabled by the firmware (VM_CR.SVMDIS)\n");
         return false;
     }
@@ -385,7 +387,8 @@ static enum hv_next svm_exit_invlpg(struct hv_vcpu *v)
 }
 
 const struct hv_backend hv_svm_backend = {
-    .name = "svm (AMD-V, NPT with ASIDs)",
+    .name = "svm (AMD-V)",
+    .slat_name = "slat (NPT with ASID)",
     .hypercall_insn = "vmmcall",
     .hypercall_feature = 1u << 1,
     .probe = svm_probe,

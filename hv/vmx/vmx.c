@@ -573,7 +573,8 @@ static enum hv_next vmx_exit_wrmsr(struct hv_vcpu *v, uint64_t qual)
 }
 
 const struct hv_backend hv_vmx_backend = {
-    .name = "vmx (Intel VT-x, EPT with VPID)",
+    .name = "vmx (Intel VT-x)",
+    .slat_name = "slat (EPT with VPID)",
     .hypercall_insn = "vmcall",
     .hypercall_feature = 1u << 0,
     .probe = vmx_probe,

@@ -31,7 +31,22 @@ plat_isr_\vec:
         stub 10, 1
         stub 11, 1
         stub 12, 1
-        stub 13, 1
+/* #GP: first the exception table of plat_rdmsr_safe: a #GP on its RDMSR
+ * resumes at its failure path. */
+        .globl plat_isr_13
+plat_isr_13:
+        cmpq    $rdmsr_safe_insn, 8(%rsp)      /* the error code is at 0(%rsp) */
+        jne     1f
+        movq    $rdmsr_safe_fail, 8(%rsp)
+        addq    $8, %rsp
+        iretq
+1:      pushq   $13
+        movq    %rsp, %rdi
+        andq    $-16, %rsp
+        call    plat_host_fault
+2:      cli
+        hlt
+        jmp     2b
         stub 14, 1
         stub 15, 0
         stub 16, 0
@@ -40,6 +55,23 @@ plat_isr_\vec:
         stub 19, 0
         stub 20, 0
         stub 21, 1
+
+/* bool plat_rdmsr_safe(uint32_t msr, uint64_t *value): false when the
+ * MSR raises #GP (it is not implemented). */
+        .globl plat_rdmsr_safe
+plat_rdmsr_safe:
+        movl    %edi, %ecx
+rdmsr_safe_insn:
+        rdmsr
+        shlq    $32, %rdx
+        movl    %eax, %eax
+        orq     %rdx, %rax
+        movq    %rax, (%rsi)
+        movl    $1, %eax
+        ret
+rdmsr_safe_fail:
+        xorl    %eax, %eax
+        ret
 
         .section .rodata
         .balign 8
