@@ -5,3 +5,4 @@
 hvsim_virt_image(svm_basic amd tests/svm/svm_basic.c)
 hvsim_virt_image(svm_npt amd tests/svm/svm_npt.c)
 hvsim_virt_image(svm_exc amd tests/svm/svm_exc.c)
+hvsim_virt_image(svm_msrio amd tests/svm/svm_msrio.c)
