@@ -1,17 +1,171 @@
-/* The VMX extension of the machine (sim/virt.h) over models/vmx: Intel
- * models' VMX capability MSRs so far. VMX instructions, VM entry and VM
- * exits are wired here next. */
+/* The VMX extension of the machine (sim/virt.h) over models/vmx: its MSRs
+ * (capability MSRs, IA32_FEATURE_CONTROL), the CR0/CR4 rules of VMX
+ * operation, the guest's translation context (EPT, VPID), the world-switch
+ * glue, and the run summary. The VMX instructions are in vmx_exec.c, the
+ * exits in vmx_exits.c. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "models/vmx/caps.h"
-#include "sim/machine.h"
+#include "sim/msr.h"
 #include "sim/virt.h"
-
-struct vmx_ext {
-  const struct vmx_caps *caps;
-};
+#include "sim/vmx_internal.h"
+/* After the headers whose enums name the same MSRs (caps.h, msr.h). */
+#include "models/vmx/vmx_bits.h"
 
 static struct vmx_ext *ext(struct machine *m) { return m->virt_state; }
+
+/* ---- memory and MSRs for the model ------------------------------------- */
+
+static bool phys_read(void *ctx, uint64_t pa, void *buf, size_t len)
+{
+  struct machine *m = ctx;
+  if (pa >= m->ram_size || len > m->ram_size - pa) return false;
+  memcpy(buf, m->ram + pa, len);
+  return true;
+}
+
+static bool phys_write(void *ctx, uint64_t pa, const void *buf, size_t len)
+{
+  struct machine *m = ctx;
+  if (pa >= m->ram_size || len > m->ram_size - pa) return false;
+  memcpy(m->ram + pa, buf, len);
+  return true;
+}
+
+/* The VM-entry checks ask whether a WRMSR would succeed before anything is
+ * loaded; an MSR the machine has is taken as writable there, and the value
+ * is tried for real when the list is loaded (a failure then is the same
+ * VM-entry failure, reason 34, with the same qualification). */
+static bool phys_wrmsr_ok(void *ctx, uint32_t index, uint64_t value)
+{
+  (void)value;
+  uint64_t v;
+  return msr_read(ctx, index, &v);
+}
+
+/* INVEPT / INVVPID on the MMU's tagged TLB. */
+static void invalidate(void *ctx, int insn, uint64_t type, uint64_t tag, uint64_t addr)
+{
+  struct machine *m = ctx;
+  if (insn == VMX_INSN_INVEPT) mmu_invept(&m->mmu, (unsigned)type, tag);
+  else mmu_invvpid(&m->mmu, (unsigned)type, (uint16_t)tag, addr);
+  m->tlb_flush = true;
+}
+
+struct vmx_mem_ops vmx_ext_mem(struct machine *m)
+{
+  return (struct vmx_mem_ops){ .read = phys_read, .write = phys_write, .wrmsr_ok = phys_wrmsr_ok,
+                               .invalidate = invalidate, .ctx = m };
+}
+
+static bool list_rdmsr(void *ctx, uint32_t index, uint64_t *value) { return msr_read(ctx, index, value); }
+static bool list_wrmsr(void *ctx, uint32_t index, uint64_t value) { return msr_write(ctx, index, value); }
+
+struct vmx_msr_ops vmx_ext_msrs(struct machine *m)
+{
+  return (struct vmx_msr_ops){ .rdmsr = list_rdmsr, .wrmsr = list_wrmsr, .ctx = m };
+}
+
+/* ---- world switch glue -------------------------------------------------- */
+
+static bool vpid_enabled(struct vmx_ext *x) { return vmx_proc2(&x->cpu.current) & PROC2_ENABLE_VPID; }
+
+static void switched(struct machine *m)
+{
+  m->state_dirty = true;
+  m->tlb_flush = true;
+}
+
+void vmx_ext_exit(struct machine *m, const struct vmx_exit_info *e)
+{
+  struct vmx_ext *x = ext(m);
+  struct vmx_mem_ops mem = vmx_ext_mem(m);
+  struct vmx_msr_ops msr = vmx_ext_msrs(m);
+  unsigned basic = e->reason & 0xFFFF;
+  trace_event(&m->trace, m->insns, "vmexit", "reason=%u(%s) qual=0x%llx rip=0x%llx", basic,
+              vmx_exit_reason_name(basic), (unsigned long long)e->qualification, (unsigned long long)m->cpu.rip);
+  if (basic < VMX_EXIT_REASON_SLOTS) x->exits[basic]++;
+  /* "Loading Host State": the TSC offset of the guest ends with the exit. */
+  m->tsc_offset -= x->tsc_offset;
+  x->tsc_offset = 0;
+  bool ok = vmx_vm_exit(&x->cpu, &m->cpu, e, &mem, &msr);
+  /* "VMX Transitions" (chapter "VMX Support for Address Translation"): with
+   * "enable VPID" 0, VM entries and exits invalidate VPID 0's mappings. */
+  mmu_vmx_transition(&m->mmu, vpid_enabled(x));
+  switched(m);
+  if (!ok)
+    machine_stop(m, STOP_SHUTDOWN, 0, "VMX abort %u during the VM exit (reason %u): the processor shuts down",
+                 x->cpu.current.abort, basic);
+}
+
+void vmx_ext_entry_failed(struct machine *m)
+{
+  struct vmx_ext *x = ext(m);
+  struct vmx_mem_ops mem = vmx_ext_mem(m);
+  struct vmx_msr_ops msr = vmx_ext_msrs(m);
+  x->entry_failures++;
+  trace_event(&m->trace, m->insns, "vmentry-failed", "reason=0x%llx qual=0x%llx",
+              (unsigned long long)vmcs_get(&x->cpu.current, VMCSI_VM_EXIT_REASON),
+              (unsigned long long)vmcs_get(&x->cpu.current, VMCSI_EXIT_QUALIFICATION));
+  bool ok = vmx_entry_failed(&x->cpu, &m->cpu, &mem, &msr);
+  switched(m);
+  if (!ok) machine_stop(m, STOP_SHUTDOWN, 0, "VMX abort %u after a failed VM entry", x->cpu.current.abort);
+}
+
+/* "Event Injection" (chapter "VM Entries"): the event of the VM-entry
+ * interruption-information field is delivered through the guest IDT as if
+ * it had occurred right after the entry; software interrupts and
+ * exceptions push RIP + VM-entry instruction length. */
+static void inject(struct machine *m)
+{
+  struct vmx_ext *x = ext(m);
+  const struct vmcs *v = &x->cpu.current;
+  uint32_t info = (uint32_t)vmcs_get(v, VMCSI_VM_ENTRY_INTR_INFO);
+  if (!(info & INTR_INFO_VALID)) return;
+  unsigned type = INTR_INFO_TYPE(info);
+  bool software = type == INTR_TYPE_SW_INTR || type == INTR_TYPE_PRIV_SW_EXCEPTION || type == INTR_TYPE_SW_EXCEPTION;
+  uint8_t len = software ? (uint8_t)vmcs_get(v, VMCSI_VM_ENTRY_INSTRUCTION_LEN) : 0;
+  struct pending_event ev = { .valid = true, .vector = (uint8_t)INTR_INFO_VECTOR(info),
+                              .has_error = (info & INTR_INFO_DELIVER_CODE) != 0,
+                              .error = (uint32_t)vmcs_get(v, VMCSI_VM_ENTRY_EXCEPTION_ERROR_CODE),
+                              .software = software, .insn_len = len };
+  m->cpu.rip += len;
+  trace_event(&m->trace, m->insns, "vmentry-inject", "vector=%u type=%u error=0x%x", ev.vector, type, ev.error);
+  x->injecting = true;
+  deliver_event(m, &ev);
+  x->injecting = false;
+}
+
+void vmx_ext_enter(struct machine *m, bool launch)
+{
+  struct vmx_ext *x = ext(m);
+  struct vmx_mem_ops mem = vmx_ext_mem(m);
+  struct vmx_msr_ops msr = vmx_ext_msrs(m);
+  if (!vmx_vm_enter(&x->cpu, &m->cpu, &mem, &msr, launch)) {
+    x->entry_failures++;
+    trace_event(&m->trace, m->insns, "vmentry-failed", "reason=0x%llx qual=0x%llx",
+                (unsigned long long)vmcs_get(&x->cpu.current, VMCSI_VM_EXIT_REASON),
+                (unsigned long long)vmcs_get(&x->cpu.current, VMCSI_EXIT_QUALIFICATION));
+    switched(m);
+    return;
+  }
+  x->entries++;
+  const struct vmcs *v = &x->cpu.current;
+  /* "Timestamp Counter Offset and Multiplier": with "use TSC offsetting",
+   * RDTSC, RDTSCP and RDMSR of IA32_TSC in the guest add the offset. */
+  if (vmcs_get(v, VMCSI_CPU_BASED_VM_EXEC_CONTROL) & PROC_USE_TSC_OFFSETTING) {
+    x->tsc_offset = vmcs_get(v, VMCSI_TSC_OFFSET);
+    m->tsc_offset += x->tsc_offset;
+  }
+  mmu_vmx_transition(&m->mmu, vpid_enabled(x));
+  trace_event(&m->trace, m->insns, "vmentry", "%s rip=0x%llx", launch ? "launch" : "resume",
+              (unsigned long long)m->cpu.rip);
+  switched(m);
+  inject(m);
+}
+
+/* ---- virt_ops ----------------------------------------------------------- */
 
 /* The capability MSRs 480H-492H (SDM Vol. 3C, appendix "VMX Capability
  * Reporting Facility") are read-only: WRMSR to them raises #GP(0). */
@@ -19,14 +173,69 @@ static bool is_cap_msr(uint32_t index) { return index >= 0x480 && index <= 0x492
 
 static enum virt_msr_result vmx_rdmsr(struct machine *m, uint32_t index, uint64_t *value)
 {
+  if (index == MSR_IA32_FEATURE_CONTROL) {
+    *value = ext(m)->cpu.feature_control;
+    return VIRT_MSR_OK;
+  }
   if (!is_cap_msr(index)) return VIRT_MSR_NOT_MINE;
   return vmx_caps_read_msr(ext(m)->caps, index, value) ? VIRT_MSR_OK : VIRT_MSR_GP;
 }
 
+/* IA32_FEATURE_CONTROL: writable until its lock bit is set (SDM Vol. 3C,
+ * "Enabling and Entering VMX Operation"). */
 static enum virt_msr_result vmx_wrmsr(struct machine *m, uint32_t index, uint64_t value)
 {
-  (void)m, (void)value;
+  if (index == MSR_IA32_FEATURE_CONTROL)
+    return vmx_feature_control_write(&ext(m)->cpu.feature_control, value) ? VIRT_MSR_OK : VIRT_MSR_GP;
   return is_cap_msr(index) ? VIRT_MSR_GP : VIRT_MSR_NOT_MINE;
+}
+
+/* "VMX-Fixed Bits in CR0" / "VMX-Fixed Bits in CR4" (appendix "VMX
+ * Capability Reporting Facility") and "Restrictions on VMX Operation": in
+ * VMX operation MOV to CR0/CR4 that would leave a fixed bit at its wrong
+ * value raises #GP(0) (CR4.VMXE is fixed to 1, so it cannot be cleared).
+ * In non-root operation the bits the guest/host mask owns keep their
+ * value, and with "unrestricted guest" CR0.PE and CR0.PG are free ("Changes
+ * to Instruction Behavior in VMX Non-Root Operation", MOV to CR0/CR4). */
+static bool vmx_cr_write_ok(struct machine *m, int cr, uint64_t value)
+{
+  struct vmx_ext *x = ext(m);
+  if (!x->cpu.vmx_operation) return true;
+  const struct vmx_caps *c = x->caps;
+  uint64_t fixed0 = cr == 0 ? c->cr0_fixed0 : c->cr4_fixed0, fixed1 = cr == 0 ? c->cr0_fixed1 : c->cr4_fixed1;
+  if (!x->cpu.non_root) return vmx_cr_fixed_ok(fixed0, fixed1, value);
+  const struct vmcs *v = &x->cpu.current;
+  uint64_t old = cr == 0 ? m->cpu.cr0 : m->cpu.cr4;
+  uint64_t result = vmx_cr_write_masked(v, (unsigned)cr, old, value);
+  if (cr == 0 && (vmx_proc2(v) & PROC2_UNRESTRICTED_GUEST)) fixed0 &= ~(CR0_PE | CR0_PG);
+  return vmx_cr_fixed_ok(fixed0, fixed1, result);
+}
+
+/* Non-root operation translates through the guest's EPT (when "enable
+ * EPT" is 1) and tags its translations with the VPID (when "enable VPID"
+ * is 1; otherwise with 0, the host's tag, which VM entries and exits
+ * flush). SDM Vol. 3C, chapter "VMX Support for Address Translation". */
+static void vmx_paging_context(struct machine *m, struct mmu_context *ctx)
+{
+  struct vmx_ext *x = ext(m);
+  if (!x->cpu.non_root) return;
+  const struct vmcs *v = &x->cpu.current;
+  uint32_t p2 = vmx_proc2(v);
+  if (p2 & PROC2_ENABLE_EPT) {
+    ctx->slat = MMU_SLAT_EPT;
+    ctx->eptp = vmcs_get(v, VMCSI_EPT_POINTER);
+  }
+  if (p2 & PROC2_ENABLE_VPID) ctx->tag = (uint16_t)vmcs_get(v, VMCSI_VIRTUAL_PROCESSOR_ID);
+}
+
+static void vmx_report(struct machine *m, FILE *out)
+{
+  struct vmx_ext *x = ext(m);
+  fprintf(out, "vmx: %llu VM entries, %llu failed VM entries\n", (unsigned long long)x->entries,
+          (unsigned long long)x->entry_failures);
+  for (unsigned r = 0; r < VMX_EXIT_REASON_SLOTS; r++)
+    if (x->exits[r])
+      fprintf(out, "vmx: exit %u %s: %llu\n", r, vmx_exit_reason_name(r), (unsigned long long)x->exits[r]);
 }
 
 static void vmx_destroy(struct machine *m)
@@ -37,10 +246,35 @@ static void vmx_destroy(struct machine *m)
 
 static const struct virt_ops vmx_ops = {
   .name = "vmx",
+  .execute = vmx_ext_execute,
+  .insn_exits = vmx_ext_insn_exits,
+  .io_exits = vmx_ext_io_exits,
+  .exit_for_insn = vmx_ext_exit_for_insn,
+  .event_exits = vmx_ext_event_exits,
+  .slat_fault = vmx_ext_slat_fault,
+  .paging_context = vmx_paging_context,
   .rdmsr = vmx_rdmsr,
   .wrmsr = vmx_wrmsr,
+  .cr_write_ok = vmx_cr_write_ok,
+  .report = vmx_report,
   .destroy = vmx_destroy,
 };
+
+/* The EPT capabilities of the model decide what the MMU's EPT formats
+ * accept (execute-only, 1-GByte pages, A/D flags, advanced exit info). */
+static void mmu_ept_features(struct machine *m, const struct vmx_caps *c)
+{
+  unsigned f = m->mmu.geo.features;
+  if (c->ept_vpid_cap & EPTCAP_EXEC_ONLY) f |= MMU_FEAT_EPT_EXEC_ONLY;
+  if (c->ept_vpid_cap & EPTCAP_WALK_5) f |= MMU_FEAT_EPT_5LEVEL;
+  if (c->ept_vpid_cap & EPTCAP_AD) f |= MMU_FEAT_EPT_AD;
+  if (c->ept_vpid_cap & EPTCAP_1G) f |= MMU_FEAT_EPT_1G;
+  if (c->ept_vpid_cap & EPTCAP_ADV_EXIT_INFO) f |= MMU_FEAT_EPT_ADV_INFO;
+  if (f == m->mmu.geo.features) return;
+  m->mmu.geo.features = f;
+  mmu_phys_init(&m->mmu.phys, m->mmu.phys.ram, m->mmu.phys.ram_size, m->mmu.phys.maxphyaddr, f);
+  m->mmu.memo_valid = false;
+}
 
 bool vmx_ext_attach(struct machine *m, const char *model, char *err, size_t err_size)
 {
@@ -49,7 +283,9 @@ bool vmx_ext_attach(struct machine *m, const char *model, char *err, size_t err_
   struct vmx_ext *x = calloc(1, sizeof *x);
   if (!x) { snprintf(err, err_size, "out of memory"); return false; }
   x->caps = caps;
+  vmx_cpu_init(&x->cpu, caps);
   m->virt = &vmx_ops;
   m->virt_state = x;
+  mmu_ept_features(m, caps);
   return true;
 }

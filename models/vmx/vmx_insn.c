@@ -80,6 +80,42 @@ static bool read32(const struct vmx_mem_ops *m, uint64_t pa, uint32_t *v)
   return true;
 }
 
+struct vmx_insn_result vmx_insn_precheck(const struct vmx_cpu *x, const struct cpu_state *s, enum vmx_insn insn)
+{
+  struct vmx_insn_result r = succeed();
+  const struct vmx_caps *c = x->caps;
+  switch (insn) {
+  case VMX_INSN_VMXON:
+    if (!(s->cr0 & CR0_PE) || !(s->cr4 & CR4_VMXE) || (s->rflags & RFLAGS_VM) || compat_mode(s))
+      return outcome(VMX_INSN_UD);
+    if (x->vmx_operation) return x->non_root ? outcome(VMX_INSN_VMEXIT) : cpu_cpl(s) > 0 ? outcome(VMX_INSN_GP) : r;
+    if (cpu_cpl(s) > 0 || !vmx_cr_fixed_ok(c->cr0_fixed0, c->cr0_fixed1, s->cr0) ||
+        !vmx_cr_fixed_ok(c->cr4_fixed0, c->cr4_fixed1, s->cr4) ||
+        !vmx_feature_control_allows_vmxon(x->feature_control, x->in_smx))
+      return outcome(VMX_INSN_GP);
+    return r;
+  case VMX_INSN_INVEPT:
+    if (!vmx_has_feature(c, VMX_FEAT_EPT) || !(c->ept_vpid_cap & EPTCAP_INVEPT)) return outcome(VMX_INSN_UD);
+    prefix(x, s, false, &r);
+    return r;
+  case VMX_INSN_INVVPID:
+    if (!vmx_has_feature(c, VMX_FEAT_VPID) || !(c->ept_vpid_cap & EPTCAP_INVVPID)) return outcome(VMX_INSN_UD);
+    prefix(x, s, false, &r);
+    return r;
+  case VMX_INSN_VMCALL:
+    if (!x->vmx_operation) return outcome(VMX_INSN_UD);
+    if (x->non_root) return outcome(VMX_INSN_VMEXIT);
+    if ((s->rflags & RFLAGS_VM) || compat_mode(s)) return outcome(VMX_INSN_UD);
+    return cpu_cpl(s) > 0 ? outcome(VMX_INSN_GP) : r;
+  case VMX_INSN_VMFUNC: return outcome(x->non_root ? VMX_INSN_VMEXIT : VMX_INSN_UD);
+  case VMX_INSN_VMXOFF: case VMX_INSN_VMCLEAR: case VMX_INSN_VMPTRLD: case VMX_INSN_VMPTRST: case VMX_INSN_VMREAD:
+  case VMX_INSN_VMWRITE: case VMX_INSN_VMLAUNCH: case VMX_INSN_VMRESUME:
+    prefix(x, s, false, &r);
+    return r;
+  }
+  return outcome(VMX_INSN_UD);
+}
+
 struct vmx_insn_result vmx_vmxon(struct vmx_cpu *x, const struct cpu_state *s, const struct vmx_mem_ops *m,
                                  bool reg_operand, uint64_t addr)
 {

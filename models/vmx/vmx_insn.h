@@ -104,6 +104,14 @@ struct vmx_insn_result vmx_invvpid(struct vmx_cpu *x, const struct cpu_state *s,
 struct vmx_insn_result vmx_vmcall(struct vmx_cpu *x, const struct cpu_state *s);
 struct vmx_insn_result vmx_vmfunc(struct vmx_cpu *x, const struct cpu_state *s);
 
+/* The checks an instruction makes before it touches its operands (#UD,
+ * VM exit in non-root operation, #GP(0)), in the order of its "Operation"
+ * section. VMX_INSN_SUCCEED: the instruction goes on to read its operands
+ * and the full function decides; any other outcome is final. Lets the
+ * simulator read a memory operand only when the instruction would (a
+ * #PF must not win over an earlier #UD or #GP). */
+struct vmx_insn_result vmx_insn_precheck(const struct vmx_cpu *x, const struct cpu_state *s, enum vmx_insn insn);
+
 /* Applies VMsucceed / VMfailInvalid / VMfailValid to RFLAGS; other
  * outcomes leave RFLAGS alone. */
 void vmx_insn_apply_rflags(struct cpu_state *s, const struct vmx_insn_result *r);

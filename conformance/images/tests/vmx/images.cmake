@@ -1,0 +1,4 @@
+# Guest-level VMX images: each is an L1 hypervisor that runs on Bochs
+# (corei7_skylake_x) and on hvsim (--cpu skylake-x); their serial outputs
+# are compared (conformance/images/oracle-tests.cmake).
+hvsim_virt_image(vmx_basic intel tests/vmx/vmx_basic.c)

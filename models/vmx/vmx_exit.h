@@ -1,0 +1,195 @@
+/* VM exits (SDM Vol. 3C, chapters "VMX Non-Root Operation" and "VM
+ * Exits"): the exit-reason catalogue (exit_reasons.def), the rules that
+ * decide whether an instruction, an I/O access, an MSR access, a control
+ * register access or an exception exits, the exit qualifications and
+ * instruction information they record, and the world switch itself over
+ * cpu_state and the current VMCS: saving guest state, loading host state,
+ * the MSR-store and MSR-load lists, and VM entry's loading of guest state.
+ *
+ * Division of labour, as for the VMX instructions (vmx_insn.h): the
+ * simulator decodes instructions and reads operands; the model decides and
+ * transforms state. Nothing here touches the simulator. */
+#ifndef HVSIM_MODELS_VMX_VMX_EXIT_H
+#define HVSIM_MODELS_VMX_VMX_EXIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "models/vmx/vmcs.h"
+#include "models/vmx/vmx_insn.h"
+#include "sim/cpu_state.h"
+
+/* ---- the catalogue -------------------------------------------------------- */
+
+enum vmx_exit_reason {
+#define VMX_EXIT(num, name, modelled, section) VMX_EXIT_##name = num,
+#include "models/vmx/exit_reasons.def"
+#undef VMX_EXIT
+};
+struct vmx_exit_reason_info { unsigned number; const char *name; bool modelled; const char *section; };
+extern const struct vmx_exit_reason_info vmx_exit_reasons[];
+extern const unsigned vmx_exit_reason_count;
+/* The catalogue entry of a basic exit reason, or NULL. */
+const struct vmx_exit_reason_info *vmx_exit_reason_find(unsigned basic);
+/* Its name ("CPUID"), or "UNKNOWN". */
+const char *vmx_exit_reason_name(unsigned basic);
+
+/* ---- what an exit records (SDM "Recording VM-Exit Information and
+ * Updating VM-Entry Control Fields") --------------------------------------- */
+
+struct vmx_exit_info {
+  uint32_t reason;            /* exit-reason field: basic reason in 15:0, bit 31 entry failure */
+  uint64_t qualification;
+  uint32_t insn_len;          /* VM-exit instruction length (0: not recorded) */
+  uint32_t insn_info;         /* VM-exit instruction information */
+  uint32_t intr_info;         /* VM-exit interruption information */
+  uint32_t intr_error;        /* VM-exit interruption error code */
+  uint32_t idt_info;          /* IDT-vectoring information */
+  uint32_t idt_error;         /* IDT-vectoring error code */
+  uint64_t guest_linear;
+  uint64_t guest_physical;
+  bool linear_valid, physical_valid;
+};
+
+/* Interruption-information layout (exit and IDT-vectoring): vector 7:0,
+ * type 10:8, error code valid 11, NMI unblocking due to IRET 12, valid 31. */
+static inline uint32_t vmx_intr_info(unsigned vector, unsigned type, bool has_error)
+{
+  return (vector & 0xFFu) | ((type & 7u) << 8) | (has_error ? 1u << 11 : 0) | (1u << 31);
+}
+
+/* ---- instructions that exit (SDM "Instructions That Cause VM Exits
+ * Unconditionally" and "... Conditionally") ------------------------------- */
+
+/* X(KIND, EXIT_REASON, CONTROL, BIT): CONTROL is PROC (primary
+ * processor-based), PROC2 (secondary, counted only when "activate
+ * secondary controls" is 1) or ALWAYS (unconditional; BIT unused). */
+#define VMX_INSN_EXIT_RULES(X)                              \
+  X(CPUID,   CPUID,     ALWAYS, 0)                          \
+  X(GETSEC,  GETSEC,    ALWAYS, 0)                          \
+  X(INVD,    INVD,      ALWAYS, 0)                          \
+  X(XSETBV,  XSETBV,    ALWAYS, 0)                          \
+  X(HLT,     HLT,       PROC,   PROC_HLT_EXITING)           \
+  X(INVLPG,  INVLPG,    PROC,   PROC_INVLPG_EXITING)        \
+  X(RDPMC,   RDPMC,     PROC,   PROC_RDPMC_EXITING)         \
+  X(RDTSC,   RDTSC,     PROC,   PROC_RDTSC_EXITING)         \
+  X(MWAIT,   MWAIT,     PROC,   PROC_MWAIT_EXITING)         \
+  X(MONITOR, MONITOR,   PROC,   PROC_MONITOR_EXITING)       \
+  X(PAUSE,   PAUSE,     PROC,   PROC_PAUSE_EXITING)         \
+  X(MOV_DR,  DR_ACCESS, PROC,   PROC_MOV_DR_EXITING)        \
+  X(WBINVD,  WBINVD,    PROC2,  PROC2_WBINVD_EXITING)       \
+  X(RDRAND,  RDRAND,    PROC2,  PROC2_RDRAND_EXITING)       \
+  X(RDSEED,  RDSEED,    PROC2,  PROC2_RDSEED_EXITING)       \
+  X(RDTSCP,  RDTSCP,    PROC,   PROC_RDTSC_EXITING)         \
+  X(INVPCID, INVPCID,   PROC,   PROC_INVLPG_EXITING)
+
+enum vmx_insn_kind {
+#define X(kind, reason, ctl, bit) VMX_KIND_##kind,
+  VMX_INSN_EXIT_RULES(X)
+#undef X
+  VMX_KIND_COUNT
+};
+
+/* The secondary processor-based controls in effect: 0 unless "activate
+ * secondary controls" is 1. */
+uint32_t vmx_proc2(const struct vmcs *v);
+
+/* Does the instruction exit in VMX non-root operation? Sets *reason. */
+bool vmx_insn_exits(const struct vmcs *v, enum vmx_insn_kind k, unsigned *reason);
+
+/* Control-register accesses (exit qualification bits 5:4). */
+enum vmx_cr_access { VMX_CR_MOV_TO = 0, VMX_CR_MOV_FROM = 1, VMX_CR_CLTS = 2, VMX_CR_LMSW = 3 };
+/* `value`: the source of MOV to CR / LMSW; ignored otherwise. */
+bool vmx_cr_access_exits(const struct vmcs *v, unsigned cr, enum vmx_cr_access a, uint64_t value);
+/* Qualification of a control-register access: CR number 3:0, access type
+ * 5:4, LMSW operand type 6 (1 = memory), general-purpose register 11:8,
+ * LMSW source data 31:16. */
+uint64_t vmx_cr_qualification(unsigned cr, enum vmx_cr_access a, unsigned gpr, bool lmsw_mem, uint16_t lmsw_src);
+/* MOV DR: DR number 2:0, direction 4 (1 = MOV from DR), register 11:8. */
+uint64_t vmx_dr_qualification(unsigned dr, bool from_dr, unsigned gpr);
+
+/* The value MOV from CR0/CR4 reads in non-root operation: bits the
+ * guest/host mask owns come from the read shadow. */
+uint64_t vmx_cr_read_shadowed(const struct vmcs *v, unsigned cr, uint64_t actual);
+/* The value CR0/CR4 takes after a MOV to CR in non-root operation that did
+ * not exit: owned bits keep their value, the others come from the source. */
+uint64_t vmx_cr_write_masked(const struct vmcs *v, unsigned cr, uint64_t old, uint64_t value);
+
+/* I/O: the bitmaps are read through `m` (an unreadable bitmap exits). */
+bool vmx_io_exits(const struct vmcs *v, const struct vmx_mem_ops *m, uint16_t port, unsigned size);
+/* Qualification: size-1 2:0, direction 3 (1 = IN), string 4, REP 5,
+ * operand encoding 6 (1 = immediate), port 31:16. */
+uint64_t vmx_io_qualification(unsigned size, bool in, bool string, bool rep, bool imm, uint16_t port);
+
+bool vmx_msr_exits(const struct vmcs *v, const struct vmx_mem_ops *m, uint32_t msr, bool write);
+
+/* The exception bitmap, with the #PF error-code mask and match. */
+bool vmx_exception_exits(const struct vmcs *v, unsigned vector, uint32_t error);
+
+/* VMX-instruction information (VMCLEAR, VMPTRLD, VMPTRST, VMREAD, VMWRITE,
+ * VMXON, INVEPT, INVVPID): scaling 1:0, reg1 6:3, address size 9:7,
+ * register form 10, segment 17:15, index 21:18 (invalid 22), base 26:23
+ * (invalid 27), reg2 31:28. Registers are numbered RAX=0 ... R15=15,
+ * segments ES=0 ... GS=5; address size 0=16, 1=32, 2=64 bits. */
+struct vmx_insn_operands {
+  unsigned scale;            /* index scaling: 1, 2, 4, 8 */
+  unsigned reg1;             /* the register form's register */
+  unsigned addr_size;
+  bool reg_form;
+  unsigned segment;
+  int index, base;           /* -1: none */
+  unsigned reg2;
+};
+uint32_t vmx_insn_info_encode(const struct vmx_insn_operands *o);
+
+/* ---- the world switch ----------------------------------------------------- */
+
+struct vmx_msr_ops {
+  bool (*rdmsr)(void *ctx, uint32_t index, uint64_t *value);
+  bool (*wrmsr)(void *ctx, uint32_t index, uint64_t value);
+  void *ctx;
+};
+
+/* SDM Vol. 3C, chapter "VM Entries", "Loading Guest State": control,
+ * debug and MSR registers per the VM-entry controls, segments with their
+ * hidden parts, GDTR/IDTR, RIP/RSP/RFLAGS, PDPTEs (from the VMCS with EPT,
+ * else read from guest CR3 through `m`), interruptibility state. */
+void vmx_load_guest_state(const struct vmcs *v, struct cpu_state *s, const struct vmx_mem_ops *m);
+/* SDM Vol. 3C, chapter "VM Exits", "Saving Guest State". */
+void vmx_save_guest_state(struct vmcs *v, const struct cpu_state *s);
+/* SDM Vol. 3C, chapter "VM Exits", "Loading Host State" (the MSR-load list
+ * is separate). `m` reads the host PDPTEs for a PAE host. */
+void vmx_load_host_state(const struct vmcs *v, struct cpu_state *s, const struct vmx_mem_ops *m);
+/* Writes the exit-information fields and clears the valid bit of the
+ * VM-entry interruption-information field. */
+void vmx_record_exit(struct vmcs *v, const struct vmx_exit_info *e);
+
+/* MSR lists (16-byte entries: index 31:0, reserved 63:32, data 127:64).
+ * Load returns 0 when every entry loaded, else the 1-based number of the
+ * entry that failed; store returns false when an entry could not be
+ * stored. SDM "Loading MSRs" (VM entry), "Saving MSRs" and "Loading MSRs"
+ * (VM exit). */
+unsigned vmx_msr_list_load(const struct vmx_mem_ops *m, const struct vmx_msr_ops *msr, uint64_t pa, uint32_t count);
+bool vmx_msr_list_store(const struct vmx_mem_ops *m, const struct vmx_msr_ops *msr, uint64_t pa, uint32_t count);
+
+/* A whole VM exit from non-root operation: records `e`, saves guest
+ * state, stores the exit MSR-store list, loads host state and the exit
+ * MSR-load list, and leaves non-root operation. Returns false on a VMX
+ * abort (an MSR list could not be processed): the processor then shuts
+ * down, and the abort indicator is written into the VMCS. */
+bool vmx_vm_exit(struct vmx_cpu *x, struct cpu_state *s, const struct vmx_exit_info *e,
+                 const struct vmx_mem_ops *m, const struct vmx_msr_ops *msr);
+/* A VM entry whose checks passed (VMX_INSN_ENTERED): loads guest state and
+ * the entry MSR-load list and enters non-root operation. If an MSR cannot
+ * be loaded the entry fails (exit reason 34 with bit 31, qualification =
+ * the entry's number), the launch state of a VMLAUNCH (`launch`) stays
+ * clear, and the host state is back in *s: returns false. */
+bool vmx_vm_enter(struct vmx_cpu *x, struct cpu_state *s, const struct vmx_mem_ops *m, const struct vmx_msr_ops *msr,
+                  bool launch);
+/* After VMX_INSN_ENTRY_FAILED (reason and qualification already in the
+ * VMCS): loads host state and the exit MSR-load list, as "VM-Entry
+ * Failures During or After Loading Guest State" requires. */
+bool vmx_entry_failed(struct vmx_cpu *x, struct cpu_state *s, const struct vmx_mem_ops *m,
+                      const struct vmx_msr_ops *msr);
+
+#endif

@@ -1,0 +1,248 @@
+/* The rules that decide whether something a guest does in VMX non-root
+ * operation causes a VM exit, and the exit qualifications they record
+ * (SDM Vol. 3C, chapter "VMX Non-Root Operation": "Instructions That Cause
+ * VM Exits Unconditionally", "Instructions That Cause VM Exits
+ * Conditionally", "Exceptions"; chapter "VM Exits": "Exit Qualification for
+ * VM Exits Due to ...", "Information for VM Exits Due to Instruction
+ * Execution"). */
+#include "models/vmx/vmx_exit.h"
+
+#include "models/vmx/vmx_bits.h"
+
+const struct vmx_exit_reason_info vmx_exit_reasons[] = {
+#define VMX_EXIT(num, name, modelled, section) { num, #name, modelled, section },
+#include "models/vmx/exit_reasons.def"
+#undef VMX_EXIT
+};
+const unsigned vmx_exit_reason_count = sizeof vmx_exit_reasons / sizeof vmx_exit_reasons[0];
+
+const struct vmx_exit_reason_info *vmx_exit_reason_find(unsigned basic)
+{
+  for (unsigned i = 0; i < vmx_exit_reason_count; i++)
+    if (vmx_exit_reasons[i].number == basic) return &vmx_exit_reasons[i];
+  return NULL;
+}
+
+const char *vmx_exit_reason_name(unsigned basic)
+{
+  const struct vmx_exit_reason_info *r = vmx_exit_reason_find(basic);
+  return r ? r->name : "UNKNOWN";
+}
+
+static uint32_t proc(const struct vmcs *v) { return (uint32_t)vmcs_get(v, VMCSI_CPU_BASED_VM_EXEC_CONTROL); }
+
+/* "Secondary Processor-Based VM-Execution Controls": "If this control
+ * [activate secondary controls] is 0, the logical processor operates as if
+ * all the secondary processor-based VM-execution controls were also 0." */
+uint32_t vmx_proc2(const struct vmcs *v)
+{
+  if (!(proc(v) & PROC_SECONDARY_CTLS)) return 0;
+  return (uint32_t)vmcs_get(v, VMCSI_SECONDARY_VM_EXEC_CONTROL);
+}
+
+bool vmx_insn_exits(const struct vmcs *v, enum vmx_insn_kind k, unsigned *reason)
+{
+  static const struct { unsigned reason; int ctl; uint32_t bit; } rules[VMX_KIND_COUNT] = {
+#define ALWAYS 0
+#define PROC 1
+#define PROC2 2
+#define X(kind, rsn, ctl, bit) [VMX_KIND_##kind] = { VMX_EXIT_##rsn, ctl, bit },
+    VMX_INSN_EXIT_RULES(X)
+#undef X
+#undef ALWAYS
+#undef PROC
+#undef PROC2
+  };
+  if ((unsigned)k >= VMX_KIND_COUNT) return false;
+  *reason = rules[k].reason;
+  bool exits;
+  switch (rules[k].ctl) {
+  case 0: exits = true; break;
+  case 1: exits = (proc(v) & rules[k].bit) != 0; break;
+  case 2: exits = (vmx_proc2(v) & rules[k].bit) != 0; break;
+  default: return false;
+  }
+  /* "RDTSCP. The instruction causes a VM exit if the 'RDTSC exiting' and
+   * 'enable RDTSCP' VM-execution controls are both 1." "INVPCID. The
+   * instruction causes a VM exit if the 'INVLPG exiting' and 'enable
+   * INVPCID' VM-execution controls are both 1." */
+  if (k == VMX_KIND_RDTSCP) exits = exits && (vmx_proc2(v) & PROC2_ENABLE_RDTSCP);
+  if (k == VMX_KIND_INVPCID) exits = exits && (vmx_proc2(v) & PROC2_ENABLE_INVPCID);
+  return exits;
+}
+
+/* ---- control registers ---------------------------------------------------- */
+
+static bool cr0_or_4(unsigned cr) { return cr == 0 || cr == 4; }
+
+static uint64_t mask_of(const struct vmcs *v, unsigned cr)
+{
+  return vmcs_get(v, cr == 0 ? VMCSI_CR0_GUEST_HOST_MASK : VMCSI_CR4_GUEST_HOST_MASK);
+}
+
+static uint64_t shadow_of(const struct vmcs *v, unsigned cr)
+{
+  return vmcs_get(v, cr == 0 ? VMCSI_CR0_READ_SHADOW : VMCSI_CR4_READ_SHADOW);
+}
+
+/* "Instructions That Cause VM Exits Conditionally": CLTS, LMSW, MOV from
+ * CR3, MOV from CR8, MOV to CR0, MOV to CR3, MOV to CR4, MOV to CR8. */
+bool vmx_cr_access_exits(const struct vmcs *v, unsigned cr, enum vmx_cr_access a, uint64_t value)
+{
+  switch (a) {
+  case VMX_CR_MOV_TO:
+    if (cr0_or_4(cr)) {
+      /* "...if, for any bit set in the CR0 (CR4) guest/host mask, the
+       * corresponding bit in the source operand differs from the
+       * corresponding bit in the CR0 (CR4) read shadow." */
+      uint64_t m = mask_of(v, cr);
+      return ((value ^ shadow_of(v, cr)) & m) != 0;
+    }
+    if (cr == 3) {
+      /* "...unless [CR3-load exiting] is 0 or the value of its source
+       * operand is equal to one of the CR3-target values specified in the
+       * VMCS"; only the first CR3-target-count values count. */
+      if (!(proc(v) & PROC_CR3_LOAD_EXITING)) return false;
+      uint64_t n = vmcs_get(v, VMCSI_CR3_TARGET_COUNT);
+      for (uint64_t i = 0; i < n && i < 4; i++)
+        if (vmcs_get(v, (enum vmcs_field)(VMCSI_CR3_TARGET_VALUE0 + i)) == value) return false;
+      return true;
+    }
+    if (cr == 8) return (proc(v) & PROC_CR8_LOAD_EXITING) != 0;
+    return false;
+  case VMX_CR_MOV_FROM:
+    if (cr == 3) return (proc(v) & PROC_CR3_STORE_EXITING) != 0;
+    if (cr == 8) return (proc(v) & PROC_CR8_STORE_EXITING) != 0;
+    return false; /* MOV from CR0/CR4 reads the shadow, never exits */
+  case VMX_CR_CLTS:
+    /* "...if the bits corresponding to CR0.TS in the CR0 guest/host mask
+     * and the CR0 read shadow are both 1." */
+    return (mask_of(v, 0) & CR0_TS) && (shadow_of(v, 0) & CR0_TS);
+  case VMX_CR_LMSW: {
+    /* "...if either of the following are true: the bits corresponding to
+     * CR0.PE in the mask and the source operand are both 1 and the bit in
+     * the read shadow is 0; for any of CR0.MP, EM, TS set in the mask, the
+     * source operand's bit differs from the read shadow's." */
+    uint64_t m = mask_of(v, 0), sh = shadow_of(v, 0);
+    if ((m & CR0_PE) && (value & CR0_PE) && !(sh & CR0_PE)) return true;
+    return ((value ^ sh) & m & (CR0_MP | CR0_EM | CR0_TS)) != 0;
+  }
+  }
+  return false;
+}
+
+/* "Exit Qualification for Control-Register Accesses". */
+uint64_t vmx_cr_qualification(unsigned cr, enum vmx_cr_access a, unsigned gpr, bool lmsw_mem, uint16_t lmsw_src)
+{
+  uint64_t q = (cr & 0xF) | ((uint64_t)a << 4);
+  if (a == VMX_CR_MOV_TO || a == VMX_CR_MOV_FROM) q |= (uint64_t)(gpr & 0xF) << 8;
+  if (a == VMX_CR_LMSW) q |= (lmsw_mem ? 1u << 6 : 0) | ((uint64_t)lmsw_src << 16);
+  return q;
+}
+
+/* "Exit Qualification for MOV DR". */
+uint64_t vmx_dr_qualification(unsigned dr, bool from_dr, unsigned gpr)
+{
+  return (dr & 7) | (from_dr ? 1u << 4 : 0) | ((uint64_t)(gpr & 0xF) << 8);
+}
+
+/* "Changes to Instruction Behavior in VMX Non-Root Operation", MOV from
+ * CR0 / CR4: "...for each bit set in the guest/host mask, the value of the
+ * corresponding bit in the read shadow". */
+uint64_t vmx_cr_read_shadowed(const struct vmcs *v, unsigned cr, uint64_t actual)
+{
+  if (!cr0_or_4(cr)) return actual;
+  uint64_t m = mask_of(v, cr);
+  return (actual & ~m) | (shadow_of(v, cr) & m);
+}
+
+/* Same section, MOV to CR0 / CR4 without an exit: "...bits set in the
+ * guest/host mask are not modified". */
+uint64_t vmx_cr_write_masked(const struct vmcs *v, unsigned cr, uint64_t old, uint64_t value)
+{
+  if (!cr0_or_4(cr)) return value;
+  uint64_t m = mask_of(v, cr);
+  return (old & m) | (value & ~m);
+}
+
+/* ---- I/O and MSRs --------------------------------------------------------- */
+
+static bool bitmap_bit(const struct vmx_mem_ops *m, uint64_t base, uint32_t bit)
+{
+  uint8_t byte;
+  if (!m || !m->read || !m->read(m->ctx, base + bit / 8, &byte, 1)) return true;
+  return (byte >> (bit & 7)) & 1;
+}
+
+/* "I/O instructions ... If the 'use I/O bitmaps' VM-execution control is
+ * 0, the instruction causes a VM exit if the 'unconditional I/O exiting'
+ * VM-execution control is 1. If [it] is 1, the instruction causes a VM
+ * exit if it attempts to access an I/O port corresponding to a bit set to
+ * 1 in the appropriate I/O bitmap ... If an I/O operation 'wraps around'
+ * the 16-bit I/O-port space (accesses ports FFFFH and 0000H), the I/O
+ * instruction causes a VM exit." ("I/O-Bitmap Addresses": bitmap A covers
+ * ports 0000H-7FFFH, bitmap B 8000H-FFFFH.) */
+bool vmx_io_exits(const struct vmcs *v, const struct vmx_mem_ops *m, uint16_t port, unsigned size)
+{
+  if (!(proc(v) & PROC_USE_IO_BITMAPS)) return (proc(v) & PROC_UNCOND_IO_EXITING) != 0;
+  if ((uint32_t)port + size > 0x10000) return true;
+  for (unsigned i = 0; i < size; i++) {
+    uint16_t p = (uint16_t)(port + i);
+    uint64_t base = vmcs_get(v, p < 0x8000 ? VMCSI_IO_BITMAP_A : VMCSI_IO_BITMAP_B);
+    if (bitmap_bit(m, base, p & 0x7FFF)) return true;
+  }
+  return false;
+}
+
+/* "Exit Qualification for I/O Instructions". */
+uint64_t vmx_io_qualification(unsigned size, bool in, bool string, bool rep, bool imm, uint16_t port)
+{
+  return ((size - 1) & 7) | (in ? 1u << 3 : 0) | (string ? 1u << 4 : 0) | (rep ? 1u << 5 : 0) |
+         (imm ? 1u << 6 : 0) | ((uint64_t)port << 16);
+}
+
+/* "RDMSR / WRMSR ... If the 'use MSR bitmaps' VM-execution control is 0,
+ * the instruction causes a VM exit. If [it] is 1, [it] causes a VM exit if
+ * the value of RCX is in neither of the ranges 00000000H-00001FFFH and
+ * C0000000H-C0001FFFH, or [the bit for RCX in the read (write) bitmap for
+ * low or high MSRs] is 1." ("MSR-Bitmap Address": read low at 0, read high
+ * at 1024, write low at 2048, write high at 3072.) */
+bool vmx_msr_exits(const struct vmcs *v, const struct vmx_mem_ops *m, uint32_t msr, bool write)
+{
+  if (!(proc(v) & PROC_USE_MSR_BITMAPS)) return true;
+  uint64_t base = vmcs_get(v, VMCSI_MSR_BITMAP) + (write ? 2048 : 0);
+  if (msr <= 0x1FFF) return bitmap_bit(m, base, msr);
+  if (msr >= 0xC0000000u && msr <= 0xC0001FFFu) return bitmap_bit(m, base + 1024, msr - 0xC0000000u);
+  return true;
+}
+
+/* ---- exceptions ----------------------------------------------------------- */
+
+/* "Exceptions": "...a VM exit if the bit corresponding to the exception's
+ * vector is set in the exception bitmap. For page faults: if
+ * (PFEC & PFEC_MASK) = PFEC_MATCH the page fault exits when bit 14 of the
+ * exception bitmap is 1; otherwise it exits when bit 14 is 0." */
+bool vmx_exception_exits(const struct vmcs *v, unsigned vector, uint32_t error)
+{
+  if (vector > 31) return false;
+  bool bit = (vmcs_get(v, VMCSI_EXCEPTION_BITMAP) >> vector) & 1;
+  if (vector != 14) return bit;
+  uint32_t mask = (uint32_t)vmcs_get(v, VMCSI_PAGE_FAULT_ERROR_CODE_MASK);
+  uint32_t match = (uint32_t)vmcs_get(v, VMCSI_PAGE_FAULT_ERROR_CODE_MATCH);
+  return ((error & mask) == match) ? bit : !bit;
+}
+
+/* "Information for VM Exits Due to Instruction Execution", table "Format of
+ * the VM-Exit Instruction-Information Field as Used for VMCLEAR, VMPTRLD,
+ * VMPTRST, VMXON, XRSTORS, and XSAVES" and "... for VMREAD and VMWRITE"
+ * (and INVEPT, INVPCID, INVVPID). */
+uint32_t vmx_insn_info_encode(const struct vmx_insn_operands *o)
+{
+  unsigned scale = o->scale == 8 ? 3 : o->scale == 4 ? 2 : o->scale == 2 ? 1 : 0;
+  uint32_t info = scale | ((o->reg1 & 0xF) << 3) | ((o->addr_size & 7) << 7) | (o->reg_form ? 1u << 10 : 0) |
+                  ((o->segment & 7) << 15) | ((o->reg2 & 0xFu) << 28);
+  if (o->reg_form) return info & ~(3u | (7u << 15));  /* no memory operand: scaling and segment undefined */
+  info |= o->index < 0 ? 1u << 22 : ((uint32_t)o->index & 0xF) << 18;
+  info |= o->base < 0 ? 1u << 27 : ((uint32_t)o->base & 0xF) << 23;
+  return info;
+}

@@ -1,0 +1,238 @@
+/* The VMX instructions in the running machine (virt_ops.execute, [loop]):
+ * Unicorn raises #UD for them; here their operands are decoded (Zydis),
+ * register operands read from m->cpu and memory operands through the
+ * current translation, the model (models/vmx/vmx_insn.h) decides, and the
+ * outcome is applied: RFLAGS for VMsucceed / VMfail, the VMREAD and
+ * VMPTRST destinations, #UD / #GP(0) / #PF through the guest IDT, the VM
+ * entry, or the VM exit of an instruction executed in VMX non-root
+ * operation (SDM Vol. 3C, "VMX Instruction Reference"; "Instructions That
+ * Cause VM Exits Unconditionally"; "Information for VM Exits Due to
+ * Instruction Execution"). */
+#include <string.h>
+
+#include "sim/vmx_internal.h"
+/* After the headers whose enums name the same MSRs (caps.h, msr.h). */
+#include "models/vmx/vmx_bits.h"
+
+/* X(MNEMONIC): Zydis mnemonic, model instruction and exit reason share the name. */
+#define VMX_INSTRUCTIONS(X) \
+  X(VMXON) X(VMXOFF) X(VMCLEAR) X(VMPTRLD) X(VMPTRST) X(VMREAD) X(VMWRITE) \
+  X(VMLAUNCH) X(VMRESUME) X(INVEPT) X(INVVPID) X(VMCALL) X(VMFUNC)
+
+static bool which(ZydisMnemonic mn, enum vmx_insn *insn, unsigned *reason)
+{
+  switch (mn) {
+#define X(name) case ZYDIS_MNEMONIC_##name: *insn = VMX_INSN_##name; *reason = VMX_EXIT_##name; return true;
+    VMX_INSTRUCTIONS(X)
+#undef X
+  default: return false;
+  }
+}
+
+int vmx_ext_gpr_number(ZydisRegister r)
+{
+  if (r == ZYDIS_REGISTER_NONE) return -1;
+  ZydisRegister big = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, r);
+  if (big < ZYDIS_REGISTER_RAX || big > ZYDIS_REGISTER_R15) return -1;
+  return (int)(big - ZYDIS_REGISTER_RAX);
+}
+
+void vmx_ext_raise(struct machine *m, uint8_t vector, bool has_error, uint32_t error)
+{
+  struct pending_event ev = { .valid = true, .vector = vector, .has_error = has_error, .error = error };
+  deliver_event(m, &ev);
+}
+
+/* ---- operands ------------------------------------------------------------- */
+
+static unsigned opsize_bytes(const struct machine *m) { return cpu_in_64bit_mode(&m->cpu) ? 8 : 4; }
+
+static uint64_t reg_value(struct machine *m, ZydisRegister r)
+{
+  int n = vmx_ext_gpr_number(r);
+  uint64_t v = n < 0 ? 0 : m->cpu.gpr[n];
+  return opsize_bytes(m) == 8 ? v : (v & 0xFFFFFFFFull);
+}
+
+static bool canonical(uint64_t la) { return (uint64_t)((int64_t)(la << 16) >> 16) == la; }
+
+/* A memory operand's access failed: the architectural fault, at the
+ * instruction. Non-canonical addresses raise #GP(0), or #SS(0) through SS
+ * (SDM Vol. 3A, "Interrupt 12—Stack Fault Exception (#SS)"). */
+static void operand_fault(struct machine *m, const ZydisDecodedOperand *op, bool noncanonical)
+{
+  if (noncanonical) {
+    vmx_ext_raise(m, op->mem.segment == ZYDIS_REGISTER_SS ? VEC_SS : VEC_GP, true, 0);
+    return;
+  }
+  if (!m->fault_pending) {
+    machine_stop(m, STOP_INTERNAL, 125, "VMX instruction operand outside RAM at rip 0x%llx",
+                 (unsigned long long)m->cpu.rip);
+    return;
+  }
+  m->fault_pending = false;
+  if (m->fault.kind != MMU_FAULT_PF) {
+    machine_stop(m, STOP_INTERNAL, 125, "VMX instruction operand: %s translation fault in VMX root operation",
+                 m->fault.reason ? m->fault.reason : "second-level");
+    return;
+  }
+  vmx_ext_raise(m, VEC_PF, true, m->fault.error_code);
+}
+
+static bool mem_read(struct machine *m, struct insn *in, const ZydisDecodedOperand *op, void *buf, unsigned len)
+{
+  uint64_t la = insn_operand_linear(in, op);
+  if (cpu_in_64bit_mode(&m->cpu) && (!canonical(la) || !canonical(la + len - 1))) {
+    operand_fault(m, op, true);
+    return false;
+  }
+  if (machine_read_linear(m, la, buf, len, false)) return true;
+  operand_fault(m, op, false);
+  return false;
+}
+
+static bool mem_write(struct machine *m, struct insn *in, const ZydisDecodedOperand *op, const void *buf, unsigned len)
+{
+  uint64_t la = insn_operand_linear(in, op);
+  if (cpu_in_64bit_mode(&m->cpu) && (!canonical(la) || !canonical(la + len - 1))) {
+    operand_fault(m, op, true);
+    return false;
+  }
+  if (machine_write_linear(m, la, buf, len, false)) return true;
+  operand_fault(m, op, false);
+  return false;
+}
+
+/* The r/m operand's value (register or memory) of operand-size width. */
+static bool rm_read(struct machine *m, struct insn *in, const ZydisDecodedOperand *op, uint64_t *v)
+{
+  if (op->type == ZYDIS_OPERAND_TYPE_REGISTER) {
+    *v = reg_value(m, op->reg.value);
+    return true;
+  }
+  *v = 0;
+  return mem_read(m, in, op, v, opsize_bytes(m));
+}
+
+/* ---- VM exits of VMX instructions in non-root operation ------------------ */
+
+/* "Information for VM Exits Due to Instruction Execution": the
+ * qualification holds the memory operand's displacement (sign-extended),
+ * the instruction-information field its addressing form. */
+uint32_t vmx_ext_insn_info(struct insn *in, const ZydisDecodedOperand *rm, int reg2, uint64_t *qualification)
+{
+  struct vmx_insn_operands o = { .reg2 = reg2 < 0 ? 0 : (unsigned)reg2, .index = -1, .base = -1 };
+  o.addr_size = in->zi.address_width == 16 ? 0 : in->zi.address_width == 32 ? 1 : 2;
+  *qualification = 0;
+  if (rm->type == ZYDIS_OPERAND_TYPE_REGISTER) {
+    o.reg_form = true;
+    o.reg1 = (unsigned)vmx_ext_gpr_number(rm->reg.value);
+  } else {
+    o.scale = rm->mem.scale;
+    o.segment = ZydisRegisterGetId(rm->mem.segment);
+    o.index = vmx_ext_gpr_number(rm->mem.index);
+    o.base = vmx_ext_gpr_number(rm->mem.base);
+    if (rm->mem.disp.has_displacement) *qualification = (uint64_t)rm->mem.disp.value;
+  }
+  return vmx_insn_info_encode(&o);
+}
+
+static void instruction_exit(struct machine *m, struct insn *in, unsigned reason)
+{
+  struct vmx_exit_info e = { .reason = reason, .insn_len = in->zi.length };
+  const ZydisDecodedOperand *rm = NULL;
+  int reg2 = -1;
+  switch (reason) {
+  case VMX_EXIT_VMREAD: rm = &in->op[0]; reg2 = vmx_ext_gpr_number(in->op[1].reg.value); break;
+  case VMX_EXIT_VMWRITE: rm = &in->op[1]; reg2 = vmx_ext_gpr_number(in->op[0].reg.value); break;
+  case VMX_EXIT_INVEPT: case VMX_EXIT_INVVPID: rm = &in->op[1]; reg2 = vmx_ext_gpr_number(in->op[0].reg.value); break;
+  case VMX_EXIT_VMXON: case VMX_EXIT_VMCLEAR: case VMX_EXIT_VMPTRLD: case VMX_EXIT_VMPTRST: rm = &in->op[0]; break;
+  default: break;   /* VMLAUNCH, VMRESUME, VMXOFF, VMCALL, VMFUNC: no operands */
+  }
+  if (rm) e.insn_info = vmx_ext_insn_info(in, rm, reg2, &e.qualification);
+  vmx_ext_exit(m, &e);
+}
+
+/* ---- applying outcomes ----------------------------------------------------- */
+
+static void apply(struct machine *m, struct insn *in, const struct vmx_insn_result *r, unsigned reason, bool resume)
+{
+  switch (r->outcome) {
+  case VMX_INSN_SUCCEED: case VMX_INSN_FAIL_INVALID: case VMX_INSN_FAIL_VALID:
+    vmx_insn_apply_rflags(&m->cpu, r);
+    m->cpu.rip = in->next_rip;
+    return;
+  case VMX_INSN_UD: vmx_ext_raise(m, VEC_UD, false, 0); return;
+  case VMX_INSN_GP: vmx_ext_raise(m, VEC_GP, true, 0); return;
+  case VMX_INSN_VMEXIT: instruction_exit(m, in, reason); return;
+  case VMX_INSN_ENTERED: vmx_ext_enter(m, !resume); return;
+  case VMX_INSN_ENTRY_FAILED: vmx_ext_entry_failed(m); return;
+  }
+  machine_stop(m, STOP_INTERNAL, 125, "VMX instruction at 0x%llx: unknown outcome %d", (unsigned long long)in->rip,
+               (int)r->outcome);
+}
+
+bool vmx_ext_execute(struct machine *m, struct insn *in)
+{
+  enum vmx_insn insn;
+  unsigned reason;
+  if (!which(in->zi.mnemonic, &insn, &reason)) return false;
+  struct vmx_ext *x = vmx_ext_of(m);
+  struct cpu_state *s = &m->cpu;
+  struct vmx_mem_ops mem = vmx_ext_mem(m);
+  trace_event(&m->trace, m->insns, "vmx", "%s rip=0x%llx", ZydisMnemonicGetString(in->zi.mnemonic),
+              (unsigned long long)in->rip);
+  struct vmx_insn_result r = vmx_insn_precheck(&x->cpu, s, insn);
+  if (r.outcome != VMX_INSN_SUCCEED) {
+    apply(m, in, &r, reason, false);
+    return true;
+  }
+  const ZydisDecodedOperand *op0 = &in->op[0], *op1 = &in->op[1];
+  uint64_t a = 0, b = 0, desc[2] = { 0, 0 };
+  switch (insn) {
+  case VMX_INSN_VMXON:
+    if (!x->cpu.vmx_operation && !mem_read(m, in, op0, &a, 8)) return true;
+    r = vmx_vmxon(&x->cpu, s, &mem, false, a);
+    break;
+  case VMX_INSN_VMXOFF: r = vmx_vmxoff(&x->cpu, s); break;
+  case VMX_INSN_VMCLEAR:
+    if (!mem_read(m, in, op0, &a, 8)) return true;
+    r = vmx_vmclear(&x->cpu, s, &mem, false, a);
+    break;
+  case VMX_INSN_VMPTRLD:
+    if (!mem_read(m, in, op0, &a, 8)) return true;
+    r = vmx_vmptrld(&x->cpu, s, &mem, false, a);
+    break;
+  case VMX_INSN_VMPTRST:
+    r = vmx_vmptrst(&x->cpu, s, false);
+    if (r.outcome == VMX_INSN_SUCCEED && !mem_write(m, in, op0, &r.value, 8)) return true;
+    break;
+  case VMX_INSN_VMREAD:
+    r = vmx_vmread(&x->cpu, s, reg_value(m, op1->reg.value));
+    if (r.outcome != VMX_INSN_SUCCEED) break;
+    if (op0->type == ZYDIS_OPERAND_TYPE_REGISTER) {
+      int n = vmx_ext_gpr_number(op0->reg.value);
+      if (n >= 0) s->gpr[n] = r.value;   /* 64-bit, or 32-bit zero-extended */
+    } else if (!mem_write(m, in, op0, &r.value, opsize_bytes(m))) {
+      return true;
+    }
+    break;
+  case VMX_INSN_VMWRITE:
+    if (!rm_read(m, in, op1, &b)) return true;
+    r = vmx_vmwrite(&x->cpu, s, reg_value(m, op0->reg.value), b);
+    break;
+  case VMX_INSN_VMLAUNCH: case VMX_INSN_VMRESUME:
+    r = vmx_vmlaunch(&x->cpu, s, &mem, insn == VMX_INSN_VMRESUME);
+    break;
+  case VMX_INSN_INVEPT: case VMX_INSN_INVVPID:
+    if (!mem_read(m, in, op1, desc, 16)) return true;
+    a = reg_value(m, op0->reg.value);
+    r = insn == VMX_INSN_INVEPT ? vmx_invept(&x->cpu, s, &mem, false, a, desc)
+                                : vmx_invvpid(&x->cpu, s, &mem, false, a, desc);
+    break;
+  case VMX_INSN_VMCALL: r = vmx_vmcall(&x->cpu, s); break;
+  case VMX_INSN_VMFUNC: r = vmx_vmfunc(&x->cpu, s); break;
+  }
+  apply(m, in, &r, reason, insn == VMX_INSN_VMRESUME);
+  return true;
+}

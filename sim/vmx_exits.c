@@ -1,0 +1,264 @@
+/* VM exits caused by what the guest does in VMX non-root operation, as the
+ * machine's seam reports it (sim/virt.h): intercepted system instructions
+ * and port I/O ([hook] asks, [loop] exits), exceptions about to be
+ * delivered through the guest IDT, and EPT faults of the MMU. The rules
+ * are the model's (models/vmx/vmx_exit.h); this file reads the machine's
+ * registers and memory for them and builds the exit information (SDM Vol.
+ * 3C, chapter "VMX Non-Root Operation"; chapter "VM Exits", "Basic VM-Exit
+ * Information" and "Information for VM Exits Due to Instruction
+ * Execution"). */
+#include <string.h>
+
+#include "sim/vmx_internal.h"
+/* After the headers whose enums name the same MSRs (caps.h, msr.h). */
+#include "models/vmx/vmx_bits.h"
+
+/* Registers: Unicorn's inside a hook, the model's copy in the run loop. */
+struct view {
+  struct machine *m;
+  bool live;
+};
+
+static uint64_t gpr(const struct view *w, int n)
+{
+  if (n < 0) return 0;
+  return w->live ? uc_bridge_gpr(w->m->bridge, (enum gpr)n) : w->m->cpu.gpr[n];
+}
+
+static bool long_mode_64(const struct view *w, const struct insn *in) { (void)w; return in->mode.cs64; }
+
+/* MOV CR / MOV DR / LMSW / CLTS: the control-register rules. */
+static bool cr_exit(const struct view *w, struct insn *in, const struct vmcs *v, struct vmx_exit_info *e)
+{
+  ZydisMnemonic mn = in->zi.mnemonic;
+  if (mn == ZYDIS_MNEMONIC_CLTS) {
+    e->qualification = vmx_cr_qualification(0, VMX_CR_CLTS, 0, false, 0);
+    return vmx_cr_access_exits(v, 0, VMX_CR_CLTS, 0);
+  }
+  if (mn == ZYDIS_MNEMONIC_LMSW) {
+    const ZydisDecodedOperand *op = &in->op[0];
+    uint16_t src = 0;
+    bool mem = op->type == ZYDIS_OPERAND_TYPE_MEMORY;
+    if (mem) {
+      uint64_t la = insn_operand_linear(in, op);
+      struct mmu_fault saved = w->m->fault;
+      bool pending = w->m->fault_pending;
+      /* A source that cannot be read makes LMSW fault, not exit. */
+      bool ok = machine_read_linear(w->m, la, &src, 2, false);
+      w->m->fault = saved;
+      w->m->fault_pending = pending;
+      if (!ok) return false;
+      e->guest_linear = la;
+      e->linear_valid = true;
+    } else {
+      src = (uint16_t)gpr(w, vmx_ext_gpr_number(op->reg.value));
+    }
+    e->qualification = vmx_cr_qualification(0, VMX_CR_LMSW, 0, mem, src);
+    return vmx_cr_access_exits(v, 0, VMX_CR_LMSW, src);
+  }
+  const ZydisDecodedOperand *dst = &in->op[0], *src = &in->op[1];
+  bool to = ZydisRegisterGetClass(dst->reg.value) == ZYDIS_REGCLASS_CONTROL ||
+            ZydisRegisterGetClass(dst->reg.value) == ZYDIS_REGCLASS_DEBUG;
+  ZydisRegister special = to ? dst->reg.value : src->reg.value;
+  int g = vmx_ext_gpr_number(to ? src->reg.value : dst->reg.value);
+  if (ZydisRegisterGetClass(special) == ZYDIS_REGCLASS_DEBUG) {
+    /* "MOV DR. The MOV DR instruction causes a VM exit if the 'MOV-DR
+     * exiting' VM-execution control is 1." */
+    unsigned reason;
+    e->qualification = vmx_dr_qualification((unsigned)(special - ZYDIS_REGISTER_DR0), !to, (unsigned)g);
+    if (!vmx_insn_exits(v, VMX_KIND_MOV_DR, &reason)) return false;
+    e->reason = reason;
+    return true;
+  }
+  unsigned cr = (unsigned)(special - ZYDIS_REGISTER_CR0);
+  uint64_t value = gpr(w, g);
+  if (!long_mode_64(w, in)) value &= 0xFFFFFFFFull;
+  e->reason = VMX_EXIT_CR_ACCESS;
+  e->qualification = vmx_cr_qualification(cr, to ? VMX_CR_MOV_TO : VMX_CR_MOV_FROM, (unsigned)g, false, 0);
+  return vmx_cr_access_exits(v, cr, to ? VMX_CR_MOV_TO : VMX_CR_MOV_FROM, value);
+}
+
+static bool is_cr_or_dr_mov(const struct insn *in)
+{
+  if (in->op[0].type != ZYDIS_OPERAND_TYPE_REGISTER || in->op[1].type != ZYDIS_OPERAND_TYPE_REGISTER) return false;
+  ZydisRegisterClass a = ZydisRegisterGetClass(in->op[0].reg.value), b = ZydisRegisterGetClass(in->op[1].reg.value);
+  return a == ZYDIS_REGCLASS_CONTROL || b == ZYDIS_REGCLASS_CONTROL || a == ZYDIS_REGCLASS_DEBUG ||
+         b == ZYDIS_REGCLASS_DEBUG;
+}
+
+/* RDRAND / RDSEED: "Format of the VM-Exit Instruction-Information Field as
+ * Used for RDRAND and RDSEED": destination register 6:3, operand size
+ * 12:11 (0 = 16, 1 = 32, 2 = 64 bits). */
+static uint32_t rdrand_info(const struct insn *in)
+{
+  unsigned w = ZydisRegisterGetWidth(ZYDIS_MACHINE_MODE_LONG_64, in->op[0].reg.value);
+  return ((unsigned)vmx_ext_gpr_number(in->op[0].reg.value) << 3) | ((w == 16 ? 0u : w == 32 ? 1u : 2u) << 11);
+}
+
+/* Whether the system instruction `in` exits, with its exit information. */
+static bool decide(const struct view *w, struct insn *in, struct vmx_exit_info *e)
+{
+  struct machine *m = w->m;
+  const struct vmcs *v = &vmx_ext_of(m)->cpu.current;
+  *e = (struct vmx_exit_info){ .insn_len = in->zi.length };
+  enum vmx_insn_kind kind;
+  switch (in->zi.mnemonic) {
+  case ZYDIS_MNEMONIC_CPUID: kind = VMX_KIND_CPUID; break;
+  case ZYDIS_MNEMONIC_INVD: kind = VMX_KIND_INVD; break;
+  case ZYDIS_MNEMONIC_XSETBV: kind = VMX_KIND_XSETBV; break;
+  case ZYDIS_MNEMONIC_HLT: kind = VMX_KIND_HLT; break;
+  case ZYDIS_MNEMONIC_INVLPG:
+    /* "Exit Qualification for INVLPG": the linear-address operand. */
+    kind = VMX_KIND_INVLPG;
+    e->qualification = insn_operand_linear(in, &in->op[0]);
+    break;
+  case ZYDIS_MNEMONIC_RDPMC: kind = VMX_KIND_RDPMC; break;
+  case ZYDIS_MNEMONIC_RDTSC: kind = VMX_KIND_RDTSC; break;
+  case ZYDIS_MNEMONIC_RDTSCP: kind = VMX_KIND_RDTSCP; break;
+  case ZYDIS_MNEMONIC_MWAIT: kind = VMX_KIND_MWAIT; break;
+  case ZYDIS_MNEMONIC_MONITOR: kind = VMX_KIND_MONITOR; break;
+  case ZYDIS_MNEMONIC_WBINVD: kind = VMX_KIND_WBINVD; break;
+  case ZYDIS_MNEMONIC_RDRAND: kind = VMX_KIND_RDRAND; e->insn_info = rdrand_info(in); break;
+  case ZYDIS_MNEMONIC_RDSEED: kind = VMX_KIND_RDSEED; e->insn_info = rdrand_info(in); break;
+  case ZYDIS_MNEMONIC_INVPCID:
+    kind = VMX_KIND_INVPCID;
+    e->insn_info = vmx_ext_insn_info(in, &in->op[1], vmx_ext_gpr_number(in->op[0].reg.value), &e->qualification);
+    break;
+  case ZYDIS_MNEMONIC_RDMSR: case ZYDIS_MNEMONIC_WRMSR: {
+    bool write = in->zi.mnemonic == ZYDIS_MNEMONIC_WRMSR;
+    struct vmx_mem_ops mem = vmx_ext_mem(m);
+    e->reason = write ? VMX_EXIT_WRMSR : VMX_EXIT_RDMSR;
+    return vmx_msr_exits(v, &mem, (uint32_t)gpr(w, GPR_RCX), write);
+  }
+  case ZYDIS_MNEMONIC_MOV:
+    if (!is_cr_or_dr_mov(in)) return false;
+    return cr_exit(w, in, v, e);
+  case ZYDIS_MNEMONIC_CLTS: case ZYDIS_MNEMONIC_LMSW:
+    e->reason = VMX_EXIT_CR_ACCESS;
+    return cr_exit(w, in, v, e);
+  default:
+    return false;
+  }
+  unsigned reason;
+  if (!vmx_insn_exits(v, kind, &reason)) return false;
+  e->reason = reason;
+  return true;
+}
+
+bool vmx_ext_insn_exits(struct machine *m, struct insn *in)
+{
+  if (!vmx_in_guest(m)) return false;
+  struct view w = { m, true };
+  struct vmx_exit_info e;
+  return decide(&w, in, &e);
+}
+
+bool vmx_ext_io_exits(struct machine *m, uint16_t port, unsigned size, bool is_in)
+{
+  (void)is_in;
+  if (!vmx_in_guest(m)) return false;
+  struct vmx_mem_ops mem = vmx_ext_mem(m);
+  return vmx_io_exits(&vmx_ext_of(m)->cpu.current, &mem, port, size);
+}
+
+/* "Exit Qualification for I/O Instructions". */
+static bool io_exit_info(struct machine *m, struct insn *in, struct vmx_exit_info *e)
+{
+  unsigned size;
+  bool in_dir, string = true;
+  switch (in->zi.mnemonic) {
+  case ZYDIS_MNEMONIC_INSB: size = 1; in_dir = true; break;
+  case ZYDIS_MNEMONIC_INSW: size = 2; in_dir = true; break;
+  case ZYDIS_MNEMONIC_INSD: size = 4; in_dir = true; break;
+  case ZYDIS_MNEMONIC_OUTSB: size = 1; in_dir = false; break;
+  case ZYDIS_MNEMONIC_OUTSW: size = 2; in_dir = false; break;
+  case ZYDIS_MNEMONIC_OUTSD: size = 4; in_dir = false; break;
+  case ZYDIS_MNEMONIC_IN: in_dir = true; string = false; size = 0; break;
+  case ZYDIS_MNEMONIC_OUT: in_dir = false; string = false; size = 0; break;
+  default: return false;
+  }
+  bool imm = false;
+  uint16_t port = (uint16_t)m->cpu.gpr[GPR_RDX];
+  if (!string) {
+    const ZydisDecodedOperand *acc = &in->op[in_dir ? 0 : 1], *p = &in->op[in_dir ? 1 : 0];
+    size = ZydisRegisterGetWidth(ZYDIS_MACHINE_MODE_LONG_64, acc->reg.value) / 8;
+    if (p->type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+      imm = true;
+      port = (uint16_t)p->imm.value.u;
+    }
+  }
+  bool rep = (in->zi.attributes & ZYDIS_ATTRIB_HAS_REP) != 0;
+  *e = (struct vmx_exit_info){ .reason = VMX_EXIT_IO_INSTRUCTION, .insn_len = in->zi.length,
+                               .qualification = vmx_io_qualification(size, in_dir, string, rep, imm, port) };
+  return true;
+}
+
+void vmx_ext_exit_for_insn(struct machine *m, struct insn *in)
+{
+  struct vmx_exit_info e;
+  struct view w = { m, false };
+  if (!vmx_in_guest(m)) {
+    machine_stop(m, STOP_INTERNAL, 125, "VM exit announced at 0x%llx outside VMX non-root operation",
+                 (unsigned long long)in->rip);
+    return;
+  }
+  if (io_exit_info(m, in, &e) || decide(&w, in, &e)) {
+    vmx_ext_exit(m, &e);
+    return;
+  }
+  machine_stop(m, STOP_INTERNAL, 125, "VM exit announced for %s at 0x%llx, which does not exit",
+               ZydisMnemonicGetString(in->zi.mnemonic), (unsigned long long)in->rip);
+}
+
+/* "Exceptions" (chapter "VMX Non-Root Operation") and "Information for VM
+ * Exits Due to Vectored Events": an exception whose exception-bitmap bit
+ * says so exits instead of being delivered; INT3 and INTO are software
+ * exceptions (type 6, with their instruction length, the saved RIP at the
+ * instruction), INT n is a software interrupt and never consults the
+ * bitmap. A #PF's qualification is the faulting linear address (CR2 is
+ * not written). */
+bool vmx_ext_event_exits(struct machine *m, const struct pending_event *ev)
+{
+  struct vmx_ext *x = vmx_ext_of(m);
+  if (!x->cpu.non_root || x->injecting || ev->vm_exit) return false;
+  bool sw_exception = ev->software && ev->insn_len == 1 && (ev->vector == VEC_BP || ev->vector == VEC_OF);
+  if (ev->software && !sw_exception) return false;
+  uint32_t error = ev->has_error ? ev->error : 0;
+  if (!vmx_exception_exits(&x->cpu.current, ev->vector, error)) return false;
+  unsigned type = sw_exception ? INTR_TYPE_SW_EXCEPTION : ev->vector == VEC_NMI ? INTR_TYPE_NMI : INTR_TYPE_HW_EXCEPTION;
+  bool has_error = ev->has_error && (m->cpu.cr0 & CR0_PE);
+  struct vmx_exit_info e = { .reason = VMX_EXIT_EXCEPTION_NMI, .intr_info = vmx_intr_info(ev->vector, type, has_error),
+                             .intr_error = error };
+  if (ev->vector == VEC_PF) e.qualification = m->fault.cr2;
+  if (sw_exception) {
+    e.insn_len = ev->insn_len;
+    m->cpu.rip -= ev->insn_len;
+  }
+  vmx_ext_exit(m, &e);
+  return true;
+}
+
+/* "EPT Violations" / "EPT Misconfigurations" (chapter "VMX Support for
+ * Address Translation"): the MMU's fault becomes exit 48 with its
+ * qualification, the guest-physical address and (qualification bit 7) the
+ * guest-linear address, or exit 49 with the guest-physical address. */
+void vmx_ext_slat_fault(struct machine *m, const struct mmu_fault *f, uint64_t la)
+{
+  if (!vmx_in_guest(m) || (f->kind != MMU_FAULT_EPT_VIOLATION && f->kind != MMU_FAULT_EPT_MISCONFIG)) {
+    machine_stop(m, STOP_INTERNAL, 125, "second-level fault at linear 0x%llx outside VMX non-root operation",
+                 (unsigned long long)la);
+    return;
+  }
+  struct vmx_exit_info e = { .guest_physical = f->guest_physical, .physical_valid = true };
+  if (f->kind == MMU_FAULT_EPT_VIOLATION) {
+    e.reason = VMX_EXIT_EPT_VIOLATION;
+    e.qualification = f->exit_qualification;
+    if (f->exit_qualification & (1u << 7)) {
+      e.guest_linear = f->guest_linear;
+      e.linear_valid = true;
+    }
+  } else {
+    e.reason = VMX_EXIT_EPT_MISCONFIG;
+  }
+  vmx_ext_exit(m, &e);
+}

@@ -1,0 +1,57 @@
+/* Private to the VMX extension of the machine (sim/vmx_ext.c, vmx_exec.c,
+ * vmx_exits.c): its state and the world-switch glue between models/vmx and
+ * the machine. */
+#ifndef HVSIM_SIM_VMX_INTERNAL_H
+#define HVSIM_SIM_VMX_INTERNAL_H
+
+#include "models/vmx/vmx_exit.h"
+#include "models/vmx/vmx_insn.h"
+#include "sim/machine.h"
+#include "sim/sysinsn.h"
+
+#define VMX_EXIT_REASON_SLOTS 80
+
+struct vmx_ext {
+  const struct vmx_caps *caps;
+  struct vmx_cpu cpu;              /* VMX operation, the current VMCS */
+  bool injecting;                  /* delivering a VM-entry injected event */
+  uint64_t tsc_offset;             /* the guest's TSC offset, added to m->tsc_offset */
+  uint64_t entries, entry_failures;
+  uint64_t exits[VMX_EXIT_REASON_SLOTS];
+};
+
+static inline struct vmx_ext *vmx_ext_of(struct machine *m) { return m->virt_state; }
+static inline bool vmx_in_guest(struct machine *m) { return vmx_ext_of(m)->cpu.non_root; }
+
+/* Host-physical memory and MSRs for the model. */
+struct vmx_mem_ops vmx_ext_mem(struct machine *m);
+struct vmx_msr_ops vmx_ext_msrs(struct machine *m);
+
+/* The world switch on m->cpu ([loop] only). */
+void vmx_ext_exit(struct machine *m, const struct vmx_exit_info *e);
+/* After VMX_INSN_ENTERED: loads the guest, injects its event. */
+void vmx_ext_enter(struct machine *m, bool launch);
+/* After VMX_INSN_ENTRY_FAILED: back to the host. */
+void vmx_ext_entry_failed(struct machine *m);
+
+/* sim/vmx_exec.c: the VMX instructions (virt_ops.execute). */
+bool vmx_ext_execute(struct machine *m, struct insn *in);
+
+/* sim/vmx_exits.c: the exit decisions and exits of virt_ops. */
+bool vmx_ext_insn_exits(struct machine *m, struct insn *in);
+bool vmx_ext_io_exits(struct machine *m, uint16_t port, unsigned size, bool is_in);
+void vmx_ext_exit_for_insn(struct machine *m, struct insn *in);
+bool vmx_ext_event_exits(struct machine *m, const struct pending_event *ev);
+void vmx_ext_slat_fault(struct machine *m, const struct mmu_fault *f, uint64_t la);
+
+/* VMX-instruction information and displacement qualification of a
+ * memory-or-register operand `rm` with register operand `reg2` (-1: none). */
+uint32_t vmx_ext_insn_info(struct insn *in, const ZydisDecodedOperand *rm, int reg2, uint64_t *qualification);
+
+/* A Zydis register's number in the VMX layouts (RAX=0 ... R15=15), or -1. */
+int vmx_ext_gpr_number(ZydisRegister r);
+
+/* Delivers an exception at m->cpu.rip ([loop]). */
+void vmx_ext_raise(struct machine *m, uint8_t vector, bool has_error, uint32_t error);
+
+#endif
