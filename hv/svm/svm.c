@@ -257,6 +257,11 @@ static void svm_run(struct hv_vcpu *v)
     svm.flush_pending = false;
     c->vmcb_clean = 0;   /* hv rewrites the VMCB freely: nothing is cached */
     c->rax = v->g.r[0];
+    /* VMRUN loads the guest's CR2 from the VMCB (APM Vol. 2, "VMRUN
+     * Instruction"). Bochs 2.7 does not, and its guest inherits the
+     * processor's CR2; loading the same value first is harmless where
+     * VMRUN does load it. */
+    plat_write_cr(2, c->cr2);
     plat_svm_run(svm.vmcb_pa, &v->g);
     v->exits++;
     v->g.r[0] = c->rax;
