@@ -223,17 +223,12 @@ bool vmx_ext_event_exits(struct machine *m, const struct pending_event *ev)
   if (!x->cpu.non_root || x->injecting || ev->vm_exit) return false;
   bool sw_exception = ev->software && ev->insn_len == 1 && (ev->vector == VEC_BP || ev->vector == VEC_OF);
   if (ev->software && !sw_exception) return false;
-  uint32_t error = ev->has_error ? ev->error : 0;
-  if (!vmx_exception_exits(&x->cpu.current, ev->vector, error)) return false;
-  unsigned type = sw_exception ? INTR_TYPE_SW_EXCEPTION : ev->vector == VEC_NMI ? INTR_TYPE_NMI : INTR_TYPE_HW_EXCEPTION;
-  bool has_error = ev->has_error && (m->cpu.cr0 & CR0_PE);
-  struct vmx_exit_info e = { .reason = VMX_EXIT_EXCEPTION_NMI, .intr_info = vmx_intr_info(ev->vector, type, has_error),
-                             .intr_error = error };
-  if (ev->vector == VEC_PF) e.qualification = m->fault.cr2;
-  if (sw_exception) {
-    e.insn_len = ev->insn_len;
-    m->cpu.rip -= ev->insn_len;
-  }
+  struct vmx_event e_in = { .vector = ev->vector, .has_error = ev->has_error, .error = ev->error,
+                            .sw_exception = sw_exception, .insn_len = ev->insn_len,
+                            .protected_mode = (m->cpu.cr0 & CR0_PE) != 0, .fault_address = m->fault.cr2 };
+  struct vmx_exit_info e;
+  if (!vmx_exception_exit(&x->cpu.current, &e_in, &e)) return false;
+  if (sw_exception) m->cpu.rip -= ev->insn_len;
   vmx_ext_exit(m, &e);
   return true;
 }
@@ -249,16 +244,8 @@ void vmx_ext_slat_fault(struct machine *m, const struct mmu_fault *f, uint64_t l
                  (unsigned long long)la);
     return;
   }
-  struct vmx_exit_info e = { .guest_physical = f->guest_physical, .physical_valid = true };
-  if (f->kind == MMU_FAULT_EPT_VIOLATION) {
-    e.reason = VMX_EXIT_EPT_VIOLATION;
-    e.qualification = f->exit_qualification;
-    if (f->exit_qualification & (1u << 7)) {
-      e.guest_linear = f->guest_linear;
-      e.linear_valid = true;
-    }
-  } else {
-    e.reason = VMX_EXIT_EPT_MISCONFIG;
-  }
+  struct vmx_exit_info e;
+  if (f->kind == MMU_FAULT_EPT_VIOLATION) vmx_ept_violation_exit(f->exit_qualification, f->guest_physical, f->guest_linear, &e);
+  else vmx_ept_misconfig_exit(f->guest_physical, &e);
   vmx_ext_exit(m, &e);
 }

@@ -1,10 +1,11 @@
 /* vmx-coverage: lists VMX catalogue entries (VMCS fields, VM-entry checks)
- * and modelled VM-instruction errors that no conformance test proves, and
+ * and modelled VM-instruction errors and VM-exit reasons that no conformance
+ * test proves, and
  * fails while that list is not empty.
  *
  * Usage: vmx-coverage TEST_BINARY...
- * Each binary is run with `--covers` and prints "field NAME", "check NAME" or
- * "error N" for the entries its passing conformance cases prove (covers.h). */
+ * Each binary is run with `--covers` and prints "field NAME", "check NAME",
+ * "error N" or "exit N" for the entries its passing conformance cases prove (covers.h). */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,10 +14,12 @@
 #include "models/vmx/entry_checks.h"
 #include "models/vmx/vmcs.h"
 #include "models/vmx/vmx_bits.h"
+#include "models/vmx/vmx_exit.h"
 
 static bool field_seen[VMCS_FIELD_COUNT];
 static bool check_seen[VMX_CHECK_END];
 static bool error_seen[256];
+static bool exit_seen[256];
 
 /* Reads one binary's coverage lines; false if it cannot run or fails. */
 static bool collect(const char *binary)
@@ -44,6 +47,10 @@ static bool collect(const char *binary)
     } else if (strcmp(kind, "error") == 0) {
       unsigned n = (unsigned)strtoul(name, NULL, 10);
       if (n < 256) error_seen[n] = true;
+    } else if (strcmp(kind, "exit") == 0) {
+      unsigned n = (unsigned)strtoul(name, NULL, 10);
+      if (n < 256 && vmx_exit_reason_find(n)) exit_seen[n] = true;
+      else fprintf(stderr, "vmx-coverage: %s claims unknown exit reason %s\n", binary, name);
     } else if (strcmp(kind, "check") == 0) {
       enum vmx_check_id id = vmx_check_by_name(name);
       if (id != VMX_ENTRY_OK) check_seen[id] = true;
@@ -79,7 +86,15 @@ int main(int argc, char **argv)
     if (!error_seen[vmx_errors[i].number])
       printf("untested VM-instruction error %u (%s)\n", vmx_errors[i].number, vmx_errors[i].text), missing++;
   }
-  printf("vmx-coverage: %s: %u of %d fields, %d checks and %u VM-instruction errors untested\n",
-         missing ? "FAIL" : "OK", missing, VMCS_FIELD_COUNT, VMX_CHECK_END - VMX_CHECK_FIRST, modelled);
+  unsigned exits = 0;
+  for (unsigned i = 0; i < vmx_exit_reason_count; i++) {
+    if (!vmx_exit_reasons[i].modelled) continue;
+    exits++;
+    if (!exit_seen[vmx_exit_reasons[i].number])
+      printf("untested exit reason %u %s (%s)\n", vmx_exit_reasons[i].number, vmx_exit_reasons[i].name,
+             vmx_exit_reasons[i].section), missing++;
+  }
+  printf("vmx-coverage: %s: %u of %d fields, %d checks, %u VM-instruction errors and %u exit reasons untested\n",
+         missing ? "FAIL" : "OK", missing, VMCS_FIELD_COUNT, VMX_CHECK_END - VMX_CHECK_FIRST, modelled, exits);
   return missing ? 1 : 0;
 }

@@ -126,6 +126,29 @@ bool vmx_msr_exits(const struct vmcs *v, const struct vmx_mem_ops *m, uint32_t m
 /* The exception bitmap, with the #PF error-code mask and match. */
 bool vmx_exception_exits(const struct vmcs *v, unsigned vector, uint32_t error);
 
+/* An exception about to be delivered in non-root operation. */
+struct vmx_event {
+  unsigned vector;
+  bool has_error;
+  uint32_t error;
+  bool sw_exception;         /* INT3 / INTO (software exception, type 6) */
+  unsigned insn_len;         /* of INT3 / INTO */
+  bool protected_mode;       /* CR0.PE: error codes are delivered only then */
+  uint64_t fault_address;    /* #PF: the linear address (CR2 is not written) */
+};
+/* "Exceptions" and "Information for VM Exits Due to Vectored Events": when
+ * the exception bitmap makes the exception exit, fills *e (reason 0,
+ * interruption information and error code, #PF address in the
+ * qualification, instruction length of a software exception). */
+bool vmx_exception_exit(const struct vmcs *v, const struct vmx_event *ev, struct vmx_exit_info *e);
+
+/* "EPT Violations" / "EPT Misconfigurations": exit 48 with the MMU's
+ * qualification, the guest-physical address and, when qualification bit 7
+ * says it is valid, the guest-linear address; exit 49 with the
+ * guest-physical address. */
+void vmx_ept_violation_exit(uint64_t qualification, uint64_t gpa, uint64_t gla, struct vmx_exit_info *e);
+void vmx_ept_misconfig_exit(uint64_t gpa, struct vmx_exit_info *e);
+
 /* VMX-instruction information (VMCLEAR, VMPTRLD, VMPTRST, VMREAD, VMWRITE,
  * VMXON, INVEPT, INVVPID): scaling 1:0, reg1 6:3, address size 9:7,
  * register form 10, segment 17:15, index 21:18 (invalid 22), base 26:23

@@ -232,6 +232,39 @@ bool vmx_exception_exits(const struct vmcs *v, unsigned vector, uint32_t error)
   return ((error & mask) == match) ? bit : !bit;
 }
 
+/* Software exceptions keep their type and length; RIP is saved at the
+ * INT3/INTO (the caller moves it back). The #PF qualification is the
+ * faulting linear address. */
+bool vmx_exception_exit(const struct vmcs *v, const struct vmx_event *ev, struct vmx_exit_info *e)
+{
+  uint32_t error = ev->has_error ? ev->error : 0;
+  if (!vmx_exception_exits(v, ev->vector, error)) return false;
+  unsigned type = ev->sw_exception ? INTR_TYPE_SW_EXCEPTION : ev->vector == 2 ? INTR_TYPE_NMI : INTR_TYPE_HW_EXCEPTION;
+  bool deliver = ev->has_error && ev->protected_mode;
+  *e = (struct vmx_exit_info){ .reason = VMX_EXIT_EXCEPTION_NMI, .intr_info = vmx_intr_info(ev->vector, type, deliver),
+                               .intr_error = deliver ? error : 0,
+                               .qualification = ev->vector == 14 ? ev->fault_address : 0,
+                               .insn_len = ev->sw_exception ? ev->insn_len : 0 };
+  return true;
+}
+
+/* "Exit Qualification for EPT Violations": bit 7 says the guest-linear
+ * address field is valid. */
+void vmx_ept_violation_exit(uint64_t qualification, uint64_t gpa, uint64_t gla, struct vmx_exit_info *e)
+{
+  *e = (struct vmx_exit_info){ .reason = VMX_EXIT_EPT_VIOLATION, .qualification = qualification,
+                               .guest_physical = gpa, .physical_valid = true };
+  if (qualification & (1u << 7)) {
+    e->guest_linear = gla;
+    e->linear_valid = true;
+  }
+}
+
+void vmx_ept_misconfig_exit(uint64_t gpa, struct vmx_exit_info *e)
+{
+  *e = (struct vmx_exit_info){ .reason = VMX_EXIT_EPT_MISCONFIG, .guest_physical = gpa, .physical_valid = true };
+}
+
 /* "Information for VM Exits Due to Instruction Execution", table "Format of
  * the VM-Exit Instruction-Information Field as Used for VMCLEAR, VMPTRLD,
  * VMPTRST, VMXON, XRSTORS, and XSAVES" and "... for VMREAD and VMWRITE"

@@ -1,0 +1,481 @@
+/* Conformance of the VM-exit rules of the VMX model (SDM Vol. 3C, chapter
+ * "VMX Non-Root Operation": "Instructions That Cause VM Exits
+ * Unconditionally", "Instructions That Cause VM Exits Conditionally",
+ * "Exceptions"; chapter "VM Exits": the exit qualifications and
+ * information fields). Every rule has a case where it exits and one where
+ * it does not. `--covers` prints "exit N" for each modelled exit reason a
+ * passing scenario produces (vmx-coverage). */
+#include "conformance/vmx/covers.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "models/vmx/vmx_exit.h"
+#include "models/vmx/vmx_bits.h"
+
+#define MEM_SIZE 0x4000
+#define PA_IO_A 0x1000
+#define PA_IO_B 0x2000
+#define PA_MSR_BITMAP 0x3000
+
+static uint8_t mem[MEM_SIZE];
+static struct vmcs v;
+
+static bool mread(void *ctx, uint64_t pa, void *buf, size_t len)
+{
+  (void)ctx;
+  if (pa >= MEM_SIZE || len > MEM_SIZE - pa) return false;
+  memcpy(buf, mem + pa, len);
+  return true;
+}
+static const struct vmx_mem_ops ops = { .read = mread };
+
+static void set(enum vmcs_field f, uint64_t value) { vmcs_set(&v, f, value); }
+static void reset(void)
+{
+  memset(&v, 0, sizeof v);
+  memset(mem, 0, sizeof mem);
+  set(VMCSI_IO_BITMAP_A, PA_IO_A);
+  set(VMCSI_IO_BITMAP_B, PA_IO_B);
+  set(VMCSI_MSR_BITMAP, PA_MSR_BITMAP);
+}
+static void set_bit(uint64_t base, uint32_t bit) { mem[base + bit / 8] |= (uint8_t)(1u << (bit & 7)); }
+
+/* ---- instructions ------------------------------------------------------- */
+
+struct insn_rule { enum vmx_insn_kind kind; unsigned reason; int ctl; uint32_t bit; const char *name; };
+static const struct insn_rule insn_rules[] = {
+#define ALWAYS 0
+#define PROC 1
+#define PROC2 2
+#define X(kind, rsn, ctl, bit) { VMX_KIND_##kind, VMX_EXIT_##rsn, ctl, bit, #kind },
+  VMX_INSN_EXIT_RULES(X)
+#undef X
+#undef ALWAYS
+#undef PROC
+#undef PROC2
+};
+#define INSN_RULES (sizeof insn_rules / sizeof insn_rules[0])
+
+/* The extra secondary control RDTSCP and INVPCID also need. */
+static uint32_t companion(enum vmx_insn_kind k)
+{
+  return k == VMX_KIND_RDTSCP ? PROC2_ENABLE_RDTSCP : k == VMX_KIND_INVPCID ? PROC2_ENABLE_INVPCID : 0;
+}
+
+/* With every control clear only the unconditional instructions exit; with
+ * exactly its control set (secondary controls activated), each does, with
+ * its reason. */
+static bool insn_rule_holds(const struct insn_rule *r)
+{
+  unsigned reason = 0;
+  reset();
+  bool exits = vmx_insn_exits(&v, r->kind, &reason);
+  if (exits != (r->ctl == 0)) return false;
+  if (r->ctl == 0) return reason == r->reason;
+  set(VMCSI_CPU_BASED_VM_EXEC_CONTROL, (r->ctl == 1 ? r->bit : 0) | PROC_SECONDARY_CTLS);
+  set(VMCSI_SECONDARY_VM_EXEC_CONTROL, (r->ctl == 2 ? r->bit : 0) | companion(r->kind));
+  if (!vmx_insn_exits(&v, r->kind, &reason) || reason != r->reason) return false;
+  /* Every other control set instead: no exit. */
+  set(VMCSI_CPU_BASED_VM_EXEC_CONTROL, ~(r->ctl == 1 ? r->bit : 0));
+  set(VMCSI_SECONDARY_VM_EXEC_CONTROL, ~(r->ctl == 2 ? r->bit : 0));
+  return !vmx_insn_exits(&v, r->kind, &reason);
+}
+
+static void vmx_insn_exit_controls_each_exit_only_when_set(void **state)
+{
+  (void)state;
+  for (size_t i = 0; i < INSN_RULES; i++)
+    if (!insn_rule_holds(&insn_rules[i])) fail_msg("exit rule of %s does not hold", insn_rules[i].name);
+}
+
+static void vmx_secondary_controls_ignored_without_activation(void **state)
+{
+  (void)state;
+  unsigned reason;
+  reset();
+  set(VMCSI_SECONDARY_VM_EXEC_CONTROL, PROC2_WBINVD_EXITING | PROC2_RDRAND_EXITING);
+  assert_false(vmx_insn_exits(&v, VMX_KIND_WBINVD, &reason));
+  assert_false(vmx_insn_exits(&v, VMX_KIND_RDRAND, &reason));
+  set(VMCSI_CPU_BASED_VM_EXEC_CONTROL, PROC_SECONDARY_CTLS);
+  assert_true(vmx_insn_exits(&v, VMX_KIND_WBINVD, &reason));
+  assert_int_equal(reason, VMX_EXIT_WBINVD);
+}
+
+static void vmx_rdtscp_and_invpcid_need_their_enable_control(void **state)
+{
+  (void)state;
+  unsigned reason;
+  reset();
+  set(VMCSI_CPU_BASED_VM_EXEC_CONTROL, PROC_RDTSC_EXITING | PROC_INVLPG_EXITING | PROC_SECONDARY_CTLS);
+  assert_false(vmx_insn_exits(&v, VMX_KIND_RDTSCP, &reason));
+  assert_false(vmx_insn_exits(&v, VMX_KIND_INVPCID, &reason));
+  set(VMCSI_SECONDARY_VM_EXEC_CONTROL, PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID);
+  assert_true(vmx_insn_exits(&v, VMX_KIND_RDTSCP, &reason));
+  assert_int_equal(reason, VMX_EXIT_RDTSCP);
+  assert_true(vmx_insn_exits(&v, VMX_KIND_INVPCID, &reason));
+  assert_int_equal(reason, VMX_EXIT_INVPCID);
+}
+
+/* ---- control registers ---------------------------------------------------- */
+
+static void vmx_mov_to_cr0_exits_when_a_masked_bit_differs_from_shadow(void **state)
+{
+  (void)state;
+  reset();
+  set(VMCSI_CR0_GUEST_HOST_MASK, CR0_PG | CR0_CD);
+  set(VMCSI_CR0_READ_SHADOW, CR0_PG);
+  assert_false(vmx_cr_access_exits(&v, 0, VMX_CR_MOV_TO, CR0_PG | CR0_PE));      /* unmasked PE differs */
+  assert_true(vmx_cr_access_exits(&v, 0, VMX_CR_MOV_TO, CR0_PE));               /* masked PG differs */
+  assert_true(vmx_cr_access_exits(&v, 0, VMX_CR_MOV_TO, CR0_PG | CR0_CD));      /* masked CD differs */
+  assert_false(vmx_cr_access_exits(&v, 0, VMX_CR_MOV_FROM, 0));                 /* reads never exit */
+}
+
+static void vmx_mov_to_cr4_exits_when_a_masked_bit_differs_from_shadow(void **state)
+{
+  (void)state;
+  reset();
+  set(VMCSI_CR4_GUEST_HOST_MASK, CR4_VMXE);
+  set(VMCSI_CR4_READ_SHADOW, 0);
+  assert_false(vmx_cr_access_exits(&v, 4, VMX_CR_MOV_TO, CR4_PAE));
+  assert_true(vmx_cr_access_exits(&v, 4, VMX_CR_MOV_TO, CR4_PAE | CR4_VMXE));
+}
+
+static void vmx_mov_to_cr3_exits_unless_a_target_value_matches(void **state)
+{
+  (void)state;
+  reset();
+  assert_false(vmx_cr_access_exits(&v, 3, VMX_CR_MOV_TO, 0x5000));             /* no CR3-load exiting */
+  set(VMCSI_CPU_BASED_VM_EXEC_CONTROL, PROC_CR3_LOAD_EXITING);
+  assert_true(vmx_cr_access_exits(&v, 3, VMX_CR_MOV_TO, 0x5000));
+  set(VMCSI_CR3_TARGET_VALUE1, 0x5000);
+  assert_true(vmx_cr_access_exits(&v, 3, VMX_CR_MOV_TO, 0x5000));              /* count 0: targets unused */
+  set(VMCSI_CR3_TARGET_COUNT, 1);
+  assert_true(vmx_cr_access_exits(&v, 3, VMX_CR_MOV_TO, 0x5000));              /* only target 0 counts */
+  set(VMCSI_CR3_TARGET_COUNT, 2);
+  assert_false(vmx_cr_access_exits(&v, 3, VMX_CR_MOV_TO, 0x5000));
+  assert_true(vmx_cr_access_exits(&v, 3, VMX_CR_MOV_TO, 0x6000));
+}
+
+static void vmx_mov_from_cr3_and_cr8_follow_their_store_controls(void **state)
+{
+  (void)state;
+  reset();
+  assert_false(vmx_cr_access_exits(&v, 3, VMX_CR_MOV_FROM, 0));
+  assert_false(vmx_cr_access_exits(&v, 8, VMX_CR_MOV_FROM, 0));
+  assert_false(vmx_cr_access_exits(&v, 8, VMX_CR_MOV_TO, 0));
+  set(VMCSI_CPU_BASED_VM_EXEC_CONTROL, PROC_CR3_STORE_EXITING | PROC_CR8_STORE_EXITING);
+  assert_true(vmx_cr_access_exits(&v, 3, VMX_CR_MOV_FROM, 0));
+  assert_true(vmx_cr_access_exits(&v, 8, VMX_CR_MOV_FROM, 0));
+  assert_false(vmx_cr_access_exits(&v, 8, VMX_CR_MOV_TO, 0));
+  set(VMCSI_CPU_BASED_VM_EXEC_CONTROL, PROC_CR8_LOAD_EXITING);
+  assert_true(vmx_cr_access_exits(&v, 8, VMX_CR_MOV_TO, 0));
+}
+
+static void vmx_clts_exits_when_ts_owned_and_shadow_set(void **state)
+{
+  (void)state;
+  reset();
+  set(VMCSI_CR0_GUEST_HOST_MASK, CR0_TS);
+  assert_false(vmx_cr_access_exits(&v, 0, VMX_CR_CLTS, 0));
+  set(VMCSI_CR0_READ_SHADOW, CR0_TS);
+  assert_true(vmx_cr_access_exits(&v, 0, VMX_CR_CLTS, 0));
+  set(VMCSI_CR0_GUEST_HOST_MASK, 0);
+  assert_false(vmx_cr_access_exits(&v, 0, VMX_CR_CLTS, 0));
+}
+
+static void vmx_lmsw_exits_on_setting_owned_pe_or_changing_owned_mp_em_ts(void **state)
+{
+  (void)state;
+  reset();
+  set(VMCSI_CR0_GUEST_HOST_MASK, CR0_PE | CR0_TS);
+  set(VMCSI_CR0_READ_SHADOW, 0);
+  assert_true(vmx_cr_access_exits(&v, 0, VMX_CR_LMSW, CR0_PE));
+  assert_true(vmx_cr_access_exits(&v, 0, VMX_CR_LMSW, CR0_TS));
+  assert_false(vmx_cr_access_exits(&v, 0, VMX_CR_LMSW, CR0_MP | CR0_EM));      /* not owned */
+  /* LMSW cannot clear PE: a 0 source against a shadow of 1 does not exit. */
+  set(VMCSI_CR0_READ_SHADOW, CR0_PE);
+  assert_false(vmx_cr_access_exits(&v, 0, VMX_CR_LMSW, 0));
+}
+
+static void vmx_cr_access_qualification_layout(void **state)
+{
+  (void)state;
+  /* MOV to CR3 from RBX (3): CR 3, type 0, register 3. */
+  assert_int_equal(vmx_cr_qualification(3, VMX_CR_MOV_TO, 3, false, 0), 0x303);
+  /* MOV from CR8 to R9: CR 8, type 1, register 9. */
+  assert_int_equal(vmx_cr_qualification(8, VMX_CR_MOV_FROM, 9, false, 0), 0x918);
+  assert_int_equal(vmx_cr_qualification(0, VMX_CR_CLTS, 0, false, 0), 0x20);
+  /* LMSW from memory with source 0x000B: type 3, bit 6, data in 31:16. */
+  assert_int_equal(vmx_cr_qualification(0, VMX_CR_LMSW, 0, true, 0xB), 0x000B0070);
+  assert_int_equal(vmx_cr_qualification(0, VMX_CR_LMSW, 0, false, 0x1), 0x00010030);
+}
+
+static void vmx_mov_dr_qualification_layout(void **state)
+{
+  (void)state;
+  assert_int_equal(vmx_dr_qualification(7, false, 0), 0x7);      /* MOV to DR7 from RAX */
+  assert_int_equal(vmx_dr_qualification(6, true, 15), 0xF16);    /* MOV from DR6 to R15 */
+}
+
+static void vmx_cr_reads_see_shadow_and_writes_keep_owned_bits(void **state)
+{
+  (void)state;
+  reset();
+  set(VMCSI_CR0_GUEST_HOST_MASK, CR0_NE);
+  set(VMCSI_CR0_READ_SHADOW, 0);
+  assert_int_equal(vmx_cr_read_shadowed(&v, 0, CR0_PE | CR0_NE), CR0_PE);
+  assert_int_equal(vmx_cr_write_masked(&v, 0, CR0_NE, CR0_PE), CR0_PE | CR0_NE);
+  assert_int_equal(vmx_cr_read_shadowed(&v, 3, 0x1234), 0x1234);                 /* CR3 unaffected */
+  set(VMCSI_CR0_GUEST_HOST_MASK, 0);
+  assert_int_equal(vmx_cr_read_shadowed(&v, 0, CR0_PE | CR0_NE), CR0_PE | CR0_NE);
+}
+
+/* ---- I/O ---------------------------------------------------------------- */
+
+static void vmx_io_unconditional_exiting_without_bitmaps(void **state)
+{
+  (void)state;
+  reset();
+  assert_false(vmx_io_exits(&v, &ops, 0x80, 1));
+  set(VMCSI_CPU_BASED_VM_EXEC_CONTROL, PROC_UNCOND_IO_EXITING);
+  assert_true(vmx_io_exits(&v, &ops, 0x80, 1));
+}
+
+static void vmx_io_bitmaps_decide_and_override_unconditional_exiting(void **state)
+{
+  (void)state;
+  reset();
+  set(VMCSI_CPU_BASED_VM_EXEC_CONTROL, PROC_USE_IO_BITMAPS | PROC_UNCOND_IO_EXITING);
+  assert_false(vmx_io_exits(&v, &ops, 0x80, 1));              /* bitmaps clear: no exit */
+  set_bit(PA_IO_A, 0x81);
+  assert_false(vmx_io_exits(&v, &ops, 0x80, 1));
+  assert_true(vmx_io_exits(&v, &ops, 0x80, 2));               /* a 2-byte access covers 81H */
+  set_bit(PA_IO_B, 0x8001 - 0x8000);
+  assert_true(vmx_io_exits(&v, &ops, 0x8001, 1));             /* bitmap B */
+  assert_false(vmx_io_exits(&v, &ops, 0x8002, 4));
+}
+
+static void vmx_io_wrapping_access_exits(void **state)
+{
+  (void)state;
+  reset();
+  set(VMCSI_CPU_BASED_VM_EXEC_CONTROL, PROC_USE_IO_BITMAPS);
+  assert_false(vmx_io_exits(&v, &ops, 0xFFFC, 4));
+  assert_true(vmx_io_exits(&v, &ops, 0xFFFE, 4));
+}
+
+static void vmx_io_qualification_layout(void **state)
+{
+  (void)state;
+  assert_int_equal(vmx_io_qualification(1, false, false, false, true, 0x80), 0x00800040);   /* OUT imm8, AL */
+  assert_int_equal(vmx_io_qualification(2, true, false, false, false, 0x3F8), 0x03F80009);  /* IN AX, DX */
+  assert_int_equal(vmx_io_qualification(4, true, true, true, false, 0x60), 0x0060003B);     /* REP INSD */
+}
+
+/* ---- MSRs --------------------------------------------------------------- */
+
+static void vmx_msr_access_exits_without_bitmaps(void **state)
+{
+  (void)state;
+  reset();
+  assert_true(vmx_msr_exits(&v, &ops, 0x10, false));
+  assert_true(vmx_msr_exits(&v, &ops, 0x10, true));
+}
+
+static void vmx_msr_bitmaps_select_by_range_and_direction(void **state)
+{
+  (void)state;
+  reset();
+  set(VMCSI_CPU_BASED_VM_EXEC_CONTROL, PROC_USE_MSR_BITMAPS);
+  assert_false(vmx_msr_exits(&v, &ops, 0x10, false));
+  set_bit(PA_MSR_BITMAP, 0x10);                              /* read, low MSRs */
+  assert_true(vmx_msr_exits(&v, &ops, 0x10, false));
+  assert_false(vmx_msr_exits(&v, &ops, 0x10, true));
+  set_bit(PA_MSR_BITMAP + 3072, 0x80);                       /* write, high MSRs: C0000080H */
+  assert_true(vmx_msr_exits(&v, &ops, 0xC0000080u, true));
+  assert_false(vmx_msr_exits(&v, &ops, 0xC0000080u, false));
+  assert_false(vmx_msr_exits(&v, &ops, 0x80, true));
+}
+
+static void vmx_msr_outside_bitmap_ranges_always_exits(void **state)
+{
+  (void)state;
+  reset();
+  set(VMCSI_CPU_BASED_VM_EXEC_CONTROL, PROC_USE_MSR_BITMAPS);
+  assert_true(vmx_msr_exits(&v, &ops, 0x2000, false));
+  assert_true(vmx_msr_exits(&v, &ops, 0xC0002000u, true));
+  assert_true(vmx_msr_exits(&v, &ops, 0x40000000u, false));
+}
+
+/* ---- exceptions --------------------------------------------------------- */
+
+static void vmx_exception_bitmap_selects_vectors(void **state)
+{
+  (void)state;
+  reset();
+  set(VMCSI_EXCEPTION_BITMAP, 1u << 6);
+  assert_true(vmx_exception_exits(&v, 6, 0));
+  assert_false(vmx_exception_exits(&v, 13, 0));
+  assert_false(vmx_exception_exits(&v, 32, 0));              /* INT n vectors are not exceptions */
+}
+
+static void vmx_page_fault_exits_by_error_code_mask_and_match(void **state)
+{
+  (void)state;
+  reset();
+  set(VMCSI_EXCEPTION_BITMAP, 1u << 14);
+  set(VMCSI_PAGE_FAULT_ERROR_CODE_MASK, 0x2u);
+  set(VMCSI_PAGE_FAULT_ERROR_CODE_MATCH, 0x2u);
+  assert_true(vmx_exception_exits(&v, 14, 0x3));             /* write fault matches */
+  assert_false(vmx_exception_exits(&v, 14, 0x1));            /* read fault does not */
+  set(VMCSI_EXCEPTION_BITMAP, 0);                            /* bit 14 clear inverts the sense */
+  assert_false(vmx_exception_exits(&v, 14, 0x3));
+  assert_true(vmx_exception_exits(&v, 14, 0x1));
+}
+
+static void vmx_exception_exit_information(void **state)
+{
+  (void)state;
+  reset();
+  set(VMCSI_EXCEPTION_BITMAP, (1u << 14) | (1u << 3) | (1u << 13));
+  struct vmx_exit_info e;
+  struct vmx_event pf = { .vector = 14, .has_error = true, .error = 0x2, .protected_mode = true, .fault_address = 0xdead000 };
+  assert_true(vmx_exception_exit(&v, &pf, &e));
+  assert_int_equal(e.reason, VMX_EXIT_EXCEPTION_NMI);
+  assert_int_equal(e.intr_info, 0x80000B0E);                 /* valid, error code, hardware exception, 14 */
+  assert_int_equal(e.intr_error, 2);
+  assert_int_equal(e.qualification, 0xdead000);
+  struct vmx_event bp = { .vector = 3, .sw_exception = true, .insn_len = 1, .protected_mode = true };
+  assert_true(vmx_exception_exit(&v, &bp, &e));
+  assert_int_equal(e.intr_info, 0x80000603);                 /* software exception */
+  assert_int_equal(e.insn_len, 1);
+  /* Real-mode (unrestricted) guests get no error code. */
+  struct vmx_event gp = { .vector = 13, .has_error = true, .error = 0, .protected_mode = false };
+  assert_true(vmx_exception_exit(&v, &gp, &e));
+  assert_int_equal(e.intr_info, 0x8000030D);
+  struct vmx_event ud = { .vector = 6, .protected_mode = true };
+  assert_false(vmx_exception_exit(&v, &ud, &e));
+}
+
+/* ---- EPT ---------------------------------------------------------------- */
+
+static void vmx_ept_violation_records_linear_address_only_when_valid(void **state)
+{
+  (void)state;
+  struct vmx_exit_info e;
+  vmx_ept_violation_exit(0x181, 0x123456, 0x7000, &e);       /* read, linear valid, translation */
+  assert_int_equal(e.reason, VMX_EXIT_EPT_VIOLATION);
+  assert_int_equal(e.qualification, 0x181);
+  assert_true(e.physical_valid);
+  assert_int_equal(e.guest_physical, 0x123456);
+  assert_true(e.linear_valid);
+  assert_int_equal(e.guest_linear, 0x7000);
+  vmx_ept_violation_exit(0x1, 0x123456, 0x7000, &e);
+  assert_false(e.linear_valid);
+  vmx_ept_misconfig_exit(0x999000, &e);
+  assert_int_equal(e.reason, VMX_EXIT_EPT_MISCONFIG);
+  assert_int_equal(e.guest_physical, 0x999000);
+  assert_false(e.linear_valid);
+}
+
+/* ---- instruction information -------------------------------------------- */
+
+static void vmx_instruction_information_layout(void **state)
+{
+  (void)state;
+  /* vmptrld 0x10(%rax,%rcx,8): scale 3, 64-bit address, DS, index RCX, base RAX. */
+  struct vmx_insn_operands o = { .scale = 8, .addr_size = 2, .segment = 3, .index = 1, .base = 0 };
+  assert_int_equal(vmx_insn_info_encode(&o), 3u | (2u << 7) | (3u << 15) | (1u << 18) | (0u << 23));
+  /* vmread %rbx, %r12: register form, reg1 = R12, reg2 = RBX. */
+  struct vmx_insn_operands r = { .reg_form = true, .reg1 = 12, .reg2 = 3, .addr_size = 2, .index = -1, .base = -1 };
+  assert_int_equal(vmx_insn_info_encode(&r), (12u << 3) | (2u << 7) | (1u << 10) | (3u << 28));
+  /* No index, no base (absolute): both invalid bits. */
+  struct vmx_insn_operands n = { .scale = 1, .addr_size = 2, .segment = 3, .index = -1, .base = -1 };
+  assert_int_equal(vmx_insn_info_encode(&n) & ((1u << 22) | (1u << 27)), (1u << 22) | (1u << 27));
+}
+
+/* ---- catalogue ---------------------------------------------------------- */
+
+static void vmx_exit_reason_catalogue_names_and_numbers(void **state)
+{
+  (void)state;
+  assert_string_equal(vmx_exit_reason_name(10), "CPUID");
+  assert_string_equal(vmx_exit_reason_name(48), "EPT_VIOLATION");
+  assert_string_equal(vmx_exit_reason_name(35), "UNKNOWN");   /* 35 is not a basic exit reason */
+  for (unsigned i = 1; i < vmx_exit_reason_count; i++)
+    assert_true(vmx_exit_reasons[i].number > vmx_exit_reasons[i - 1].number);
+}
+
+/* ---- coverage: each modelled exit reason produced by a passing scenario -- */
+
+static bool produces(unsigned reason)
+{
+  for (size_t i = 0; i < INSN_RULES; i++)
+    if (insn_rules[i].reason == reason && insn_rule_holds(&insn_rules[i])) return true;
+  struct vmx_exit_info e;
+  switch (reason) {
+  case VMX_EXIT_EXCEPTION_NMI: {
+    reset();
+    set(VMCSI_EXCEPTION_BITMAP, 1u << 6);
+    struct vmx_event ud = { .vector = 6, .protected_mode = true };
+    return vmx_exception_exit(&v, &ud, &e) && e.reason == reason;
+  }
+  case VMX_EXIT_CR_ACCESS:
+    reset();
+    set(VMCSI_CPU_BASED_VM_EXEC_CONTROL, PROC_CR3_LOAD_EXITING);
+    return vmx_cr_access_exits(&v, 3, VMX_CR_MOV_TO, 0) && !vmx_cr_access_exits(&v, 0, VMX_CR_MOV_TO, 0);
+  case VMX_EXIT_IO_INSTRUCTION:
+    reset();
+    set(VMCSI_CPU_BASED_VM_EXEC_CONTROL, PROC_UNCOND_IO_EXITING);
+    return vmx_io_exits(&v, &ops, 0x80, 1);
+  case VMX_EXIT_RDMSR: case VMX_EXIT_WRMSR:
+    reset();
+    set(VMCSI_CPU_BASED_VM_EXEC_CONTROL, PROC_USE_MSR_BITMAPS);
+    set_bit(PA_MSR_BITMAP + (reason == VMX_EXIT_WRMSR ? 2048 : 0), 0x10);
+    return vmx_msr_exits(&v, &ops, 0x10, reason == VMX_EXIT_WRMSR) &&
+           !vmx_msr_exits(&v, &ops, 0x10, reason != VMX_EXIT_WRMSR);
+  case VMX_EXIT_EPT_VIOLATION: vmx_ept_violation_exit(0x181, 1, 2, &e); return e.reason == reason;
+  case VMX_EXIT_EPT_MISCONFIG: vmx_ept_misconfig_exit(1, &e); return e.reason == reason;
+  default: return false;
+  }
+}
+
+static void covered_exits(void)
+{
+  for (unsigned i = 0; i < vmx_exit_reason_count; i++)
+    if (vmx_exit_reasons[i].modelled && produces(vmx_exit_reasons[i].number))
+      printf("exit %u\n", vmx_exit_reasons[i].number);
+}
+
+int main(int argc, char **argv)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(vmx_insn_exit_controls_each_exit_only_when_set),
+    cmocka_unit_test(vmx_secondary_controls_ignored_without_activation),
+    cmocka_unit_test(vmx_rdtscp_and_invpcid_need_their_enable_control),
+    cmocka_unit_test(vmx_mov_to_cr0_exits_when_a_masked_bit_differs_from_shadow),
+    cmocka_unit_test(vmx_mov_to_cr4_exits_when_a_masked_bit_differs_from_shadow),
+    cmocka_unit_test(vmx_mov_to_cr3_exits_unless_a_target_value_matches),
+    cmocka_unit_test(vmx_mov_from_cr3_and_cr8_follow_their_store_controls),
+    cmocka_unit_test(vmx_clts_exits_when_ts_owned_and_shadow_set),
+    cmocka_unit_test(vmx_lmsw_exits_on_setting_owned_pe_or_changing_owned_mp_em_ts),
+    cmocka_unit_test(vmx_cr_access_qualification_layout),
+    cmocka_unit_test(vmx_mov_dr_qualification_layout),
+    cmocka_unit_test(vmx_cr_reads_see_shadow_and_writes_keep_owned_bits),
+    cmocka_unit_test(vmx_io_unconditional_exiting_without_bitmaps),
+    cmocka_unit_test(vmx_io_bitmaps_decide_and_override_unconditional_exiting),
+    cmocka_unit_test(vmx_io_wrapping_access_exits),
+    cmocka_unit_test(vmx_io_qualification_layout),
+    cmocka_unit_test(vmx_msr_access_exits_without_bitmaps),
+    cmocka_unit_test(vmx_msr_bitmaps_select_by_range_and_direction),
+    cmocka_unit_test(vmx_msr_outside_bitmap_ranges_always_exits),
+    cmocka_unit_test(vmx_exception_bitmap_selects_vectors),
+    cmocka_unit_test(vmx_page_fault_exits_by_error_code_mask_and_match),
+    cmocka_unit_test(vmx_exception_exit_information),
+    cmocka_unit_test(vmx_ept_violation_records_linear_address_only_when_valid),
+    cmocka_unit_test(vmx_instruction_information_layout),
+    cmocka_unit_test(vmx_exit_reason_catalogue_names_and_numbers),
+  };
+  return cov_main(argc, argv, "vmx_exits", tests, sizeof tests / sizeof tests[0], covered_exits);
+}
