@@ -19,7 +19,7 @@ static uint8_t guest_stack[4096] __attribute__((aligned(16)));
 
 void guest_msrio(void);
 extern char g_rd_efer[], g_wr_sysenter[], g_rd_sysenter[], g_rd_unmapped[], g_inw[], g_after_inw[], g_inb[],
-    g_outl[], g_after_outl[];
+    g_outl[], g_after_outl[], g_user_rdmsr[], g_user_hlt[], g_user_cpuid[];
 __asm__(".text\n"
         "guest_msrio:\n"
         "g_rd_efer: mov $0xC0000080, %ecx\n rdmsr\n"
@@ -31,6 +31,9 @@ __asm__(".text\n"
         "g_inb: inb $0x71, %al\n vmmcall\n"
         "g_outl: mov $0x72, %edx\n outl %eax, %dx\n"
         "g_after_outl: nop\n vmmcall\n"
+        "g_user_rdmsr: mov $0xC0000080, %ecx\n rdmsr\n"
+        "g_user_hlt: hlt\n"
+        "g_user_cpuid: cpuid\n"
         "1: jmp 1b\n");
 
 static uint64_t run_at(uintptr_t rip)
@@ -92,6 +95,27 @@ static void io_map(void)
     tap_eq((uintptr_t)g_after_outl, vmcb_rd64(vmcb, VMCB_EXITINFO2), "OUTL exit: EXITINFO2 is the next RIP");
 }
 
+/* "Instruction Intercepts": the CPL check of a privileged instruction comes
+ * before its intercept. A CPL-3 guest's RDMSR of an intercepted MSR and its
+ * HLT raise #GP (taken by the #GP intercept), while CPUID, which has no
+ * CPL rule, exits. */
+static void ring3_guest(void)
+{
+    vmcb_seg_from_gdt(vmcb, VMCB_CS, RT_SEL_UCODE64 | 3);
+    vmcb_seg_from_gdt(vmcb, VMCB_SS, RT_SEL_UDATA | 3);
+    vmcb_wr8(vmcb, VMCB_CPL, 3);
+    vmcb_wr32(vmcb, VMCB_INTERCEPT_EXC, 1u << 13);
+    vmcb_intercept(vmcb, VMCB_INTERCEPT_VEC1, ICPT1_HLT, true);
+    vmcb_intercept(vmcb, VMCB_INTERCEPT_VEC1, ICPT1_CPUID, true);
+
+    tap_eq(EXIT_EXCP_BASE + 13, run_at((uintptr_t)g_user_rdmsr), "CPL-3 RDMSR of an intercepted MSR: #GP, not an MSR exit");
+    tap_eq((uintptr_t)g_user_rdmsr + 5, vmcb_rd64(vmcb, VMCB_RIP), "CPL-3 RDMSR #GP: guest RIP at RDMSR");
+    tap_eq(0, vmcb_rd64(vmcb, VMCB_EXITINFO1), "CPL-3 RDMSR #GP: error code 0");
+    tap_eq(EXIT_EXCP_BASE + 13, run_at((uintptr_t)g_user_hlt), "CPL-3 HLT under the HLT intercept: #GP, not a HLT exit");
+    tap_eq(EXIT_CPUID, run_at((uintptr_t)g_user_cpuid), "CPL-3 CPUID under the CPUID intercept: CPUID exit");
+    tap_eq(3, *(volatile uint8_t *)(vmcb + VMCB_CPL), "the VMCB's CPL after a CPL-3 exit");
+}
+
 void test_main(void)
 {
     if (!svm_supported()) {
@@ -103,5 +127,6 @@ void test_main(void)
     vmcb_intercept(vmcb, VMCB_INTERCEPT_VEC2, ICPT2_VMMCALL, true);
     msr_map();
     io_map();
+    ring3_guest();
     svm_stgi();
 }
