@@ -2,3 +2,4 @@
 # (corei7_skylake_x) and on hvsim (--cpu skylake-x); their serial outputs
 # are compared (conformance/images/oracle-tests.cmake).
 hvsim_virt_image(vmx_basic intel tests/vmx/vmx_basic.c)
+hvsim_virt_image(vmx_exits intel tests/vmx/vmx_exits.c)

@@ -1,0 +1,185 @@
+/* vmx_exits: conditional VM exits and what they record. A 64-bit guest
+ * executes, in turn, MOV to/from CR3 (CR3-load exiting with a CR3-target
+ * value, CR3-store exiting), MOV from CR8, MOV to CR0 against the CR0
+ * guest/host mask and read shadow, CLTS, LMSW, MOV to DR7, RDMSR/WRMSR
+ * against the MSR bitmaps, IN/OUT against the I/O bitmaps, INVLPG, RDTSC,
+ * WBINVD, UD2 and a #PF against the exception bitmap with the #PF
+ * error-code mask and match, VMREAD and VMPTRLD; the host prints each exit
+ * reason, qualification, instruction length and information.
+ * SDM Vol. 3C, "Instructions That Cause VM Exits Conditionally",
+ * "Exceptions"; "Exit Qualification for Control-Register Accesses", "...
+ * for MOV DR", "... for I/O Instructions", "... for INVLPG"; "Information
+ * for VM Exits Due to Vectored Events"; "Information for VM Exits Due to
+ * Instruction Execution". */
+#include "tests/vmx/vmx.h"
+
+void guest_exits(void);
+extern char g_cr3_load[], g_cr3_store[], g_cr8_store[], g_cr0[], g_clts[], g_lmsw[], g_movdr[], g_rdmsr[],
+    g_rdmsr_out[], g_wrmsr[], g_in[], g_outw[], g_invlpg[], g_rdtsc[], g_wbinvd[], g_ud2[], g_pf[], g_pf_next[],
+    g_pf2[], g_vmread[], g_vmptrld[], g_vmcall[], guest_data[];
+__asm__(".text\n"
+        "guest_exits:\n"
+        "  mov %cr3, %rax\n"
+        "  mov %rax, %cr3\n"                 /* CR3-target value 0 matches: no exit */
+        "  mov %rax, %rcx\n  xor $0x1000, %rcx\n"
+        "g_cr3_load: mov %rcx, %cr3\n"
+        "g_cr3_store: mov %cr3, %rdx\n"
+        "g_cr8_store: mov %cr8, %rax\n"
+        "  mov %cr0, %rbx\n  or $8, %rbx\n"
+        "g_cr0: mov %rbx, %cr0\n"
+        "g_clts: clts\n"
+        "  mov $1, %ecx\n"
+        "g_lmsw: lmsw %cx\n"
+        "  mov $0x400, %edx\n"
+        "g_movdr: mov %rdx, %dr7\n"
+        "  mov $0x174, %ecx\n"
+        "g_rdmsr: rdmsr\n"
+        "  mov $0x10, %ecx\n  rdmsr\n"       /* TSC: bitmap bit clear, no exit */
+        "  mov $0x40000000, %ecx\n"
+        "g_rdmsr_out: rdmsr\n"
+        "  mov $0xC0000100, %ecx\n  xor %eax, %eax\n  xor %edx, %edx\n"
+        "g_wrmsr: wrmsr\n"
+        "g_in: inb $0x71, %al\n"
+        "  mov $0x7F, %dx\n"
+        "g_outw: outw %ax, (%dx)\n"
+        "  lea guest_data(%rip), %rsi\n"
+        "g_invlpg: invlpg (%rsi)\n"
+        "g_rdtsc: rdtsc\n"
+        "g_wbinvd: wbinvd\n"
+        "g_ud2: ud2\n"
+        "  mov $0x40000000, %r8\n"
+        "g_pf: mov (%r8), %al\n"
+        "g_pf_next: mov $0x40000000, %r8\n"    /* GPRs are not kept across the exit */
+        "g_pf2: mov (%r8), %al\n"            /* not matched: delivered to the guest IDT */
+        "g_pf2_next:\n"
+        ".pushsection .extable, \"a\"\n.quad g_pf2, g_pf2_next\n.popsection\n"
+        "g_vmread: vmread %rax, %rbx\n"
+        "g_vmptrld: vmptrld 8(%rax)\n"
+        "g_vmcall: vmcall\n"
+        "  ud2\n"
+        ".data\n.balign 8\nguest_data: .quad 0\n.text\n");
+
+static uint8_t io_bitmap_a[4096] __attribute__((aligned(4096)));
+static uint8_t io_bitmap_b[4096] __attribute__((aligned(4096)));
+static uint8_t msr_bitmap[4096] __attribute__((aligned(4096)));
+
+static void set_bit(uint8_t *map, unsigned bit) { map[bit / 8] |= (uint8_t)(1u << (bit % 8)); }
+
+/* The exit the guest's instruction at `at` must have caused. */
+static void expect(unsigned reason, const char *what, const char *at)
+{
+    tap_eq(reason, vmx_exit_reason(), "%s: exit reason", what);
+    tap_check(vmread(GUEST_RIP) == (uintptr_t)at, "%s: guest RIP is the instruction", what);
+}
+
+static void expect_insn(unsigned reason, const char *what, const char *at, uint64_t len)
+{
+    expect(reason, what, at);
+    tap_eq(len, vmread(EXIT_INSN_LEN), "%s: VM-exit instruction length", what);
+}
+
+static void resume(const char *what)
+{
+    if (vmx_skip_and_resume() != VM_EXITED) tap_check(false, "VMRESUME after %s", what);
+}
+
+void test_main(void)
+{
+    /* The guest takes a #PF through the shared IDT, which reloads CS from
+     * the GDT. A processor sets a descriptor's accessed bit when it loads
+     * it; mark the flat descriptors accessed beforehand so that this image
+     * tests VMX, not accessed-bit updates (hvsim's exception delivery does
+     * not set the bit yet, and VM entry requires an accessed CS). */
+    extern uint64_t rt_gdt[];
+    for (unsigned i = 1; i <= 5; i++) rt_gdt[i] |= 1ull << 40;
+    tap_eq(VM_SUCCEED, vmx_enable(), "VMXON");
+    uint32_t proc = PROC_CR3_LOAD_EXITING | (1u << 20) /* CR8-store exiting */ | PROC_MOV_DR_EXITING |
+                    PROC_USE_MSR_BITMAPS | PROC_USE_IO_BITMAPS | PROC_INVLPG_EXITING | PROC_RDTSC_EXITING;
+    vmx_setup_vmcs(guest_exits, proc, PROC2_WBINVD_EXITING);
+    vmwrite(CR3_TARGET0, read_cr3());
+    vmwrite(CR3_TARGET_COUNT, 1);
+    vmwrite(CR0_MASK, 1u << 3);            /* TS owned by the host */
+    vmwrite(CR0_SHADOW, 0);
+    set_bit(msr_bitmap, 0x174);                        /* read SYSENTER_CS */
+    set_bit(msr_bitmap + 3072, 0x100);                 /* write IA32_FS_BASE */
+    vmwrite(MSR_BITMAP, (uintptr_t)msr_bitmap);
+    set_bit(io_bitmap_a, 0x71);
+    set_bit(io_bitmap_a, 0x80);
+    vmwrite(IO_BITMAP_A, (uintptr_t)io_bitmap_a);
+    vmwrite(IO_BITMAP_B, (uintptr_t)io_bitmap_b);
+    vmwrite(EXCEPTION_BITMAP, (1u << 6) | (1u << 14));
+    vmwrite(PF_ERROR_MASK, 0);
+    vmwrite(PF_ERROR_MATCH, 0);
+
+    tap_eq(VM_EXITED, vmx_run(0), "VMLAUNCH");
+    expect_insn(28, "MOV to CR3 (not a CR3-target value)", g_cr3_load, 3);
+    tap_eq(0x103, vmread(EXIT_QUALIFICATION), "MOV to CR3 from RCX: qualification");
+    vmwrite(PROC_CONTROLS, vmread(PROC_CONTROLS) | PROC_CR3_STORE_EXITING);
+    resume("MOV to CR3");
+    expect_insn(28, "MOV from CR3", g_cr3_store, 3);
+    tap_eq(0x213, vmread(EXIT_QUALIFICATION), "MOV from CR3 to RDX: qualification");
+    resume("MOV from CR3");
+    expect_insn(28, "MOV from CR8", g_cr8_store, 4);
+    tap_eq(0x18, vmread(EXIT_QUALIFICATION), "MOV from CR8 to RAX: qualification");
+    resume("MOV from CR8");
+    expect_insn(28, "MOV to CR0 changing an owned bit", g_cr0, 3);
+    tap_eq(0x300, vmread(EXIT_QUALIFICATION), "MOV to CR0 from RBX: qualification");
+    vmwrite(CR0_SHADOW, 1u << 3);
+    resume("MOV to CR0");
+    expect_insn(28, "CLTS with TS owned and shadowed as 1", g_clts, 2);
+    tap_eq(0x20, vmread(EXIT_QUALIFICATION), "CLTS: qualification");
+    resume("CLTS");
+    expect_insn(28, "LMSW clearing the owned TS", g_lmsw, 3);
+    tap_eq(0x10030, vmread(EXIT_QUALIFICATION), "LMSW from CX = 1: qualification");
+    resume("LMSW");
+    expect_insn(29, "MOV to DR7", g_movdr, 3);
+    tap_eq(0x207, vmread(EXIT_QUALIFICATION), "MOV to DR7 from RDX: qualification");
+    resume("MOV DR");
+    expect_insn(31, "RDMSR of a read-bitmap MSR", g_rdmsr, 2);
+    resume("RDMSR");
+    expect_insn(31, "RDMSR outside the bitmap ranges", g_rdmsr_out, 2);
+    resume("RDMSR");
+    expect_insn(32, "WRMSR of a write-bitmap MSR", g_wrmsr, 2);
+    resume("WRMSR");
+    expect_insn(30, "IN from a bitmap port", g_in, 2);
+    tap_eq(0x00710048, vmread(EXIT_QUALIFICATION), "IN AL, 71H: qualification");
+    resume("IN");
+    expect_insn(30, "OUT of 2 bytes reaching a bitmap port", g_outw, 2);
+    tap_eq(0x007F0001, vmread(EXIT_QUALIFICATION), "OUT DX=7FH, AX: qualification");
+    resume("OUT");
+    expect_insn(14, "INVLPG", g_invlpg, 3);
+    tap_check(vmread(EXIT_QUALIFICATION) == (uintptr_t)guest_data, "INVLPG: qualification is the linear address");
+    resume("INVLPG");
+    expect_insn(16, "RDTSC", g_rdtsc, 2);
+    resume("RDTSC");
+    expect_insn(54, "WBINVD", g_wbinvd, 2);
+    resume("WBINVD");
+    expect(0, "UD2 in the exception bitmap", g_ud2);
+    tap_eq(0x80000306, vmread(EXIT_INTR_INFO), "UD2: exit interruption information");
+    vmwrite(GUEST_RIP, (uintptr_t)g_ud2 + 2);
+    if (vmx_run(1) != VM_EXITED) tap_check(false, "VMRESUME after UD2");
+    expect(0, "#PF matching the error-code mask and match", g_pf);
+    tap_eq(0x80000B0E, vmread(EXIT_INTR_INFO), "#PF: exit interruption information");
+    tap_eq(0, vmread(EXIT_INTR_ERROR), "#PF: error code (not present, read, supervisor)");
+    tap_eq(0x40000000, vmread(EXIT_QUALIFICATION), "#PF: qualification is the faulting address");
+    /* A not-present fault (P = 0) no longer matches (mask P, match P):
+     * with bit 14 set it is delivered through the guest IDT instead. */
+    vmwrite(PF_ERROR_MASK, 1);
+    vmwrite(PF_ERROR_MATCH, 1);
+    vmwrite(GUEST_RIP, (uintptr_t)g_pf_next);
+    rt_fault_clear();
+    if (vmx_run(1) != VM_EXITED) tap_check(false, "VMRESUME after #PF");
+    tap_eq(14, (uint64_t)rt_fault_vector(), "#PF not matching: delivered to the guest");
+    tap_check(rt_fault.site == (uintptr_t)g_pf2, "#PF not matching: at the guest instruction");
+    expect_insn(23, "VMREAD in the guest", g_vmread, 3);
+    /* Register form: reg1 (6:3) = RBX, register bit 10, reg2 (31:28) = RAX. */
+    tap_eq(0x00000418, vmread(EXIT_INSN_INFO) & 0xF0000478, "VMREAD: instruction information");
+    resume("VMREAD");
+    expect_insn(21, "VMPTRLD in the guest", g_vmptrld, 4);
+    tap_eq(8, vmread(EXIT_QUALIFICATION), "VMPTRLD: qualification is the displacement");
+    /* 64-bit address size, memory, DS, no index, base RAX. */
+    tap_eq(0x00418100, vmread(EXIT_INSN_INFO) & 0x0FC38780, "VMPTRLD: instruction information");
+    resume("VMPTRLD");
+    expect_insn(18, "VMCALL", g_vmcall, 3);
+    tap_eq(VM_SUCCEED, vmxoff(), "VMXOFF");
+}
