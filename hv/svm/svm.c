@@ -100,6 +100,8 @@ static void svm_set_cr(struct hv_vcpu *v, int cr);
 
 static bool svm_setup(struct hv_vcpu *v)
 {
+    hv_memset(&svm, 0, sizeof(svm));
+    hv_memset(svm_exit_counts, 0, sizeof(svm_exit_counts));
     /* VM_CR may be unimplemented (Bochs): then nothing disables SVM. */
     uint64_t vm_cr = 0;
     if (plat_rdmsr_safe(MSR_VM_CR, &vm_cr) && (vm_cr & VM_CR_SVMDIS)) {

@@ -345,6 +345,8 @@ static void setup_guest_state(struct hv_vcpu *v)
 
 static bool vmx_setup(struct hv_vcpu *v)
 {
+    hv_memset(&vmx, 0, sizeof(vmx));
+    hv_memset(vmx_exit_counts, 0, sizeof(vmx_exit_counts));
     current = v;
     if (!enter_vmx_operation() || !setup_controls(v))
         return false;

@@ -1,0 +1,236 @@
+/* hv's exit handlers run as ordinary host code (the hosted build): each
+ * test boots hv on a modelled CPU, hands it one exit, checks what the
+ * handler did, and checks the VMCS/VMCB still passes every VM-entry
+ * (SDM Vol. 3C, "VM Entries") or VMRUN (APM Vol. 2, "Canonicalization and
+ * Consistency Checks") check. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "conformance/hv/hosted/hv_hosted.h"
+#include "hv/hypercall.h"
+
+/* Guest code at guest-physical 1 MiB: cpuid; vmmcall; hlt. Only its bytes
+ * matter (the SVM backend decodes instruction lengths without NRIP). */
+static const unsigned char code[] = {0x0f, 0xa2, 0x0f, 0x01, 0xd9, 0xf4};
+#define GUEST_RIP 0x100000ull
+
+/* VMX exit reasons and VMCS encodings used here (SDM Vol. 3C, "VMX Basic
+ * Exit Reasons", "Field Encoding in VMCS"). */
+#define VMX_EXIT_EXCEPTION 0
+#define VMX_EXIT_CPUID 10
+#define VMX_EXIT_VMCALL 18
+#define VMX_EXIT_CR_ACCESS 28
+#define VMX_EXIT_WBINVD 54
+#define ENC_ENTRY_INTR_INFO 0x4016
+#define ENC_ENTRY_EXCEPTION_ERROR 0x4018
+#define ENC_GUEST_RIP 0x681e
+#define ENC_GUEST_CR0 0x6800
+#define ENC_CR4_READ_SHADOW 0x6006
+/* SVM exit codes (APM Vol. 2, "SVM Intercept Exit Codes"). */
+#define SVM_EXIT_CPUID 0x72
+#define SVM_EXIT_MSR 0x7c
+#define SVM_EXIT_VMMCALL 0x81
+
+static uint64_t vmcb64(unsigned off)
+{
+    uint64_t v;
+    memcpy(&v, (const unsigned char *)hvh_vmcb() + off, 8);
+    return v;
+}
+static void vmcb_put64(unsigned off, uint64_t v)
+{
+    memcpy((unsigned char *)hvh_vmcb() + off, &v, 8);
+}
+#define VMCB_EVENTINJ 0x0a8
+#define VMCB_RIP 0x578
+#define VMCB_CR0 0x558
+
+static struct hvh_exit exit_at(uint64_t reason)
+{
+    struct hvh_exit e;
+    memset(&e, 0, sizeof(e));
+    e.reason = reason;
+    e.rip = GUEST_RIP;
+    e.rsp = 0x80000;
+    e.rflags = 2;
+    return e;
+}
+
+static void assert_entry_ok(void)
+{
+    char msg[400];
+    bool ok = hvh_entry_ok(msg, sizeof(msg));
+    if (!ok)
+        fail_msg("entry checks fail after the handler: %s", msg);
+}
+
+static void hv_vmx_cpuid_exit_hides_vmx_and_advances_rip(void **state)
+{
+    (void)state;
+    struct hv_vcpu *v = hvh_boot(HVH_VMX, HV_MEM_SLAT, code, sizeof(code));
+    assert_non_null(v);
+    struct hvh_exit e = exit_at(VMX_EXIT_CPUID);
+    e.insn_len = 2;
+    e.gpr[0] = 1;
+    assert_int_equal(hvh_run(v, &e), 0);
+    assert_int_equal(v->g.r[1] & (1u << 5), 0);           /* ECX.VMX hidden */
+    assert_int_not_equal(v->g.r[1] & (1u << 31), 0);      /* hypervisor bit */
+    assert_int_equal(hvh_vmcs(ENC_GUEST_RIP), GUEST_RIP + 2);
+    assert_entry_ok();
+}
+
+static void hv_vmx_cr4_vmxe_write_injects_gp(void **state)
+{
+    (void)state;
+    struct hv_vcpu *v = hvh_boot(HVH_VMX, HV_MEM_SLAT, code, sizeof(code));
+    assert_non_null(v);
+    struct hvh_exit e = exit_at(VMX_EXIT_CR_ACCESS);
+    e.insn_len = 3;
+    e.qual = 4 | (0u << 4) | (3u << 8);                   /* MOV to CR4 from RBX */
+    e.gpr[3] = CR4_PAE | CR4_VMXE;
+    assert_int_equal(hvh_run(v, &e), 0);
+    /* #GP(0) injected: vector 13, hardware exception, error code, valid. */
+    assert_int_equal(hvh_vmcs(ENC_ENTRY_INTR_INFO), 13u | 3u << 8 | 1u << 11 | 1u << 31);
+    assert_int_equal(hvh_vmcs(ENC_ENTRY_EXCEPTION_ERROR), 0);
+    assert_int_equal(hvh_vmcs(ENC_GUEST_RIP), GUEST_RIP);  /* fault: RIP stays */
+    assert_int_equal(hvh_vmcs(ENC_CR4_READ_SHADOW), CR4_PAE);
+    assert_entry_ok();
+}
+
+static void hv_vmx_cr4_pge_write_updates_shadow_and_guest_cr4(void **state)
+{
+    (void)state;
+    struct hv_vcpu *v = hvh_boot(HVH_VMX, HV_MEM_SLAT, code, sizeof(code));
+    assert_non_null(v);
+    struct hvh_exit e = exit_at(VMX_EXIT_CR_ACCESS);
+    e.insn_len = 3;
+    e.qual = 4 | (3u << 8);
+    e.gpr[3] = CR4_PAE | CR4_PGE;
+    assert_int_equal(hvh_run(v, &e), 0);
+    assert_int_equal(hvh_vmcs(ENC_CR4_READ_SHADOW), CR4_PAE | CR4_PGE);
+    assert_int_equal(hvh_vmcs(ENC_GUEST_RIP), GUEST_RIP + 3);
+    assert_entry_ok();
+}
+
+/* Shadow mode: a #PF exit on a page the guest's boot tables map fills the
+ * shadow and sets the accessed flag in the guest's PDE; one they do not
+ * map is injected as #PF with CR2. */
+static void hv_vmx_shadow_pf_fills_shadow_or_injects(void **state)
+{
+    (void)state;
+    struct hv_vcpu *v = hvh_boot(HVH_VMX, HV_MEM_SHADOW, code, sizeof(code));
+    assert_non_null(v);
+    struct hvh_exit e = exit_at(VMX_EXIT_EXCEPTION);
+    e.intr_info = 14u | 3u << 8 | 1u << 11 | 1u << 31;
+    e.intr_error = 0;                                     /* read, not present */
+    e.qual = 0x200000;
+    assert_int_equal(hvh_run(v, &e), 0);
+    uint64_t *guest_pd = hvh_phys(v->ram_hpa + HV_GUEST_PD);
+    assert_int_not_equal(guest_pd[1] & (1u << 5), 0);     /* accessed */
+    assert_int_equal(v->shadow_fills, 1);
+    assert_int_equal(hvh_vmcs(ENC_ENTRY_INTR_INFO) >> 31, 0);
+    assert_entry_ok();
+
+    e.qual = 0x40000000;                                  /* unmapped */
+    assert_int_equal(hvh_run(v, &e), 0);
+    assert_int_equal(hvh_vmcs(ENC_ENTRY_INTR_INFO), 14u | 3u << 8 | 1u << 11 | 1u << 31);
+    assert_int_equal(hvh_vmcs(ENC_ENTRY_EXCEPTION_ERROR), 0);
+    assert_int_equal(v->pending_cr2, 0x40000000);
+    assert_entry_ok();
+}
+
+static void hv_vmx_unexpected_exit_stops_with_exit_information(void **state)
+{
+    (void)state;
+    struct hv_vcpu *v = hvh_boot(HVH_VMX, HV_MEM_SLAT, code, sizeof(code));
+    assert_non_null(v);
+    struct hvh_exit e = exit_at(VMX_EXIT_WBINVD);
+    int r = hvh_run(v, &e);
+    assert_int_equal(r, 1 + 3);
+    assert_non_null(strstr(hvh_console(), "unexpected VM exit 54 (WBINVD)"));
+    assert_non_null(strstr(hvh_console(), "hv: vmx: exit reason 54"));
+    assert_non_null(strstr(hvh_console(), "FAIL"));
+}
+
+/* The entry checks are live: a VMCS the handler left broken is reported. */
+static void hv_vmx_entry_check_detects_broken_guest_cr0(void **state)
+{
+    (void)state;
+    struct hv_vcpu *v = hvh_boot(HVH_VMX, HV_MEM_SLAT, code, sizeof(code));
+    assert_non_null(v);
+    struct hvh_exit e = exit_at(VMX_EXIT_VMCALL);
+    e.insn_len = 3;
+    e.gpr[0] = HC_STATS;
+    assert_int_equal(hvh_run(v, &e), 0);
+    assert_entry_ok();
+    hvh_vmcs_write(ENC_GUEST_CR0, hvh_vmcs(ENC_GUEST_CR0) & ~CR0_PE);   /* PG without PE */
+    char msg[400];
+    assert_false(hvh_entry_ok(msg, sizeof(msg)));
+}
+
+static void hv_svm_cpuid_exit_hides_svm_and_decodes_length(void **state)
+{
+    (void)state;
+    struct hv_vcpu *v = hvh_boot(HVH_SVM, HV_MEM_SLAT, code, sizeof(code));
+    assert_non_null(v);
+    struct hvh_exit e = exit_at(SVM_EXIT_CPUID);
+    e.gpr[0] = 0x80000001u;
+    assert_int_equal(hvh_run(v, &e), 0);
+    assert_int_equal(v->g.r[1] & (1u << 2), 0);           /* ECX.SVM hidden */
+    assert_int_equal(vmcb64(VMCB_RIP), GUEST_RIP + 2);    /* no NRIP: decoded */
+    assert_entry_ok();
+}
+
+static void hv_svm_unknown_msr_injects_gp(void **state)
+{
+    (void)state;
+    struct hv_vcpu *v = hvh_boot(HVH_SVM, HV_MEM_SLAT, code, sizeof(code));
+    assert_non_null(v);
+    struct hvh_exit e = exit_at(SVM_EXIT_MSR);
+    e.qual = 0;                                           /* RDMSR */
+    e.gpr[1] = 0x1337;
+    assert_int_equal(hvh_run(v, &e), 0);
+    /* EVENTINJ: vector 13, type 3 (exception), EV, V, error code 0. */
+    assert_int_equal(vmcb64(VMCB_EVENTINJ), 13u | 3u << 8 | 1u << 11 | 1ull << 31);
+    assert_int_equal(vmcb64(VMCB_RIP), GUEST_RIP);
+    assert_entry_ok();
+}
+
+static void hv_svm_exit_hypercall_ends_the_run(void **state)
+{
+    (void)state;
+    struct hv_vcpu *v = hvh_boot(HVH_SVM, HV_MEM_SLAT, code, sizeof(code));
+    assert_non_null(v);
+    struct hvh_exit e = exit_at(SVM_EXIT_VMMCALL);
+    e.rip = GUEST_RIP + 2;
+    e.gpr[0] = HC_EXIT;
+    e.gpr[7] = 7;
+    assert_int_equal(hvh_run(v, &e), 0);
+    assert_true(v->done);
+    assert_int_equal(v->exit_status, 7);
+    assert_int_equal(vmcb64(VMCB_RIP), GUEST_RIP + 5);
+    assert_entry_ok();
+    /* Negative: CR0.NW without CR0.CD fails VMRUN's checks. */
+    vmcb_put64(VMCB_CR0, vmcb64(VMCB_CR0) | CR0_NW);
+    char msg[400];
+    assert_false(hvh_entry_ok(msg, sizeof(msg)));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(hv_vmx_cpuid_exit_hides_vmx_and_advances_rip),
+        cmocka_unit_test(hv_vmx_cr4_vmxe_write_injects_gp),
+        cmocka_unit_test(hv_vmx_cr4_pge_write_updates_shadow_and_guest_cr4),
+        cmocka_unit_test(hv_vmx_shadow_pf_fills_shadow_or_injects),
+        cmocka_unit_test(hv_vmx_unexpected_exit_stops_with_exit_information),
+        cmocka_unit_test(hv_vmx_entry_check_detects_broken_guest_cr0),
+        cmocka_unit_test(hv_svm_cpuid_exit_hides_svm_and_decodes_length),
+        cmocka_unit_test(hv_svm_unknown_msr_injects_gp),
+        cmocka_unit_test(hv_svm_exit_hypercall_ends_the_run),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
