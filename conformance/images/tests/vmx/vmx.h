@@ -137,6 +137,22 @@ static inline int vmwrite_status(uint64_t enc, uint64_t value)
     return VMX_STATUS(cf, zf);
 }
 
+static inline int invept(uint64_t type, uint64_t eptp)
+{
+    uint64_t desc[2] = {eptp, 0};
+    uint8_t cf, zf;
+    __asm__ volatile("invept %2, %3\n\tsetc %0\n\tsetz %1" : "=qm"(cf), "=qm"(zf) : "m"(desc), "r"(type) : "cc", "memory");
+    return VMX_STATUS(cf, zf);
+}
+
+static inline int invvpid(uint64_t type, uint64_t vpid, uint64_t addr)
+{
+    uint64_t desc[2] = {vpid, addr};
+    uint8_t cf, zf;
+    __asm__ volatile("invvpid %2, %3\n\tsetc %0\n\tsetz %1" : "=qm"(cf), "=qm"(zf) : "m"(desc), "r"(type) : "cc", "memory");
+    return VMX_STATUS(cf, zf);
+}
+
 /* VMREAD/VMWRITE of fields the image knows exist: a failure is reported. */
 static inline uint64_t vmread(uint64_t enc)
 {
