@@ -4,3 +4,4 @@
 hvsim_virt_image(vmx_basic intel tests/vmx/vmx_basic.c)
 hvsim_virt_image(vmx_exits intel tests/vmx/vmx_exits.c)
 hvsim_virt_image(vmx_ept intel tests/vmx/vmx_ept.c)
+hvsim_virt_image(vmx_entry intel tests/vmx/vmx_entry.c)

@@ -85,13 +85,6 @@ static void resume(const char *what)
 
 void test_main(void)
 {
-    /* The guest takes a #PF through the shared IDT, which reloads CS from
-     * the GDT. A processor sets a descriptor's accessed bit when it loads
-     * it; mark the flat descriptors accessed beforehand so that this image
-     * tests VMX, not accessed-bit updates (hvsim's exception delivery does
-     * not set the bit yet, and VM entry requires an accessed CS). */
-    extern uint64_t rt_gdt[];
-    for (unsigned i = 1; i <= 5; i++) rt_gdt[i] |= 1ull << 40;
     tap_eq(VM_SUCCEED, vmx_enable(), "VMXON");
     uint32_t proc = PROC_CR3_LOAD_EXITING | (1u << 20) /* CR8-store exiting */ | PROC_MOV_DR_EXITING |
                     PROC_USE_MSR_BITMAPS | PROC_USE_IO_BITMAPS | PROC_INVLPG_EXITING | PROC_RDTSC_EXITING;
