@@ -46,7 +46,13 @@ struct delivery {
   struct machine *m;
   struct cpu_state *s;
   struct delivery_fault fault;
+  bool second_level;           /* the fault is EPT/NPT's (m->fault), not a #PF */
 };
+
+static bool second_level_fault(const struct mmu_fault *f)
+{
+  return f->kind == MMU_FAULT_EPT_VIOLATION || f->kind == MMU_FAULT_EPT_MISCONFIG || f->kind == MMU_FAULT_NPF;
+}
 
 static bool fail_with(struct delivery *d, uint8_t vector, uint32_t error)
 {
@@ -58,6 +64,7 @@ static bool read_mem(struct delivery *d, uint64_t la, void *buf, unsigned len)
 {
   if (machine_read_linear(d->m, la, buf, len, true)) return true;
   d->m->fault_pending = false;
+  d->second_level = second_level_fault(&d->m->fault);
   return fail_with(d, VEC_PF, d->m->fault.error_code);
 }
 
@@ -66,6 +73,7 @@ static bool write_mem(struct delivery *d, uint64_t la, const void *buf, unsigned
 {
   if (machine_write_linear(d->m, la, buf, len, true)) return true;
   d->m->fault_pending = false;
+  d->second_level = second_level_fault(&d->m->fault);
   return fail_with(d, VEC_PF, d->m->fault.error_code);
 }
 
@@ -213,17 +221,27 @@ static bool deliver_protected(struct delivery *d, const struct pending_event *ev
   return true;
 }
 
+/* In guest mode the hypervisor may take an event instead of the IDT
+ * (exception bitmap, exception and INTn intercepts); `during` is the event
+ * whose delivery raised this one (IDT-vectoring information, EXITINTINFO). */
+static bool virt_takes(struct machine *m, const struct pending_event *ev, const struct pending_event *during)
+{
+  if (!m->virt || !m->virt->event_exits) return false;
+  m->delivering = during;
+  bool taken = m->virt->event_exits(m, ev);
+  m->delivering = NULL;
+  return taken;
+}
+
 void deliver_event(struct machine *m, const struct pending_event *first)
 {
-  /* In guest mode the hypervisor may take the event instead (exception
-   * bitmap, exception and INTn intercepts). */
-  if (m->virt && m->virt->event_exits && m->virt->event_exits(m, first)) return;
-  struct pending_event ev = *first;
+  struct pending_event ev = *first, during = {0};
   struct cpu_state saved = m->cpu;
   bool ext = !ev.software;
   bool in_double_fault = false;
 
   for (;;) {
+    if (virt_takes(m, &ev, during.valid ? &during : NULL)) return;
     struct delivery d = {.m = m, .s = &m->cpu};
     if (ev.vector == VEC_PF) m->cpu.cr2 = m->fault.cr2;
     trace_event(&m->trace, m->insns, "exception", "vector=%u error=0x%x rip=0x%llx%s", ev.vector,
@@ -239,8 +257,19 @@ void deliver_event(struct machine *m, const struct pending_event *first)
      * saved RIP points at it, not after it. */
     if (ev.software) m->cpu.rip -= ev.insn_len;
     saved = m->cpu;
+    if (d.second_level && m->virt && m->virt->slat_fault) {
+      /* An EPT violation or #NPF while delivering: a VM exit that records
+       * the event being delivered. */
+      m->delivering = &ev;
+      m->virt->slat_fault(m, &m->fault, m->fault_linear);
+      m->delivering = NULL;
+      return;
+    }
     uint8_t second = d.fault.vector;
     if (in_double_fault) {
+      /* "Triple fault": a VM exit in VMX non-root operation, #VMEXIT
+       * (SHUTDOWN) under its intercept, else the processor shuts down. */
+      if (m->virt && m->virt->shutdown && m->virt->shutdown(m)) return;
       machine_stop(m, STOP_SHUTDOWN, 0,
                    "triple fault: delivering #DF raised vector %u (error 0x%x) at rip 0x%llx",
                    second, d.fault.error, (unsigned long long)m->cpu.rip);
@@ -249,6 +278,7 @@ void deliver_event(struct machine *m, const struct pending_event *first)
     }
     enum exc_class c1 = exc_class(ev.vector), c2 = exc_class(second);
     bool dbl = (c1 == CONTRIBUTORY && c2 == CONTRIBUTORY) || (c1 == PAGE_FAULT && c2 != BENIGN);
+    during = ev;
     if (dbl) {
       ev = (struct pending_event){.valid = true, .vector = VEC_DF, .has_error = true, .error = 0};
       in_double_fault = true;

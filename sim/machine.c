@@ -238,8 +238,11 @@ static bool io_check(struct machine *m, uint16_t port, unsigned size, bool is_in
    * faulting access never exits (SDM Vol. 3C, "Instructions That Cause VM
    * Exits Conditionally"; APM Vol. 2, "I/O Intercepts"). */
   if (allowed && !exits) return true;
+  /* A string instruction has already moved RSI/RDI and counted RCX down
+   * when the hook runs: keep all three to undo it. */
   m->event = (struct pending_event){.valid = true, .at_rip = true, .io = true, .rip = uc_bridge_rip(m->bridge),
-                                    .rax = uc_bridge_gpr(m->bridge, GPR_RAX)};
+                                    .rax = uc_bridge_gpr(m->bridge, GPR_RAX), .rcx = uc_bridge_gpr(m->bridge, GPR_RCX),
+                                    .rsi = uc_bridge_gpr(m->bridge, GPR_RSI), .rdi = uc_bridge_gpr(m->bridge, GPR_RDI)};
   if (allowed) m->event.vm_exit = true;
   else m->event.vector = VEC_GP, m->event.has_error = true;
   uc_emu_stop(m->uc);
@@ -490,6 +493,11 @@ void machine_run(struct machine *m)
         }
         m->cpu.rip = at;
         m->cpu.gpr[GPR_RAX] = ev.rax;
+        if (ev.io) {
+          m->cpu.gpr[GPR_RCX] = ev.rcx;
+          m->cpu.gpr[GPR_RSI] = ev.rsi;
+          m->cpu.gpr[GPR_RDI] = ev.rdi;
+        }
       }
       if (!take_up_loop_event(m, &ev)) deliver_event(m, &ev);
       m->state_dirty = true;

@@ -79,6 +79,9 @@ struct machine {
   /* The virtualization extension of the CPU model (sim/virt.h), or NULL. */
   const struct virt_ops *virt;
   void *virt_state;
+  /* While the extension decides on an event raised during the delivery of
+   * another: that other event (IDT-vectoring information, EXITINTINFO). */
+  const struct pending_event *delivering;
 
   /* Intercept bookkeeping (sim/intercept.c). */
   struct intercepts *icpt;

@@ -446,6 +446,18 @@ enum insn_result insn_rdrand(struct insn *in)
  * sim/fastsys.c carries them out on the full state. */
 enum insn_result insn_fastsys(struct insn *in) { (void)in; return INSN_DEFERRED; }
 
+/* Unicorn runs STGI as a no-op where it should raise #UD (its EFER never
+ * has SVME): raise #UD at the instruction as Unicorn does for the other
+ * SVM instructions, so the run loop offers it to the SVM extension. */
+enum insn_result insn_unicorn_ignores(struct insn *in)
+{
+  struct machine *m = in->m;
+  m->event = (struct pending_event){.valid = true, .vector = VEC_UD, .at_rip = true, .rip = in->rip,
+                                    .rax = uc_bridge_gpr(m->bridge, GPR_RAX)};
+  uc_emu_stop(m->uc);
+  return INSN_FAULTED;
+}
+
 bool insn_decode(struct machine *m, uint64_t rip, struct insn *in)
 {
   *in = (struct insn){.m = m, .rip = rip};

@@ -49,7 +49,8 @@ enum insn_result {
   X(SYSCALL, insn_fastsys)        \
   X(SYSRET, insn_fastsys)         \
   X(SYSENTER, insn_fastsys)       \
-  X(SYSEXIT, insn_fastsys)
+  X(SYSEXIT, insn_fastsys)        \
+  X(STGI, insn_unicorn_ignores)
 
 #define X(mn, fn) enum insn_result fn(struct insn *in);
 SYSINSN_TABLE(X)

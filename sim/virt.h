@@ -58,12 +58,20 @@ struct virt_ops {
 
   /* [loop] An exception or software interrupt about to be delivered
    * through the IDT in the current mode: true when it became a VM exit
-   * (exception bitmap, exception intercepts) instead. */
+   * (exception bitmap, exception intercepts) instead. Asked again for each
+   * fault raised by a delivery (#DF included); m->delivering is then the
+   * event whose delivery raised it. */
   bool (*event_exits)(struct machine *m, const struct pending_event *ev);
+
+  /* [loop] A triple fault in the current mode: true when it became a VM
+   * exit (VMX: always in non-root operation; SVM: under the SHUTDOWN
+   * intercept) instead of the processor's shutdown. */
+  bool (*shutdown)(struct machine *m);
 
   /* [loop] A translation failed in the second dimension (EPT violation,
    * EPT misconfiguration, #NPF) at linear address `la` (for a guest fetch
-   * `la` is RIP's page): perform the exit. */
+   * `la` is RIP's page): perform the exit. m->delivering is set when the
+   * access was part of an event's delivery. */
   void (*slat_fault)(struct machine *m, const struct mmu_fault *f, uint64_t la);
 
   /* [hook][loop] Completes the translation context built from m->cpu:
