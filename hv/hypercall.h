@@ -21,7 +21,9 @@
 #define HV_HYPERCALLS(HC)                                                          \
     HC(PRINT, 1, "print RSI bytes at guest-virtual address RDI as a guest line")  \
     HC(EXIT,  2, "end the run; RDI is the guest's status (0 = pass)")            \
-    HC(STATS, 3, "print exit statistics; returns the number of hypercalls so far")
+    HC(STATS, 3, "print exit statistics; returns the number of hypercalls so far") \
+    HC(CMDLINE, 4, "copy the guest's command line (up to RSI bytes, NUL-terminated) to RDI") \
+    HC(NOP,   5, "nothing: one exit round trip (benchmarks)")
 
 enum hv_hypercall {
 #define HC_ENUM(name, nr, what) HC_##name = nr,
@@ -32,5 +34,6 @@ enum hv_hypercall {
 #define HC_ERR_NOSYS  ((unsigned long)-1)   /* unknown function */
 #define HC_ERR_FAULT  ((unsigned long)-2)   /* an argument is not readable guest memory */
 #define HC_PRINT_MAX  200
+#define HC_CMDLINE_MAX 128
 
 #endif

@@ -83,24 +83,38 @@ int hv_guest_walk(struct hv_vcpu *v, uint64_t cr3, uint64_t gva, unsigned access
     return 0;
 }
 
-bool hv_read_gva(struct hv_vcpu *v, uint64_t gva, void *buf, size_t len)
+/* Copies between hv and guest-virtual memory, page by page, as the guest's
+ * tables allow (a write needs a writable translation). */
+static bool copy_gva(struct hv_vcpu *v, uint64_t gva, unsigned char *buf, size_t len, bool write)
 {
     uint64_t cr3 = hv_current_cr3(v);
-    unsigned char *out = buf;
     while (len) {
         struct hv_walk w;
-        if (hv_guest_walk(v, cr3, gva, 0, false, &w) != 0)
+        if (hv_guest_walk(v, cr3, gva, write ? HV_ACC_W : 0, false, &w) != 0)
             return false;
         size_t chunk = 4096 - (gva & 4095);
         if (chunk > len)
             chunk = len;
-        const unsigned char *src = hv_gpa_ptr(v, w.gpa, chunk);
-        if (!src)
+        unsigned char *p = hv_gpa_ptr(v, w.gpa, chunk);
+        if (!p)
             return false;
-        hv_memcpy(out, src, chunk);
-        out += chunk;
+        if (write)
+            hv_memcpy(p, buf, chunk);
+        else
+            hv_memcpy(buf, p, chunk);
+        buf += chunk;
         gva += chunk;
         len -= chunk;
     }
     return true;
+}
+
+bool hv_read_gva(struct hv_vcpu *v, uint64_t gva, void *buf, size_t len)
+{
+    return copy_gva(v, gva, buf, len, false);
+}
+
+bool hv_write_gva(struct hv_vcpu *v, uint64_t gva, const void *buf, size_t len)
+{
+    return copy_gva(v, gva, (unsigned char *)(uintptr_t)buf, len, true);
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hv/hypercall.h"
 #include "hv/platform.h"
 
 enum hv_mem_mode { HV_MEM_SLAT, HV_MEM_SHADOW };
@@ -112,6 +113,7 @@ struct hv_vcpu {
     bool cr2_dirty;              /* pending_cr2 not yet loaded (VMX) */
     uint64_t ram_hpa, ram_size;  /* guest-physical 0 is host-physical ram_hpa */
     struct hv_com1 com1;
+    char guest_cmdline[HC_CMDLINE_MAX];  /* key=value words for the guest */
     /* shadow paging (shadow.c) */
     uint64_t shadow_pool[HV_SHADOW_POOL_PAGES];
     unsigned shadow_used;
@@ -152,6 +154,7 @@ int hv_guest_walk(struct hv_vcpu *v, uint64_t cr3, uint64_t gva, unsigned access
                   struct hv_walk *w);
 /* Copies guest-virtual memory for hv's own use (no A/D updates). */
 bool hv_read_gva(struct hv_vcpu *v, uint64_t gva, void *buf, size_t len);
+bool hv_write_gva(struct hv_vcpu *v, uint64_t gva, const void *buf, size_t len);
 uint64_t hv_current_cr3(struct hv_vcpu *v);
 
 /* ---- exit handlers of the core (cpuid.c, msr.c, io.c, hypercall.c, cr.c, shadow.c) ---- */

@@ -33,6 +33,20 @@ void hv_handle_hypercall(struct hv_vcpu *v)
         hv_print_stats(v);
         hv_set_gpr(v, 0, v->hypercalls);
         return;
+    case HC_CMDLINE: {
+        size_t n = 0;
+        while (v->guest_cmdline[n])
+            n++;
+        if (a1 < n + 1 || !hv_write_gva(v, a0, v->guest_cmdline, n + 1)) {
+            hv_set_gpr(v, 0, HC_ERR_FAULT);
+            return;
+        }
+        hv_set_gpr(v, 0, n);
+        return;
+    }
+    case HC_NOP:
+        hv_set_gpr(v, 0, 0);
+        return;
     }
     hv_set_gpr(v, 0, HC_ERR_NOSYS);
 }

@@ -17,21 +17,40 @@ static bool word_is(const char *w, unsigned n, const char *s)
     return i == n && !s[i];
 }
 
-/* Words of the command line: `slat` or `shadow`; the loader's own first
- * word (the kernel's path, which QEMU and GRUB pass) contains '/' or '.'. */
-static bool parse_cmdline(const char *cmd, enum hv_mem_mode *mode)
+/* Words of the command line: `slat` or `shadow` for hv; `key=value` words
+ * are the guest's command line (the HC_CMDLINE hypercall); the loader's own
+ * first word (the kernel's path, which QEMU and GRUB pass) contains '/' or
+ * '.'. */
+static bool parse_cmdline(const char *cmd, enum hv_mem_mode *mode, char *guest, unsigned cap)
 {
+    unsigned used = 0;
     *mode = HV_MEM_SLAT;
+    guest[0] = 0;
     while (*cmd) {
         while (*cmd == ' ')
             cmd++;
         const char *w = cmd;
         unsigned n = 0, path = 0;
-        for (; cmd[n] && cmd[n] != ' '; n++)
+        bool key_value = false;
+        for (; cmd[n] && cmd[n] != ' '; n++) {
             path |= cmd[n] == '/' || cmd[n] == '.';
+            key_value |= cmd[n] == '=';
+        }
         cmd += n;
-        if (!n || path)
+        if (!n || (path && !key_value))
             continue;
+        if (key_value) {
+            if (used + n + 2 > cap) {
+                hv_printf("hv: the guest's command line is longer than %u bytes\n", cap - 1);
+                return false;
+            }
+            if (used)
+                guest[used++] = ' ';
+            hv_memcpy(guest + used, w, n);
+            used += n;
+            guest[used] = 0;
+            continue;
+        }
         if (word_is(w, n, "slat"))
             *mode = HV_MEM_SLAT;
         else if (word_is(w, n, "shadow"))
@@ -52,7 +71,7 @@ void hv_main(void)
 {
     hv_printf("hv: hvsim hypervisor core\n");
     enum hv_mem_mode mode;
-    if (!parse_cmdline(plat_cmdline(), &mode)) {
+    if (!parse_cmdline(plat_cmdline(), &mode, vcpu.guest_cmdline, sizeof(vcpu.guest_cmdline))) {
         hv_printf("FAIL\n");
         plat_exit(2);
     }

@@ -74,5 +74,6 @@ static inline uint8_t inb(uint16_t port)
 /* ---- the checks ---- */
 void test_cpu(void);      /* cpu.c: CPUID, MSRs, port I/O, HLT, CRs, hypercalls */
 void test_paging(void);   /* paging.c: own tables, #PF, A/D, INVLPG, CR3 switches */
+bool bench_requested(const char *cmdline);   /* bench.c: runs it when asked */
 
 #endif

@@ -115,6 +115,10 @@ void guest_main(void)
     outb(COM1 + 3, 0x03);
     traps_init();
     hypercall_select();
+    static char cmdline[HC_CMDLINE_MAX];
+    if (hypercall(HC_CMDLINE, (uint64_t)cmdline, sizeof(cmdline)) < HC_CMDLINE_MAX &&
+        bench_requested(cmdline))
+        hypercall(HC_EXIT, 0, 0);
     gprintf("hello from the guest: 64-bit mode, CPL 0\n");
     test_cpu();
     test_paging();
