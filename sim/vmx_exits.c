@@ -125,21 +125,26 @@ static bool decide(const struct view *w, struct insn *in, struct vmx_exit_info *
     e->insn_info = vmx_ext_insn_info(in, &in->op[1], vmx_ext_gpr_number(in->op[0].reg.value), &e->qualification);
     break;
   case ZYDIS_MNEMONIC_RDMSR: case ZYDIS_MNEMONIC_WRMSR: {
+    /* Privileged: #GP at CPL > 0 comes before the exit ("Relative
+     * Priority of Faults and VM Exits"). */
+    if (in->mode.cpl > 0) return false;
     bool write = in->zi.mnemonic == ZYDIS_MNEMONIC_WRMSR;
     struct vmx_mem_ops mem = vmx_ext_mem(m);
     e->reason = write ? VMX_EXIT_WRMSR : VMX_EXIT_RDMSR;
     return vmx_msr_exits(v, &mem, (uint32_t)gpr(w, GPR_RCX), write);
   }
   case ZYDIS_MNEMONIC_MOV:
-    if (!is_cr_or_dr_mov(in)) return false;
+    if (!is_cr_or_dr_mov(in) || in->mode.cpl > 0) return false;
     return cr_exit(w, in, v, e);
   case ZYDIS_MNEMONIC_CLTS: case ZYDIS_MNEMONIC_LMSW:
+    if (in->mode.cpl > 0) return false;
     e->reason = VMX_EXIT_CR_ACCESS;
     return cr_exit(w, in, v, e);
   default:
     return false;
   }
   unsigned reason;
+  if (vmx_fault_precedes_exit(kind, in->mode.cpl, m->cpu.cr4)) return false;
   if (!vmx_insn_exits(v, kind, &reason)) return false;
   e->reason = reason;
   return true;
@@ -190,6 +195,22 @@ static bool io_exit_info(struct machine *m, struct insn *in, struct vmx_exit_inf
   bool rep = (in->zi.attributes & ZYDIS_ATTRIB_HAS_REP) != 0;
   *e = (struct vmx_exit_info){ .reason = VMX_EXIT_IO_INSTRUCTION, .insn_len = in->zi.length,
                                .qualification = vmx_io_qualification(size, in_dir, string, rep, imm, port) };
+  if (!string) return true;
+  /* "Guest-linear address": for INS/OUTS, the linear address of the
+   * memory operand (ES:rDI, or seg:rSI with OUTS's segment override);
+   * "VM-Exit Instruction-Information Field as Used for INS and OUTS"
+   * (IA32_VMX_BASIC bit 54): address size 9:7, segment 17:15. From the
+   * model's registers: the machine stops Unicorn inside its I/O hook
+   * before the string step moves rSI/rDI (measured on OUTSB). */
+  unsigned seg = SEG_ES;
+  for (unsigned i = 0; i < in->zi.operand_count; i++)
+    if (in->op[i].type == ZYDIS_OPERAND_TYPE_MEMORY) seg = ZydisRegisterGetId(in->op[i].mem.segment);
+  uint64_t mask = in->zi.address_width == 64 ? ~0ull : in->zi.address_width == 32 ? 0xFFFFFFFFull : 0xFFFFull;
+  uint64_t base = cpu_in_64bit_mode(&m->cpu) && seg < SEG_FS ? 0 : m->cpu.seg[seg].base;
+  e->guest_linear = base + (m->cpu.gpr[in_dir ? GPR_RDI : GPR_RSI] & mask);
+  e->linear_valid = true;
+  unsigned asz = in->zi.address_width == 16 ? 0 : in->zi.address_width == 32 ? 1 : 2;
+  e->insn_info = (asz << 7) | (seg << 15);
   return true;
 }
 

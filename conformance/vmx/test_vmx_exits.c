@@ -117,6 +117,26 @@ static void vmx_rdtscp_and_invpcid_need_their_enable_control(void **state)
   assert_int_equal(reason, VMX_EXIT_INVPCID);
 }
 
+static void vmx_privilege_and_ud_faults_come_before_exits(void **state)
+{
+  (void)state;
+  assert_false(vmx_fault_precedes_exit(VMX_KIND_HLT, 0, 0));
+  assert_true(vmx_fault_precedes_exit(VMX_KIND_HLT, 3, 0));
+  assert_false(vmx_fault_precedes_exit(VMX_KIND_CPUID, 3, 0));
+  assert_true(vmx_fault_precedes_exit(VMX_KIND_XSETBV, 0, 0));                 /* CR4.OSXSAVE = 0: #UD */
+  assert_false(vmx_fault_precedes_exit(VMX_KIND_XSETBV, 0, CR4_OSXSAVE));
+  assert_true(vmx_fault_precedes_exit(VMX_KIND_XSETBV, 3, CR4_OSXSAVE));
+  assert_true(vmx_fault_precedes_exit(VMX_KIND_RDPMC, 3, 0));
+  assert_false(vmx_fault_precedes_exit(VMX_KIND_RDPMC, 3, CR4_PCE));
+  assert_false(vmx_fault_precedes_exit(VMX_KIND_RDTSC, 3, 0));
+  assert_true(vmx_fault_precedes_exit(VMX_KIND_RDTSC, 3, CR4_TSD));
+  assert_false(vmx_fault_precedes_exit(VMX_KIND_RDTSC, 0, CR4_TSD));
+  assert_true(vmx_fault_precedes_exit(VMX_KIND_MWAIT, 3, 0));
+  assert_true(vmx_fault_precedes_exit(VMX_KIND_GETSEC, 0, 0));
+  assert_false(vmx_fault_precedes_exit(VMX_KIND_GETSEC, 0, CR4_SMXE));
+  assert_false(vmx_fault_precedes_exit(VMX_KIND_RDRAND, 3, 0));
+}
+
 /* ---- control registers ---------------------------------------------------- */
 
 static void vmx_mov_to_cr0_exits_when_a_masked_bit_differs_from_shadow(void **state)
@@ -454,6 +474,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(vmx_insn_exit_controls_each_exit_only_when_set),
     cmocka_unit_test(vmx_secondary_controls_ignored_without_activation),
     cmocka_unit_test(vmx_rdtscp_and_invpcid_need_their_enable_control),
+    cmocka_unit_test(vmx_privilege_and_ud_faults_come_before_exits),
     cmocka_unit_test(vmx_mov_to_cr0_exits_when_a_masked_bit_differs_from_shadow),
     cmocka_unit_test(vmx_mov_to_cr4_exits_when_a_masked_bit_differs_from_shadow),
     cmocka_unit_test(vmx_mov_to_cr3_exits_unless_a_target_value_matches),

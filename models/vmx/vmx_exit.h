@@ -97,6 +97,15 @@ uint32_t vmx_proc2(const struct vmcs *v);
 /* Does the instruction exit in VMX non-root operation? Sets *reason. */
 bool vmx_insn_exits(const struct vmcs *v, enum vmx_insn_kind k, unsigned *reason);
 
+/* "Relative Priority of Faults and VM Exits": invalid-opcode exceptions
+ * and faults based on privilege level take priority over the VM exit. True
+ * when the instruction faults at `cpl` with `cr4` instead of exiting:
+ * #GP at CPL > 0 for the privileged ones (RDPMC unless CR4.PCE, RDTSC and
+ * RDTSCP only with CR4.TSD), #UD for MONITOR/MWAIT at CPL > 0, XSETBV
+ * without CR4.OSXSAVE and GETSEC without CR4.SMXE. (MOV CR, CLTS, LMSW,
+ * RDMSR and WRMSR are privileged the same way: #GP at CPL > 0.) */
+bool vmx_fault_precedes_exit(enum vmx_insn_kind k, unsigned cpl, uint64_t cr4);
+
 /* Control-register accesses (exit qualification bits 5:4). */
 enum vmx_cr_access { VMX_CR_MOV_TO = 0, VMX_CR_MOV_FROM = 1, VMX_CR_CLTS = 2, VMX_CR_LMSW = 3 };
 /* `value`: the source of MOV to CR / LMSW; ignored otherwise. */

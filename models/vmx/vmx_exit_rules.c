@@ -71,6 +71,23 @@ bool vmx_insn_exits(const struct vmcs *v, enum vmx_insn_kind k, unsigned *reason
   return exits;
 }
 
+bool vmx_fault_precedes_exit(enum vmx_insn_kind k, unsigned cpl, uint64_t cr4)
+{
+  switch (k) {
+  case VMX_KIND_CPUID: case VMX_KIND_PAUSE: case VMX_KIND_RDRAND: case VMX_KIND_RDSEED: return false;
+  case VMX_KIND_GETSEC: return !(cr4 & CR4_SMXE);
+  case VMX_KIND_XSETBV: return !(cr4 & CR4_OSXSAVE) || cpl > 0;
+  case VMX_KIND_RDPMC: return cpl > 0 && !(cr4 & CR4_PCE);
+  case VMX_KIND_RDTSC: case VMX_KIND_RDTSCP: return cpl > 0 && (cr4 & CR4_TSD);
+  case VMX_KIND_MWAIT: case VMX_KIND_MONITOR: return cpl > 0;
+  case VMX_KIND_INVD: case VMX_KIND_WBINVD: case VMX_KIND_HLT: case VMX_KIND_INVLPG: case VMX_KIND_MOV_DR:
+  case VMX_KIND_INVPCID:
+    return cpl > 0;
+  case VMX_KIND_COUNT: break;
+  }
+  return false;
+}
+
 /* ---- control registers ---------------------------------------------------- */
 
 static bool cr0_or_4(unsigned cr) { return cr == 0 || cr == 4; }

@@ -15,7 +15,8 @@
 
 void guest_exits(void);
 extern char g_cr3_load[], g_cr3_store[], g_cr8_store[], g_cr0[], g_clts[], g_lmsw[], g_movdr[], g_rdmsr[],
-    g_rdmsr_out[], g_wrmsr[], g_in[], g_outw[], g_invlpg[], g_rdtsc[], g_wbinvd[], g_ud2[], g_pf[], g_pf_next[],
+    g_rdmsr_out[], g_wrmsr[], g_in[], g_outw[], g_invlpg[], g_rdtsc[], g_wbinvd[], g_xsetbv_ud[], g_xsetbv[], g_int3[], g_outsb[], g_cr8_load[], g_rdpmc[], g_monitor[],
+    g_mwait[], g_ud2[], g_pf[], g_pf_next[],
     g_pf2[], g_vmread[], g_vmptrld[], g_vmcall[], guest_data[];
 __asm__(".text\n"
         "guest_exits:\n"
@@ -46,6 +47,21 @@ __asm__(".text\n"
         "g_invlpg: invlpg (%rsi)\n"
         "g_rdtsc: rdtsc\n"
         "g_wbinvd: wbinvd\n"
+        "g_xsetbv_ud: xsetbv\n"             /* CR4.OSXSAVE = 0: #UD, before the exit */
+        "  mov %cr4, %rax\n  or $0x40000, %rax\n  mov %rax, %cr4\n"
+        "  xor %ecx, %ecx\n  mov $1, %eax\n  xor %edx, %edx\n"
+        "g_xsetbv: xsetbv\n"
+        "g_int3: int3\n"
+        "  mov $0x80, %dx\n  lea guest_data(%rip), %rsi\n"
+        "g_outsb: outsb\n"
+        "  xor %eax, %eax\n"
+        "g_cr8_load: mov %rax, %cr8\n"
+        "  xor %ecx, %ecx\n"
+        "g_rdpmc: rdpmc\n"
+        "  lea guest_data(%rip), %rax\n  xor %ecx, %ecx\n  xor %edx, %edx\n"
+        "g_monitor: monitor\n"
+        "  xor %eax, %eax\n  xor %ecx, %ecx\n"
+        "g_mwait: mwait\n"
         "g_ud2: ud2\n"
         "  mov $0x40000000, %r8\n"
         "g_pf: mov (%r8), %al\n"
@@ -86,8 +102,9 @@ static void resume(const char *what)
 void test_main(void)
 {
     tap_eq(VM_SUCCEED, vmx_enable(), "VMXON");
-    uint32_t proc = PROC_CR3_LOAD_EXITING | (1u << 20) /* CR8-store exiting */ | PROC_MOV_DR_EXITING |
-                    PROC_USE_MSR_BITMAPS | PROC_USE_IO_BITMAPS | PROC_INVLPG_EXITING | PROC_RDTSC_EXITING;
+    uint32_t proc = PROC_CR3_LOAD_EXITING | (1u << 19) /* CR8-load exiting */ | (1u << 20) /* CR8-store */ |
+                    PROC_MOV_DR_EXITING | PROC_USE_MSR_BITMAPS | PROC_USE_IO_BITMAPS | PROC_INVLPG_EXITING |
+                    PROC_RDTSC_EXITING | (1u << 11) /* RDPMC */ | (1u << 10) /* MWAIT */ | (1u << 29) /* MONITOR */;
     vmx_setup_vmcs(guest_exits, proc, PROC2_WBINVD_EXITING);
     vmwrite(CR3_TARGET0, read_cr3());
     vmwrite(CR3_TARGET_COUNT, 1);
@@ -100,7 +117,7 @@ void test_main(void)
     set_bit(io_bitmap_a, 0x80);
     vmwrite(IO_BITMAP_A, (uintptr_t)io_bitmap_a);
     vmwrite(IO_BITMAP_B, (uintptr_t)io_bitmap_b);
-    vmwrite(EXCEPTION_BITMAP, (1u << 6) | (1u << 14));
+    vmwrite(EXCEPTION_BITMAP, (1u << 3) | (1u << 6) | (1u << 14));
     vmwrite(PF_ERROR_MASK, 0);
     vmwrite(PF_ERROR_MATCH, 0);
 
@@ -147,6 +164,32 @@ void test_main(void)
     resume("RDTSC");
     expect_insn(54, "WBINVD", g_wbinvd, 2);
     resume("WBINVD");
+    /* "Relative Priority of Faults and VM Exits": XSETBV's #UD (CR4.OSXSAVE
+     * clear) comes first, and #UD is in the exception bitmap. */
+    expect(0, "XSETBV with CR4.OSXSAVE clear", g_xsetbv_ud);
+    tap_eq(0x80000306, vmread(EXIT_INTR_INFO), "XSETBV with CR4.OSXSAVE clear: #UD, not an XSETBV exit");
+    vmwrite(GUEST_RIP, (uintptr_t)g_xsetbv_ud + 3);
+    if (vmx_run(1) != VM_EXITED) tap_check(false, "VMRESUME after XSETBV #UD");
+    expect_insn(55, "XSETBV", g_xsetbv, 3);
+    resume("XSETBV");
+    expect_insn(0, "INT3 in the exception bitmap", g_int3, 1);
+    tap_eq(0x80000603, vmread(EXIT_INTR_INFO), "INT3: software exception 3");
+    resume("INT3");
+    expect_insn(30, "OUTSB to a bitmap port", g_outsb, 1);
+    tap_eq(0x00800010, vmread(EXIT_QUALIFICATION), "OUTSB to DX=80H: qualification (string)");
+    tap_check(vmread(GUEST_LINEAR_ADDRESS) == (uintptr_t)guest_data, "OUTSB: guest-linear address of the source");
+    /* IA32_VMX_BASIC bit 54: address size 9:7 (64-bit) and segment 17:15 (DS). */
+    tap_eq(0x18100, vmread(EXIT_INSN_INFO) & 0x38380, "OUTSB: instruction information");
+    resume("OUTSB");
+    expect_insn(28, "MOV to CR8", g_cr8_load, 4);
+    tap_eq(0x8, vmread(EXIT_QUALIFICATION), "MOV to CR8 from RAX: qualification");
+    resume("MOV to CR8");
+    expect_insn(15, "RDPMC", g_rdpmc, 2);
+    resume("RDPMC");
+    expect_insn(39, "MONITOR", g_monitor, 3);
+    resume("MONITOR");
+    expect_insn(36, "MWAIT", g_mwait, 3);
+    resume("MWAIT");
     expect(0, "UD2 in the exception bitmap", g_ud2);
     tap_eq(0x80000306, vmread(EXIT_INTR_INFO), "UD2: exit interruption information");
     vmwrite(GUEST_RIP, (uintptr_t)g_ud2 + 2);
