@@ -39,8 +39,10 @@ for engine in $engines; do
   done
 done
 echo
+# Every engine against Bochs (Intel model) and QEMU.
 for kind in cpuid hypercall; do
-  awk -v k="$kind" -v q="${rate[qemu,$kind]}" -v bi="${rate[bochs-intel,$kind]}" -v ba="${rate[bochs-amd,$kind]}" \
-    'BEGIN{printf "%-10s bochs-intel/qemu %.2fx   bochs-amd/qemu %.2fx   bochs-intel/bochs-amd %.2fx\n",
-           k, (q > 0 ? bi / q : 0), (q > 0 ? ba / q : 0), (ba > 0 ? bi / ba : 0)}'
+  for engine in $engines; do
+    awk -v k="$kind" -v e="$engine" -v r="${rate[$engine,$kind]}" -v b="${rate[bochs-intel,$kind]:-0}" -v q="${rate[qemu,$kind]:-0}" \
+      'BEGIN{printf "%-10s %-12s /bochs-intel %6.2fx   /qemu %6.2fx\n", k, e, (b > 0 ? r / b : 0), (q > 0 ? r / q : 0)}'
+  done
 done
