@@ -170,6 +170,11 @@ static void apply(struct machine *m, struct insn *in, const struct vmx_insn_resu
   case VMX_INSN_VMEXIT: instruction_exit(m, in, reason); return;
   case VMX_INSN_ENTERED: vmx_ext_enter(m, !resume); return;
   case VMX_INSN_ENTRY_FAILED: vmx_ext_entry_failed(m); return;
+  case VMX_INSN_DONE:
+    /* VMFUNC's EPTP switch: a new translation context from here on. */
+    m->cpu.rip = in->next_rip;
+    m->tlb_flush = true;
+    return;
   }
   machine_stop(m, STOP_INTERNAL, 125, "VMX instruction at 0x%llx: unknown outcome %d", (unsigned long long)in->rip,
                (int)r->outcome);
@@ -234,7 +239,9 @@ bool vmx_ext_execute(struct machine *m, struct insn *in)
                                 : vmx_invvpid(&x->cpu, s, &mem, false, a, desc);
     break;
   case VMX_INSN_VMCALL: r = vmx_vmcall(&x->cpu, s); break;
-  case VMX_INSN_VMFUNC: r = vmx_vmfunc(&x->cpu, s); break;
+  case VMX_INSN_VMFUNC:
+    r = vmx_vmfunc_execute(&x->cpu, s, &mem, (uint32_t)s->gpr[GPR_RAX], (uint32_t)s->gpr[GPR_RCX]);
+    break;
   }
   apply(m, in, &r, reason, insn == VMX_INSN_VMRESUME);
   return true;

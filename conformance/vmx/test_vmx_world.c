@@ -332,7 +332,7 @@ static const struct insn_exit insn_exits[] = {
   { VMX_INSN_VMPTRLD, VMX_EXIT_VMPTRLD }, { VMX_INSN_VMPTRST, VMX_EXIT_VMPTRST }, { VMX_INSN_VMREAD, VMX_EXIT_VMREAD },
   { VMX_INSN_VMWRITE, VMX_EXIT_VMWRITE }, { VMX_INSN_VMLAUNCH, VMX_EXIT_VMLAUNCH },
   { VMX_INSN_VMRESUME, VMX_EXIT_VMRESUME }, { VMX_INSN_INVEPT, VMX_EXIT_INVEPT }, { VMX_INSN_INVVPID, VMX_EXIT_INVVPID },
-  { VMX_INSN_VMCALL, VMX_EXIT_VMCALL }, { VMX_INSN_VMFUNC, VMX_EXIT_VMFUNC },
+  { VMX_INSN_VMCALL, VMX_EXIT_VMCALL },
 };
 #define INSN_EXITS (sizeof insn_exits / sizeof insn_exits[0])
 
@@ -359,6 +359,55 @@ static void vmx_vmx_instructions_exit_in_non_root_operation(void **state)
   assert_int_equal(vmx_vmread(&x, &s, VMCS_GUEST_RIP).outcome, VMX_INSN_VMEXIT);
 }
 
+/* ---- VMFUNC ----------------------------------------------------------------- */
+
+#define EPTP_LIST_PA 0xA000
+
+/* Non-root operation with "enable VM functions" and EPTP switching, an
+ * EPTP list whose entry 1 is a valid EPTP and entry 2 is not. */
+static void vmfunc_setup(void)
+{
+  setup(&vmx_caps_skylake_x);
+  set(VMCSI_SECONDARY_VM_EXEC_CONTROL, get(VMCSI_SECONDARY_VM_EXEC_CONTROL) | PROC2_ENABLE_VMFUNC);
+  set(VMCSI_VM_FUNCTION_CONTROL, VMFUNC_EPTP_SWITCHING);
+  set(VMCSI_EPTP_LIST_ADDRESS, EPTP_LIST_PA);
+  memset(t.mem + EPTP_LIST_PA, 0, 4096);
+  tmem_put64(&t, EPTP_LIST_PA + 8, 0x3000 | (3 << 3) | 6);
+  tmem_put64(&t, EPTP_LIST_PA + 16, 0x3000 | (3 << 3) | 5);   /* memory type 5: invalid */
+  x.non_root = true;
+}
+
+static bool vmfunc_exit_scenario(void)
+{
+  vmfunc_setup();
+  return vmx_vmfunc_execute(&x, &s, &mem, 1, 0).outcome == VMX_INSN_VMEXIT &&   /* function 1 not enabled */
+         vmx_vmfunc_execute(&x, &s, &mem, 0, 1).outcome == VMX_INSN_DONE;
+}
+
+static void vmx_vmfunc_eptp_switching_loads_the_list_entry(void **state)
+{
+  (void)state;
+  vmfunc_setup();
+  assert_int_equal(vmx_vmfunc_execute(&x, &s, &mem, 0, 1).outcome, VMX_INSN_DONE);
+  assert_int_equal(get(VMCSI_EPT_POINTER), 0x3000 | (3 << 3) | 6);
+  uint64_t before = get(VMCSI_EPT_POINTER);
+  assert_int_equal(vmx_vmfunc_execute(&x, &s, &mem, 0, 2).outcome, VMX_INSN_VMEXIT);   /* invalid EPTP */
+  assert_int_equal(vmx_vmfunc_execute(&x, &s, &mem, 0, 512).outcome, VMX_INSN_VMEXIT); /* index beyond the list */
+  assert_int_equal(vmx_vmfunc_execute(&x, &s, &mem, 64, 0).outcome, VMX_INSN_VMEXIT);  /* function > 63 */
+  assert_int_equal(get(VMCSI_EPT_POINTER), before);
+}
+
+static void vmx_vmfunc_ud_without_enable_vm_functions_or_in_root(void **state)
+{
+  (void)state;
+  vmfunc_setup();
+  set(VMCSI_SECONDARY_VM_EXEC_CONTROL, get(VMCSI_SECONDARY_VM_EXEC_CONTROL) & ~(uint64_t)PROC2_ENABLE_VMFUNC);
+  assert_int_equal(vmx_vmfunc_execute(&x, &s, &mem, 0, 1).outcome, VMX_INSN_UD);
+  vmfunc_setup();
+  x.non_root = false;
+  assert_int_equal(vmx_vmfunc_execute(&x, &s, &mem, 0, 1).outcome, VMX_INSN_UD);
+}
+
 static void vmx_precheck_orders_ud_before_gp_before_operands(void **state)
 {
   (void)state;
@@ -383,6 +432,7 @@ static void covered_exits(void)
 {
   for (size_t i = 0; i < INSN_EXITS; i++)
     if (insn_exit_holds(&insn_exits[i])) printf("exit %u\n", insn_exits[i].reason);
+  if (vmfunc_exit_scenario()) printf("exit %u\n", VMX_EXIT_VMFUNC);
   if (entry_guest_state_failure_scenario()) printf("exit %u\n", EXIT_REASON_INVALID_GUEST_STATE);
   if (entry_msr_failure_scenario()) printf("exit %u\n", EXIT_REASON_MSR_LOADING);
 }
@@ -403,6 +453,8 @@ int main(int argc, char **argv)
     cmocka_unit_test(vmx_exit_msr_store_failure_is_a_vmx_abort),
     cmocka_unit_test(vmx_entry_failure_keeps_entry_interruption_valid),
     cmocka_unit_test(vmx_vmx_instructions_exit_in_non_root_operation),
+    cmocka_unit_test(vmx_vmfunc_eptp_switching_loads_the_list_entry),
+    cmocka_unit_test(vmx_vmfunc_ud_without_enable_vm_functions_or_in_root),
     cmocka_unit_test(vmx_precheck_orders_ud_before_gp_before_operands),
   };
   return cov_main(argc, argv, "vmx_world", tests, sizeof tests / sizeof tests[0], covered_exits);

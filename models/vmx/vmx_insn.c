@@ -26,6 +26,7 @@ void vmx_insn_apply_rflags(struct cpu_state *s, const struct vmx_insn_result *r)
   case VMX_INSN_FAIL_INVALID: s->rflags = (s->rflags & ~RFLAGS_STATUS) | RFLAGS_CF; return;
   case VMX_INSN_FAIL_VALID: s->rflags = (s->rflags & ~RFLAGS_STATUS) | RFLAGS_ZF; return;
   case VMX_INSN_UD: case VMX_INSN_GP: case VMX_INSN_VMEXIT: case VMX_INSN_ENTERED: case VMX_INSN_ENTRY_FAILED:
+  case VMX_INSN_DONE:
     return; /* no VMX status flags */
   }
 }
@@ -107,7 +108,8 @@ struct vmx_insn_result vmx_insn_precheck(const struct vmx_cpu *x, const struct c
     if (x->non_root) return outcome(VMX_INSN_VMEXIT);
     if ((s->rflags & RFLAGS_VM) || compat_mode(s)) return outcome(VMX_INSN_UD);
     return cpu_cpl(s) > 0 ? outcome(VMX_INSN_GP) : r;
-  case VMX_INSN_VMFUNC: return outcome(x->non_root ? VMX_INSN_VMEXIT : VMX_INSN_UD);
+  /* VMFUNC has register operands only; vmx_vmfunc_execute decides. */
+  case VMX_INSN_VMFUNC: return x->non_root ? r : outcome(VMX_INSN_UD);
   case VMX_INSN_VMXOFF: case VMX_INSN_VMCLEAR: case VMX_INSN_VMPTRLD: case VMX_INSN_VMPTRST: case VMX_INSN_VMREAD:
   case VMX_INSN_VMWRITE: case VMX_INSN_VMLAUNCH: case VMX_INSN_VMRESUME:
     prefix(x, s, false, &r);
@@ -267,6 +269,16 @@ struct vmx_insn_result vmx_vmlaunch(struct vmx_cpu *x, const struct cpu_state *s
   return r;
 }
 
+bool vmx_eptp_valid(const struct vmx_caps *caps, uint64_t eptp)
+{
+  uint64_t cap = caps->ept_vpid_cap;
+  unsigned mt = eptp & 7, walk = (eptp >> 3) & 7;
+  uint64_t rsvd = (0x1Full << 7) | ~((1ull << caps->maxphyaddr) - 1);
+  return ((mt == 0 && (cap & EPTCAP_MEMTYPE_UC)) || (mt == 6 && (cap & EPTCAP_MEMTYPE_WB))) &&
+         ((walk == 3 && (cap & EPTCAP_WALK_4)) || (walk == 4 && (cap & EPTCAP_WALK_5))) &&
+         (!(eptp & BIT64(6)) || (cap & EPTCAP_AD)) && !(eptp & rsvd);
+}
+
 struct vmx_insn_result vmx_invept(struct vmx_cpu *x, const struct cpu_state *s, const struct vmx_mem_ops *m,
                                   bool reg_operand, uint64_t type, const uint64_t desc[2])
 {
@@ -276,16 +288,8 @@ struct vmx_insn_result vmx_invept(struct vmx_cpu *x, const struct cpu_state *s, 
   if (prefix(x, s, reg_operand, &r)) return r;
   if (type > 2 || type == 0 || !(x->caps->ept_vpid_cap >> (24 + type) & 1))
     return vmfail(x, VMXERR_INVALID_INVEPT_INVVPID_OPERAND);
-  if (type == 1) {
-    /* The EPTP must be one a VM entry with "enable EPT" would accept. */
-    uint64_t eptp = desc[0], cap = x->caps->ept_vpid_cap;
-    unsigned mt = eptp & 7, walk = (eptp >> 3) & 7;
-    uint64_t rsvd = (0x1Full << 7) | ~((1ull << x->caps->maxphyaddr) - 1);
-    bool ok = ((mt == 0 && (cap & EPTCAP_MEMTYPE_UC)) || (mt == 6 && (cap & EPTCAP_MEMTYPE_WB))) &&
-              ((walk == 3 && (cap & EPTCAP_WALK_4)) || (walk == 4 && (cap & EPTCAP_WALK_5))) &&
-              (!(eptp & BIT64(6)) || (cap & EPTCAP_AD)) && !(eptp & rsvd);
-    if (!ok) return vmfail(x, VMXERR_INVALID_INVEPT_INVVPID_OPERAND);
-  }
+  /* The EPTP must be one a VM entry with "enable EPT" would accept. */
+  if (type == 1 && !vmx_eptp_valid(x->caps, desc[0])) return vmfail(x, VMXERR_INVALID_INVEPT_INVVPID_OPERAND);
   if (m->invalidate) m->invalidate(m->ctx, VMX_INSN_INVEPT, type, desc[0] & ~0xFFFull, 0);
   return succeed();
 }
@@ -325,4 +329,32 @@ struct vmx_insn_result vmx_vmfunc(struct vmx_cpu *x, const struct cpu_state *s)
    * model (EPTP switching) decides, which belongs to the exit model. */
   if (!x->non_root) return outcome(VMX_INSN_UD);
   return outcome(VMX_INSN_VMEXIT);
+}
+
+/* "VM Functions": "If 'enable VM functions' is 0, VMFUNC causes #UD. ...
+ * If EAX is greater than 63 or bit EAX of the VM-function controls is 0,
+ * VMFUNC causes a VM exit." "EPTP Switching": "If ECX >= 512, a VM exit
+ * occurs. The entry at EPTP-list address + 8 * ECX is read; if it is not
+ * a valid EPTP, a VM exit occurs; otherwise the EPTP field is loaded
+ * (and, with 'EPT-violation #VE', the EPTP index)." */
+struct vmx_insn_result vmx_vmfunc_execute(struct vmx_cpu *x, const struct cpu_state *s, const struct vmx_mem_ops *m,
+                                          uint32_t eax, uint32_t ecx)
+{
+  struct vmx_insn_result r = vmx_vmfunc(x, s);
+  if (r.outcome != VMX_INSN_VMEXIT) return r;
+  struct vmcs *v = &x->current;
+  uint32_t proc = (uint32_t)vmcs_get(v, VMCSI_CPU_BASED_VM_EXEC_CONTROL);
+  uint32_t proc2 = (proc & PROC_SECONDARY_CTLS) ? (uint32_t)vmcs_get(v, VMCSI_SECONDARY_VM_EXEC_CONTROL) : 0;
+  if (!(proc2 & PROC2_ENABLE_VMFUNC)) return outcome(VMX_INSN_UD);
+  uint64_t functions = vmcs_get(v, VMCSI_VM_FUNCTION_CONTROL);
+  if (eax > 63 || !((functions >> eax) & 1)) return outcome(VMX_INSN_VMEXIT);
+  if (eax != 0 || ecx >= 512) return outcome(VMX_INSN_VMEXIT);   /* EPTP switching is the only function */
+  uint8_t b[8];
+  if (!m->read(m->ctx, vmcs_get(v, VMCSI_EPTP_LIST_ADDRESS) + 8ull * ecx, b, sizeof b)) return outcome(VMX_INSN_VMEXIT);
+  uint64_t eptp = 0;
+  for (int i = 7; i >= 0; i--) eptp = (eptp << 8) | b[i];
+  if (!vmx_eptp_valid(x->caps, eptp)) return outcome(VMX_INSN_VMEXIT);
+  vmcs_set(v, VMCSI_EPT_POINTER, eptp);
+  if (proc2 & PROC2_EPT_VIOLATION_VE) vmcs_set(v, VMCSI_EPTP_INDEX, ecx);
+  return outcome(VMX_INSN_DONE);
 }

@@ -57,6 +57,7 @@ enum vmx_insn_outcome {
   VMX_INSN_VMEXIT,        /* VMX non-root operation: VM exit */
   VMX_INSN_ENTERED,       /* VMLAUNCH/VMRESUME: checks passed, the VM entry proceeds */
   VMX_INSN_ENTRY_FAILED,  /* VM-entry failure (exit reason 33/34): continue at host RIP */
+  VMX_INSN_DONE,          /* completed without VMX status flags (VMFUNC) */
 };
 
 struct vmx_insn_result {
@@ -103,6 +104,18 @@ struct vmx_insn_result vmx_invvpid(struct vmx_cpu *x, const struct cpu_state *s,
                                    bool reg_operand, uint64_t type, const uint64_t desc[2]);
 struct vmx_insn_result vmx_vmcall(struct vmx_cpu *x, const struct cpu_state *s);
 struct vmx_insn_result vmx_vmfunc(struct vmx_cpu *x, const struct cpu_state *s);
+/* VMFUNC with its operands (EAX = function, ECX = EPTP-list index): #UD
+ * outside non-root operation or without "enable VM functions"; a VM exit
+ * (reason 59) for a function not enabled in the VM-function controls or
+ * an EPTP switch that cannot be done; VMX_INSN_DONE when EPTP switching
+ * loaded EPT_POINTER from the EPTP list. SDM Vol. 3C, "VM Functions",
+ * "EPTP Switching". */
+struct vmx_insn_result vmx_vmfunc_execute(struct vmx_cpu *x, const struct cpu_state *s, const struct vmx_mem_ops *m,
+                                          uint32_t eax, uint32_t ecx);
+/* An EPTP a VM entry, INVEPT or EPTP switching accepts on this model:
+ * supported memory type and walk length, A/D only when supported, no
+ * reserved bits ("Checks on VMX Controls", EPT-pointer rules). */
+bool vmx_eptp_valid(const struct vmx_caps *caps, uint64_t eptp);
 
 /* The checks an instruction makes before it touches its operands (#UD,
  * VM exit in non-root operation, #GP(0)), in the order of its "Operation"

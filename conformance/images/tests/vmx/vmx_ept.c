@@ -5,8 +5,11 @@
  * (qualification, guest-physical and guest-linear addresses); the host
  * makes the page writable, invalidates with INVEPT and resumes at the same
  * instruction, which now completes; the guest's read of the second is an
- * EPT misconfiguration. INVEPT and INVVPID with an invalid type fail with
- * VM-instruction error 28.
+ * EPT misconfiguration. Then the guest switches with VMFUNC (EPTP
+ * switching) to a second EPT hierarchy from the EPTP list, where that page
+ * is readable, without an exit; a switch to an invalid list entry exits.
+ * INVEPT and INVVPID with an invalid type or VPID fail with VM-instruction
+ * error 28.
  * SDM Vol. 3C, chapter "VMX Support for Address Translation": "EPT
  * Translation Mechanism", "EPT Misconfigurations", "EPT Violations",
  * "Invalidating Cached Translation Information"; "Exit Qualification for
@@ -14,7 +17,7 @@
 #include "tests/vmx/vmx.h"
 
 void guest_ept(void);
-extern char g_write[], g_misconfig[], g_vmcall[];
+extern char g_write[], g_misconfig[], g_switch[], g_vmfunc_bad[], g_vmcall[];
 __asm__(".text\n"
         "guest_ept:\n"
         "  lea ro_page(%rip), %rdi\n"
@@ -22,6 +25,12 @@ __asm__(".text\n"
         "g_write2: movb $2, 1(%rdi)\n"
         "  lea bad_page(%rip), %rsi\n"
         "g_misconfig: mov (%rsi), %al\n"
+        "g_switch: xor %eax, %eax\n  mov $1, %ecx\n"
+        "  vmfunc\n"                          /* EPTP list entry 1 */
+        "  lea bad_page(%rip), %rsi\n  mov (%rsi), %al\n"
+        "  lea ro_page(%rip), %rdi\n  mov %al, 2(%rdi)\n"
+        "  xor %eax, %eax\n  mov $2, %ecx\n"
+        "g_vmfunc_bad: vmfunc\n"             /* entry 2 is not a valid EPTP */
         "g_vmcall: vmcall\n"
         "  ud2\n");
 
@@ -31,6 +40,15 @@ static uint64_t ept_pml4[512] __attribute__((aligned(4096)));
 static uint64_t ept_pdpt[512] __attribute__((aligned(4096)));
 static uint64_t ept_pd[512] __attribute__((aligned(4096)));
 static uint64_t ept_pt[512] __attribute__((aligned(4096)));
+/* The second hierarchy (EPTP switching): the same, with bad_page readable. */
+static uint64_t ept2_pml4[512] __attribute__((aligned(4096)));
+static uint64_t ept2_pdpt[512] __attribute__((aligned(4096)));
+static uint64_t ept2_pd[512] __attribute__((aligned(4096)));
+static uint64_t ept2_pt[512] __attribute__((aligned(4096)));
+static uint64_t eptp_list[512] __attribute__((aligned(4096)));
+#define EPTP_LIST_ADDRESS 0x2024
+#define VM_FUNCTION_CONTROL 0x2018
+#define PROC2_VMFUNC (1u << 13)
 
 #define EPT_R 1u
 #define EPT_W 2u
@@ -56,7 +74,21 @@ void test_main(void)
     uint64_t eptp = (uintptr_t)ept_pml4 | (3u << 3) | 6;  /* 4-level walk, WB */
 
     tap_eq(VM_SUCCEED, vmx_enable(), "VMXON");
-    vmx_setup_vmcs(guest_ept, 0, PROC2_EPT | PROC2_VPID);
+    for (unsigned i = 0; i < 512; i++) ept2_pd[i] = ept_pd[i], ept2_pt[i] = ept_pt[i];
+    ept2_pml4[0] = (uintptr_t)ept2_pdpt | EPT_RWX;
+    ept2_pdpt[0] = (uintptr_t)ept2_pd | EPT_RWX;
+    ept2_pd[region] = (uintptr_t)ept2_pt | EPT_RWX;
+    ept2_pt[(bad >> 12) & 511] = bad | EPT_RWX | EPT_WB;
+    ept2_pt[(ro >> 12) & 511] = ro | EPT_RWX | EPT_WB;
+    uint64_t eptp2 = (uintptr_t)ept2_pml4 | (3u << 3) | 6;
+    eptp_list[0] = eptp;
+    eptp_list[1] = eptp2;
+    eptp_list[2] = 0;                                      /* memory type UC with walk length 1: invalid */
+    bad_page[0] = 0x77;
+
+    vmx_setup_vmcs(guest_ept, 0, PROC2_EPT | PROC2_VPID | PROC2_VMFUNC);
+    vmwrite(VM_FUNCTION_CONTROL, 1);                       /* EPTP switching */
+    vmwrite(EPTP_LIST_ADDRESS, (uintptr_t)eptp_list);
     vmwrite(EPT_POINTER, eptp);
     vmwrite(VMCS_VPID, 1);
     tap_eq(VM_SUCCEED, invept(2, 0), "INVEPT all-context");
@@ -88,8 +120,15 @@ void test_main(void)
     tap_eq(49, vmx_exit_reason(), "read through a write-only entry: EPT misconfiguration");
     tap_check(vmread(GUEST_RIP) == (uintptr_t)g_misconfig, "EPT misconfiguration: guest RIP is the read");
     tap_check(vmread(GUEST_PHYSICAL_ADDRESS) == bad, "EPT misconfiguration: guest-physical address");
-    vmwrite(GUEST_RIP, (uintptr_t)g_vmcall);
+    vmwrite(GUEST_RIP, (uintptr_t)g_switch);
     tap_eq(VM_EXITED, vmx_run(1), "VMRESUME past the read");
+    tap_eq(59, vmx_exit_reason(), "VMFUNC with an invalid EPTP-list entry: VM exit");
+    tap_check(vmread(GUEST_RIP) == (uintptr_t)g_vmfunc_bad, "VMFUNC exit: guest RIP is the second VMFUNC");
+    tap_eq(3, vmread(EXIT_INSN_LEN), "VMFUNC exit: instruction length");
+    tap_check(vmread(EPT_POINTER) == eptp2, "the first VMFUNC switched EPT_POINTER to list entry 1");
+    tap_eq(0x77, ro_page[2], "through the second EPT the guest read the page");
+    vmwrite(GUEST_RIP, (uintptr_t)g_vmcall);
+    tap_eq(VM_EXITED, vmx_run(1), "VMRESUME past VMFUNC");
     tap_eq(18, vmx_exit_reason(), "VMCALL");
     tap_eq(VM_SUCCEED, vmxoff(), "VMXOFF");
 }
