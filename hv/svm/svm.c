@@ -1,24 +1,9 @@
-/* The SVM backend: VMCB set-up, the VMRUN loop and the #VMEXIT handlers,
- * which decode AMD's exit information and call the vendor-neutral core.
- * APM Vol. 2, "Secure Virtual Machine". */
-#include "hv/core/hv.h"
-#include "hv/svm/vmcb.h"
+/* The SVM backend: the VMRUN loop, the backend operations and the #VMEXIT
+ * handlers, which decode AMD's exit information and call the vendor-neutral
+ * core (set-up: svm_setup.c). APM Vol. 2, "Secure Virtual Machine". */
+#include "hv/svm/svm_impl.h"
 
-#define MSR_EFER        0xc0000080u
-#define MSR_VM_CR       0xc0010114u
-#define MSR_VM_HSAVE_PA 0xc0010117u
-#define VM_CR_SVMDIS    (1ull << 4)
-
-/* CPUID Fn8000_000A_EDX (APM Vol. 3): optional SVM features hv uses. */
-#define SVM_FEAT_NRIPS          (1u << 3)
-#define SVM_FEAT_DECODE_ASSISTS (1u << 7)
-
-static struct {
-    uint64_t vmcb_pa, hsave_pa, iopm_pa, msrpm_pa, ncr3;
-    struct vmcb *vmcb;
-    bool nrips, decode_assists, flush_pending, reinject;
-    uint64_t reinject_event;
-} svm;
+struct svm_state hv_svm;
 
 /* ---- the exit table ---- */
 typedef enum hv_next (*svm_handler)(struct hv_vcpu *v);
@@ -58,127 +43,15 @@ static const char *exit_name(uint64_t code)
     return i < 0 ? "unknown" : svm_exits[i].name;
 }
 
-/* ---- set-up ---- */
-static bool svm_probe(void)
+void hv_svm_reset_exit_counts(void)
 {
-    uint32_t r[4];
-    plat_cpuid(0x80000000u, 0, r);
-    if (r[0] < 0x8000000au)
-        return false;
-    plat_cpuid(0x80000001u, 0, r);
-    return r[2] & (1u << 2);
-}
-
-static void clear_msrpm_bits(uint32_t msr, void *ctx)
-{
-    uint8_t *pm = ctx;
-    /* APM Vol. 2, "MSR Intercepts": three 2 KiB vectors, two bits per MSR
-     * (read, then write), for MSRs 0-1FFFh, C0000000h-C0001FFFh and
-     * C0010000h-C0011FFFh. */
-    uint32_t base;
-    if (msr <= 0x1fffu)
-        base = 0;
-    else if (msr - 0xc0000000u <= 0x1fffu)
-        base = 0x800 * 8;
-    else if (msr - 0xc0010000u <= 0x1fffu)
-        base = 0x1000 * 8;
-    else
-        return;
-    uint32_t bit = base + (msr & 0x1fffu) * 2;
-    pm[bit / 8] &= (uint8_t)~(3u << (bit % 8));
-}
-
-static void seg(struct vmcb_seg *s, uint16_t sel, uint16_t attrib, uint32_t limit)
-{
-    s->selector = sel;
-    s->attrib = attrib;
-    s->limit = limit;
-    s->base = 0;
-}
-
-static void svm_set_cr(struct hv_vcpu *v, int cr);
-
-static bool svm_setup(struct hv_vcpu *v)
-{
-    hv_memset(&svm, 0, sizeof(svm));
     hv_memset(svm_exit_counts, 0, sizeof(svm_exit_counts));
-    /* VM_CR may be unimplemented (Bochs): then nothing disables SVM. */
-    uint64_t vm_cr = 0;
-    if (plat_rdmsr_safe(MSR_VM_CR, &vm_cr) && (vm_cr & VM_CR_SVMDIS)) {
-        hv_printf("hv: SVM is disabled by the firmware (VM_CR.SVMDIS)\n");
-        return false;
-    }
-    uint32_t r[4];
-    plat_cpuid(0x8000000au, 0, r);
-    svm.nrips = r[3] & SVM_FEAT_NRIPS;
-    svm.decode_assists = r[3] & SVM_FEAT_DECODE_ASSISTS;
-    /* APM Vol. 2, "Enabling SVM": EFER.SVME, then the host save area. */
-    plat_wrmsr(MSR_EFER, plat_rdmsr(MSR_EFER) | EFER_SVME);
-    svm.hsave_pa = plat_alloc_page();
-    svm.vmcb_pa = plat_alloc_page();
-    svm.iopm_pa = plat_alloc_pages(3);
-    svm.msrpm_pa = plat_alloc_pages(2);
-    if (!svm.hsave_pa || !svm.vmcb_pa || !svm.iopm_pa || !svm.msrpm_pa)
-        return false;
-    plat_wrmsr(MSR_VM_HSAVE_PA, svm.hsave_pa);
-    hv_memset(plat_phys(svm.iopm_pa), 0xff, 3 * 4096);   /* intercept every port */
-    hv_memset(plat_phys(svm.msrpm_pa), 0xff, 2 * 4096);  /* and every MSR... */
-    hv_msr_for_each_passthrough(clear_msrpm_bits, plat_phys(svm.msrpm_pa)); /* ...but these */
-
-    struct vmcb *c = svm.vmcb = plat_phys(svm.vmcb_pa);
-    bool shadow = v->mode == HV_MEM_SHADOW;
-    c->intercept_cr_write = (1u << 0) | (1u << 4) | (shadow ? 1u << 3 : 0);
-    c->intercept_cr_read = shadow ? 1u << 3 : 0;
-    c->intercept_exceptions = shadow ? 1u << VEC_PF : 0;
-    c->intercept_misc1 = SVM_MISC1_CPUID | SVM_MISC1_HLT | SVM_MISC1_IOIO | SVM_MISC1_MSR |
-                         SVM_MISC1_SHUTDOWN | SVM_MISC1_INVLPGA | (shadow ? SVM_MISC1_INVLPG : 0);
-    /* APM Vol. 2, "VMRUN": the VMRUN intercept must be set, or VMRUN fails
-     * its consistency checks. The other SVM instructions #UD in the guest,
-     * which sees EFER.SVME = 0. */
-    c->intercept_misc2 = SVM_MISC2_VMRUN | SVM_MISC2_VMMCALL | SVM_MISC2_VMLOAD |
-                         SVM_MISC2_VMSAVE | SVM_MISC2_STGI | SVM_MISC2_CLGI | SVM_MISC2_SKINIT;
-    c->iopm_base_pa = svm.iopm_pa;
-    c->msrpm_base_pa = svm.msrpm_pa;
-    c->guest_asid = 1;          /* ASID 0 is the host's: "Consistency Checks" */
-    svm.flush_pending = true;
-    if (!shadow) {
-        /* APM Vol. 2, "Nested Paging": nested tables use the long-mode
-         * format; nested walks are user accesses, so U/S is set. */
-        svm.ncr3 = hv_slat_build(v, 0x7, 0x7);
-        if (!svm.ncr3)
-            return false;
-        c->np_enable = 1;
-        c->n_cr3 = svm.ncr3;
-    }
-    /* Guest state: 64-bit code (L=1, D=0), flat data, a busy 64-bit TSS. */
-    seg(&c->cs, 0x08, 0x0a9b, 0xffffffff);
-    seg(&c->ss, 0x10, 0x0c93, 0xffffffff);
-    seg(&c->ds, 0x10, 0x0c93, 0xffffffff);
-    seg(&c->es, 0x10, 0x0c93, 0xffffffff);
-    seg(&c->fs, 0x10, 0x0c93, 0xffffffff);
-    seg(&c->gs, 0x10, 0x0c93, 0xffffffff);
-    seg(&c->tr, 0x18, 0x008b, 0x67);
-    seg(&c->ldtr, 0, 0, 0);
-    seg(&c->gdtr, 0, 0, 0xffff);
-    seg(&c->idtr, 0, 0, 0xffff);
-    c->cpl = 0;
-    c->dr7 = 0x400;
-    c->dr6 = 0xffff0ff0;
-    c->rflags = v->rflags;
-    c->rip = v->rip;
-    c->rsp = v->g.r[4];
-    c->g_pat = v->pat;
-    svm_set_cr(v, 0);
-    svm_set_cr(v, 3);
-    svm_set_cr(v, 4);
-    svm_set_cr(v, HV_REG_EFER);
-    return true;
 }
 
 /* ---- the backend operations ---- */
-static void svm_set_cr(struct hv_vcpu *v, int cr)
+void hv_svm_set_cr(struct hv_vcpu *v, int cr)
 {
-    struct vmcb *c = svm.vmcb;
+    struct vmcb *c = hv_svm.vmcb;
     if (!c)
         return;
     switch (cr) {
@@ -203,29 +76,29 @@ static void svm_set_cr(struct hv_vcpu *v, int cr)
 static uint64_t svm_guest_cr3(struct hv_vcpu *v)
 {
     (void)v;
-    return svm.vmcb->cr3;
+    return hv_svm.vmcb->cr3;
 }
 
 static void svm_flush_tlb(struct hv_vcpu *v)
 {
     (void)v;
-    svm.flush_pending = true;
+    hv_svm.flush_pending = true;
 }
 
 static void svm_inject(struct hv_vcpu *v, int vector, bool has_error, uint32_t error)
 {
-    if (svm.vmcb->eventinj & SVM_EVT_VALID)
+    if (hv_svm.vmcb->eventinj & SVM_EVT_VALID)
         hv_stop(v, "exception %d while injecting event 0x%lx: double faults are not modelled",
-                vector, svm.vmcb->eventinj);
+                vector, hv_svm.vmcb->eventinj);
     if (vector == VEC_PF)
-        svm.vmcb->cr2 = v->pending_cr2;
-    svm.vmcb->eventinj = (uint64_t)vector | SVM_EVT_TYPE_EXCEPTION | SVM_EVT_VALID |
+        hv_svm.vmcb->cr2 = v->pending_cr2;
+    hv_svm.vmcb->eventinj = (uint64_t)vector | SVM_EVT_TYPE_EXCEPTION | SVM_EVT_VALID |
                          (has_error ? SVM_EVT_HAS_ERROR | (uint64_t)error << 32 : 0);
 }
 
 static void svm_dump(struct hv_vcpu *v)
 {
-    struct vmcb *c = svm.vmcb;
+    struct vmcb *c = hv_svm.vmcb;
     (void)v;
     if (!c)
         return;
@@ -244,8 +117,8 @@ static void svm_dump(struct hv_vcpu *v)
  * (APM Vol. 2, "Next sRIP"), otherwise decoded from guest memory. */
 static uint64_t next_rip(struct hv_vcpu *v)
 {
-    if (svm.nrips && svm.vmcb->nrip)
-        return svm.vmcb->nrip;
+    if (hv_svm.nrips && hv_svm.vmcb->nrip)
+        return hv_svm.vmcb->nrip;
     struct hv_insn in;
     if (!hv_decode(v, &in))
         hv_stop(v, "cannot decode the instruction at 0x%lx", v->rip);
@@ -254,9 +127,9 @@ static uint64_t next_rip(struct hv_vcpu *v)
 
 static void svm_run(struct hv_vcpu *v)
 {
-    struct vmcb *c = svm.vmcb;
-    c->tlb_control = svm.flush_pending ? SVM_TLB_FLUSH_ALL : SVM_TLB_NOTHING;
-    svm.flush_pending = false;
+    struct vmcb *c = hv_svm.vmcb;
+    c->tlb_control = hv_svm.flush_pending ? SVM_TLB_FLUSH_ALL : SVM_TLB_NOTHING;
+    hv_svm.flush_pending = false;
     c->vmcb_clean = 0;   /* hv rewrites the VMCB freely: nothing is cached */
     c->rax = v->g.r[0];
     /* VMRUN loads the guest's CR2 from the VMCB (APM Vol. 2, "VMRUN
@@ -264,7 +137,7 @@ static void svm_run(struct hv_vcpu *v)
      * processor's CR2; loading the same value first is harmless where
      * VMRUN does load it. */
     plat_write_cr(2, c->cr2);
-    plat_svm_run(svm.vmcb_pa, &v->g);
+    plat_svm_run(hv_svm.vmcb_pa, &v->g);
     v->exits++;
     v->g.r[0] = c->rax;
     v->g.r[4] = c->rsp;
@@ -323,33 +196,33 @@ static enum hv_next svm_exit_ud(struct hv_vcpu *v)
  * Intercepts"); EXITINFO2 the next RIP. */
 static enum hv_next svm_exit_ioio(struct hv_vcpu *v)
 {
-    uint64_t info = svm.vmcb->exitinfo1;
+    uint64_t info = hv_svm.vmcb->exitinfo1;
     if (info & (1u << 2))
         hv_stop(v, "string port I/O (INS/OUTS) is not emulated");
     unsigned size = info & (1u << 4) ? 1 : info & (1u << 5) ? 2 : 4;
     enum hv_next next = hv_handle_io(v, (uint16_t)(info >> 16), size, info & 1);
     if (next == HV_ADVANCE)
-        v->rip = svm.vmcb->exitinfo2;
+        v->rip = hv_svm.vmcb->exitinfo2;
     return HV_STAY;
 }
 
 /* MSR: EXITINFO1 is 0 for RDMSR, 1 for WRMSR (APM Vol. 2, "MSR Intercepts"). */
 static enum hv_next svm_exit_msr(struct hv_vcpu *v)
 {
-    return svm.vmcb->exitinfo1 ? hv_handle_wrmsr(v) : hv_handle_rdmsr(v);
+    return hv_svm.vmcb->exitinfo1 ? hv_handle_wrmsr(v) : hv_handle_rdmsr(v);
 }
 
 static enum hv_next svm_exit_cr(struct hv_vcpu *v)
 {
-    uint64_t code = svm.vmcb->exitcode;
+    uint64_t code = hv_svm.vmcb->exitcode;
     int cr = code & 15;
     bool write = code >= 0x10;
     int gpr;
     struct hv_insn in;
     /* APM Vol. 2, "Decode Assists": EXITINFO1 bit 63 says bits 3:0 name the
      * GPR of a MOV CR. Otherwise decode. */
-    if (svm.decode_assists && (svm.vmcb->exitinfo1 >> 63)) {
-        gpr = svm.vmcb->exitinfo1 & 15;
+    if (hv_svm.decode_assists && (hv_svm.vmcb->exitinfo1 >> 63)) {
+        gpr = hv_svm.vmcb->exitinfo1 & 15;
     } else {
         if (!hv_decode(v, &in))
             hv_stop(v, "cannot decode the CR access at 0x%lx", v->rip);
@@ -373,14 +246,14 @@ static enum hv_next svm_exit_cr(struct hv_vcpu *v)
  * faulting address (APM Vol. 2, "Exception Intercepts"). */
 static enum hv_next svm_exit_pf(struct hv_vcpu *v)
 {
-    hv_handle_page_fault(v, svm.vmcb->exitinfo2, (uint32_t)svm.vmcb->exitinfo1);
+    hv_handle_page_fault(v, hv_svm.vmcb->exitinfo2, (uint32_t)hv_svm.vmcb->exitinfo1);
     return HV_STAY;
 }
 
 static enum hv_next svm_exit_invlpg(struct hv_vcpu *v)
 {
-    if (svm.decode_assists) {
-        hv_handle_invlpg(v, svm.vmcb->exitinfo1);   /* "Decode Assists": the linear address */
+    if (hv_svm.decode_assists) {
+        hv_handle_invlpg(v, hv_svm.vmcb->exitinfo1);   /* "Decode Assists": the linear address */
         return HV_ADVANCE;
     }
     struct hv_insn in;
@@ -398,11 +271,11 @@ const struct hv_backend hv_svm_backend = {
     .slat_name = "slat (NPT with ASID)",
     .hypercall_insn = "vmmcall",
     .hypercall_feature = 1u << 1,
-    .probe = svm_probe,
-    .setup = svm_setup,
+    .probe = hv_svm_probe,
+    .setup = hv_svm_setup,
     .run = svm_run,
     .inject = svm_inject,
-    .set_cr = svm_set_cr,
+    .set_cr = hv_svm_set_cr,
     .guest_cr3 = svm_guest_cr3,
     .flush_tlb = svm_flush_tlb,
     .dump = svm_dump,
