@@ -22,19 +22,21 @@
   X(VMLAUNCH) X(VMRESUME) X(INVEPT) X(INVVPID) X(VMCALL) X(VMFUNC)                \
   X(VMRUN) X(VMLOAD) X(VMSAVE) X(STGI) X(CLGI) X(VMMCALL) X(INVLPGA) X(SKINIT)
 
+/* The two lists may overlap (SYSINSN_TABLE carries some SVM instructions
+ * the machine itself handles): a set, filled once. */
 static bool intercepted_mnemonic(ZydisMnemonic m)
 {
-  switch (m) {
-#define X(mn, fn) case ZYDIS_MNEMONIC_##mn:
+  static bool set[ZYDIS_MNEMONIC_MAX_VALUE + 1], filled;
+  if (!filled) {
+#define X(mn, fn) set[ZYDIS_MNEMONIC_##mn] = true;
     SYSINSN_TABLE(X)
 #undef X
-#define X(mn) case ZYDIS_MNEMONIC_##mn:
+#define X(mn) set[ZYDIS_MNEMONIC_##mn] = true;
     VIRT_INSNS(X)
 #undef X
-    return true;
-  default:
-    return false; /* every other instruction runs in Unicorn */
+    filled = true;
   }
+  return (unsigned)m <= ZYDIS_MNEMONIC_MAX_VALUE && set[m];
 }
 
 static bool zydis_intercepted(const ZydisDecodedInstruction *zi, const ZydisDecodedOperand *op)

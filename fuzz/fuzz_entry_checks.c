@@ -153,8 +153,19 @@ static enum vmx_check_id check_vmcs(const struct vmcs *v, const struct vmx_entry
   return res.id;
 }
 
+/* FUZZ_ENTRY_TRACE=1 prints every instruction's outcome (first run only). */
+static bool tracing(void)
+{
+  static int on = -1;
+  if (on < 0) on = getenv("FUZZ_ENTRY_TRACE") != NULL;
+  return on && lg == &logs[0];
+}
+
 static void log_insn(const struct vmx_insn_result *r)
 {
+  if (tracing())
+    fprintf(stderr, "vmx: outcome %d error %u value %#llx entry check %s\n", r->outcome, r->error,
+            (unsigned long long)r->value, vmx_checks[r->entry.id].name ? vmx_checks[r->entry.id].name : "-");
   flog(lg, r->outcome);
   flog(lg, r->error);
   flog(lg, r->value);
@@ -303,6 +314,9 @@ static enum svm_check_id check_vmcb(const struct svm_vmcb *v, const struct svm_f
 
 static void log_svm(const struct svm_result *r)
 {
+  if (tracing())
+    fprintf(stderr, "svm: outcome %d vector %u exitcode %#llx check %d\n", r->outcome, r->vector,
+            (unsigned long long)r->exitcode, r->check);
   flog(lg, r->outcome);
   flog(lg, r->vector);
   flog(lg, r->exitcode);

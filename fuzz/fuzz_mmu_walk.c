@@ -23,7 +23,19 @@
  * tags or PCIDs (entries are tagged), changing CPL, RFLAGS.AC, CR0.WP,
  * CR4.SMEP/SMAP or PKRU (part of every entry's permission key), and any
  * invalidation (it only removes entries). The stale-entry behaviour itself
- * is the property test's subject (conformance/mmu/test_property.c). */
+ * is the property test's subject (conformance/mmu/test_property.c).
+ *
+ * One case cannot be kept apart by flushing: a single translation whose
+ * guest accessed/dirty writes (bits 5 and 6) land in an EPT paging
+ * structure it then uses again (a guest table aliasing an EPT table). There
+ * bits 5:3 are the memory type or reserved, so the entry's meaning changes
+ * in the middle of the translation; the cached walker reuses the
+ * guest-physical mapping it made a moment earlier, the reference walker
+ * re-reads memory, and both are architectural (the processor may use
+ * cached guest-physical mappings, SDM Vol. 3C, "Caching Translation
+ * Information"). The same holds under NPT for the PAE PDPTEs, read from
+ * memory, where bits 5 and 6 are reserved. Only when the harness proves
+ * such a write happened may the results differ (aliased_write()). */
 #include <string.h>
 
 #include "fuzz/fuzz_input.h"
@@ -33,6 +45,7 @@
 #define RAM_SIZE 0x10000u /* 16 pages: room for every level of both walks */
 
 static uint8_t ram_cached[RAM_SIZE], ram_ref[RAM_SIZE], ram_before[RAM_SIZE];
+static unsigned long aliased_divergences; /* reported by FUZZ_MMU_STATS */
 
 static const uint8_t maxphys[4] = { 36, 39, 46, 52 };
 
@@ -138,19 +151,23 @@ static void op_write(struct fuzz_in *in, struct run *r)
   mmu_flush_all(&r->s->mmu);
 }
 
+static bool same(bool ok1, const struct mmu_translation *t1, const struct mmu_fault *f1, bool ok2,
+                 const struct mmu_translation *t2, const struct mmu_fault *f2)
+{
+  if (ok1 != ok2) return false;
+  if (ok1)
+    return t1->pa == t2->pa && t1->gpa == t2->gpa && t1->page_base == t2->page_base && t1->perms == t2->perms &&
+           t1->page_shift == t2->page_shift;
+  return f1->kind == f2->kind && f1->error_code == f2->error_code && f1->cr2 == f2->cr2 &&
+         f1->exit_qualification == f2->exit_qualification && f1->guest_physical == f2->guest_physical &&
+         f1->guest_linear == f2->guest_linear && f1->exitinfo1 == f2->exitinfo1 && f1->exitinfo2 == f2->exitinfo2;
+}
+
 static void compare(const struct run *r, uint64_t la, enum mmu_access acc, bool ok1, const struct mmu_translation *t1,
                     const struct mmu_fault *f1, bool ok2, const struct mmu_translation *t2, const struct mmu_fault *f2)
 {
   const char *what = ok1 != ok2 ? "success" : "result";
-  bool same = ok1 == ok2;
-  if (same && ok1)
-    same = t1->pa == t2->pa && t1->gpa == t2->gpa && t1->page_base == t2->page_base && t1->perms == t2->perms &&
-           t1->page_shift == t2->page_shift;
-  if (same && !ok1)
-    same = f1->kind == f2->kind && f1->error_code == f2->error_code && f1->cr2 == f2->cr2 &&
-           f1->exit_qualification == f2->exit_qualification && f1->guest_physical == f2->guest_physical &&
-           f1->guest_linear == f2->guest_linear && f1->exitinfo1 == f2->exitinfo1 && f1->exitinfo2 == f2->exitinfo2;
-  FUZZ_CHECK(same,
+  FUZZ_CHECK(same(ok1, t1, f1, ok2, t2, f2),
              "cached and reference %s differ: la=%#llx access=%d cpl=%u slat=%d cr0=%#llx cr4=%#llx efer=%#llx "
              "cr3=%#llx eptp=%#llx ncr3=%#llx tag=%u hit=%d\n"
              "  cached:    ok=%d pa=%#llx gpa=%#llx perms=%u shift=%u | kind=%d ec=%#x q=%#llx gp=%#llx gl=%#llx "
@@ -167,6 +184,41 @@ static void compare(const struct run *r, uint64_t la, enum mmu_access acc, bool 
              t2->page_shift, f2->kind, f2->error_code, (unsigned long long)f2->exit_qualification,
              (unsigned long long)f2->guest_physical, (unsigned long long)f2->guest_linear,
              (unsigned long long)f2->exitinfo1, (unsigned long long)f2->exitinfo2, f2->reason ? f2->reason : "-");
+}
+
+/* Marks the RAM pages the EPT paging structures of `eptp` occupy in `ram`
+ * (any entry with a permission bit and no PS bit counts as a table
+ * pointer: an over-approximation is fine for a safety test). */
+static void ept_tables(const uint8_t *ram, uint64_t table, unsigned level, bool pages[RAM_SIZE / 4096])
+{
+  if (table >= RAM_SIZE || pages[table / 4096]) return;
+  pages[table / 4096] = true;
+  if (level == 1) return;
+  for (unsigned i = 0; i < 512; i++) {
+    uint64_t e;
+    memcpy(&e, ram + table + 8 * i, 8);
+    if ((e & 7) && !(e & 0x80)) ept_tables(ram, e & 0x000FFFFFFFFFF000ull, level - 1, pages);
+  }
+}
+
+/* Did this translation set a guest accessed/dirty bit (5, 6) inside an EPT
+ * paging structure, or (NPT, PAE guest) anywhere a PDPTE may be? */
+static bool aliased_write(const struct run *r)
+{
+  const struct mmu_context *c = &r->ctx;
+  bool pae_regs_in_memory = c->slat == MMU_SLAT_NPT && (c->cr0 & CR0_PG) && (c->cr4 & CR4_PAE) && !(c->efer & EFER_LMA);
+  if (c->slat != MMU_SLAT_EPT && !pae_regs_in_memory) return false;
+  bool pages[RAM_SIZE / 4096] = { false };
+  if (c->slat == MMU_SLAT_EPT) ept_tables(ram_before, c->eptp & 0x000FFFFFFFFFF000ull, ((c->eptp >> 3) & 7) + 1, pages);
+  else memset(pages, 1, sizeof pages);
+  for (uint64_t at = 0; at < RAM_SIZE; at += 8) {
+    uint64_t a, b1, b2;
+    memcpy(&a, ram_before + at, 8);
+    memcpy(&b1, ram_cached + at, 8);
+    memcpy(&b2, ram_ref + at, 8);
+    if (pages[at / 4096] && ((a ^ b1) | (a ^ b2)) & 0x60) return true;
+  }
+  return false;
 }
 
 /* One access: the mode bits that are part of every entry's permission key
@@ -190,6 +242,14 @@ static void op_translate(struct fuzz_in *in, struct run *r)
   struct mmu_fault f1 = { 0 }, f2 = { 0 };
   bool ok1 = mmu_translate(&r->s->mmu, c, la, acc, flags, &t1, &f1);
   bool ok2 = mmu_reference_translate(&r->s->ref, c, la, acc, flags, &t2, &f2);
+  if (aliased_write(r) && (!same(ok1, &t1, &f1, ok2, &t2, &f2) || memcmp(ram_cached, ram_ref, RAM_SIZE) != 0)) {
+    /* Both answers are architectural (see the top of the file): go on
+     * from one memory state, with nothing cached. */
+    aliased_divergences++;
+    memcpy(ram_ref, ram_cached, RAM_SIZE);
+    mmu_flush_all(&r->s->mmu);
+    return;
+  }
   compare(r, la, acc, ok1, &t1, &f1, ok2, &t2, &f2);
   FUZZ_CHECK(memcmp(ram_cached, ram_ref, RAM_SIZE) == 0,
              "memory (accessed/dirty flags) differs after translating %#llx access %d", (unsigned long long)la, acc);
@@ -256,6 +316,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 8: op_switch(&in, &r); break;
     case 9: op_load_pdptes(&r); break;
     }
+  }
+  if (getenv("FUZZ_MMU_STATS")) {
+    const struct mmu_stats *st = mmu_stats(&r.s->mmu);
+    fprintf(stderr, "translations %llu walks %llu faults %llu tlb misses %llu, aliased divergences so far %lu\n",
+            (unsigned long long)st->translations, (unsigned long long)st->walks, (unsigned long long)st->faults,
+            (unsigned long long)st->tlb_misses, aliased_divergences);
   }
   return 0;
 }

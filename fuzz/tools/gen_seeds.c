@@ -7,7 +7,12 @@
  *   OUTDIR/fuzz_mmu_walk/seeds      page tables for every paging mode, with
  *                                   no SLAT, EPT and NPT, and accesses
  *   OUTDIR/fuzz_loader/seeds        multiboot images: ELF32, ELF64, a.out kludge
- * Usage: fuzz_seedgen SRCDIR OUTDIR (both usually the fuzz/ directory). */
+ * Usage: fuzz_seedgen SRCDIR OUTDIR (both usually the fuzz/ directory).
+ *
+ * fuzz_seedgen --dicts SRCDIR OUTDIR: writes the dictionaries of the
+ * targets, each SRCDIR/<target>.dict plus what the catalogues give:
+ * VMCS field names (fuzz_vmcs_dump), VMCB field names (fuzz_vmcb_dump),
+ * VMCS encodings as 4-byte records and VMCB field offsets (fuzz_entry_checks). */
 #include <elf.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -55,9 +60,7 @@ static FILE *open_src(const char *rel)
   return f;
 }
 
-/* Instruction records every entry seed ends with: VMREAD of the
- * VM-instruction error, VMLAUNCH, VMRESUME, INVEPT single-context; for SVM
- * VMRUN's follow-ups: #VMEXIT, VMSAVE, STGI. */
+/* An instruction record (run after the harness's own VMLAUNCH / VMRUN). */
 static void insn(struct buf *b, uint8_t k, uint64_t a, uint64_t w)
 {
   put(b, 2, 1);
@@ -85,6 +88,8 @@ static void vmx_seed(const char *dump, const char *name, int model, bool extra)
   if (extra) {
     insn(&b, 5, 0x4400, 0);      /* VMREAD VM_INSTRUCTION_ERROR */
     insn(&b, 8, 0, 0);           /* VMRESUME (not launched: VMfailValid 5) */
+    insn(&b, 7, 0, 0);           /* VMLAUNCH: enters */
+    insn(&b, 8, 0, 0);           /* VMRESUME of the launched VMCS: enters */
     insn(&b, 9, 1, 0x101e);      /* INVEPT single-context */
     insn(&b, 10, 1, 1);          /* INVVPID single-context */
     insn(&b, 2, 0xF000, 0);      /* VMCLEAR of the current VMCS */
@@ -166,10 +171,10 @@ static void mmu_seed(unsigned mode, unsigned slat, bool tiny)
     for (int i = 0; i < 4; i++) put(&b, i == 0 ? 0x2000 | P : 0, 8); /* PDPTEs from the VMCS */
   uint64_t t = P | W | U, leaf = P | W | U;
   switch (mode) {
-  case 1: case 2: /* 32-bit: PD at 0x1000, 0x400000 -> PT 0x2000 -> 0x8000 */
-    wr(&b, 0x1000 + 1 * 4, 0x2000 | t);
-    wr(&b, 0x2000, 0x8000 | leaf | (0x9000 | leaf) << 32);
-    if (mode == 2) wr(&b, 0x1000 + 2 * 4, PS | leaf);            /* 4 MiB page at 0x800000 */
+  case 1: case 2: /* 32-bit (4-byte entries, written in pairs): PD at 0x1000, 0x400000 -> PT 0x2000 -> 0x8000 */
+    wr(&b, 0x1000, (0x2000 | t) << 32);                          /* PDE 1 */
+    wr(&b, 0x2000, 0x8000 | leaf | (0x9000 | leaf) << 32);       /* PTEs 0 and 1 */
+    if (mode == 2) wr(&b, 0x1008, PS | leaf);                    /* PDE 2: 4 MiB page at 0x800000 */
     break;
   case 3: /* PAE: PDPT 0x1000 -> PD 0x2000 -> PT 0x3000 */
     wr(&b, 0x1000, 0x2000 | P);
@@ -292,10 +297,67 @@ static void loader_seeds(void)
   save("fuzz_loader", "bad_checksum", &b);
 }
 
+/* ---- Dictionaries ---------------------------------------------------------- */
+
+static FILE *dict_begin(const char *target)
+{
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s.dict", out, target);
+  FILE *f = fopen(path, "w");
+  if (!f) {
+    perror(path);
+    exit(1);
+  }
+  snprintf(path, sizeof path, "%s/%s.dict", src, target);
+  FILE *in = fopen(path, "r");
+  if (in) { /* the hand-written part: the syntax */
+    char line[512];
+    while (fgets(line, sizeof line, in)) fputs(line, f);
+    fclose(in);
+  }
+  fprintf(f, "# Generated from the catalogues by fuzz_seedgen --dicts\n");
+  return f;
+}
+
+static void dict_end(FILE *f)
+{
+  if (fclose(f) != 0) {
+    perror("dictionary");
+    exit(1);
+  }
+}
+
+static void dicts(void)
+{
+  FILE *f = dict_begin("fuzz_vmcs_dump");
+  for (int i = 0; i < VMCS_FIELD_COUNT; i++) fprintf(f, "\"%s\"\n", vmcs_fields[i].name);
+  dict_end(f);
+  f = dict_begin("fuzz_vmcb_dump");
+  for (unsigned i = 0; i < SVM_FIELD_COUNT; i++) fprintf(f, "\"%s\"\n", svm_vmcb_fields[i].name);
+  dict_end(f);
+  f = dict_begin("fuzz_entry_checks");
+  for (int i = 0; i < VMCS_FIELD_COUNT; i++) {
+    unsigned e = vmcs_fields[i].encoding;
+    fprintf(f, "vmcs_%s=\"\\x00\\x%02x\\x%02x\\x00\\x00\"\n", vmcs_fields[i].name, e & 0xFF, (e >> 8) & 0xFF);
+  }
+  for (unsigned i = 0; i < SVM_FIELD_COUNT; i++) {
+    const struct svm_vmcb_field *fl = &svm_vmcb_fields[i];
+    unsigned sz = fl->size == 8 ? 3 : fl->size == 4 ? 2 : fl->size == 2 ? 1 : 0;
+    fprintf(f, "vmcb_%s=\"\\x00\\x%02x\\x%02x\\x%02x\"\n", fl->name, fl->offset & 0xFF, fl->offset >> 8, sz);
+  }
+  dict_end(f);
+}
+
 int main(int argc, char **argv)
 {
+  if (argc == 4 && strcmp(argv[1], "--dicts") == 0) {
+    src = argv[2];
+    out = argv[3];
+    dicts();
+    return 0;
+  }
   if (argc != 3) {
-    fprintf(stderr, "usage: fuzz_seedgen SRCDIR OUTDIR\n");
+    fprintf(stderr, "usage: fuzz_seedgen SRCDIR OUTDIR | fuzz_seedgen --dicts SRCDIR OUTDIR\n");
     return 2;
   }
   src = argv[1];
