@@ -29,7 +29,7 @@ struct pending_event {
   bool deferred;               /* not an exception: the instruction at rip is
                                   carried out in the run loop (INSN_DEFERRED) */
   uint64_t rip, rax;           /* as they were before the instruction */
-  uint64_t rcx, rsi, rdi;      /* ... for string I/O (io) */
+  uint64_t io_gpr[16];         /* io: every GPR at the hook (see machine.c) */
 };
 
 /* Raise an exception from an instruction handler (inside a hook): records it

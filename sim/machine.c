@@ -238,11 +238,13 @@ static bool io_check(struct machine *m, uint16_t port, unsigned size, bool is_in
    * faulting access never exits (SDM Vol. 3C, "Instructions That Cause VM
    * Exits Conditionally"; APM Vol. 2, "I/O Intercepts"). */
   if (allowed && !exits) return true;
-  /* A string instruction has already moved RSI/RDI and counted RCX down
-   * when the hook runs: keep all three to undo it. */
+  /* Unicorn finishes the translation block after uc_emu_stop, so the
+   * instructions after this one run too: keep every register as it is now
+   * (QEMU writes them back before an I/O helper) to undo them. Their stores
+   * to memory are not undone. */
   m->event = (struct pending_event){.valid = true, .at_rip = true, .io = true, .rip = uc_bridge_rip(m->bridge),
-                                    .rax = uc_bridge_gpr(m->bridge, GPR_RAX), .rcx = uc_bridge_gpr(m->bridge, GPR_RCX),
-                                    .rsi = uc_bridge_gpr(m->bridge, GPR_RSI), .rdi = uc_bridge_gpr(m->bridge, GPR_RDI)};
+                                    .rax = uc_bridge_gpr(m->bridge, GPR_RAX)};
+  for (int i = 0; i < GPR_COUNT; i++) m->event.io_gpr[i] = uc_bridge_gpr(m->bridge, (enum gpr)i);
   if (allowed) m->event.vm_exit = true;
   else m->event.vector = VEC_GP, m->event.has_error = true;
   uc_emu_stop(m->uc);
@@ -493,11 +495,8 @@ void machine_run(struct machine *m)
         }
         m->cpu.rip = at;
         m->cpu.gpr[GPR_RAX] = ev.rax;
-        if (ev.io) {
-          m->cpu.gpr[GPR_RCX] = ev.rcx;
-          m->cpu.gpr[GPR_RSI] = ev.rsi;
-          m->cpu.gpr[GPR_RDI] = ev.rdi;
-        }
+        if (ev.io)
+          for (int i = 0; i < GPR_COUNT; i++) m->cpu.gpr[i] = ev.io_gpr[i];
       }
       if (!take_up_loop_event(m, &ev)) deliver_event(m, &ev);
       m->state_dirty = true;

@@ -321,5 +321,10 @@ void uc_bridge_fetch(struct uc_bridge *b, struct cpu_state *s)
     const uint8_t *sc = e + ENV_SEGS + i * SEGCACHE_SIZE;
     s->seg[i] = (struct segment){(uint16_t)get32(sc + SC_SELECTOR), get64(sc + SC_BASE),
                                  get32(sc + SC_LIMIT), flags_to_ar(get32(sc + SC_FLAGS))};
+    /* Loading a code or data segment register sets the descriptor's
+     * accessed bit, so the cached type always has it (SDM Vol. 3A,
+     * "Segment Descriptors"); QEMU leaves it clear when IRET or a far
+     * transfer loads CS, and a VM exit would save that into the VMCS. */
+    if ((s->seg[i].ar & SEG_AR_S) && !(s->seg[i].ar & SEG_AR_UNUSABLE)) s->seg[i].ar |= 1;
   }
 }
