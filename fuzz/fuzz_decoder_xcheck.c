@@ -20,7 +20,7 @@
 #define VIRT_INSNS(X)                                                             \
   X(VMXON) X(VMXOFF) X(VMCLEAR) X(VMPTRLD) X(VMPTRST) X(VMREAD) X(VMWRITE)        \
   X(VMLAUNCH) X(VMRESUME) X(INVEPT) X(INVVPID) X(VMCALL) X(VMFUNC)                \
-  X(VMRUN) X(VMLOAD) X(VMSAVE) X(STGI) X(CLGI) X(VMMCALL) X(INVLPGA) X(SKINIT)
+  X(VMRUN) X(VMLOAD) X(VMSAVE) X(CLGI) X(VMMCALL) X(INVLPGA) X(SKINIT) /* STGI is in SYSINSN_TABLE */
 
 /* The two lists may overlap (SYSINSN_TABLE carries some SVM instructions
  * the machine itself handles): a set, filled once. */
