@@ -22,6 +22,7 @@ __asm__(".text\n"
         "  ud2\n");
 
 #define VEC_UD 6
+#define VEC_GP 13
 
 static void check_exit(unsigned reason, uint64_t len, const char *at, char *where)
 {
@@ -111,7 +112,18 @@ void test_main(void)
     tap_eq(VM_FAIL_VALID, vmx_run(0), "VMLAUNCH with a reserved pin-based control: VMfailValid");
     tap_eq(7, vmread(VM_INSTRUCTION_ERROR), "VMLAUNCH with a reserved pin-based control: VM-instruction error");
 
+    /* "VMX-Fixed Bits in CR0/CR4" and "Restrictions on VMX Operation": in
+     * VMX operation CR0.NE (fixed 1) and CR4.VMXE cannot be cleared. */
+    unsigned long cr0 = read_cr0(), cr4 = read_cr4();
+    tap_eq(VEC_GP, (uint64_t)probe_write_cr0(cr0 & ~CR0_NE), "MOV CR0 clearing NE in VMX operation raises #GP");
+    tap_eq(VEC_GP, (uint64_t)probe_write_cr4(cr4 & ~CR4_VMXE), "MOV CR4 clearing VMXE in VMX operation raises #GP");
+    tap_check(read_cr0() == cr0 && read_cr4() == cr4, "CR0 and CR4 unchanged");
+    /* "Enabling and Entering VMX Operation": the locked
+     * IA32_FEATURE_CONTROL cannot be written. */
+    tap_eq(VEC_GP, (uint64_t)probe_wrmsr(MSR_FEATURE_CONTROL, 5), "WRMSR to the locked IA32_FEATURE_CONTROL raises #GP");
+
     tap_eq(VM_SUCCEED, vmxoff(), "VMXOFF");
+    tap_no_fault(probe_write_cr4(cr4 & ~CR4_VMXE), "MOV CR4 clearing VMXE after VMXOFF");
     rt_fault_clear();
     __asm__ volatile(RT_PROBE("vmxoff") : : : "cc", "memory");
     tap_eq(VEC_UD, (uint64_t)rt_fault_vector(), "VMXOFF outside VMX operation raises #UD");
