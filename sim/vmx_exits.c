@@ -95,8 +95,12 @@ static uint32_t rdrand_info(const struct insn *in)
   return ((unsigned)vmx_ext_gpr_number(in->op[0].reg.value) << 3) | ((w == 16 ? 0u : w == 32 ? 1u : 2u) << 11);
 }
 
-/* Whether the system instruction `in` exits, with its exit information. */
-static bool decide(const struct view *w, struct insn *in, struct vmx_exit_info *e)
+/* What the guest's system instruction `in` does instead of executing:
+ * nothing (the machine carries it out), a VM exit (with its information),
+ * or a #UD the VMX controls impose. */
+enum taken { NOT_TAKEN, TAKEN_EXIT, TAKEN_UD };
+
+static enum taken decide(const struct view *w, struct insn *in, struct vmx_exit_info *e)
 {
   struct machine *m = w->m;
   const struct vmcs *v = &vmx_ext_of(m)->cpu.current;
@@ -127,35 +131,39 @@ static bool decide(const struct view *w, struct insn *in, struct vmx_exit_info *
   case ZYDIS_MNEMONIC_RDMSR: case ZYDIS_MNEMONIC_WRMSR: {
     /* Privileged: #GP at CPL > 0 comes before the exit ("Relative
      * Priority of Faults and VM Exits"). */
-    if (in->mode.cpl > 0) return false;
+    if (in->mode.cpl > 0) return NOT_TAKEN;
     bool write = in->zi.mnemonic == ZYDIS_MNEMONIC_WRMSR;
     struct vmx_mem_ops mem = vmx_ext_mem(m);
     e->reason = write ? VMX_EXIT_WRMSR : VMX_EXIT_RDMSR;
-    return vmx_msr_exits(v, &mem, (uint32_t)gpr(w, GPR_RCX), write);
+    return vmx_msr_exits(v, &mem, (uint32_t)gpr(w, GPR_RCX), write) ? TAKEN_EXIT : NOT_TAKEN;
   }
   case ZYDIS_MNEMONIC_MOV:
-    if (!is_cr_or_dr_mov(in) || in->mode.cpl > 0) return false;
-    return cr_exit(w, in, v, e);
+    if (!is_cr_or_dr_mov(in) || in->mode.cpl > 0) return NOT_TAKEN;
+    return cr_exit(w, in, v, e) ? TAKEN_EXIT : NOT_TAKEN;
   case ZYDIS_MNEMONIC_CLTS: case ZYDIS_MNEMONIC_LMSW:
-    if (in->mode.cpl > 0) return false;
+    if (in->mode.cpl > 0) return NOT_TAKEN;
     e->reason = VMX_EXIT_CR_ACCESS;
-    return cr_exit(w, in, v, e);
+    return cr_exit(w, in, v, e) ? TAKEN_EXIT : NOT_TAKEN;
   default:
-    return false;
+    return NOT_TAKEN;
   }
   unsigned reason;
-  if (vmx_fault_precedes_exit(kind, in->mode.cpl, m->cpu.cr4)) return false;
-  if (!vmx_insn_exits(v, kind, &reason)) return false;
+  if (vmx_insn_ud_in_guest(v, kind)) return TAKEN_UD;
+  if (vmx_fault_precedes_exit(kind, in->mode.cpl, m->cpu.cr4)) return NOT_TAKEN;
+  if (!vmx_insn_exits(v, kind, &reason)) return NOT_TAKEN;
   e->reason = reason;
-  return true;
+  return TAKEN_EXIT;
 }
 
+/* True for an exit and also when the VMX controls make the instruction
+ * raise #UD: exit_for_insn, the run-loop point for an instruction taken
+ * from the machine, raises it there. */
 bool vmx_ext_insn_exits(struct machine *m, struct insn *in)
 {
   if (!vmx_in_guest(m)) return false;
   struct view w = { m, true };
   struct vmx_exit_info e;
-  return decide(&w, in, &e);
+  return decide(&w, in, &e) != NOT_TAKEN;
 }
 
 bool vmx_ext_io_exits(struct machine *m, uint16_t port, unsigned size, bool is_in)
@@ -223,9 +231,15 @@ void vmx_ext_exit_for_insn(struct machine *m, struct insn *in)
                  (unsigned long long)in->rip);
     return;
   }
-  if (io_exit_info(m, in, &e) || decide(&w, in, &e)) {
+  if (io_exit_info(m, in, &e)) {
     vmx_ext_exit(m, &e);
     return;
+  }
+  switch (decide(&w, in, &e)) {
+  case TAKEN_EXIT: vmx_ext_exit(m, &e); return;
+  /* The #UD may itself exit through the exception bitmap. */
+  case TAKEN_UD: vmx_ext_raise(m, VEC_UD, false, 0); return;
+  case NOT_TAKEN: break;
   }
   machine_stop(m, STOP_INTERNAL, 125, "VM exit announced for %s at 0x%llx, which does not exit",
                ZydisMnemonicGetString(in->zi.mnemonic), (unsigned long long)in->rip);

@@ -117,6 +117,22 @@ static void vmx_rdtscp_and_invpcid_need_their_enable_control(void **state)
   assert_int_equal(reason, VMX_EXIT_INVPCID);
 }
 
+static void vmx_rdtscp_and_invpcid_raise_ud_without_their_enable_control(void **state)
+{
+  (void)state;
+  reset();
+  set(VMCSI_CPU_BASED_VM_EXEC_CONTROL, PROC_SECONDARY_CTLS | PROC_RDTSC_EXITING);
+  assert_true(vmx_insn_ud_in_guest(&v, VMX_KIND_RDTSCP));
+  assert_true(vmx_insn_ud_in_guest(&v, VMX_KIND_INVPCID));
+  assert_false(vmx_insn_ud_in_guest(&v, VMX_KIND_RDTSC));
+  set(VMCSI_SECONDARY_VM_EXEC_CONTROL, PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID);
+  assert_false(vmx_insn_ud_in_guest(&v, VMX_KIND_RDTSCP));
+  assert_false(vmx_insn_ud_in_guest(&v, VMX_KIND_INVPCID));
+  /* Secondary controls not activated: as if all were 0. */
+  set(VMCSI_CPU_BASED_VM_EXEC_CONTROL, PROC_RDTSC_EXITING);
+  assert_true(vmx_insn_ud_in_guest(&v, VMX_KIND_RDTSCP));
+}
+
 static void vmx_privilege_and_ud_faults_come_before_exits(void **state)
 {
   (void)state;
@@ -474,6 +490,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(vmx_insn_exit_controls_each_exit_only_when_set),
     cmocka_unit_test(vmx_secondary_controls_ignored_without_activation),
     cmocka_unit_test(vmx_rdtscp_and_invpcid_need_their_enable_control),
+    cmocka_unit_test(vmx_rdtscp_and_invpcid_raise_ud_without_their_enable_control),
     cmocka_unit_test(vmx_privilege_and_ud_faults_come_before_exits),
     cmocka_unit_test(vmx_mov_to_cr0_exits_when_a_masked_bit_differs_from_shadow),
     cmocka_unit_test(vmx_mov_to_cr4_exits_when_a_masked_bit_differs_from_shadow),

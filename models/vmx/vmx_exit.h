@@ -97,6 +97,11 @@ uint32_t vmx_proc2(const struct vmcs *v);
 /* Does the instruction exit in VMX non-root operation? Sets *reason. */
 bool vmx_insn_exits(const struct vmcs *v, enum vmx_insn_kind k, unsigned *reason);
 
+/* "Changes to Instruction Behavior in VMX Non-Root Operation": RDTSCP
+ * raises #UD when "enable RDTSCP" is 0, INVPCID when "enable INVPCID" is
+ * 0 (whatever the exit controls say). */
+bool vmx_insn_ud_in_guest(const struct vmcs *v, enum vmx_insn_kind k);
+
 /* "Relative Priority of Faults and VM Exits": invalid-opcode exceptions
  * and faults based on privilege level take priority over the VM exit. True
  * when the instruction faults at `cpl` with `cr4` instead of exiting:

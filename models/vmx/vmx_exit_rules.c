@@ -71,6 +71,13 @@ bool vmx_insn_exits(const struct vmcs *v, enum vmx_insn_kind k, unsigned *reason
   return exits;
 }
 
+bool vmx_insn_ud_in_guest(const struct vmcs *v, enum vmx_insn_kind k)
+{
+  if (k == VMX_KIND_RDTSCP) return !(vmx_proc2(v) & PROC2_ENABLE_RDTSCP);
+  if (k == VMX_KIND_INVPCID) return !(vmx_proc2(v) & PROC2_ENABLE_INVPCID);
+  return false;
+}
+
 bool vmx_fault_precedes_exit(enum vmx_insn_kind k, unsigned cpl, uint64_t cr4)
 {
   switch (k) {

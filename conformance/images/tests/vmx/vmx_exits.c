@@ -15,7 +15,7 @@
 
 void guest_exits(void);
 extern char g_cr3_load[], g_cr3_store[], g_cr8_store[], g_cr0[], g_clts[], g_lmsw[], g_movdr[], g_rdmsr[],
-    g_rdmsr_out[], g_wrmsr[], g_in[], g_outw[], g_invlpg[], g_rdtsc[], g_wbinvd[], g_xsetbv_ud[], g_xsetbv[], g_int3[], g_outsb[], g_cr8_load[], g_rdpmc[], g_monitor[],
+    g_rdmsr_out[], g_wrmsr[], g_in[], g_outw[], g_invlpg[], g_rdtsc[], g_rdtscp_ud[], g_rdtscp[], g_wbinvd[], g_xsetbv_ud[], g_xsetbv[], g_int3[], g_outsb[], g_cr8_load[], g_rdpmc[], g_monitor[],
     g_mwait[], g_ud2[], g_pf[], g_pf_next[],
     g_pf2[], g_vmread[], g_vmptrld[], g_vmcall[], guest_data[];
 __asm__(".text\n"
@@ -46,6 +46,8 @@ __asm__(".text\n"
         "  lea guest_data(%rip), %rsi\n"
         "g_invlpg: invlpg (%rsi)\n"
         "g_rdtsc: rdtsc\n"
+        "g_rdtscp_ud: rdtscp\n"             /* "enable RDTSCP" 0: #UD */
+        "g_rdtscp: rdtscp\n"
         "g_wbinvd: wbinvd\n"
         "g_xsetbv_ud: xsetbv\n"             /* CR4.OSXSAVE = 0: #UD, before the exit */
         "  mov %cr4, %rax\n  or $0x40000, %rax\n  mov %rax, %cr4\n"
@@ -162,6 +164,16 @@ void test_main(void)
     resume("INVLPG");
     expect_insn(16, "RDTSC", g_rdtsc, 2);
     resume("RDTSC");
+    /* "Changes to Instruction Behavior in VMX Non-Root Operation": without
+     * "enable RDTSCP" RDTSCP is #UD (here an exception exit); with it and
+     * "RDTSC exiting", an RDTSCP exit. */
+    expect(0, "RDTSCP without enable RDTSCP", g_rdtscp_ud);
+    tap_eq(0x80000306, vmread(EXIT_INTR_INFO), "RDTSCP without enable RDTSCP: #UD");
+    vmwrite(PROC2_CONTROLS, vmread(PROC2_CONTROLS) | (1u << 3));
+    vmwrite(GUEST_RIP, (uintptr_t)g_rdtscp);
+    if (vmx_run(1) != VM_EXITED) tap_check(false, "VMRESUME after RDTSCP #UD");
+    expect_insn(51, "RDTSCP with enable RDTSCP and RDTSC exiting", g_rdtscp, 3);
+    resume("RDTSCP");
     expect_insn(54, "WBINVD", g_wbinvd, 2);
     resume("WBINVD");
     /* "Relative Priority of Faults and VM Exits": XSETBV's #UD (CR4.OSXSAVE
