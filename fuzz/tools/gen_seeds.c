@@ -249,7 +249,7 @@ static void loader_seeds(void)
 
   b.n = 0;
   memset(b.b, 0, sizeof b.b);
-  Elf64_Ehdr e64 = { .e_type = ET_EXEC, .e_machine = EM_X86_64, .e_version = EV_CURRENT, .e_entry = 0x200000 + 132,
+  Elf64_Ehdr e64 = { .e_type = ET_EXEC, .e_machine = EM_X86_64, .e_version = EV_CURRENT, .e_entry = 0 /* set below */,
                      .e_phoff = sizeof e64, .e_ehsize = sizeof e64, .e_phentsize = sizeof(Elf64_Phdr), .e_phnum = 2 };
   memcpy(e64.e_ident, ELFMAG, SELFMAG);
   e64.e_ident[EI_CLASS] = ELFCLASS64;
@@ -257,8 +257,8 @@ static void loader_seeds(void)
   e64.e_ident[EI_VERSION] = EV_CURRENT;
   memcpy(b.b, &e64, sizeof e64);
   Elf64_Phdr p64[2] = {
-    { .p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_offset = 0, .p_vaddr = 0x200000, .p_paddr = 0x200000,
-      .p_filesz = 136, .p_memsz = 136, .p_align = 4096 },
+    { .p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_offset = 0, .p_vaddr = 0x180000, .p_paddr = 0x180000,
+      .p_align = 4096 }, /* sizes set below */
     { .p_type = PT_NOTE, .p_offset = 0, .p_filesz = 4 },
   };
   memcpy(b.b + sizeof e64, p64, sizeof p64);
@@ -268,7 +268,7 @@ static void loader_seeds(void)
   b.n += sizeof code;
   /* The entry is the code; the segment is the whole file plus some bss. */
   Elf64_Ehdr *eh = (Elf64_Ehdr *)b.b;
-  eh->e_entry = 0x200000 + (b.n - sizeof code);
+  eh->e_entry = 0x180000 + (b.n - sizeof code);
   ((Elf64_Phdr *)(b.b + sizeof e64))[0].p_filesz = b.n;
   ((Elf64_Phdr *)(b.b + sizeof e64))[0].p_memsz = b.n + 0x100;
   save("fuzz_loader", "elf64", &b);
