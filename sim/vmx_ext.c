@@ -162,7 +162,19 @@ void vmx_ext_enter(struct machine *m, bool launch)
   trace_event(&m->trace, m->insns, "vmentry", "%s rip=0x%llx", launch ? "launch" : "resume",
               (unsigned long long)m->cpu.rip);
   switched(m);
+  bool injected = vmcs_get(v, VMCSI_VM_ENTRY_INTR_INFO) & INTR_INFO_VALID;
   inject(m);
+  /* "Guest Non-Register State": in the HLT activity state the guest runs
+   * nothing until an event wakes it; an injected event does ("Event
+   * Injection for VM Entries"). The machine has no interrupt sources or
+   * VMX-preemption timer yet, so nothing else ever will. */
+  if (!m->cpu.halted) return;
+  if (injected) {
+    m->cpu.halted = false;
+    return;
+  }
+  machine_stop(m, STOP_HALTED, 0, "VM entry into the HLT activity state at rip 0x%llx with nothing to wake the guest",
+               (unsigned long long)m->cpu.rip);
 }
 
 /* ---- virt_ops ----------------------------------------------------------- */

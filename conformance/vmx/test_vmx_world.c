@@ -113,6 +113,14 @@ static void vmx_entry_loads_guest_state(void **state)
   assert_int_equal(s.gdtr.limit, 0x37);
   assert_int_equal(s.idtr.limit, 0xFFF);
   assert_int_equal(s.efer, 0xD01);                            /* "load IA32_EFER" */
+  assert_false(s.halted);
+  setup(&vmx_caps_skylake_x);
+  set(VMCSI_GUEST_ACTIVITY_STATE, ACTIVITY_HLT);
+  set(VMCSI_GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_STI);
+  assert_true(vmx_vm_enter(&x, &s, &mem, &msrs, true));
+  assert_true(s.halted);                                      /* activity state HLT */
+  assert_true(s.sti_blocking);                                /* blocking by STI */
+  assert_false(s.movss_blocking);
 }
 
 static void vmx_entry_without_load_efer_takes_lma_lme_from_ia32e_guest(void **state)
@@ -239,6 +247,14 @@ static void vmx_exit_saves_guest_state_and_records_the_exit(void **state)
   assert_int_equal(get(VMCSI_GUEST_CS_AR_BYTES), 0xA09B);
   assert_int_equal(get(VMCSI_GUEST_IA32_EFER), 0xD01);        /* "save IA32_EFER" */
   assert_int_equal(get(VMCSI_VM_ENTRY_INTR_INFO), 0x30E);     /* valid bit cleared */
+  assert_int_equal(get(VMCSI_GUEST_ACTIVITY_STATE), ACTIVITY_ACTIVE);
+  s.sti_blocking = true;
+  assert_true(vmx_vm_enter(&x, &s, &mem, &msrs, false));
+  s.sti_blocking = true;
+  s.halted = true;
+  assert_true(vmx_vm_exit(&x, &s, &e, &mem, &msrs));
+  assert_int_equal(get(VMCSI_GUEST_INTERRUPTIBILITY_INFO), INTERRUPTIBILITY_STI);
+  assert_int_equal(get(VMCSI_GUEST_ACTIVITY_STATE), ACTIVITY_HLT);
 }
 
 static void vmx_exit_loads_host_state(void **state)
