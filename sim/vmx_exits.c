@@ -7,8 +7,6 @@
  * 3C, chapter "VMX Non-Root Operation"; chapter "VM Exits", "Basic VM-Exit
  * Information" and "Information for VM Exits Due to Instruction
  * Execution"). */
-#include <string.h>
-
 #include "sim/vmx_internal.h"
 /* After the headers whose enums name the same MSRs (caps.h, msr.h). */
 #include "models/vmx/vmx_bits.h"
@@ -24,8 +22,6 @@ static uint64_t gpr(const struct view *w, int n)
   if (n < 0) return 0;
   return w->live ? uc_bridge_gpr(w->m->bridge, (enum gpr)n) : w->m->cpu.gpr[n];
 }
-
-static bool long_mode_64(const struct view *w, const struct insn *in) { (void)w; return in->mode.cs64; }
 
 /* MOV CR / MOV DR / LMSW / CLTS: the control-register rules. */
 static bool cr_exit(const struct view *w, struct insn *in, const struct vmcs *v, struct vmx_exit_info *e)
@@ -72,7 +68,7 @@ static bool cr_exit(const struct view *w, struct insn *in, const struct vmcs *v,
   }
   unsigned cr = (unsigned)(special - ZYDIS_REGISTER_CR0);
   uint64_t value = gpr(w, g);
-  if (!long_mode_64(w, in)) value &= 0xFFFFFFFFull;
+  if (!in->mode.cs64) value &= 0xFFFFFFFFull;   /* 32-bit operands outside 64-bit mode */
   e->reason = VMX_EXIT_CR_ACCESS;
   e->qualification = vmx_cr_qualification(cr, to ? VMX_CR_MOV_TO : VMX_CR_MOV_FROM, (unsigned)g, false, 0);
   return vmx_cr_access_exits(v, cr, to ? VMX_CR_MOV_TO : VMX_CR_MOV_FROM, value);
