@@ -114,6 +114,16 @@ static bool rm_read(struct machine *m, struct insn *in, const ZydisDecodedOperan
   return mem_read(m, in, op, v, opsize_bytes(m));
 }
 
+/* VMREAD's destination: a register (64-bit, or 32-bit zero-extended) or
+ * memory of operand size. False when the store faulted (delivered). */
+static bool write_vmread_result(struct machine *m, struct insn *in, const ZydisDecodedOperand *dst, uint64_t value)
+{
+  if (dst->type != ZYDIS_OPERAND_TYPE_REGISTER) return mem_write(m, in, dst, &value, opsize_bytes(m));
+  int n = vmx_ext_gpr_number(dst->reg.value);
+  if (n >= 0) m->cpu.gpr[n] = value;
+  return true;
+}
+
 /* ---- VM exits of VMX instructions in non-root operation ------------------ */
 
 /* "Information for VM Exits Due to Instruction Execution": the
@@ -180,6 +190,26 @@ static void apply(struct machine *m, struct insn *in, const struct vmx_insn_resu
                (int)r->outcome);
 }
 
+/* VMREAD / VMWRITE of the shadow VMCS in non-root operation ("VMCS
+ * Shadowing"): the same operand handling as in root operation, the model's
+ * shadow functions, no VM exit. */
+static void shadow_access(struct machine *m, struct insn *in, enum vmx_insn insn)
+{
+  struct vmx_ext *x = vmx_ext_of(m);
+  struct vmx_mem_ops mem = vmx_ext_mem(m);
+  const ZydisDecodedOperand *op0 = &in->op[0], *op1 = &in->op[1];
+  struct vmx_insn_result r;
+  if (insn == VMX_INSN_VMWRITE) {
+    uint64_t value = 0;
+    if (cpu_cpl(&m->cpu) == 0 && !rm_read(m, in, op1, &value)) return;
+    r = vmx_vmwrite_shadow(&x->cpu, &m->cpu, &mem, reg_value(m, op0->reg.value), value);
+  } else {
+    r = vmx_vmread_shadow(&x->cpu, &m->cpu, &mem, reg_value(m, op1->reg.value));
+    if (r.outcome == VMX_INSN_SUCCEED && !write_vmread_result(m, in, op0, r.value)) return;
+  }
+  apply(m, in, &r, VMX_EXIT_VMREAD, false);
+}
+
 bool vmx_ext_execute(struct machine *m, struct insn *in)
 {
   enum vmx_insn insn;
@@ -188,14 +218,20 @@ bool vmx_ext_execute(struct machine *m, struct insn *in)
   struct vmx_ext *x = vmx_ext_of(m);
   struct cpu_state *s = &m->cpu;
   struct vmx_mem_ops mem = vmx_ext_mem(m);
+  const ZydisDecodedOperand *op0 = &in->op[0], *op1 = &in->op[1];
   trace_event(&m->trace, m->insns, "vmx", "%s rip=0x%llx", ZydisMnemonicGetString(in->zi.mnemonic),
               (unsigned long long)in->rip);
   struct vmx_insn_result r = vmx_insn_precheck(&x->cpu, s, insn);
+  if (r.outcome == VMX_INSN_VMEXIT && (insn == VMX_INSN_VMREAD || insn == VMX_INSN_VMWRITE) &&
+      vmx_shadow_access(&x->cpu, &mem, reg_value(m, (insn == VMX_INSN_VMREAD ? op1 : op0)->reg.value),
+                        insn == VMX_INSN_VMWRITE)) {
+    shadow_access(m, in, insn);
+    return true;
+  }
   if (r.outcome != VMX_INSN_SUCCEED) {
     apply(m, in, &r, reason, false);
     return true;
   }
-  const ZydisDecodedOperand *op0 = &in->op[0], *op1 = &in->op[1];
   uint64_t a = 0, b = 0, desc[2] = { 0, 0 };
   switch (insn) {
   case VMX_INSN_VMXON:
@@ -217,13 +253,7 @@ bool vmx_ext_execute(struct machine *m, struct insn *in)
     break;
   case VMX_INSN_VMREAD:
     r = vmx_vmread(&x->cpu, s, reg_value(m, op1->reg.value));
-    if (r.outcome != VMX_INSN_SUCCEED) break;
-    if (op0->type == ZYDIS_OPERAND_TYPE_REGISTER) {
-      int n = vmx_ext_gpr_number(op0->reg.value);
-      if (n >= 0) s->gpr[n] = r.value;   /* 64-bit, or 32-bit zero-extended */
-    } else if (!mem_write(m, in, op0, &r.value, opsize_bytes(m))) {
-      return true;
-    }
+    if (r.outcome == VMX_INSN_SUCCEED && !write_vmread_result(m, in, op0, r.value)) return true;
     break;
   case VMX_INSN_VMWRITE:
     if (!rm_read(m, in, op1, &b)) return true;

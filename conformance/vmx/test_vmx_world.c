@@ -424,6 +424,67 @@ static void vmx_vmfunc_ud_without_enable_vm_functions_or_in_root(void **state)
   assert_int_equal(vmx_vmfunc_execute(&x, &s, &mem, 0, 1).outcome, VMX_INSN_UD);
 }
 
+/* ---- VMCS shadowing ------------------------------------------------------- */
+
+#define SHADOW_PA 0xB000
+#define VMREAD_BITMAP_PA 0xC000
+#define VMWRITE_BITMAP_PA 0xD000
+
+/* Non-root operation with "VMCS shadowing", a shadow VMCS whose GUEST_RSP
+ * is 1111H, and a VMREAD bitmap that makes GUEST_RIP exit. */
+static void shadow_setup(void)
+{
+  setup(&vmx_caps_skylake_x);
+  static struct vmcs sh;
+  static uint8_t region[VMCS_REGION_BYTES];
+  memset(&sh, 0, sizeof sh);
+  sh.revision = BASIC_REVISION(vmx_caps_skylake_x.basic) | (1u << 31);
+  vmcs_set(&sh, VMCSI_GUEST_RSP, 0x1111);
+  vmcs_region_store(&sh, region, sizeof region);
+  memcpy(t.mem + SHADOW_PA, region, sizeof region);
+  memset(t.mem + VMREAD_BITMAP_PA, 0, 0x2000);
+  t.mem[VMREAD_BITMAP_PA + (VMCS_GUEST_RIP >> 3)] |= (uint8_t)(1u << (VMCS_GUEST_RIP & 7));
+  set(VMCSI_SECONDARY_VM_EXEC_CONTROL, get(VMCSI_SECONDARY_VM_EXEC_CONTROL) | PROC2_VMCS_SHADOWING);
+  set(VMCSI_VMCS_LINK_POINTER, SHADOW_PA);
+  set(VMCSI_VMREAD_BITMAP, VMREAD_BITMAP_PA);
+  set(VMCSI_VMWRITE_BITMAP, VMWRITE_BITMAP_PA);
+  x.non_root = true;
+}
+
+static void vmx_shadowing_bitmaps_decide_between_shadow_access_and_exit(void **state)
+{
+  (void)state;
+  shadow_setup();
+  assert_true(vmx_shadow_access(&x, &mem, VMCS_GUEST_RSP, false));
+  assert_false(vmx_shadow_access(&x, &mem, VMCS_GUEST_RIP, false));           /* bitmap bit set */
+  assert_true(vmx_shadow_access(&x, &mem, VMCS_GUEST_RIP, true));             /* VMWRITE bitmap clear */
+  assert_false(vmx_shadow_access(&x, &mem, 1ull << 15, false));              /* encoding bits 63:15 */
+  set(VMCSI_SECONDARY_VM_EXEC_CONTROL, get(VMCSI_SECONDARY_VM_EXEC_CONTROL) & ~(uint64_t)PROC2_VMCS_SHADOWING);
+  assert_false(vmx_shadow_access(&x, &mem, VMCS_GUEST_RSP, false));          /* no shadowing: exit */
+  shadow_setup();
+  x.non_root = false;
+  assert_false(vmx_shadow_access(&x, &mem, VMCS_GUEST_RSP, false));          /* root: the current VMCS */
+}
+
+static void vmx_shadow_vmread_vmwrite_use_the_link_pointer_vmcs(void **state)
+{
+  (void)state;
+  shadow_setup();
+  struct vmx_insn_result r = vmx_vmread_shadow(&x, &s, &mem, VMCS_GUEST_RSP);
+  assert_int_equal(r.outcome, VMX_INSN_SUCCEED);
+  assert_int_equal(r.value, 0x1111);
+  assert_int_equal(vmx_vmwrite_shadow(&x, &s, &mem, VMCS_GUEST_RSP, 0x2222).outcome, VMX_INSN_SUCCEED);
+  assert_int_equal(vmx_vmread_shadow(&x, &s, &mem, VMCS_GUEST_RSP).value, 0x2222);
+  assert_int_equal(get(VMCSI_GUEST_RSP), 0x200000);                          /* the current VMCS is untouched */
+  r = vmx_vmread_shadow(&x, &s, &mem, 0x7FFE);
+  assert_int_equal(r.outcome, VMX_INSN_FAIL_VALID);
+  assert_int_equal(get(VMCSI_VM_INSTRUCTION_ERROR), 12);                     /* recorded in the current VMCS */
+  set(VMCSI_VMCS_LINK_POINTER, ~0ull);
+  assert_int_equal(vmx_vmread_shadow(&x, &s, &mem, VMCS_GUEST_RSP).outcome, VMX_INSN_FAIL_INVALID);
+  s.seg[SEG_CS].ar |= 3u << 5;
+  assert_int_equal(vmx_vmwrite_shadow(&x, &s, &mem, VMCS_GUEST_RSP, 1).outcome, VMX_INSN_GP);
+}
+
 static void vmx_precheck_orders_ud_before_gp_before_operands(void **state)
 {
   (void)state;
@@ -471,6 +532,8 @@ int main(int argc, char **argv)
     cmocka_unit_test(vmx_vmx_instructions_exit_in_non_root_operation),
     cmocka_unit_test(vmx_vmfunc_eptp_switching_loads_the_list_entry),
     cmocka_unit_test(vmx_vmfunc_ud_without_enable_vm_functions_or_in_root),
+    cmocka_unit_test(vmx_shadowing_bitmaps_decide_between_shadow_access_and_exit),
+    cmocka_unit_test(vmx_shadow_vmread_vmwrite_use_the_link_pointer_vmcs),
     cmocka_unit_test(vmx_precheck_orders_ud_before_gp_before_operands),
   };
   return cov_main(argc, argv, "vmx_world", tests, sizeof tests / sizeof tests[0], covered_exits);

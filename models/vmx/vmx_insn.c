@@ -358,3 +358,66 @@ struct vmx_insn_result vmx_vmfunc_execute(struct vmx_cpu *x, const struct cpu_st
   if (proc2 & PROC2_EPT_VIOLATION_VE) vmcs_set(v, VMCSI_EPTP_INDEX, ecx);
   return outcome(VMX_INSN_DONE);
 }
+
+/* ---- VMCS shadowing ------------------------------------------------------- */
+
+bool vmx_shadow_access(const struct vmx_cpu *x, const struct vmx_mem_ops *m, uint64_t encoding, bool write)
+{
+  if (!x->non_root) return false;
+  const struct vmcs *v = &x->current;
+  uint32_t proc = (uint32_t)vmcs_get(v, VMCSI_CPU_BASED_VM_EXEC_CONTROL);
+  uint32_t proc2 = (proc & PROC_SECONDARY_CTLS) ? (uint32_t)vmcs_get(v, VMCSI_SECONDARY_VM_EXEC_CONTROL) : 0;
+  if (!(proc2 & PROC2_VMCS_SHADOWING) || (encoding >> 15)) return false;
+  uint64_t bitmap = vmcs_get(v, write ? VMCSI_VMWRITE_BITMAP : VMCSI_VMREAD_BITMAP);
+  uint8_t byte;
+  if (!m->read(m->ctx, bitmap + (encoding >> 3), &byte, 1)) return false;
+  return !((byte >> (encoding & 7)) & 1);
+}
+
+/* The shadow VMCS lives only in its region (it is never current while the
+ * guest runs); each access loads and, for VMWRITE, stores it. */
+static uint8_t shadow_region[VMCS_REGION_BYTES];
+static struct vmcs shadow;
+
+static bool shadow_prefix(struct vmx_cpu *x, const struct cpu_state *s, const struct vmx_mem_ops *m,
+                          struct vmx_insn_result *r, uint64_t *link)
+{
+  if (cpu_cpl(s) > 0) {
+    *r = outcome(VMX_INSN_GP);
+    return true;
+  }
+  *link = vmcs_get(&x->current, VMCSI_VMCS_LINK_POINTER);
+  if (*link == VMX_INVALID_PTR || !m->read(m->ctx, *link, shadow_region, sizeof shadow_region)) {
+    *r = outcome(VMX_INSN_FAIL_INVALID);
+    return true;
+  }
+  vmcs_region_load(&shadow, shadow_region, sizeof shadow_region);
+  return false;
+}
+
+struct vmx_insn_result vmx_vmread_shadow(struct vmx_cpu *x, const struct cpu_state *s, const struct vmx_mem_ops *m,
+                                         uint64_t encoding)
+{
+  struct vmx_insn_result r;
+  uint64_t link, value = 0;
+  if (shadow_prefix(x, s, m, &r, &link)) return r;
+  unsigned err = vmcs_vmread(&shadow, x->caps, encoding & (opsize(s) == 64 ? ~0ull : 0xFFFFFFFFull), opsize(s), &value);
+  if (err) return vmfail(x, err);
+  r = succeed();
+  r.value = value;
+  return r;
+}
+
+struct vmx_insn_result vmx_vmwrite_shadow(struct vmx_cpu *x, const struct cpu_state *s, const struct vmx_mem_ops *m,
+                                          uint64_t encoding, uint64_t value)
+{
+  struct vmx_insn_result r;
+  uint64_t link;
+  if (shadow_prefix(x, s, m, &r, &link)) return r;
+  uint64_t mask = opsize(s) == 64 ? ~0ull : 0xFFFFFFFFull;
+  unsigned err = vmcs_vmwrite(&shadow, x->caps, encoding & mask, opsize(s), value & mask);
+  if (err) return vmfail(x, err);
+  vmcs_region_store(&shadow, shadow_region, sizeof shadow_region);
+  m->write(m->ctx, link, shadow_region, sizeof shadow_region);
+  return succeed();
+}

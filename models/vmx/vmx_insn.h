@@ -112,6 +112,21 @@ struct vmx_insn_result vmx_vmfunc(struct vmx_cpu *x, const struct cpu_state *s);
  * "EPTP Switching". */
 struct vmx_insn_result vmx_vmfunc_execute(struct vmx_cpu *x, const struct cpu_state *s, const struct vmx_mem_ops *m,
                                           uint32_t eax, uint32_t ecx);
+/* VMREAD / VMWRITE in VMX non-root operation with "VMCS shadowing" (SDM
+ * Vol. 3C, "VMCS Shadowing"; "VMREAD", "VMWRITE"): true when the
+ * instruction accesses the shadow VMCS (the one the VMCS link pointer
+ * references) instead of exiting — the encoding's bits 63:15 are 0 and its
+ * bit in the VMREAD (VMWRITE) bitmap is 0. */
+bool vmx_shadow_access(const struct vmx_cpu *x, const struct vmx_mem_ops *m, uint64_t encoding, bool write);
+/* The shadow accesses themselves, after vmx_shadow_access said so: #GP(0)
+ * at CPL > 0, VMfailInvalid for a link pointer of FFFFFFFF_FFFFFFFFH,
+ * VMfailValid(12/13) (recorded in the current VMCS), else the field of the
+ * shadow VMCS in memory. */
+struct vmx_insn_result vmx_vmread_shadow(struct vmx_cpu *x, const struct cpu_state *s, const struct vmx_mem_ops *m,
+                                         uint64_t encoding);
+struct vmx_insn_result vmx_vmwrite_shadow(struct vmx_cpu *x, const struct cpu_state *s, const struct vmx_mem_ops *m,
+                                          uint64_t encoding, uint64_t value);
+
 /* An EPTP a VM entry, INVEPT or EPTP switching accepts on this model:
  * supported memory type and walk length, A/D only when supported, no
  * reserved bits ("Checks on VMX Controls", EPT-pointer rules). */
