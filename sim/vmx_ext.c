@@ -164,6 +164,15 @@ void vmx_ext_enter(struct machine *m, bool launch)
   switched(m);
   bool injected = vmcs_get(v, VMCSI_VM_ENTRY_INTR_INFO) & INTR_INFO_VALID;
   inject(m);
+  /* A timer of 0 expires before the first guest instruction (it also
+   * wakes a guest entered in the HLT state). Non-zero values would count
+   * down with virtual time, which the machine does not report to the
+   * extension yet. */
+  if (x->cpu.non_root && vmx_preemption_timer_fires_at_entry(v)) {
+    m->cpu.halted = false;
+    vmx_ext_exit(m, &(struct vmx_exit_info){ .reason = VMX_EXIT_PREEMPTION_TIMER });
+    return;
+  }
   /* "Guest Non-Register State": in the HLT activity state the guest runs
    * nothing until an event wakes it; an injected event does ("Event
    * Injection for VM Entries"). The machine has no interrupt sources or

@@ -394,6 +394,17 @@ static void vmx_exception_exit_information(void **state)
   assert_false(vmx_exception_exit(&v, &ud, &e));
 }
 
+static void vmx_preemption_timer_of_zero_fires_at_entry(void **state)
+{
+  (void)state;
+  reset();
+  assert_false(vmx_preemption_timer_fires_at_entry(&v));                  /* timer not active */
+  set(VMCSI_PIN_BASED_VM_EXEC_CONTROL, PIN_PREEMPTION_TIMER);
+  assert_true(vmx_preemption_timer_fires_at_entry(&v));
+  set(VMCSI_VMX_PREEMPTION_TIMER_VALUE, 1);
+  assert_false(vmx_preemption_timer_fires_at_entry(&v));
+}
+
 /* ---- EPT ---------------------------------------------------------------- */
 
 static void vmx_ept_violation_records_linear_address_only_when_valid(void **state)
@@ -471,6 +482,12 @@ static bool produces(unsigned reason)
     set_bit(PA_MSR_BITMAP + (reason == VMX_EXIT_WRMSR ? 2048 : 0), 0x10);
     return vmx_msr_exits(&v, &ops, 0x10, reason == VMX_EXIT_WRMSR) &&
            !vmx_msr_exits(&v, &ops, 0x10, reason != VMX_EXIT_WRMSR);
+  case VMX_EXIT_PREEMPTION_TIMER:
+    reset();
+    set(VMCSI_PIN_BASED_VM_EXEC_CONTROL, PIN_PREEMPTION_TIMER);
+    if (!vmx_preemption_timer_fires_at_entry(&v)) return false;
+    set(VMCSI_VMX_PREEMPTION_TIMER_VALUE, 5);
+    return !vmx_preemption_timer_fires_at_entry(&v);
   case VMX_EXIT_EPT_VIOLATION: vmx_ept_violation_exit(0x181, 1, 2, &e); return e.reason == reason;
   case VMX_EXIT_EPT_MISCONFIG: vmx_ept_misconfig_exit(1, &e); return e.reason == reason;
   default: return false;
@@ -511,6 +528,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(vmx_exception_bitmap_selects_vectors),
     cmocka_unit_test(vmx_page_fault_exits_by_error_code_mask_and_match),
     cmocka_unit_test(vmx_exception_exit_information),
+    cmocka_unit_test(vmx_preemption_timer_of_zero_fires_at_entry),
     cmocka_unit_test(vmx_ept_violation_records_linear_address_only_when_valid),
     cmocka_unit_test(vmx_instruction_information_layout),
     cmocka_unit_test(vmx_exit_reason_catalogue_names_and_numbers),

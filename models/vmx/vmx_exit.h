@@ -179,6 +179,11 @@ struct vmx_insn_operands {
 };
 uint32_t vmx_insn_info_encode(const struct vmx_insn_operands *o);
 
+/* "VMX-Preemption Timer": with "activate VMX-preemption timer" and a timer
+ * value of 0 at VM entry, a VM exit (reason 52) occurs before the guest
+ * executes any instruction (after event injection). */
+bool vmx_preemption_timer_fires_at_entry(const struct vmcs *v);
+
 /* ---- the world switch ----------------------------------------------------- */
 
 struct vmx_msr_ops {

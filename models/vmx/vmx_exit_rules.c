@@ -240,6 +240,12 @@ bool vmx_msr_exits(const struct vmcs *v, const struct vmx_mem_ops *m, uint32_t m
   return true;
 }
 
+bool vmx_preemption_timer_fires_at_entry(const struct vmcs *v)
+{
+  return (vmcs_get(v, VMCSI_PIN_BASED_VM_EXEC_CONTROL) & PIN_PREEMPTION_TIMER) &&
+         vmcs_get(v, VMCSI_VMX_PREEMPTION_TIMER_VALUE) == 0;
+}
+
 /* ---- exceptions ----------------------------------------------------------- */
 
 /* "Exceptions": "...a VM exit if the bit corresponding to the exception's

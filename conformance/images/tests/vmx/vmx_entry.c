@@ -9,7 +9,8 @@
  * SDM Vol. 3C, chapter "VM Entries": "Event Injection", "Loading MSRs",
  * "VM-Entry Failures During or After Loading Guest State"; chapter "VM
  * Exits": "Saving MSRs", "Loading MSRs", "Updating VM-Entry Control
- * Fields"; "Timestamp Counter Offset and Multiplier". */
+ * Fields"; "Timestamp Counter Offset and Multiplier"; "VMX-Preemption
+ * Timer" (a timer of 0 exits before the first guest instruction). */
 #include "tests/vmx/vmx.h"
 
 void guest_ud(void), guest_bp(void), guest_gp(void), guest_tsc(void);
@@ -110,5 +111,13 @@ void test_main(void)
     tap_check(guest_tsc_value - (1ull << 50) >= before && guest_tsc_value - (1ull << 50) <= after,
               "guest RDTSC = host TSC + offset");
     tap_check(after < (1ull << 50), "the host's TSC has no offset after the exit");
+
+    /* A VMX-preemption timer of 0: exit 52 before the guest's VMCALL. */
+    vmwrite(PIN_CONTROLS, vmread(PIN_CONTROLS) | (1u << 6));
+    vmwrite(0x482E /* VMX-preemption timer value */, 0);
+    vmwrite(GUEST_RIP, (uintptr_t)guest_ud_next);
+    tap_eq(VM_EXITED, vmx_run(1), "VMRESUME with a VMX-preemption timer of 0");
+    tap_eq(52, vmx_exit_reason(), "VMX-preemption timer expired: exit reason");
+    tap_check(vmread(GUEST_RIP) == (uintptr_t)guest_ud_next, "no guest instruction ran before the exit");
     tap_eq(VM_SUCCEED, vmxoff(), "VMXOFF");
 }
