@@ -226,14 +226,6 @@ static inline uint64_t tr_base(void)
  * and CR0.NE (a fixed-1 bit of CR0 in VMX operation). */
 static inline int vmx_enable(void)
 {
-    /* Guests take exceptions through the shared IDT, which reloads CS from
-     * the GDT. A processor sets a descriptor's accessed bit when it loads
-     * it; the flat descriptors are marked accessed beforehand so that the
-     * images test VMX, not accessed-bit updates (hvsim's exception
-     * delivery does not set the bit yet, and VM entry requires an accessed
-     * CS: "Checks on Guest Segment Registers"). */
-    extern uint64_t rt_gdt[];
-    for (unsigned i = 1; i <= 5; i++) rt_gdt[i] |= 1ull << 40;
     write_cr0(read_cr0() | CR0_NE);
     write_cr4(read_cr4() | CR4_VMXE);
     *(uint32_t *)vmx_vmxon_region = vmx_revision();
