@@ -248,18 +248,57 @@ void vmx_ext_exit_for_insn(struct machine *m, struct insn *in)
  * instruction), INT n is a software interrupt and never consults the
  * bitmap. A #PF's qualification is the faulting linear address (CR2 is
  * not written). */
+/* The interruption type of an event the machine delivers: INT3/INTO are
+ * software exceptions, INT n software interrupts; the event VM entry
+ * injected keeps the type it was injected with (external interrupt,
+ * privileged software exception, ...). The machine's events carry no
+ * type, so the injected one is recognised by vector and software-ness. */
+static unsigned event_type(const struct vmx_ext *x, const struct pending_event *ev)
+{
+  bool injected_software = x->injected_type == INTR_TYPE_SW_INTR || x->injected_type == INTR_TYPE_PRIV_SW_EXCEPTION ||
+                           x->injected_type == INTR_TYPE_SW_EXCEPTION;
+  if (x->injecting && ev->vector == x->injected_vector && ev->software == injected_software) return x->injected_type;
+  if (ev->software)
+    return ev->insn_len == 1 && (ev->vector == VEC_BP || ev->vector == VEC_OF) ? INTR_TYPE_SW_EXCEPTION
+                                                                                : INTR_TYPE_SW_INTR;
+  return ev->vector == VEC_NMI ? INTR_TYPE_NMI : INTR_TYPE_HW_EXCEPTION;
+}
+
+/* An exit while the machine was delivering m->delivering records it. */
+static void record_delivery(struct machine *m, struct vmx_exit_info *e)
+{
+  const struct pending_event *d = m->delivering;
+  if (!d) return;
+  bool pe = (m->cpu.cr0 & CR0_PE) != 0;
+  vmx_record_delivery(e, d->vector, event_type(vmx_ext_of(m), d), d->has_error && pe, d->error, d->insn_len);
+}
+
 bool vmx_ext_event_exits(struct machine *m, const struct pending_event *ev)
 {
   struct vmx_ext *x = vmx_ext_of(m);
-  if (!x->cpu.non_root || x->injecting || ev->vm_exit) return false;
-  bool sw_exception = ev->software && ev->insn_len == 1 && (ev->vector == VEC_BP || ev->vector == VEC_OF);
-  if (ev->software && !sw_exception) return false;
+  if (!x->cpu.non_root || ev->vm_exit) return false;
+  /* The injected event itself never consults the exception bitmap; faults
+   * raised while delivering it do ("Event Injection"). */
+  if (x->injecting && !m->delivering) return false;
+  unsigned type = event_type(x, ev);
+  if (type == INTR_TYPE_SW_INTR) return false;   /* INT n is not an exception */
+  bool sw_exception = type == INTR_TYPE_SW_EXCEPTION;
   struct vmx_event e_in = { .vector = ev->vector, .has_error = ev->has_error, .error = ev->error,
                             .sw_exception = sw_exception, .insn_len = ev->insn_len,
                             .protected_mode = (m->cpu.cr0 & CR0_PE) != 0, .fault_address = m->fault.cr2 };
   struct vmx_exit_info e;
   if (!vmx_exception_exit(&x->cpu.current, &e_in, &e)) return false;
-  if (sw_exception) m->cpu.rip -= ev->insn_len;
+  if (sw_exception && !m->delivering) m->cpu.rip -= ev->insn_len;
+  record_delivery(m, &e);
+  vmx_ext_exit(m, &e);
+  return true;
+}
+
+/* "Triple Fault": a VM exit in non-root operation. */
+bool vmx_ext_shutdown(struct machine *m)
+{
+  struct vmx_exit_info e;
+  if (!vmx_triple_fault_exit(&vmx_ext_of(m)->cpu, &e)) return false;
   vmx_ext_exit(m, &e);
   return true;
 }
@@ -278,5 +317,6 @@ void vmx_ext_slat_fault(struct machine *m, const struct mmu_fault *f, uint64_t l
   struct vmx_exit_info e;
   if (f->kind == MMU_FAULT_EPT_VIOLATION) vmx_ept_violation_exit(f->exit_qualification, f->guest_physical, f->guest_linear, &e);
   else vmx_ept_misconfig_exit(f->guest_physical, &e);
+  record_delivery(m, &e);
   vmx_ext_exit(m, &e);
 }

@@ -133,6 +133,8 @@ static void inject(struct machine *m)
   m->cpu.rip += len;
   trace_event(&m->trace, m->insns, "vmentry-inject", "vector=%u type=%u error=0x%x", ev.vector, type, ev.error);
   x->injecting = true;
+  x->injected_type = type;
+  x->injected_vector = ev.vector;
   deliver_event(m, &ev);
   x->injecting = false;
 }
@@ -273,6 +275,7 @@ static const struct virt_ops vmx_ops = {
   .exit_for_insn = vmx_ext_exit_for_insn,
   .event_exits = vmx_ext_event_exits,
   .slat_fault = vmx_ext_slat_fault,
+  .shutdown = vmx_ext_shutdown,
   .paging_context = vmx_paging_context,
   .rdmsr = vmx_rdmsr,
   .wrmsr = vmx_wrmsr,

@@ -15,6 +15,8 @@ struct vmx_ext {
   const struct vmx_caps *caps;
   struct vmx_cpu cpu;              /* VMX operation, the current VMCS */
   bool injecting;                  /* delivering a VM-entry injected event */
+  unsigned injected_type;          /* its interruption type and vector (IDT-vectoring information) */
+  uint8_t injected_vector;
   uint64_t tsc_offset;             /* the guest's TSC offset, added to m->tsc_offset */
   uint64_t entries, entry_failures;
   uint64_t exits[VMX_EXIT_REASON_SLOTS];
@@ -43,6 +45,7 @@ bool vmx_ext_io_exits(struct machine *m, uint16_t port, unsigned size, bool is_i
 void vmx_ext_exit_for_insn(struct machine *m, struct insn *in);
 bool vmx_ext_event_exits(struct machine *m, const struct pending_event *ev);
 void vmx_ext_slat_fault(struct machine *m, const struct mmu_fault *f, uint64_t la);
+bool vmx_ext_shutdown(struct machine *m);
 
 /* VMX-instruction information and displacement qualification of a
  * memory-or-register operand `rm` with register operand `reg2` (-1: none). */

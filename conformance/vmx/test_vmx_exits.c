@@ -405,6 +405,23 @@ static void vmx_preemption_timer_of_zero_fires_at_entry(void **state)
   assert_false(vmx_preemption_timer_fires_at_entry(&v));
 }
 
+static void vmx_exit_during_delivery_records_idt_vectoring_information(void **state)
+{
+  (void)state;
+  struct vmx_exit_info e = { .reason = VMX_EXIT_EPT_VIOLATION };
+  vmx_record_delivery(&e, 0x90, INTR_TYPE_SW_INTR, false, 0, 2);             /* INT 90H */
+  assert_int_equal(e.idt_info, 0x80000490);
+  assert_int_equal(e.insn_len, 2);
+  e = (struct vmx_exit_info){ .reason = VMX_EXIT_EXCEPTION_NMI };
+  vmx_record_delivery(&e, 14, INTR_TYPE_HW_EXCEPTION, true, 0x6, 0);        /* #PF with error code */
+  assert_int_equal(e.idt_info, 0x80000B0E);
+  assert_int_equal(e.idt_error, 6);
+  assert_int_equal(e.insn_len, 0);                                           /* hardware: no length */
+  vmx_record_delivery(&e, 13, INTR_TYPE_HW_EXCEPTION, false, 0x10, 0);      /* real mode: no error code */
+  assert_int_equal(e.idt_info, 0x8000030D);
+  assert_int_equal(e.idt_error, 0);
+}
+
 /* ---- EPT ---------------------------------------------------------------- */
 
 static void vmx_ept_violation_records_linear_address_only_when_valid(void **state)
@@ -529,6 +546,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(vmx_page_fault_exits_by_error_code_mask_and_match),
     cmocka_unit_test(vmx_exception_exit_information),
     cmocka_unit_test(vmx_preemption_timer_of_zero_fires_at_entry),
+    cmocka_unit_test(vmx_exit_during_delivery_records_idt_vectoring_information),
     cmocka_unit_test(vmx_ept_violation_records_linear_address_only_when_valid),
     cmocka_unit_test(vmx_instruction_information_layout),
     cmocka_unit_test(vmx_exit_reason_catalogue_names_and_numbers),

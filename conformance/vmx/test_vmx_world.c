@@ -330,6 +330,21 @@ static void vmx_exit_msr_store_failure_is_a_vmx_abort(void **state)
   assert_int_equal(indicator, 1);
 }
 
+static bool triple_fault_scenario(void)
+{
+  struct vmx_exit_info e;
+  setup(&vmx_caps_skylake_x);
+  if (vmx_triple_fault_exit(&x, &e)) return false;                            /* root: shutdown */
+  if (!vmx_vm_enter(&x, &s, &mem, &msrs, true) || !vmx_triple_fault_exit(&x, &e)) return false;
+  return e.reason == VMX_EXIT_TRIPLE_FAULT && e.qualification == 0 && e.idt_info == 0;
+}
+
+static void vmx_triple_fault_exits_in_non_root_only(void **state)
+{
+  (void)state;
+  assert_true(triple_fault_scenario());
+}
+
 static void vmx_entry_failure_keeps_entry_interruption_valid(void **state)
 {
   (void)state;
@@ -509,6 +524,7 @@ static void covered_exits(void)
 {
   for (size_t i = 0; i < INSN_EXITS; i++)
     if (insn_exit_holds(&insn_exits[i])) printf("exit %u\n", insn_exits[i].reason);
+  if (triple_fault_scenario()) printf("exit %u\n", VMX_EXIT_TRIPLE_FAULT);
   if (vmfunc_exit_scenario()) printf("exit %u\n", VMX_EXIT_VMFUNC);
   if (entry_guest_state_failure_scenario()) printf("exit %u\n", EXIT_REASON_INVALID_GUEST_STATE);
   if (entry_msr_failure_scenario()) printf("exit %u\n", EXIT_REASON_MSR_LOADING);
@@ -528,6 +544,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(vmx_exit_stores_lma_in_ia32e_guest_control_when_misc_says),
     cmocka_unit_test(vmx_exit_processes_msr_store_and_load_lists),
     cmocka_unit_test(vmx_exit_msr_store_failure_is_a_vmx_abort),
+    cmocka_unit_test(vmx_triple_fault_exits_in_non_root_only),
     cmocka_unit_test(vmx_entry_failure_keeps_entry_interruption_valid),
     cmocka_unit_test(vmx_vmx_instructions_exit_in_non_root_operation),
     cmocka_unit_test(vmx_vmfunc_eptp_switching_loads_the_list_entry),

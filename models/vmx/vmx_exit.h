@@ -156,6 +156,20 @@ struct vmx_event {
  * qualification, instruction length of a software exception). */
 bool vmx_exception_exit(const struct vmcs *v, const struct vmx_event *ev, struct vmx_exit_info *e);
 
+/* "Information for VM Exits That Occur During Event Delivery": the event
+ * whose delivery the exit interrupted (vector, interruption type, error
+ * code when one was being delivered) becomes the IDT-vectoring
+ * information; for a software interrupt or exception (types 4, 5, 6) the
+ * VM-exit instruction length is that instruction's. */
+void vmx_record_delivery(struct vmx_exit_info *e, unsigned vector, unsigned type, bool has_error, uint32_t error,
+                         unsigned insn_len);
+
+/* "Triple Fault": in VMX non-root operation a triple fault is a VM exit
+ * (reason 2, qualification 0) instead of shutdown; it is not an exit
+ * during event delivery (no IDT-vectoring information). False in root
+ * operation: the processor shuts down. */
+bool vmx_triple_fault_exit(const struct vmx_cpu *x, struct vmx_exit_info *e);
+
 /* "EPT Violations" / "EPT Misconfigurations": exit 48 with the MMU's
  * qualification, the guest-physical address and, when qualification bit 7
  * says it is valid, the guest-linear address; exit 49 with the

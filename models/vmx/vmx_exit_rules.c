@@ -278,6 +278,22 @@ bool vmx_exception_exit(const struct vmcs *v, const struct vmx_event *ev, struct
   return true;
 }
 
+void vmx_record_delivery(struct vmx_exit_info *e, unsigned vector, unsigned type, bool has_error, uint32_t error,
+                         unsigned insn_len)
+{
+  e->idt_info = vmx_intr_info(vector, type, has_error);
+  e->idt_error = has_error ? error : 0;
+  if (type == INTR_TYPE_SW_INTR || type == INTR_TYPE_PRIV_SW_EXCEPTION || type == INTR_TYPE_SW_EXCEPTION)
+    e->insn_len = insn_len;
+}
+
+bool vmx_triple_fault_exit(const struct vmx_cpu *x, struct vmx_exit_info *e)
+{
+  if (!x->non_root) return false;
+  *e = (struct vmx_exit_info){ .reason = VMX_EXIT_TRIPLE_FAULT };
+  return true;
+}
+
 /* "Exit Qualification for EPT Violations": bit 7 says the guest-linear
  * address field is valid. */
 void vmx_ept_violation_exit(uint64_t qualification, uint64_t gpa, uint64_t gla, struct vmx_exit_info *e)
