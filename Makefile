@@ -33,9 +33,15 @@ test-asan: build-asan
 bench: build
 	@cmake --build --preset default --target bench
 
+# Every libFuzzer target for FUZZ_SECONDS each, from its seeds (docs/fuzzing.md).
+FUZZ_SECONDS ?= 60
+FUZZERS = vmcs_dump vmcb_dump loader mmu_walk entry_checks decoder_xcheck
 fuzz: deps
-	@cmake --preset fuzz >/dev/null
+	@cmake --preset fuzz -DHVSIM_PARTS="sim/mmu;models/vmx;models/svm;sim;fuzz" >/dev/null
 	@cmake --build --preset fuzz -j $(JOBS)
+	@for t in $(FUZZERS); do mkdir -p build/fuzz/corpus/$$t && \
+	  build/fuzz/fuzz/fuzz_$$t build/fuzz/corpus/$$t fuzz/fuzz_$$t/seeds \
+	    -dict=build/fuzz/fuzz/dicts/fuzz_$$t.dict -max_total_time=$(FUZZ_SECONDS) || exit 1; done
 
 clean:
 	rm -rf build
