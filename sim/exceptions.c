@@ -49,10 +49,6 @@ struct delivery {
   bool second_level;           /* the fault is EPT/NPT's (m->fault), not a #PF */
 };
 
-static bool second_level_fault(const struct mmu_fault *f)
-{
-  return f->kind == MMU_FAULT_EPT_VIOLATION || f->kind == MMU_FAULT_EPT_MISCONFIG || f->kind == MMU_FAULT_NPF;
-}
 
 static bool fail_with(struct delivery *d, uint8_t vector, uint32_t error)
 {
@@ -64,7 +60,7 @@ static bool read_mem(struct delivery *d, uint64_t la, void *buf, unsigned len)
 {
   if (machine_read_linear(d->m, la, buf, len, true)) return true;
   d->m->fault_pending = false;
-  d->second_level = second_level_fault(&d->m->fault);
+  d->second_level = MMU_FAULT_IS_SECOND_LEVEL(d->m->fault.kind);
   return fail_with(d, VEC_PF, d->m->fault.error_code);
 }
 
@@ -73,7 +69,7 @@ static bool write_mem(struct delivery *d, uint64_t la, const void *buf, unsigned
 {
   if (machine_write_linear(d->m, la, buf, len, true)) return true;
   d->m->fault_pending = false;
-  d->second_level = second_level_fault(&d->m->fault);
+  d->second_level = MMU_FAULT_IS_SECOND_LEVEL(d->m->fault.kind);
   return fail_with(d, VEC_PF, d->m->fault.error_code);
 }
 

@@ -28,7 +28,7 @@ struct pending_event {
                                   announced an exit for the instruction at rip */
   bool deferred;               /* not an exception: the instruction at rip is
                                   carried out in the run loop (INSN_DEFERRED) */
-  uint64_t rip, rax;           /* as they were before the instruction */
+  uint64_t rip, rax;           /* as they were before the instruction (not io) */
   uint64_t io_gpr[16];         /* io: every GPR at the hook (see machine.c) */
 };
 

@@ -88,6 +88,18 @@ void intercepts_scan_page(struct intercepts *ic, uint64_t page_la, const uint8_t
   }
 }
 
+/* Stops Unicorn before the instruction at `address`, leaving `ev` for the
+ * run loop. */
+static void hand_to_run_loop(struct machine *m, uint64_t address, struct pending_event ev)
+{
+  ev.valid = ev.at_rip = true;
+  ev.rip = address;
+  ev.rax = uc_bridge_gpr(m->bridge, GPR_RAX);
+  m->event = ev;
+  uc_bridge_set_rip(m->bridge, address);
+  uc_emu_stop(m->uc);
+}
+
 static void intercept_hook(uc_engine *uc, uint64_t address, uint32_t size, void *user)
 {
   struct intercepts *ic = user;
@@ -108,10 +120,7 @@ static void intercept_hook(uc_engine *uc, uint64_t address, uint32_t size, void 
   if (m->virt && m->virt->insn_exits && m->virt->insn_exits(m, &in)) {
     /* The hypervisor intercepts it: the run loop performs the exit with
      * the whole state in hand; the instruction does not execute. */
-    m->event = (struct pending_event){.valid = true, .vm_exit = true, .at_rip = true, .rip = address,
-                                      .rax = uc_bridge_gpr(m->bridge, GPR_RAX)};
-    uc_bridge_set_rip(m->bridge, address);
-    uc_emu_stop(uc);
+    hand_to_run_loop(m, address, (struct pending_event){.vm_exit = true});
     return;
   }
   enum insn_result r = fn(&in);
@@ -127,10 +136,7 @@ static void intercept_hook(uc_engine *uc, uint64_t address, uint32_t size, void 
   case INSN_STOPPED:
     return;
   case INSN_DEFERRED:
-    m->event = (struct pending_event){.valid = true, .deferred = true, .at_rip = true, .rip = address,
-                                      .rax = uc_bridge_gpr(m->bridge, GPR_RAX)};
-    uc_bridge_set_rip(m->bridge, address);
-    uc_emu_stop(uc);
+    hand_to_run_loop(m, address, (struct pending_event){.deferred = true});
     return;
   }
 }

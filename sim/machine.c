@@ -242,8 +242,7 @@ static bool io_check(struct machine *m, uint16_t port, unsigned size, bool is_in
    * instructions after this one run too: keep every register as it is now
    * (QEMU writes them back before an I/O helper) to undo them. Their stores
    * to memory are not undone. */
-  m->event = (struct pending_event){.valid = true, .at_rip = true, .io = true, .rip = uc_bridge_rip(m->bridge),
-                                    .rax = uc_bridge_gpr(m->bridge, GPR_RAX)};
+  m->event = (struct pending_event){.valid = true, .at_rip = true, .io = true, .rip = uc_bridge_rip(m->bridge)};
   for (int i = 0; i < GPR_COUNT; i++) m->event.io_gpr[i] = uc_bridge_gpr(m->bridge, (enum gpr)i);
   if (allowed) m->event.vm_exit = true;
   else m->event.vector = VEC_GP, m->event.has_error = true;
@@ -417,9 +416,7 @@ static void deliver_page_fault(struct machine *m)
   } else if (m->fault.kind == MMU_FAULT_PF && insn_fault_address(m, m->cpu.rip, m->fault.cr2 & ~0xfffull, &la, &stack)) {
     m->fault.cr2 = la;
   }
-  bool second_level = m->fault.kind == MMU_FAULT_EPT_VIOLATION || m->fault.kind == MMU_FAULT_EPT_MISCONFIG ||
-                      m->fault.kind == MMU_FAULT_NPF;
-  if (second_level && m->virt && m->virt->slat_fault) {
+  if (MMU_FAULT_IS_SECOND_LEVEL(m->fault.kind) && m->virt && m->virt->slat_fault) {
     m->virt->slat_fault(m, &m->fault, m->fault_linear);
     return;
   }
@@ -436,7 +433,7 @@ static void deliver_page_fault(struct machine *m)
 
 /* Events that are not (or not yet) exceptions, taken up in the run loop
  * with the whole state in hand: an instruction the model carries out here
- * (INSN_DEFERRED), the exit the virtualization extension announced from a
+ * (INSN_DEFERRED: a fast system call, or one only the extension knows), the exit the virtualization extension announced from a
  * hook, and the extension's own instructions, which Unicorn does not know
  * (#UD). */
 static bool take_up_loop_event(struct machine *m, const struct pending_event *ev)
@@ -449,7 +446,11 @@ static bool take_up_loop_event(struct machine *m, const struct pending_event *ev
       return true;
     }
     if (ev->vm_exit) m->virt->exit_for_insn(m, &in);
-    else fastsys_execute(m, &in);
+    else if (fastsys_owns(&in)) fastsys_execute(m, &in);
+    else if (!(m->virt && m->virt->execute && m->virt->execute(m, &in))) {
+      struct pending_event ud = {.valid = true, .vector = VEC_UD};
+      deliver_event(m, &ud);
+    }
     return true;
   }
   if (m->virt && m->virt->execute && ev->vector == VEC_UD && ev->at_rip && !ev->software &&
@@ -494,9 +495,10 @@ void machine_run(struct machine *m)
           at = in.next_rip;
         }
         m->cpu.rip = at;
-        m->cpu.gpr[GPR_RAX] = ev.rax;
         if (ev.io)
           for (int i = 0; i < GPR_COUNT; i++) m->cpu.gpr[i] = ev.io_gpr[i];
+        else
+          m->cpu.gpr[GPR_RAX] = ev.rax;
       }
       if (!take_up_loop_event(m, &ev)) deliver_event(m, &ev);
       m->state_dirty = true;

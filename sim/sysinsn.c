@@ -442,21 +442,10 @@ enum insn_result insn_rdrand(struct insn *in)
   return INSN_NEXT;
 }
 
-/* SYSCALL, SYSRET, SYSENTER, SYSEXIT load CS and SS and change the CPL:
- * sim/fastsys.c carries them out on the full state. */
-enum insn_result insn_fastsys(struct insn *in) { (void)in; return INSN_DEFERRED; }
-
-/* Unicorn runs STGI as a no-op where it should raise #UD (its EFER never
- * has SVME): raise #UD at the instruction as Unicorn does for the other
- * SVM instructions, so the run loop offers it to the SVM extension. */
-enum insn_result insn_unicorn_ignores(struct insn *in)
-{
-  struct machine *m = in->m;
-  m->event = (struct pending_event){.valid = true, .vector = VEC_UD, .at_rip = true, .rip = in->rip,
-                                    .rax = uc_bridge_gpr(m->bridge, GPR_RAX)};
-  uc_emu_stop(m->uc);
-  return INSN_FAULTED;
-}
+/* Instructions carried out in the run loop on the whole state: the fast
+ * system calls load CS and SS and change the CPL (sim/fastsys.c), and
+ * Unicorn runs STGI as a no-op where only the SVM model can decide. */
+enum insn_result insn_defer(struct insn *in) { (void)in; return INSN_DEFERRED; }
 
 bool insn_decode(struct machine *m, uint64_t rip, struct insn *in)
 {

@@ -46,11 +46,11 @@ enum insn_result {
   X(MWAIT, insn_mwait)            \
   X(RDRAND, insn_rdrand)          \
   X(RDSEED, insn_rdrand)          \
-  X(SYSCALL, insn_fastsys)        \
-  X(SYSRET, insn_fastsys)         \
-  X(SYSENTER, insn_fastsys)       \
-  X(SYSEXIT, insn_fastsys)        \
-  X(STGI, insn_unicorn_ignores)
+  X(SYSCALL, insn_defer)        \
+  X(SYSRET, insn_defer)         \
+  X(SYSENTER, insn_defer)       \
+  X(SYSEXIT, insn_defer)        \
+  X(STGI, insn_defer)
 
 #define X(mn, fn) enum insn_result fn(struct insn *in);
 SYSINSN_TABLE(X)

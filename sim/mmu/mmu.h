@@ -145,6 +145,11 @@ enum mmu_fault_kind {
 #define PF_I    (1u << 4)
 #define PF_PK   (1u << 5)
 
+/* EPT violation, EPT misconfiguration or #NPF: a fault of the second
+ * dimension, which belongs to the hypervisor rather than the guest. */
+#define MMU_FAULT_IS_SECOND_LEVEL(kind) \
+  ((kind) == MMU_FAULT_EPT_VIOLATION || (kind) == MMU_FAULT_EPT_MISCONFIG || (kind) == MMU_FAULT_NPF)
+
 struct mmu_fault {
   enum mmu_fault_kind kind;
   uint32_t error_code;           /* #PF */

@@ -101,7 +101,7 @@ static void misc_checks(void)
 }
 
 /* Ring 3: privileged instructions fault, unprivileged ones run. */
-static struct { int rdmsr, mov_cr, in, hlt, rdtsc_tsd, rdtsc; uint32_t cpuid_max; } user;
+static struct { int rdmsr, mov_cr, in, hlt, rdtsc_tsd, rdtsc; uint32_t cpuid_max, after_in; } user;
 
 static int user_rdtsc(void)
 {
@@ -117,8 +117,13 @@ static void user_code(void)
     user.rdmsr = probe_rdmsr(MSR_IA32_SYSENTER_CS, &v);
     user.mov_cr = probe_write_cr3(0);
     rt_fault_clear();
-    __asm__ volatile(RT_PROBE("inb %%dx, %%al") : "=a"(v) : "d"(SCRATCH_PORT) : "memory");
+    /* The INC shares the faulting IN's translation block: it must run once,
+     * after the #GP handler resumes, not also before the fault. */
+    uint32_t after = 0;
+    __asm__ volatile(RT_PROBE("inb %%dx, %%al") "incl %[n]\n"
+                     : "=a"(v), [n] "+r"(after) : "d"(SCRATCH_PORT) : "memory");
     user.in = rt_fault_vector();
+    user.after_in = after;
     rt_fault_clear();
     __asm__ volatile(RT_PROBE("hlt") ::: "memory");
     user.hlt = rt_fault_vector();
@@ -137,6 +142,7 @@ static void user_mode_checks(void)
     tap_eq(13, (uint64_t)user.rdmsr, "RDMSR at CPL 3 raises #GP");
     tap_eq(13, (uint64_t)user.mov_cr, "MOV CR3 at CPL 3 raises #GP");
     tap_eq(13, (uint64_t)user.in, "IN at CPL 3 with IOPL 0 and no I/O bitmap raises #GP");
+    tap_eq(1, user.after_in, "the instruction after a faulting IN runs once");
     tap_eq(13, (uint64_t)user.hlt, "HLT at CPL 3 raises #GP");
     tap_eq(13, (uint64_t)user.rdtsc_tsd, "RDTSC at CPL 3 with CR4.TSD=1 raises #GP");
     tap_no_fault(user.rdtsc, "RDTSC at CPL 3 with CR4.TSD=0");
