@@ -23,13 +23,11 @@ struct pending_event {
   bool software;               /* INT n / INT3 / INTO: gate DPL is checked, RIP is after */
   uint8_t insn_len;            /* software: the instruction's length */
   bool at_rip;                 /* raised inside an instruction hook: RIP and RAX */
-  bool io;                     /* ... an I/O hook, where RIP is the block's start */
   bool vm_exit;                /* not an exception: the virtualization extension
                                   announced an exit for the instruction at rip */
   bool deferred;               /* not an exception: the instruction at rip is
                                   carried out in the run loop (INSN_DEFERRED) */
-  uint64_t rip, rax;           /* as they were before the instruction (not io) */
-  uint64_t io_gpr[16];         /* io: every GPR at the hook (see machine.c) */
+  uint64_t rip, rax;           /* as they were before the instruction */
 };
 
 /* Raise an exception from an instruction handler (inside a hook): records it

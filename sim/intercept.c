@@ -35,6 +35,13 @@ static bool second_byte_owned(uint8_t b)
   return false;
 }
 
+/* One-byte opcodes the model owns: F4 HLT, E4-E7 and EC-EF IN/OUT, 6C-6F
+ * INS/OUTS. */
+static bool one_byte_owned(uint8_t b)
+{
+  return b == 0xf4 || (b & 0xf4) == 0xe4 || (b & 0xfc) == 0x6c;
+}
+
 static bool is_prefix(uint8_t b)
 {
   return b == 0x66 || b == 0x67 || b == 0xf2 || b == 0xf3 || b == 0x2e || b == 0x36 || b == 0x3e ||
@@ -80,8 +87,7 @@ static void hook_at(struct intercepts *ic, uint64_t a)
 void intercepts_scan_page(struct intercepts *ic, uint64_t page_la, const uint8_t *p)
 {
   for (unsigned i = 0; i < 4096; i++) {
-    bool candidate = p[i] == 0xf4 ||
-                     (p[i] == 0x0f && (i == 4095 || second_byte_owned(p[i + 1])));
+    bool candidate = one_byte_owned(p[i]) || (p[i] == 0x0f && (i == 4095 || second_byte_owned(p[i + 1])));
     if (!candidate) continue;
     hook_at(ic, page_la + i);
     for (unsigned k = 1; k <= 4 && k <= i && is_prefix(p[i - k]); k++) hook_at(ic, page_la + i - k);
@@ -137,6 +143,11 @@ static void intercept_hook(uc_engine *uc, uint64_t address, uint32_t size, void 
     return;
   case INSN_DEFERRED:
     hand_to_run_loop(m, address, (struct pending_event){.deferred = true});
+    return;
+  case INSN_EXIT:
+    hand_to_run_loop(m, address, (struct pending_event){.vm_exit = true});
+    return;
+  case INSN_NATIVE:
     return;
   }
 }

@@ -10,6 +10,7 @@
 #include "sim/fastsys.h"
 #include "sim/intercept.h"
 #include "sim/loader.h"
+#include "sim/portio.h"
 #include "sim/sysinsn.h"
 #include "sim/uc_bridge.h"
 
@@ -205,77 +206,18 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *use
     machine_stop(m, STOP_MAX_INSNS, 124, "stopped after %llu instructions (--max-insns)", (unsigned long long)m->insns);
 }
 
-/* "I/O Privilege Level" and "I/O Permission Bit Map" (SDM Vol. 1, chapter
- * "Input/Output"): at CPL > IOPL (or in virtual-8086 mode) every bit of the
- * TSS I/O bitmap covering the access must be clear, else #GP(0). */
-static bool io_allowed(struct machine *m, uint16_t port, unsigned size)
-{
-  if (!(m->cpu.cr0 & CR0_PE)) return true;
-  uint64_t rflags = uc_bridge_rflags(m->bridge);
-  if (!(rflags & RFLAGS_VM) && current_cpl(m) <= RFLAGS_IOPL(rflags)) return true;
-  struct segment tr;
-  uc_x86_mmr mmr = {0};
-  uc_reg_read(m->uc, UC_X86_REG_TR, &mmr);
-  tr = (struct segment){mmr.selector, mmr.base, mmr.limit, 0};
-  unsigned type = (mmr.flags >> 8) & 0xf;
-  if ((type != 9 && type != 11) || tr.limit < 0x67) return false;
-  uint16_t base;
-  if (!machine_read_linear(m, tr.base + 0x66, &base, 2, true)) { m->fault_pending = false; return false; }
-  uint32_t at = base + port / 8u;
-  if (at + 1 > tr.limit) return false;
-  uint16_t bits;
-  if (!machine_read_linear(m, tr.base + at, &bits, 2, true)) { m->fault_pending = false; return false; }
-  return ((bits >> (port & 7)) & ((1u << size) - 1)) == 0;
-}
-
-/* Port I/O goes ahead unless it faults or the hypervisor intercepts it;
- * either is taken up by the run loop at the exact instruction. */
-static bool io_check(struct machine *m, uint16_t port, unsigned size, bool is_in)
-{
-  bool allowed = io_allowed(m, port, size);
-  bool exits = m->virt && m->virt->io_exits && m->virt->io_exits(m, port, size, is_in);
-  /* "I/O instructions": the I/O-bitmap and IOPL checks come first; a
-   * faulting access never exits (SDM Vol. 3C, "Instructions That Cause VM
-   * Exits Conditionally"; APM Vol. 2, "I/O Intercepts"). */
-  if (allowed && !exits) return true;
-  /* Unicorn finishes the translation block after uc_emu_stop, so the
-   * instructions after this one run too: keep every register as it is now
-   * (QEMU writes them back before an I/O helper) to undo them. Their stores
-   * to memory are not undone. */
-  m->event = (struct pending_event){.valid = true, .at_rip = true, .io = true, .rip = uc_bridge_rip(m->bridge)};
-  for (int i = 0; i < GPR_COUNT; i++) m->event.io_gpr[i] = uc_bridge_gpr(m->bridge, (enum gpr)i);
-  if (allowed) m->event.vm_exit = true;
-  else m->event.vector = VEC_GP, m->event.has_error = true;
-  uc_emu_stop(m->uc);
-  return false;
-}
-
+/* String port I/O, which Unicorn carries out after sim/portio.c checked
+ * it; IN and OUT never reach these hooks (the model executes them). */
 static uint32_t hook_in(uc_engine *uc, uint32_t port, int size, void *user)
 {
-  struct machine *m = user;
-  if (!io_check(m, (uint16_t)port, (unsigned)size, true)) return 0;
-  uint32_t v = devices_in(&m->dev, (uint16_t)port, (unsigned)size);
-  if (m->trace.out) trace_event(&m->trace, m->insns, "in", "port=0x%x size=%d value=0x%x", port, size, v);
-  return v;
+  (void)uc;
+  return port_read(user, (uint16_t)port, (unsigned)size);
 }
 
 static void hook_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *user)
 {
-  struct machine *m = user;
-  if (!io_check(m, (uint16_t)port, (unsigned)size, false)) return;
-  trace_event(&m->trace, m->insns, "out", "port=0x%x size=%d value=0x%x", port, size, value);
-  switch (devices_out(&m->dev, (uint16_t)port, (unsigned)size, value)) {
-  case DEV_CONTINUE: return;
-  case DEV_EXIT_DEBUG: {
-    /* QEMU's isa-debug-exit: exit status (value << 1) | 1. */
-    int status = (int)(((value << 1) | 1) & 0xff);
-    machine_stop(m, STOP_DEBUG_EXIT, status, "isa-debug-exit value 0x%x (status %d)", value, status);
-    return;
-  }
-  case DEV_EXIT_IODEBUG:
-    machine_stop(m, STOP_IODEBUG_EXIT, 0, "Bochs iodebug exit");
-    return;
-  }
+  (void)uc;
+  port_write(user, (uint16_t)port, (unsigned)size, value);
 }
 
 /* ---- creation ----------------------------------------------------------- */
@@ -480,25 +422,10 @@ void machine_run(struct machine *m)
       struct pending_event ev = m->event;
       m->event.valid = false;
       if (ev.at_rip) {
-        /* The instruction completed in Unicorn after its hook raised the
-         * fault: undo it. Inside I/O hooks Unicorn's RIP is only the start
-         * of the translation block: the faulting instruction is the first
-         * port-I/O instruction from there. */
-        uint64_t at = ev.rip;
-        struct insn in;
-        for (int i = 0; ev.io && i < 64 && insn_decode(m, at, &in); i++) {
-          ZydisMnemonic mn = in.zi.mnemonic;
-          if (mn == ZYDIS_MNEMONIC_IN || mn == ZYDIS_MNEMONIC_OUT || mn == ZYDIS_MNEMONIC_INSB ||
-              mn == ZYDIS_MNEMONIC_INSW || mn == ZYDIS_MNEMONIC_INSD || mn == ZYDIS_MNEMONIC_OUTSB ||
-              mn == ZYDIS_MNEMONIC_OUTSW || mn == ZYDIS_MNEMONIC_OUTSD)
-            break;
-          at = in.next_rip;
-        }
-        m->cpu.rip = at;
-        if (ev.io)
-          for (int i = 0; i < GPR_COUNT; i++) m->cpu.gpr[i] = ev.io_gpr[i];
-        else
-          m->cpu.gpr[GPR_RAX] = ev.rax;
+        /* The instruction's hook raised it: RIP and RAX as they were before
+         * the instruction. */
+        m->cpu.rip = ev.rip;
+        m->cpu.gpr[GPR_RAX] = ev.rax;
       }
       if (!take_up_loop_event(m, &ev)) deliver_event(m, &ev);
       m->state_dirty = true;

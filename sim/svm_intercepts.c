@@ -233,10 +233,26 @@ void svm_ext_exit_for_insn(struct machine *m, struct insn *in)
  * exception intercepts; INT n is an instruction intercept (EXITINFO1 its
  * vector under decode assists). Either way the #VMEXIT is fault-like: the
  * guest RIP saved is the instruction's, NRIP the next one ("Next RIP"). */
+/* "Event Injection" and "#VMEXIT": an intercepted exception or #NPF raised
+ * while an event was being delivered (an injected one included) records
+ * that event in EXITINTINFO, so the hypervisor can deliver it again. */
+static uint64_t delivering_intinfo(const struct machine *m)
+{
+  const struct pending_event *d = m->delivering;
+  if (!d) return 0;
+  enum svm_event_type type = d->software && d->insn_len != 1 ? SVM_EVENT_SOFT_INT
+                             : d->vector == VEC_NMI && !d->software ? SVM_EVENT_NMI
+                             : d->vector < 32                       ? SVM_EVENT_EXCEPTION
+                                                                    : SVM_EVENT_INTR;
+  return svm_event_encode(d->vector, type, d->has_error, d->error);
+}
+
 bool svm_ext_event_exits(struct machine *m, const struct pending_event *ev)
 {
   struct svm_ext *x = svm_ext_of(m);
-  if (!x->vcpu.in_guest || x->injecting) return false;
+  /* The injected event itself is not subject to the exception intercepts;
+   * the faults its delivery raises are. */
+  if (!x->vcpu.in_guest || (x->injecting && !m->delivering)) return false;
   const struct svm_vmcb_control *ctl = &x->vcpu.ctl;
   if (ev->software && ev->insn_len == 2) {
     if (!svm_ctl_intercepts(ctl, SVM_INTERCEPT_INTN)) return false;
@@ -250,6 +266,7 @@ bool svm_ext_event_exits(struct machine *m, const struct pending_event *ev)
   if (ev->vector > 31) return false;
   if (!svm_ctl_intercepts(ctl, (enum svm_intercept)(SVM_INTERCEPT_EXCP_DE + ev->vector))) return false;
   struct svm_exit e = svm_exception_exit(ev->vector, ev->has_error, ev->error, m->fault.cr2);
+  e.intinfo = delivering_intinfo(m);
   if (ev->software) {
     /* #VMEXIT is fault-like: the saved RIP is the INT3/INTO itself, NRIP
      * the instruction after it. */
@@ -274,5 +291,6 @@ void svm_ext_slat_fault(struct machine *m, const struct mmu_fault *f, uint64_t l
   }
   trace_event(&m->trace, m->insns, "npf", "la=0x%llx gpa=0x%llx error=0x%llx", (unsigned long long)la,
               (unsigned long long)f->exitinfo2, (unsigned long long)f->exitinfo1);
-  svm_ext_vmexit(m, &(struct svm_exit){.code = (uint64_t)SVM_EXIT_NPF, .info1 = f->exitinfo1, .info2 = f->exitinfo2});
+  svm_ext_vmexit(m, &(struct svm_exit){.code = (uint64_t)SVM_EXIT_NPF, .info1 = f->exitinfo1, .info2 = f->exitinfo2,
+                                       .intinfo = delivering_intinfo(m)});
 }

@@ -119,9 +119,10 @@ static enum insn_result write_cr0(struct insn *in, uint64_t v)
 {
   struct machine *m = in->m;
   struct cpu_state *s = &m->cpu;
+  v |= CR0_ET;   /* ET is hardwired to 1 on processors after the Intel486 */
+  if (m->virt && m->virt->cr_write && !m->virt->cr_write(m, 0, &v)) return gp0(in);
   if (v >> 32) return gp0(in);
   if ((v & CR0_PG) && !(v & CR0_PE)) return gp0(in);
-  if (m->virt && m->virt->cr_write_ok && !m->virt->cr_write_ok(m, 0, v | CR0_ET)) return gp0(in);
   if ((v & CR0_NW) && !(v & CR0_CD)) return gp0(in);
   uint64_t efer = s->efer;
   if ((v & CR0_PG) && !(s->cr0 & CR0_PG) && (efer & EFER_LME)) {
@@ -138,7 +139,6 @@ static enum insn_result write_cr0(struct insn *in, uint64_t v)
   if (pae_paging_outside_long_mode(v, s->cr4, efer) && ((v ^ s->cr0) & (CR0_PG | CR0_CD | CR0_NW)) &&
       !load_pdptes(m, s->cr3))
     return gp0(in);
-  v |= CR0_ET;   /* ET is hardwired to 1 on processors after the Intel486 */
   struct mmu_context ctx;
   machine_paging_context(m, &ctx);
   mmu_mov_cr0(&m->mmu, &ctx, s->cr0, v);
@@ -176,8 +176,8 @@ static enum insn_result write_cr4(struct insn *in, uint64_t v)
 {
   struct machine *m = in->m;
   struct cpu_state *s = &m->cpu;
+  if (m->virt && m->virt->cr_write && !m->virt->cr_write(m, 4, &v)) return gp0(in);
   if (v & cr4_reserved(m)) return gp0(in);
-  if (m->virt && m->virt->cr_write_ok && !m->virt->cr_write_ok(m, 4, v)) return gp0(in);
   if (cpu_long_mode_active(s) && !(v & CR4_PAE)) return gp0(in);
   if (cpu_long_mode_active(s) && ((v ^ s->cr4) & CR4_LA57)) return gp0(in);
   if ((v & CR4_PCIDE) && !(s->cr4 & CR4_PCIDE) && (!cpu_long_mode_active(s) || (s->cr3 & 0xfff))) return gp0(in);
@@ -194,15 +194,19 @@ static enum insn_result write_cr4(struct insn *in, uint64_t v)
   return INSN_NEXT;
 }
 
+/* What MOV from CR (and SMSW) reads: in VMX non-root operation the bits
+ * CR0's and CR4's guest/host masks own come from the read shadows. */
 static uint64_t read_cr(struct machine *m, int n)
 {
+  uint64_t v;
   switch (n) {
-  case 0: return m->cpu.cr0;
+  case 0: v = m->cpu.cr0; break;
   case 2: return m->cpu.cr2;
   case 3: return m->cpu.cr3;
-  case 4: return m->cpu.cr4;
+  case 4: v = m->cpu.cr4; break;
   default: return m->cpu.cr8;
   }
+  return m->virt && m->virt->cr_read ? m->virt->cr_read(m, n, v) : v;
 }
 
 static enum insn_result mov_cr(struct insn *in, const ZydisDecodedOperand *dst, const ZydisDecodedOperand *src)
@@ -378,11 +382,36 @@ enum insn_result insn_cache_flush(struct insn *in)
   return in->mode.cpl ? gp0(in) : INSN_NEXT;
 }
 
+/* CLTS is a write of CR0 without TS: in VMX non-root operation a TS the
+ * guest/host mask owns keeps its value. */
 enum insn_result insn_clts(struct insn *in)
 {
   if (in->mode.cpl) return gp0(in);
-  in->m->cpu.cr0 &= ~CR0_TS;
-  uc_bridge_set_cr(in->m->bridge, 0, in->m->cpu.cr0);
+  struct machine *m = in->m;
+  uint64_t v = m->cpu.cr0 & ~CR0_TS;
+  if (m->virt && m->virt->cr_write && !m->virt->cr_write(m, 0, &v)) return gp0(in);
+  m->cpu.cr0 = v;
+  uc_bridge_set_cr(m->bridge, 0, v);
+  return INSN_NEXT;
+}
+
+/* SMSW (SDM Vol. 2B, "SMSW—Store Machine Status Word"): #GP(0) at CPL > 0
+ * under CR4.UMIP; a register destination receives CR0 (16-bit: its low
+ * word), memory the low word. */
+enum insn_result insn_smsw(struct insn *in)
+{
+  struct machine *m = in->m;
+  if (in->mode.cpl && (m->cpu.cr4 & CR4_UMIP)) return gp0(in);
+  uint64_t cr0 = read_cr(m, 0);
+  if (in->op[0].type == ZYDIS_OPERAND_TYPE_REGISTER) {
+    write_reg(in, in->op[0].reg.value, in->op[0].size == 16 ? cr0 & 0xffff : cr0);
+    return INSN_NEXT;
+  }
+  uint16_t w = (uint16_t)cr0;
+  if (!machine_write_linear(m, insn_operand_linear(in, &in->op[0]), &w, 2, false)) {
+    raise_exception(m, VEC_PF, true, m->fault.error_code);
+    return INSN_FAULTED;
+  }
   return INSN_NEXT;
 }
 

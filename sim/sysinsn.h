@@ -23,6 +23,8 @@ enum insn_result {
   INSN_FAULTED,   /* an exception was raised; RIP stays at the instruction */
   INSN_STOPPED,   /* the run stops here (HLT with nothing to wake it, ...) */
   INSN_DEFERRED,  /* carried out in the run loop with the whole state in hand */
+  INSN_EXIT,      /* the hypervisor intercepts it: a VM exit in the run loop */
+  INSN_NATIVE,    /* checked; Unicorn carries it out (string port I/O) */
 };
 
 /* X(mnemonic, handler) — the instructions the model owns. */
@@ -41,6 +43,7 @@ enum insn_result {
   X(INVD, insn_cache_flush)       \
   X(CLTS, insn_clts)              \
   X(LMSW, insn_lmsw)              \
+  X(SMSW, insn_smsw)              \
   X(XSETBV, insn_xsetbv)          \
   X(MONITOR, insn_monitor)        \
   X(MWAIT, insn_mwait)            \
@@ -50,7 +53,15 @@ enum insn_result {
   X(SYSRET, insn_defer)         \
   X(SYSENTER, insn_defer)       \
   X(SYSEXIT, insn_defer)        \
-  X(STGI, insn_defer)
+  X(STGI, insn_defer)            \
+  X(IN, insn_port_io)           \
+  X(OUT, insn_port_io)          \
+  X(INSB, insn_port_io)         \
+  X(INSW, insn_port_io)         \
+  X(INSD, insn_port_io)         \
+  X(OUTSB, insn_port_io)        \
+  X(OUTSW, insn_port_io)        \
+  X(OUTSD, insn_port_io)
 
 #define X(mn, fn) enum insn_result fn(struct insn *in);
 SYSINSN_TABLE(X)

@@ -83,9 +83,14 @@ struct virt_ops {
   enum virt_msr_result (*rdmsr)(struct machine *m, uint32_t index, uint64_t *value);
   enum virt_msr_result (*wrmsr)(struct machine *m, uint32_t index, uint64_t value);
 
-  /* [hook] May MOV to CR0 or CR4 set `value` now (the fixed bits of VMX
-   * operation)? false: #GP(0). */
-  bool (*cr_write_ok)(struct machine *m, int cr, uint64_t value);
+  /* [hook] A MOV to CR0 or CR4 (CLTS, LMSW) that did not exit writes
+   * `*value`: adjusts it to what the write leaves (VMX: the bits the
+   * guest/host mask owns keep their value) and says whether that is
+   * allowed now (VMX: the fixed bits of VMX operation); false: #GP(0). */
+  bool (*cr_write)(struct machine *m, int cr, uint64_t *value);
+  /* [hook] The value a MOV from CR0 or CR4 (SMSW) that did not exit reads,
+   * given the register's `value` (VMX: the read shadows). */
+  uint64_t (*cr_read)(struct machine *m, int cr, uint64_t value);
 
   /* [hook] Adjusts CPUID's answer (the extension's own leaves). */
   void (*cpuid)(struct machine *m, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);

@@ -220,18 +220,26 @@ static enum virt_msr_result vmx_wrmsr(struct machine *m, uint32_t index, uint64_
  * In non-root operation the bits the guest/host mask owns keep their
  * value, and with "unrestricted guest" CR0.PE and CR0.PG are free ("Changes
  * to Instruction Behavior in VMX Non-Root Operation", MOV to CR0/CR4). */
-static bool vmx_cr_write_ok(struct machine *m, int cr, uint64_t value)
+static bool vmx_cr_write(struct machine *m, int cr, uint64_t *value)
 {
   struct vmx_ext *x = ext(m);
   if (!x->cpu.vmx_operation) return true;
   const struct vmx_caps *c = x->caps;
   uint64_t fixed0 = cr == 0 ? c->cr0_fixed0 : c->cr4_fixed0, fixed1 = cr == 0 ? c->cr0_fixed1 : c->cr4_fixed1;
-  if (!x->cpu.non_root) return vmx_cr_fixed_ok(fixed0, fixed1, value);
+  if (!x->cpu.non_root) return vmx_cr_fixed_ok(fixed0, fixed1, *value);
   const struct vmcs *v = &x->cpu.current;
   uint64_t old = cr == 0 ? m->cpu.cr0 : m->cpu.cr4;
-  uint64_t result = vmx_cr_write_masked(v, (unsigned)cr, old, value);
+  *value = vmx_cr_write_masked(v, (unsigned)cr, old, *value);
   if (cr == 0 && (vmx_proc2(v) & PROC2_UNRESTRICTED_GUEST)) fixed0 &= ~(CR0_PE | CR0_PG);
-  return vmx_cr_fixed_ok(fixed0, fixed1, result);
+  return vmx_cr_fixed_ok(fixed0, fixed1, *value);
+}
+
+/* Same section, MOV from CR0/CR4 and SMSW: the bits the guest/host mask
+ * owns read from the read shadow. */
+static uint64_t vmx_cr_read(struct machine *m, int cr, uint64_t value)
+{
+  struct vmx_ext *x = ext(m);
+  return x->cpu.non_root ? vmx_cr_read_shadowed(&x->cpu.current, (unsigned)cr, value) : value;
 }
 
 /* Non-root operation translates through the guest's EPT (when "enable
@@ -279,7 +287,8 @@ static const struct virt_ops vmx_ops = {
   .paging_context = vmx_paging_context,
   .rdmsr = vmx_rdmsr,
   .wrmsr = vmx_wrmsr,
-  .cr_write_ok = vmx_cr_write_ok,
+  .cr_write = vmx_cr_write,
+  .cr_read = vmx_cr_read,
   .report = vmx_report,
   .destroy = vmx_destroy,
 };
