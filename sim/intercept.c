@@ -9,27 +9,35 @@
 #include "sim/machine.h"
 #include "sim/sysinsn.h"
 
+/* A page already scanned: where it was and a digest of its bytes. */
+struct scanned_page { uint64_t la, pa, digest; };
+#define SCANNED_PAGES 1024     /* direct-mapped by linear page number */
+
 struct intercepts {
   struct machine *m;
   uint64_t *hooked;            /* open-addressing set of hooked addresses */
   size_t cap, count;
-  uint64_t handled;
+  uint64_t hooks, handled;
+  struct scanned_page scanned[SCANNED_PAGES];
 };
 
 #define EMPTY UINT64_MAX
 
 /* Second opcode bytes after 0F that start an instruction the model owns:
- * 01 (group 7: INVLPG, LMSW, XSETBV, MONITOR/MWAIT, RDTSCP, ...), 05
- * SYSCALL, 06 CLTS, 07 SYSRET,
+ * 01 (group 7: INVLPG, LMSW, XSETBV, MONITOR/MWAIT, RDTSCP, the VMX and SVM
+ * instructions without operands, ...), 05 SYSCALL, 06 CLTS, 07 SYSRET,
  * 08 INVD, 09 WBINVD, 20-23 MOV CR/DR, 30 WRMSR, 31 RDTSC, 32 RDMSR,
- * 33 RDPMC, 34 SYSENTER, 35 SYSEXIT, 38 (INVPCID is 0F 38 82), A2 CPUID,
- * C7 (group 9: RDRAND, RDSEED). */
+ * 33 RDPMC, 34 SYSENTER, 35 SYSEXIT, 38 (INVPCID, INVEPT, INVVPID are
+ * 0F 38 8x), A2 CPUID, C7 (group 9: RDRAND, RDSEED, VMPTRLD, VMCLEAR,
+ * VMXON, VMPTRST). VMREAD and VMWRITE (0F 78/79) are left to Unicorn's
+ * #UD, which reaches the run loop as cheaply as a hook and keeps Unicorn's
+ * list of code hooks, walked on every hook that fires, shorter. */
 static bool second_byte_owned(uint8_t b)
 {
   switch (b) {
   case 0x01: case 0x05: case 0x06: case 0x07: case 0x08: case 0x09: case 0x20: case 0x21: case 0x22:
-  case 0x23: case 0x30: case 0x31: case 0x32: case 0x33: case 0x34: case 0x35: case 0x38: case 0xa2:
-  case 0xc7:
+  case 0x23: case 0x30: case 0x31: case 0x32: case 0x33: case 0x34: case 0x35: case 0x38:
+  case 0xa2: case 0xc7:
     return true;
   }
   return false;
@@ -77,20 +85,57 @@ static bool set_insert(struct intercepts *ic, uint64_t a)
   return true;
 }
 
-static void hook_at(struct intercepts *ic, uint64_t a)
+/* Hooks the instruction starts [first, last]: a candidate opcode and the
+ * prefix bytes before it. Unicorn walks its whole list of code hooks each
+ * time one fires, so one ranged hook per candidate, not one per byte;
+ * addresses hooked before (a page scanned again after it changed) are
+ * skipped so that no instruction start is hooked twice. */
+static void hook_range(struct intercepts *ic, uint64_t first, uint64_t last)
 {
-  if (!set_insert(ic, a)) return;
-  uc_hook h;
-  uc_hook_add(ic->m->uc, &h, UC_HOOK_CODE, (void *)intercept_hook, ic, a, a);
+  uint64_t run = UINT64_MAX;
+  for (uint64_t a = first;; a++) {
+    bool fresh = a <= last && set_insert(ic, a);
+    if (fresh && run == UINT64_MAX) run = a;
+    if (!fresh && run != UINT64_MAX) {
+      uc_hook h;
+      uc_hook_add(ic->m->uc, &h, UC_HOOK_CODE, (void *)intercept_hook, ic, run, a - 1);
+      ic->hooks++;
+      run = UINT64_MAX;
+    }
+    if (a >= last && run == UINT64_MAX) return;
+  }
 }
 
-void intercepts_scan_page(struct intercepts *ic, uint64_t page_la, const uint8_t *p)
+/* A 64-bit digest of a page's bytes: equal digests mean, for any guest
+ * that is not built to collide with this multiply-rotate hash, that the
+ * page holds the same code as when it was scanned. */
+static uint64_t page_digest(const uint8_t *p)
 {
+  uint64_t h = 0x9e3779b97f4a7c15ull;
+  for (unsigned i = 0; i < 4096; i += 8) {
+    uint64_t w;
+    memcpy(&w, p + i, 8);
+    h = (h ^ w) * 0xff51afd7ed558ccdull;
+    h ^= h >> 29;
+  }
+  return h;
+}
+
+void intercepts_scan_page(struct intercepts *ic, uint64_t page_la, uint64_t page_pa, const uint8_t *p)
+{
+  /* Unicorn's TLB is flushed on every world switch and paging change, and
+   * each refill for execution lands here: a page scanned before at the
+   * same place with the same bytes has its hooks already. */
+  struct scanned_page *seen = &ic->scanned[(page_la >> 12) & (SCANNED_PAGES - 1)];
+  uint64_t digest = page_digest(p);
+  if (seen->la == page_la && seen->pa == page_pa && seen->digest == digest && seen->pa != UINT64_MAX) return;
+  *seen = (struct scanned_page){page_la, page_pa, digest};
   for (unsigned i = 0; i < 4096; i++) {
     bool candidate = one_byte_owned(p[i]) || (p[i] == 0x0f && (i == 4095 || second_byte_owned(p[i + 1])));
     if (!candidate) continue;
-    hook_at(ic, page_la + i);
-    for (unsigned k = 1; k <= 4 && k <= i && is_prefix(p[i - k]); k++) hook_at(ic, page_la + i - k);
+    unsigned k = 0;
+    while (k < 4 && k < i && is_prefix(p[i - k - 1])) k++;
+    hook_range(ic, page_la + i - k, page_la + i);
   }
 }
 
@@ -155,7 +200,9 @@ static void intercept_hook(uc_engine *uc, uint64_t address, uint32_t size, void 
 struct intercepts *intercepts_create(struct machine *m)
 {
   struct intercepts *ic = calloc(1, sizeof *ic);
-  if (ic) ic->m = m;
+  if (!ic) return NULL;
+  ic->m = m;
+  for (size_t i = 0; i < SCANNED_PAGES; i++) ic->scanned[i].pa = UINT64_MAX;
   return ic;
 }
 
@@ -166,5 +213,5 @@ void intercepts_destroy(struct intercepts *ic)
   free(ic);
 }
 
-uint64_t intercepts_hook_count(const struct intercepts *ic) { return ic->count; }
+uint64_t intercepts_hook_count(const struct intercepts *ic) { return ic->hooks; }
 uint64_t intercepts_handled(const struct intercepts *ic) { return ic->handled; }

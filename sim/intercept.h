@@ -21,9 +21,10 @@ struct intercepts;
 struct intercepts *intercepts_create(struct machine *m);
 void intercepts_destroy(struct intercepts *ic);
 
-/* Scans the 4 KiB page of guest code at linear address `page_la`, whose
- * bytes are `bytes`, and hooks every candidate. */
-void intercepts_scan_page(struct intercepts *ic, uint64_t page_la, const uint8_t *bytes);
+/* Scans the 4 KiB page of guest code at linear address `page_la`
+ * (physical `page_pa`), whose bytes are `bytes`, and hooks every
+ * candidate. */
+void intercepts_scan_page(struct intercepts *ic, uint64_t page_la, uint64_t page_pa, const uint8_t *bytes);
 
 /* Numbers for the run summary. */
 uint64_t intercepts_hook_count(const struct intercepts *ic);

@@ -141,7 +141,7 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
   unsigned perms = UC_PROT_READ;
   if (acc == MMU_FETCH) {
     perms |= UC_PROT_EXEC;
-    intercepts_scan_page(m->icpt, va & ~0xfffull, m->ram + t.page_base);
+    intercepts_scan_page(m->icpt, va & ~0xfffull, t.page_base, m->ram + t.page_base);
   } else if (t.perms & MMU_PERM_WRITE) {
     perms |= UC_PROT_WRITE;
   }
@@ -401,17 +401,37 @@ static bool take_up_loop_event(struct machine *m, const struct pending_event *ev
   return false;
 }
 
+/* Hands the model's state back to Unicorn after the run loop changed it.
+ * When only the general registers, RIP and RFLAGS changed (VMREAD, VMWRITE,
+ * an exception-free instruction of the extension) and the translation
+ * context stayed (no m->tlb_flush), writing those is enough: Unicorn's TLB
+ * and translated code stay valid. Anything else reloads everything and
+ * flushes Unicorn's TLB. */
+static void reload_unicorn(struct machine *m, const struct cpu_state *fetched)
+{
+  m->state_dirty = false;
+  struct cpu_state same;
+  memcpy(&same, &m->cpu, sizeof same);
+  memcpy(same.gpr, fetched->gpr, sizeof same.gpr);
+  same.rip = fetched->rip;
+  same.rflags = fetched->rflags;
+  if (!m->tlb_flush && memcmp(&same, fetched, sizeof same) == 0) {
+    uc_bridge_store_registers(m->bridge, &m->cpu);
+    return;
+  }
+  uc_bridge_store(m->bridge, &m->cpu);
+  uc_ctl_flush_tlb(m->uc);
+}
+
 void machine_run(struct machine *m)
 {
+  struct cpu_state fetched;
   while (m->stop == STOP_NONE) {
-    if (m->state_dirty) {
-      uc_bridge_store(m->bridge, &m->cpu);
-      uc_ctl_flush_tlb(m->uc);
-      m->state_dirty = false;
-    }
+    if (m->state_dirty) reload_unicorn(m, &fetched);
     m->tlb_flush = false;
     uc_err e = uc_emu_start(m->uc, m->cpu.rip, UNREACHABLE_RIP, 0, 0);
     uc_bridge_fetch(m->bridge, &m->cpu);
+    memcpy(&fetched, &m->cpu, sizeof fetched);
     if (m->stop != STOP_NONE) break;
     if (m->fault_pending) {
       deliver_page_fault(m);

@@ -186,8 +186,9 @@ static int cmd_run(int argc, char **argv)
   trace_close(&m->trace, digest);
   int status = m->exit_status;
   if (!quiet || m->stop == STOP_INTERNAL || m->stop == STOP_SHUTDOWN)
-    fprintf(stderr, "hvsim: %s: %s; %llu instructions, %llu intercepted; trace sha256:%s\n", stop_name(m->stop),
-            m->stop_detail, (unsigned long long)m->insns, (unsigned long long)intercepts_handled(m->icpt), digest);
+    fprintf(stderr, "hvsim: %s: %s; %llu instructions, %llu intercepted (%llu code hooks); trace sha256:%s\n",
+            stop_name(m->stop), m->stop_detail, (unsigned long long)m->insns,
+            (unsigned long long)intercepts_handled(m->icpt), (unsigned long long)intercepts_hook_count(m->icpt), digest);
   if (!quiet && m->virt && m->virt->report) m->virt->report(m, stderr);
   if (m->stop == STOP_HALTED) status = 3;
   machine_destroy(m);

@@ -483,9 +483,15 @@ bool insn_decode(struct machine *m, uint64_t rip, struct insn *in)
   /* Reading the bytes may fault; that is not this instruction's outcome. */
   struct mmu_fault saved = m->fault;
   bool pending = m->fault_pending;
+  /* Up to 15 bytes, as many as can be fetched: the rest of RIP's page,
+   * then the next page if it translates. */
   uint8_t bytes[15];
-  unsigned n = 0;
-  while (n < sizeof bytes && machine_read_linear(m, rip + n, bytes + n, 1, false)) n++;
+  unsigned in_page = 4096 - (unsigned)(rip & 0xfff), n = 0;
+  if (in_page > sizeof bytes) in_page = sizeof bytes;
+  if (machine_read_linear(m, rip, bytes, in_page, false)) {
+    n = in_page;
+    if (n < sizeof bytes && machine_read_linear(m, rip + n, bytes + n, sizeof bytes - n, false)) n = sizeof bytes;
+  }
   m->fault = saved;
   m->fault_pending = pending;
   if (n == 0) return false;

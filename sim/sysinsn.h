@@ -27,6 +27,17 @@ enum insn_result {
   INSN_NATIVE,    /* checked; Unicorn carries it out (string port I/O) */
 };
 
+/* The virtualization extensions' instructions: deferred to the run loop,
+ * where the extension carries them out (virt_ops.execute) or the machine
+ * raises #UD. Hooking them keeps Unicorn from raising its own #UD first. */
+#define VIRT_INSTRUCTIONS(X)                                                               \
+  X(VMXON, insn_defer) X(VMXOFF, insn_defer) X(VMCLEAR, insn_defer) X(VMPTRLD, insn_defer) \
+  X(VMPTRST, insn_defer) X(VMREAD, insn_defer) X(VMWRITE, insn_defer)                      \
+  X(VMLAUNCH, insn_defer) X(VMRESUME, insn_defer) X(INVEPT, insn_defer)                    \
+  X(INVVPID, insn_defer) X(VMCALL, insn_defer) X(VMFUNC, insn_defer)                       \
+  X(VMRUN, insn_defer) X(VMLOAD, insn_defer) X(VMSAVE, insn_defer) X(STGI, insn_defer)     \
+  X(CLGI, insn_defer) X(VMMCALL, insn_defer) X(INVLPGA, insn_defer) X(SKINIT, insn_defer)
+
 /* X(mnemonic, handler) — the instructions the model owns. */
 #define SYSINSN_TABLE(X)          \
   X(CPUID, insn_cpuid)            \
@@ -49,11 +60,11 @@ enum insn_result {
   X(MWAIT, insn_mwait)            \
   X(RDRAND, insn_rdrand)          \
   X(RDSEED, insn_rdrand)          \
-  X(SYSCALL, insn_defer)        \
-  X(SYSRET, insn_defer)         \
-  X(SYSENTER, insn_defer)       \
-  X(SYSEXIT, insn_defer)        \
-  X(STGI, insn_defer)            \
+  X(SYSCALL, insn_defer)          \
+  X(SYSRET, insn_defer)           \
+  X(SYSENTER, insn_defer)         \
+  X(SYSEXIT, insn_defer)          \
+  VIRT_INSTRUCTIONS(X)            \
   X(IN, insn_port_io)           \
   X(OUT, insn_port_io)          \
   X(INSB, insn_port_io)         \

@@ -281,6 +281,13 @@ void uc_bridge_store(struct uc_bridge *b, const struct cpu_state *s)
   uc_context_restore(uc, b->ctx);
 }
 
+void uc_bridge_store_registers(struct uc_bridge *b, const struct cpu_state *s)
+{
+  for (int i = 0; i < GPR_COUNT; i++) uc_reg_write(b->uc, gpr_ids[i], &s->gpr[i]);
+  uc_reg_write(b->uc, UC_X86_REG_RIP, &s->rip);
+  uc_reg_write(b->uc, UC_X86_REG_RFLAGS, &s->rflags);
+}
+
 static void fetch_sysseg(struct uc_bridge *b, int id, struct segment *s)
 {
   uc_x86_mmr mmr = {0};

@@ -35,6 +35,8 @@ void uc_bridge_fini(struct uc_bridge *b);
 /* Full state transfer: used at boot, after exception delivery and on world
  * switches (a few microseconds each). */
 void uc_bridge_store(struct uc_bridge *b, const struct cpu_state *s);
+/* Only the general registers, RIP and RFLAGS. */
+void uc_bridge_store_registers(struct uc_bridge *b, const struct cpu_state *s);
 void uc_bridge_fetch(struct uc_bridge *b, struct cpu_state *s);
 
 /* Cheap partial accessors used by instruction handlers inside hooks. */

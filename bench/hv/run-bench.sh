@@ -13,8 +13,7 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 export HVSIM_ORACLE_TIMEOUT=300
 
 engines="qemu bochs-intel bochs-amd"
-# When hvsim runs hv.elf (set HVSIM to its binary), this one line adds it:
-# engines="hvsim-intel hvsim-amd $engines"
+[ -n "${HVSIM:-}" ] && engines="hvsim-intel hvsim-amd $engines"
 
 seconds() {   # seconds ENGINE KIND ITERATIONS -> wall time of one run (SLAT mode)
   local t0 t1

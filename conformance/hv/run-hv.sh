@@ -93,7 +93,7 @@ hvsim-intel|hvsim-amd)
     need_file "$base.elf"
     [ -n "${HVSIM:-}" ] && [ -x "$HVSIM" ] || { echo "$engine $mode: FAIL (set HVSIM to the hvsim binary)" | tee "$out/verdict.txt"; exit 2; }
     if [ "$engine" = hvsim-intel ]; then cpu=skylake-x; else cpu=zen; fi
-    timeout -k 5 "$timeout_s" "$HVSIM" run --cpu "$cpu" "$base.elf" -- "$mode" \
+    timeout -k 5 "$timeout_s" "$HVSIM" run --mem 64M --cpu "$cpu" "$base.elf" -- "$mode" \
         </dev/null >"$work/serial.txt" 2>"$log"
     rc=$?
     pass_rc=1
