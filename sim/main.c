@@ -43,6 +43,27 @@ static const char usage[] =
   "wake it; 124 at --max-insns; 125 when the simulator cannot go on; 2 for bad usage or a\n"
   "bad image.\n";
 
+/* The model's TLB figures for the run summary. Unicorn's own TLB, which
+ * sits in front of the model and resizes itself by host time, decides how
+ * many translations reach the model, so these can vary between runs of
+ * long guests (docs/architecture.md, "Known limits"). */
+static void print_mmu_summary(const struct mmu *mmu, FILE *out)
+{
+  const struct mmu_stats *st = mmu_stats(mmu);
+  uint64_t hits = 0;
+  for (int i = 0; i < MMU_PAGE_SIZES; i++) hits += st->tlb_hits[i];
+  uint64_t lookups = hits + st->tlb_misses;
+  fprintf(out, "mmu: %llu translations, TLB %llu hits / %llu misses (%.1f%% hits), %llu walks reading %llu paging-structure entries, %llu invalidations\n",
+          (unsigned long long)st->translations, (unsigned long long)hits, (unsigned long long)st->tlb_misses,
+          lookups ? 100.0 * (double)hits / (double)lookups : 0.0, (unsigned long long)st->walks,
+          (unsigned long long)st->refs, (unsigned long long)st->invalidations);
+  for (int i = 0; i < MMU_STATS_TAGS; i++) {
+    const struct mmu_tag_stats *t = &st->per_tag[i];
+    if (t->used) fprintf(out, "mmu: tag %u (VPID/ASID): %llu hits / %llu misses\n", t->tag,
+                         (unsigned long long)t->hits, (unsigned long long)t->misses);
+  }
+}
+
 static int usage_error(const char *fmt, const char *arg)
 {
   fputs("hvsim: ", stderr);
@@ -189,6 +210,7 @@ static int cmd_run(int argc, char **argv)
     fprintf(stderr, "hvsim: %s: %s; %llu instructions, %llu intercepted (%llu code hooks); trace sha256:%s\n",
             stop_name(m->stop), m->stop_detail, (unsigned long long)m->insns,
             (unsigned long long)intercepts_handled(m->icpt), (unsigned long long)intercepts_hook_count(m->icpt), digest);
+  if (!quiet) print_mmu_summary(&m->mmu, stderr);
   if (!quiet && m->virt && m->virt->report) m->virt->report(m, stderr);
   if (m->stop == STOP_HALTED) status = 3;
   machine_destroy(m);
