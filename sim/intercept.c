@@ -9,16 +9,17 @@
 #include "sim/machine.h"
 #include "sim/sysinsn.h"
 
-/* A page already scanned: where it was and a digest of its bytes. */
-struct scanned_page { uint64_t la, pa, digest; };
-#define SCANNED_PAGES 1024     /* direct-mapped by linear page number */
+/* A page already scanned: where it was and its bytes when scanned. */
+struct scanned_page { uint64_t la, pa; uint8_t bytes[4096]; };
+#define SCANNED_PAGES 256      /* direct-mapped by a hash of both page numbers (>> 56) */
+#define SCAN_BLOCK 64          /* bytes compared at once to find what changed */
 
 struct intercepts {
   struct machine *m;
   uint64_t *hooked;            /* open-addressing set of hooked addresses */
   size_t cap, count;
   uint64_t hooks, handled;
-  struct scanned_page scanned[SCANNED_PAGES];
+  struct scanned_page *scanned;   /* SCANNED_PAGES of them */
 };
 
 #define EMPTY UINT64_MAX
@@ -106,36 +107,43 @@ static void hook_range(struct intercepts *ic, uint64_t first, uint64_t last)
   }
 }
 
-/* A 64-bit digest of a page's bytes: equal digests mean, for any guest
- * that is not built to collide with this multiply-rotate hash, that the
- * page holds the same code as when it was scanned. */
-static uint64_t page_digest(const uint8_t *p)
+/* Hooks the candidates that start in [from, to) of the page at `page_la`. */
+static void scan_range(struct intercepts *ic, uint64_t page_la, const uint8_t *p, unsigned from, unsigned to)
 {
-  uint64_t h = 0x9e3779b97f4a7c15ull;
-  for (unsigned i = 0; i < 4096; i += 8) {
-    uint64_t w;
-    memcpy(&w, p + i, 8);
-    h = (h ^ w) * 0xff51afd7ed558ccdull;
-    h ^= h >> 29;
-  }
-  return h;
-}
-
-void intercepts_scan_page(struct intercepts *ic, uint64_t page_la, uint64_t page_pa, const uint8_t *p)
-{
-  /* Unicorn's TLB is flushed on every world switch and paging change, and
-   * each refill for execution lands here: a page scanned before at the
-   * same place with the same bytes has its hooks already. */
-  struct scanned_page *seen = &ic->scanned[(page_la >> 12) & (SCANNED_PAGES - 1)];
-  uint64_t digest = page_digest(p);
-  if (seen->la == page_la && seen->pa == page_pa && seen->digest == digest && seen->pa != UINT64_MAX) return;
-  *seen = (struct scanned_page){page_la, page_pa, digest};
-  for (unsigned i = 0; i < 4096; i++) {
+  for (unsigned i = from; i < to; i++) {
     bool candidate = one_byte_owned(p[i]) || (p[i] == 0x0f && (i == 4095 || second_byte_owned(p[i + 1])));
     if (!candidate) continue;
     unsigned k = 0;
     while (k < 4 && k < i && is_prefix(p[i - k - 1])) k++;
     hook_range(ic, page_la + i - k, page_la + i);
+  }
+}
+
+void intercepts_scan_page(struct intercepts *ic, uint64_t page_la, uint64_t page_pa, const uint8_t *p)
+{
+  /* Unicorn's TLB is flushed on every world switch and paging change, and
+   * each refill for execution lands here. A page scanned before at the same
+   * place has its hooks already: only the bytes that changed since (data
+   * sharing the page with code, self-modifying code) are scanned again,
+   * with the bytes around them that decide a candidate (the second opcode
+   * byte after, up to four prefix bytes before). Hooks are never removed;
+   * a stale one finds no system instruction and lets the code run on. */
+  /* Hashed by both addresses: a hypervisor and its guest often run code
+   * at the same linear address in different physical pages. */
+  uint64_t key = (page_la >> 12) * 0x9e3779b97f4a7c15ull ^ (page_pa >> 12) * 0xff51afd7ed558ccdull;
+  struct scanned_page *seen = &ic->scanned[(key * 0x9e3779b97f4a7c15ull) >> 56];
+  if (seen->la != page_la || seen->pa != page_pa) {
+    seen->la = page_la;
+    seen->pa = page_pa;
+    memcpy(seen->bytes, p, 4096);
+    scan_range(ic, page_la, p, 0, 4096);
+    return;
+  }
+  for (unsigned b = 0; b < 4096; b += SCAN_BLOCK) {
+    if (memcmp(seen->bytes + b, p + b, SCAN_BLOCK) == 0) continue;
+    memcpy(seen->bytes + b, p + b, SCAN_BLOCK);
+    unsigned from = b ? b - 1 : 0, to = b + SCAN_BLOCK + 4 < 4096 ? b + SCAN_BLOCK + 4 : 4096;
+    scan_range(ic, page_la, p, from, to);
   }
 }
 
@@ -201,8 +209,10 @@ struct intercepts *intercepts_create(struct machine *m)
 {
   struct intercepts *ic = calloc(1, sizeof *ic);
   if (!ic) return NULL;
+  ic->scanned = malloc(SCANNED_PAGES * sizeof *ic->scanned);
+  if (!ic->scanned) { free(ic); return NULL; }
   ic->m = m;
-  for (size_t i = 0; i < SCANNED_PAGES; i++) ic->scanned[i].pa = UINT64_MAX;
+  for (size_t i = 0; i < SCANNED_PAGES; i++) ic->scanned[i].la = ic->scanned[i].pa = UINT64_MAX;
   return ic;
 }
 
@@ -210,6 +220,7 @@ void intercepts_destroy(struct intercepts *ic)
 {
   if (!ic) return;
   free(ic->hooked);
+  free(ic->scanned);
   free(ic);
 }
 

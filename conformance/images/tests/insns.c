@@ -149,9 +149,53 @@ static void user_mode_checks(void)
     tap_check(cpuid(0, 0).eax == user.cpuid_max, "CPUID at CPL 3 gives the same maximum leaf");
 }
 
+/* Code written at run time must be carried out like any other: a
+ * simulator that finds system instructions by scanning code pages has to
+ * scan a page again when its bytes change, including a change to a prefix
+ * byte only (hvsim compares the page with its copy from the last scan and
+ * rescans the blocks that differ, with the bytes around them). */
+static uint8_t code_page[4096] __attribute__((aligned(4096)));
+
+static struct cpuid_regs call_code(unsigned offset)
+{
+    struct cpuid_regs r;
+    asm volatile("call *%%rsi"
+                 : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
+                 : "S"(code_page + offset), "a"(0), "c"(0)
+                 : "memory");
+    return r;
+}
+
+static bool same_cpuid(struct cpuid_regs a, struct cpuid_regs b)
+{
+    return a.eax == b.eax && a.ebx == b.ebx && a.ecx == b.ecx && a.edx == b.edx;
+}
+
+static void written_code_checks(void)
+{
+    struct cpuid_regs leaf0 = cpuid(0, 0);
+    memset(code_page, 0x90, sizeof code_page);   /* NOPs */
+    code_page[4095] = 0xc3;                      /* RET */
+    call_code(2000);                             /* runs: nothing to intercept yet */
+    static const uint8_t cpuid_ret[] = {0x90, 0x0f, 0xa2, 0xc3};   /* NOP; CPUID; RET */
+    memcpy(code_page + 2047, cpuid_ret, sizeof cpuid_ret);
+    tap_check(same_cpuid(leaf0, call_code(2047)), "CPUID written into executed code answers as the CPU model");
+    code_page[2047] = 0x48;                      /* REX.W CPUID: only the prefix byte changed */
+    tap_check(same_cpuid(leaf0, call_code(2047)), "CPUID whose prefix byte was written later answers as the CPU model");
+    /* 0F 1F 00 (NOP r/m) becomes 0F A2 (CPUID): only the bytes after the
+     * 0F change, in the next 64-byte block. */
+    static const uint8_t nop_ret[] = {0x0f, 0x1f, 0x00, 0xc3};
+    memcpy(code_page + 2111, nop_ret, sizeof nop_ret);
+    call_code(2111);
+    code_page[2112] = 0xa2;
+    code_page[2113] = 0xc3;
+    tap_check(same_cpuid(leaf0, call_code(2111)), "CPUID made by writing the byte after 0F answers as the CPU model");
+}
+
 void test_main(void)
 {
     cpuid_checks();
+    written_code_checks();
     msr_checks();
     cr_checks();
     misc_checks();
