@@ -23,23 +23,24 @@ struct intercepts {
  * SYSCALL, 06 CLTS, 07 SYSRET,
  * 08 INVD, 09 WBINVD, 20-23 MOV CR/DR, 30 WRMSR, 31 RDTSC, 32 RDMSR,
  * 33 RDPMC, 34 SYSENTER, 35 SYSEXIT, 38 (INVPCID is 0F 38 82), A2 CPUID,
- * C7 (group 9: RDRAND, RDSEED). */
+ * C7 (group 9: RDRAND, RDSEED), 00 (group 6: SLDT, STR, LLDT, LTR), AA RSM. */
 static bool second_byte_owned(uint8_t b)
 {
   switch (b) {
   case 0x01: case 0x05: case 0x06: case 0x07: case 0x08: case 0x09: case 0x20: case 0x21: case 0x22:
   case 0x23: case 0x30: case 0x31: case 0x32: case 0x33: case 0x34: case 0x35: case 0x38: case 0xa2:
-  case 0xc7:
+  case 0xc7: case 0x00: case 0xaa:
     return true;
   }
   return false;
 }
 
 /* One-byte opcodes the model owns: F4 HLT, E4-E7 and EC-EF IN/OUT, 6C-6F
- * INS/OUTS. */
+ * INS/OUTS, F1 ICEBP, and 90 for PAUSE (F3 90: the hook on the F3 prefix
+ * before it sees PAUSE; a plain NOP costs one decode). */
 static bool one_byte_owned(uint8_t b)
 {
-  return b == 0xf4 || (b & 0xf4) == 0xe4 || (b & 0xfc) == 0x6c;
+  return b == 0xf4 || (b & 0xf4) == 0xe4 || (b & 0xfc) == 0x6c || b == 0xf1 || b == 0x90;
 }
 
 static bool is_prefix(uint8_t b)
