@@ -30,25 +30,37 @@ struct intercepts {
  * 08 INVD, 09 WBINVD, 20-23 MOV CR/DR, 30 WRMSR, 31 RDTSC, 32 RDMSR,
  * 33 RDPMC, 34 SYSENTER, 35 SYSEXIT, 38 (INVPCID, INVEPT, INVVPID are
  * 0F 38 8x), A2 CPUID, C7 (group 9: RDRAND, RDSEED, VMPTRLD, VMCLEAR,
- * VMXON, VMPTRST). VMREAD and VMWRITE (0F 78/79) are left to Unicorn's
- * #UD, which reaches the run loop as cheaply as a hook and keeps Unicorn's
- * list of code hooks, walked on every hook that fires, shorter. */
+ * VMXON, VMPTRST), 00 (group 6: SLDT, STR, LLDT, LTR), AA RSM. VMREAD and
+ * VMWRITE (0F 78/79) are left to Unicorn's #UD, which reaches the run loop
+ * as cheaply as a hook and keeps Unicorn's list of code hooks, walked on
+ * every hook that fires, shorter. */
 static bool second_byte_owned(uint8_t b)
 {
   switch (b) {
   case 0x01: case 0x05: case 0x06: case 0x07: case 0x08: case 0x09: case 0x20: case 0x21: case 0x22:
-  case 0x23: case 0x30: case 0x31: case 0x32: case 0x33: case 0x34: case 0x35: case 0x38:
-  case 0xa2: case 0xc7:
+  case 0x23: case 0x30: case 0x31: case 0x32: case 0x33: case 0x34: case 0x35: case 0x38: case 0xa2:
+  case 0xc7: case 0x00: case 0xaa:
     return true;
   }
   return false;
 }
 
 /* One-byte opcodes the model owns: F4 HLT, E4-E7 and EC-EF IN/OUT, 6C-6F
- * INS/OUTS. */
+ * INS/OUTS, F1 ICEBP. */
 static bool one_byte_owned(uint8_t b)
 {
-  return b == 0xf4 || (b & 0xf4) == 0xe4 || (b & 0xfc) == 0x6c;
+  return b == 0xf4 || (b & 0xf4) == 0xe4 || (b & 0xfc) == 0x6c || b == 0xf1;
+}
+
+/* Does an instruction the model owns have its opcode at p[i]? PAUSE is
+ * F3 90: only a 90 after F3 is a candidate (plain NOPs are everywhere), and
+ * an F3 that ends the page may be PAUSE's prefix. */
+static bool candidate_at(const uint8_t *p, unsigned i)
+{
+  if (one_byte_owned(p[i])) return true;
+  if (p[i] == 0x0f) return i == 4095 || second_byte_owned(p[i + 1]);
+  if (p[i] == 0x90) return i > 0 && p[i - 1] == 0xf3;
+  return p[i] == 0xf3 && i == 4095;
 }
 
 static bool is_prefix(uint8_t b)
@@ -111,8 +123,7 @@ static void hook_range(struct intercepts *ic, uint64_t first, uint64_t last)
 static void scan_range(struct intercepts *ic, uint64_t page_la, const uint8_t *p, unsigned from, unsigned to)
 {
   for (unsigned i = from; i < to; i++) {
-    bool candidate = one_byte_owned(p[i]) || (p[i] == 0x0f && (i == 4095 || second_byte_owned(p[i + 1])));
-    if (!candidate) continue;
+    if (!candidate_at(p, i)) continue;
     unsigned k = 0;
     while (k < 4 && k < i && is_prefix(p[i - k - 1])) k++;
     hook_range(ic, page_la + i - k, page_la + i);

@@ -67,6 +67,7 @@ static const struct virt_ops svm_ops = {
   .io_exits = svm_ext_io_exits,
   .exit_for_insn = svm_ext_exit_for_insn,
   .event_exits = svm_ext_event_exits,
+  .shutdown = svm_ext_shutdown,
   .slat_fault = svm_ext_slat_fault,
   .paging_context = svm_ext_paging_context,
   .rdmsr = svm_ext_rdmsr,

@@ -19,6 +19,7 @@ struct svm_ext {
   uint64_t host_cr4, host_efer;
   uint16_t asid;                 /* the TLB tag in use: the guest's ASID, 0 in the host */
   bool injecting;                /* delivering EVENTINJ: not subject to intercepts */
+  uint16_t pause_count;          /* the PAUSE filter counter VMRUN loaded */
   uint64_t vmruns, invalid_vmruns;
   uint64_t exits[SVM_EXIT_COUNT];
 };
@@ -39,5 +40,6 @@ bool svm_ext_io_exits(struct machine *m, uint16_t port, unsigned size, bool is_i
 void svm_ext_exit_for_insn(struct machine *m, struct insn *in);
 bool svm_ext_event_exits(struct machine *m, const struct pending_event *ev);
 void svm_ext_slat_fault(struct machine *m, const struct mmu_fault *f, uint64_t la);
+bool svm_ext_shutdown(struct machine *m);
 
 #endif

@@ -110,6 +110,32 @@ static bool clts_lmsw(struct machine *m, struct svm_ext *x, struct insn *in, gpr
   return true;
 }
 
+/* SGDT, SIDT, SLDT, STR, LGDT, LIDT, LLDT, LTR: the IDTR/GDTR/LDTR/TR
+ * read and write intercepts. The simple exceptions come first: #UD for
+ * LLDT/LTR/SLDT/STR outside protected mode (and in virtual-8086 mode),
+ * #GP at CPL > 0 for the loads and, under CR4.UMIP, for the stores
+ * (APM Vol. 2, "User-Mode Instruction Prevention"). */
+static bool desc_table(struct machine *m, struct svm_ext *x, struct insn *in, struct svm_exit *e)
+{
+  enum svm_intercept i;
+  bool store = true, ldt_tr = false;
+  switch (in->zi.mnemonic) {
+  case ZYDIS_MNEMONIC_SIDT: i = SVM_INTERCEPT_IDTR_READ; break;
+  case ZYDIS_MNEMONIC_SGDT: i = SVM_INTERCEPT_GDTR_READ; break;
+  case ZYDIS_MNEMONIC_SLDT: i = SVM_INTERCEPT_LDTR_READ; ldt_tr = true; break;
+  case ZYDIS_MNEMONIC_STR: i = SVM_INTERCEPT_TR_READ; ldt_tr = true; break;
+  case ZYDIS_MNEMONIC_LIDT: i = SVM_INTERCEPT_IDTR_WRITE; store = false; break;
+  case ZYDIS_MNEMONIC_LGDT: i = SVM_INTERCEPT_GDTR_WRITE; store = false; break;
+  case ZYDIS_MNEMONIC_LLDT: i = SVM_INTERCEPT_LDTR_WRITE; store = false; ldt_tr = true; break;
+  case ZYDIS_MNEMONIC_LTR: i = SVM_INTERCEPT_TR_WRITE; store = false; ldt_tr = true; break;
+  default: return false;
+  }
+  uint64_t rflags = uc_bridge_rflags(m->bridge);
+  if (ldt_tr && (!(m->cpu.cr0 & CR0_PE) || (rflags & RFLAGS_VM))) return false;
+  if (in->mode.cpl && (!store || (m->cpu.cr4 & CR4_UMIP))) return false;
+  return simple(x, i, e);
+}
+
 /* Does the system instruction `in` exit in the current guest? Fills the
  * exit code and EXITINFO1 (NRIP and EXITINFO2 are the caller's). */
 static bool classify(struct machine *m, struct insn *in, gpr_reader gpr, struct svm_exit *e)
@@ -155,11 +181,32 @@ static bool classify(struct machine *m, struct insn *in, gpr_reader gpr, struct 
   case ZYDIS_MNEMONIC_MOV: return mov_cr_dr(m, x, in, gpr, e);
   case ZYDIS_MNEMONIC_CLTS:
   case ZYDIS_MNEMONIC_LMSW: return clts_lmsw(m, x, in, gpr, e);
+  case ZYDIS_MNEMONIC_SMSW:
+    /* SMSW reads CR0: the CR0 read intercept takes it (EXITINFO1 bit 63
+     * clear: not a MOV), after UMIP's #GP at CPL > 0. */
+    if (cpl && (m->cpu.cr4 & CR4_UMIP)) return false;
+    if (!simple(x, SVM_INTERCEPT_CR0_READ, e)) return false;
+    e->info1 = svm_cr_exitinfo1(x->features, false, 0);
+    return true;
+  case ZYDIS_MNEMONIC_PAUSE: {
+    /* Asked in the hook and again by exit_for_insn: the filter counter
+     * changes only through svm_ext_insn_exits. */
+    uint16_t count = x->pause_count;
+    if (!svm_pause_exits(x->features, &x->vcpu.ctl, &count)) return false;
+    e->code = (uint64_t)SVM_EXIT_PAUSE;
+    return true;
+  }
+  case ZYDIS_MNEMONIC_INT1: return simple(x, SVM_INTERCEPT_ICEBP, e);
+  case ZYDIS_MNEMONIC_RSM:
+    /* RSM outside SMM is #UD, a simple exception that comes before the
+     * intercept; the machine has no SMM. (QEMU 7.2 TCG checks the
+     * intercept first; Bochs 2.7 raises #UD, as here.) */
+    return false;
   case ZYDIS_MNEMONIC_RDRAND:
   case ZYDIS_MNEMONIC_RDSEED:
     return false;   /* no intercept exists for them */
   default:
-    return false;
+    return desc_table(m, x, in, e);
   }
 }
 
@@ -168,7 +215,12 @@ bool svm_ext_insn_exits(struct machine *m, struct insn *in)
   struct svm_ext *x = svm_ext_of(m);
   if (!x->vcpu.in_guest) return false;
   struct svm_exit e;
-  return classify(m, in, gpr_hook, &e);
+  if (classify(m, in, gpr_hook, &e)) return true;
+  /* "Pause Intercept Filtering": a PAUSE that does not exit counts down
+   * the filter — the one state this hook changes, since it is the PAUSE
+   * executing (the machine runs it as a NOP next). */
+  if (in->zi.mnemonic == ZYDIS_MNEMONIC_PAUSE) svm_pause_exits(x->features, &x->vcpu.ctl, &x->pause_count);
+  return false;
 }
 
 bool svm_ext_io_exits(struct machine *m, uint16_t port, unsigned size, bool is_in)
@@ -275,6 +327,17 @@ bool svm_ext_event_exits(struct machine *m, const struct pending_event *ev)
     m->cpu.rip -= ev->insn_len;
   }
   svm_ext_vmexit(m, &e);
+  return true;
+}
+
+/* "Miscellaneous Intercepts": under the SHUTDOWN intercept a shutdown in
+ * the guest (a triple fault) is a #VMEXIT instead. */
+bool svm_ext_shutdown(struct machine *m)
+{
+  struct svm_ext *x = svm_ext_of(m);
+  if (!x->vcpu.in_guest || !svm_ctl_intercepts(&x->vcpu.ctl, SVM_INTERCEPT_SHUTDOWN)) return false;
+  trace_event(&m->trace, m->insns, "shutdown", "intercepted");
+  svm_ext_vmexit(m, &(struct svm_exit){.code = (uint64_t)SVM_EXIT_SHUTDOWN});
   return true;
 }
 

@@ -110,6 +110,8 @@ static void entered_guest(struct machine *m, uint64_t host_cr4, uint64_t host_ef
   const struct svm_vmcb_control *ctl = &x->vcpu.ctl;
   x->host_cr4 = host_cr4;
   x->host_efer = host_efer;
+  /* "Pause Intercept Filtering": VMRUN loads the internal counter. */
+  x->pause_count = ctl->pause_filter_count;
   uint16_t asid = (uint16_t)ctl->guest_asid;
   /* Encodings 3 and 7 need FlushByAsid; a reserved TLB_CONTROL is
    * undefined, and flushing every ASID is the one choice that never keeps

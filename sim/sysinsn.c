@@ -471,6 +471,35 @@ enum insn_result insn_rdrand(struct insn *in)
   return INSN_NEXT;
 }
 
+/* PAUSE (SDM Vol. 2B, "PAUSE—Spin Loop Hint") is a hint: outside the
+ * hypervisor's PAUSE controls it does nothing a program can observe. */
+enum insn_result insn_pause(struct insn *in) { (void)in; return INSN_NEXT; }
+
+/* LGDT, LIDT, SGDT, SIDT, LLDT, LTR, SLDT, STR are owned only so that a
+ * hypervisor can intercept them; Unicorn carries them out (their operand
+ * reads and writes, descriptor checks, #GP at CPL > 0 for the loads, #UD
+ * for LLDT/LTR/SLDT/STR outside protected mode). UMIP is the model's:
+ * SDM Vol. 3A, "User-Mode Instruction Prevention" — with CR4.UMIP, SGDT,
+ * SIDT, SLDT, SMSW and STR raise #GP(0) at CPL > 0 (SMSW: insn_smsw). */
+enum insn_result insn_desc_table(struct insn *in)
+{
+  switch (in->zi.mnemonic) {
+  case ZYDIS_MNEMONIC_SGDT: case ZYDIS_MNEMONIC_SIDT: case ZYDIS_MNEMONIC_SLDT: case ZYDIS_MNEMONIC_STR:
+    if (in->mode.cpl && (in->m->cpu.cr4 & CR4_UMIP)) return gp0(in);
+    return INSN_NATIVE;
+  case ZYDIS_MNEMONIC_LGDT: case ZYDIS_MNEMONIC_LIDT: case ZYDIS_MNEMONIC_LLDT: case ZYDIS_MNEMONIC_LTR:
+    return INSN_NATIVE;
+  default:
+    machine_stop(in->m, STOP_INTERNAL, 125, "insn_desc_table called for %s at 0x%llx",
+                 ZydisMnemonicGetString(in->zi.mnemonic), (unsigned long long)in->rip);
+    return INSN_STOPPED;
+  }
+}
+
+/* Owned only so that a hypervisor can intercept them (ICEBP, RSM);
+ * otherwise Unicorn raises their #DB / #UD as the processor does. */
+enum insn_result insn_native(struct insn *in) { (void)in; return INSN_NATIVE; }
+
 /* Instructions carried out in the run loop on the whole state: the fast
  * system calls load CS and SS and change the CPL (sim/fastsys.c), and
  * Unicorn runs STGI as a no-op where only the SVM model can decide. */

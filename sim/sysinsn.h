@@ -24,7 +24,8 @@ enum insn_result {
   INSN_STOPPED,   /* the run stops here (HLT with nothing to wake it, ...) */
   INSN_DEFERRED,  /* carried out in the run loop with the whole state in hand */
   INSN_EXIT,      /* the hypervisor intercepts it: a VM exit in the run loop */
-  INSN_NATIVE,    /* checked; Unicorn carries it out (string port I/O) */
+  INSN_NATIVE,    /* checked; Unicorn carries it out (string port I/O,
+                   * descriptor-table loads and stores, ICEBP, RSM) */
 };
 
 /* The virtualization extensions' instructions: deferred to the run loop,
@@ -72,7 +73,18 @@ enum insn_result {
   X(INSD, insn_port_io)         \
   X(OUTSB, insn_port_io)        \
   X(OUTSW, insn_port_io)        \
-  X(OUTSD, insn_port_io)
+  X(OUTSD, insn_port_io)         \
+  X(PAUSE, insn_pause)           \
+  X(LGDT, insn_desc_table)       \
+  X(LIDT, insn_desc_table)       \
+  X(SGDT, insn_desc_table)       \
+  X(SIDT, insn_desc_table)       \
+  X(LLDT, insn_desc_table)       \
+  X(LTR, insn_desc_table)        \
+  X(SLDT, insn_desc_table)       \
+  X(STR, insn_desc_table)        \
+  X(INT1, insn_native)           \
+  X(RSM, insn_native)
 
 #define X(mn, fn) enum insn_result fn(struct insn *in);
 SYSINSN_TABLE(X)

@@ -91,6 +91,43 @@ static uint32_t rdrand_info(const struct insn *in)
   return ((unsigned)vmx_ext_gpr_number(in->op[0].reg.value) << 3) | ((w == 16 ? 0u : w == 32 ? 1u : 2u) << 11);
 }
 
+/* LGDT, LIDT, SGDT, SIDT, LLDT, LTR, SLDT, STR: the kind of rule, and the
+ * exit's information — "Exit Qualification for ... LIDT, LGDT, SIDT, SGDT,
+ * LLDT, LTR, SLDT, STR" is the displacement (0 without one), the
+ * instruction information as the two tables for them lay it out. False
+ * for any other instruction. */
+static bool desc_table(struct insn *in, enum vmx_insn_kind *kind, struct vmx_exit_info *e)
+{
+  unsigned identity;
+  bool gdtr_idtr = true;
+  switch (in->zi.mnemonic) {
+  case ZYDIS_MNEMONIC_SGDT: *kind = VMX_KIND_GDTR_IDTR_STORE; identity = 0; break;
+  case ZYDIS_MNEMONIC_SIDT: *kind = VMX_KIND_GDTR_IDTR_STORE; identity = 1; break;
+  case ZYDIS_MNEMONIC_LGDT: *kind = VMX_KIND_GDTR_IDTR_LOAD; identity = 2; break;
+  case ZYDIS_MNEMONIC_LIDT: *kind = VMX_KIND_GDTR_IDTR_LOAD; identity = 3; break;
+  case ZYDIS_MNEMONIC_SLDT: *kind = VMX_KIND_LDTR_TR_STORE; identity = 0; gdtr_idtr = false; break;
+  case ZYDIS_MNEMONIC_STR: *kind = VMX_KIND_LDTR_TR_STORE; identity = 1; gdtr_idtr = false; break;
+  case ZYDIS_MNEMONIC_LLDT: *kind = VMX_KIND_LDTR_TR_LOAD; identity = 2; gdtr_idtr = false; break;
+  case ZYDIS_MNEMONIC_LTR: *kind = VMX_KIND_LDTR_TR_LOAD; identity = 3; gdtr_idtr = false; break;
+  default: return false;
+  }
+  const ZydisDecodedOperand *rm = &in->op[0];
+  struct vmx_insn_operands o = { .index = -1, .base = -1 };
+  o.addr_size = in->zi.address_width == 16 ? 0 : in->zi.address_width == 32 ? 1 : 2;
+  if (rm->type == ZYDIS_OPERAND_TYPE_REGISTER) {
+    o.reg_form = true;
+    o.reg1 = (unsigned)vmx_ext_gpr_number(rm->reg.value);
+  } else {
+    o.scale = rm->mem.scale;
+    o.segment = ZydisRegisterGetId(rm->mem.segment);
+    o.index = vmx_ext_gpr_number(rm->mem.index);
+    o.base = vmx_ext_gpr_number(rm->mem.base);
+    if (rm->mem.disp.has_displacement) e->qualification = (uint64_t)rm->mem.disp.value;
+  }
+  e->insn_info = vmx_desc_table_insn_info(&o, gdtr_idtr, in->zi.operand_width != 16, identity);
+  return true;
+}
+
 /* What the guest's system instruction `in` does instead of executing:
  * nothing (the machine carries it out), a VM exit (with its information),
  * or a #UD the VMX controls impose. */
@@ -140,8 +177,20 @@ static enum taken decide(const struct view *w, struct insn *in, struct vmx_exit_
     if (in->mode.cpl > 0) return NOT_TAKEN;
     e->reason = VMX_EXIT_CR_ACCESS;
     return cr_exit(w, in, v, e) ? TAKEN_EXIT : NOT_TAKEN;
+  /* "PAUSE exiting" (PAUSE-loop exiting, which depends on the time
+   * between PAUSEs, is not modelled: docs/vmx.md). */
+  case ZYDIS_MNEMONIC_PAUSE: kind = VMX_KIND_PAUSE; break;
+  case ZYDIS_MNEMONIC_LLDT: case ZYDIS_MNEMONIC_LTR: case ZYDIS_MNEMONIC_SLDT: case ZYDIS_MNEMONIC_STR: {
+    /* #UD in real-address and virtual-8086 mode comes before the exit
+     * ("Relative Priority of Faults and VM Exits"). */
+    uint64_t rflags = w->live ? uc_bridge_rflags(m->bridge) : m->cpu.rflags;
+    if (!(m->cpu.cr0 & CR0_PE) || (rflags & RFLAGS_VM)) return NOT_TAKEN;
+    desc_table(in, &kind, e);
+    break;
+  }
   default:
-    return NOT_TAKEN;
+    if (!desc_table(in, &kind, e)) return NOT_TAKEN;
+    break;
   }
   unsigned reason;
   if (vmx_insn_ud_in_guest(v, kind)) return TAKEN_UD;

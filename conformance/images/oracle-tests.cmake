@@ -26,6 +26,10 @@ set(_amd_images boot paging paging32 exceptions insns syscall)
 # requires (see each image's header comment). Bochs Intel is compared with
 # Bochs AMD for them instead.
 set(_no_qemu_images crchecks)
+# SVM images Bochs 2.7 cannot run: it shuts the machine down at a guest
+# triple fault under the SHUTDOWN intercept (see the image's header
+# comment). hvsim is compared with QEMU alone for them.
+set(_no_bochs_amd_images svm_shutdown)
 
 # _oracle_run(IMAGE ENGINE [ENV...]): a run that must reach the image's
 # expected outcome; it is the setup fixture of the comparisons.
@@ -90,12 +94,20 @@ foreach(img ${HVSIM_VIRT_IMAGES_intel})
   endif()
 endforeach()
 foreach(img ${HVSIM_VIRT_IMAGES_amd})
-  _oracle_run(${img} bochs-amd)
+  set(_bochs TRUE)
+  if(img IN_LIST _no_bochs_amd_images)
+    set(_bochs FALSE)
+  endif()
   _oracle_run(${img} qemu "HVSIM_QEMU_CPU=EPYC,+svm,+npt")
-  _oracle_compare(${img} qemu bochs-amd)
+  if(_bochs)
+    _oracle_run(${img} bochs-amd)
+    _oracle_compare(${img} qemu bochs-amd)
+  endif()
   if(TARGET hvsim)
     _oracle_run(${img} hvsim HVSIM=$<TARGET_FILE:hvsim> "HVSIM_ARGS=--mem 64M --cpu zen")
-    _oracle_compare(${img} hvsim bochs-amd)
+    if(_bochs)
+      _oracle_compare(${img} hvsim bochs-amd)
+    endif()
     _oracle_compare(${img} hvsim qemu)
   endif()
 endforeach()

@@ -78,6 +78,31 @@ static void svm_ctl_intercepts_bit_set_intercepts(void **state)
   assert_false(svm_ctl_intercepts(&vmcb.control, SVM_INTERCEPT_HLT));
 }
 
+/* ---- PAUSE ("Pause Intercept Filtering") ------------------------------- */
+
+static void svm_pause_filter_counts_down_then_exits(void **state)
+{
+  memset(&vmcb, 0, sizeof vmcb);
+  uint16_t count = 2;
+  assert_false(svm_pause_exits(&svm_features_ryzen, &vmcb.control, &count));   /* not intercepted */
+  assert_int_equal(count, 2);
+  svm_intercept_set(&vmcb, SVM_INTERCEPT_PAUSE, true);
+  assert_false(svm_pause_exits(&svm_features_ryzen, &vmcb.control, &count));
+  assert_false(svm_pause_exits(&svm_features_ryzen, &vmcb.control, &count));
+  assert_int_equal(count, 0);
+  assert_true(svm_pause_exits(&svm_features_ryzen, &vmcb.control, &count));    /* found at 0 */
+  assert_true(svm_pause_exits(&svm_features_ryzen, &vmcb.control, &count));    /* and stays */
+}
+
+static void svm_pause_without_filter_feature_always_exits(void **state)
+{
+  memset(&vmcb, 0, sizeof vmcb);
+  svm_intercept_set(&vmcb, SVM_INTERCEPT_PAUSE, true);
+  uint16_t count = 5;
+  assert_true(svm_pause_exits(&svm_features_epyc_qemu, &vmcb.control, &count));
+  assert_int_equal(count, 5);
+}
+
 /* ---- MSR permission map ------------------------------------------------ */
 
 static void svm_msrpm_ranges_map_to_their_vectors(void **state)
@@ -328,6 +353,8 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(svm_ctl_intercepts_bit_set_intercepts),
+    cmocka_unit_test(svm_pause_filter_counts_down_then_exits),
+    cmocka_unit_test(svm_pause_without_filter_feature_always_exits),
     cmocka_unit_test(svm_msrpm_ranges_map_to_their_vectors),
     cmocka_unit_test(svm_msrpm_outside_ranges_unmapped),
     cmocka_unit_test(svm_msr_read_bit_set_intercepts_read_only),

@@ -459,6 +459,37 @@ static void vmx_instruction_information_layout(void **state)
   assert_int_equal(vmx_insn_info_encode(&n) & ((1u << 22) | (1u << 27)), (1u << 22) | (1u << 27));
 }
 
+/* "... as Used for LIDT, LGDT, SIDT, or SGDT": lidt 8(%rsi) in 64-bit
+ * mode with a 32-bit operand size; "... for LLDT, LTR, SLDT, and STR":
+ * str %eax (register form) and lldt (%rbx,%rcx,2). */
+static void vmx_descriptor_table_instruction_information_layout(void **state)
+{
+  (void)state;
+  struct vmx_insn_operands lidt = { .scale = 1, .addr_size = 2, .segment = 3, .index = -1, .base = 6, .reg1 = 5 };
+  assert_int_equal(vmx_desc_table_insn_info(&lidt, true, true, 3),
+                   (2u << 7) | (1u << 11) | (3u << 15) | (1u << 22) | (6u << 23) | (3u << 28));
+  assert_int_equal(vmx_desc_table_insn_info(&lidt, true, false, 0) & ((1u << 11) | (3u << 28)), 0);
+  struct vmx_insn_operands str = { .reg_form = true, .reg1 = 0, .addr_size = 2, .index = -1, .base = -1 };
+  assert_int_equal(vmx_desc_table_insn_info(&str, false, true, 1), (2u << 7) | (1u << 10) | (1u << 28));
+  struct vmx_insn_operands lldt = { .scale = 2, .addr_size = 1, .segment = 3, .index = 1, .base = 3 };
+  /* No operand-size bit for LDTR/TR even with a 32-bit operand size. */
+  assert_int_equal(vmx_desc_table_insn_info(&lldt, false, true, 2),
+                   1u | (1u << 7) | (3u << 15) | (1u << 18) | (3u << 23) | (2u << 28));
+}
+
+static void vmx_descriptor_table_faults_come_before_exits(void **state)
+{
+  (void)state;
+  assert_true(vmx_fault_precedes_exit(VMX_KIND_GDTR_IDTR_LOAD, 3, 0));
+  assert_false(vmx_fault_precedes_exit(VMX_KIND_GDTR_IDTR_LOAD, 0, CR4_UMIP));
+  assert_true(vmx_fault_precedes_exit(VMX_KIND_LDTR_TR_LOAD, 1, 0));
+  assert_false(vmx_fault_precedes_exit(VMX_KIND_GDTR_IDTR_STORE, 3, 0));        /* no UMIP: exits at CPL 3 */
+  assert_true(vmx_fault_precedes_exit(VMX_KIND_GDTR_IDTR_STORE, 3, CR4_UMIP));
+  assert_false(vmx_fault_precedes_exit(VMX_KIND_LDTR_TR_STORE, 0, CR4_UMIP));
+  assert_true(vmx_fault_precedes_exit(VMX_KIND_LDTR_TR_STORE, 3, CR4_UMIP));
+  assert_false(vmx_fault_precedes_exit(VMX_KIND_PAUSE, 3, CR4_UMIP));           /* PAUSE exits at any CPL */
+}
+
 /* ---- catalogue ---------------------------------------------------------- */
 
 static void vmx_exit_reason_catalogue_names_and_numbers(void **state)
@@ -549,6 +580,8 @@ int main(int argc, char **argv)
     cmocka_unit_test(vmx_exit_during_delivery_records_idt_vectoring_information),
     cmocka_unit_test(vmx_ept_violation_records_linear_address_only_when_valid),
     cmocka_unit_test(vmx_instruction_information_layout),
+    cmocka_unit_test(vmx_descriptor_table_instruction_information_layout),
+    cmocka_unit_test(vmx_descriptor_table_faults_come_before_exits),
     cmocka_unit_test(vmx_exit_reason_catalogue_names_and_numbers),
   };
   return cov_main(argc, argv, "vmx_exits", tests, sizeof tests / sizeof tests[0], covered_exits);

@@ -101,3 +101,11 @@ uint64_t svm_event_encode(uint8_t vector, enum svm_event_type type, bool has_err
   if (has_error) v |= SVM_EVENT_EV | ((uint64_t)error << 32);
   return v;
 }
+
+bool svm_pause_exits(const struct svm_features *f, const struct svm_vmcb_control *c, uint16_t *count)
+{
+  if (!svm_ctl_intercepts(c, SVM_INTERCEPT_PAUSE)) return false;
+  if (!svm_has(f, SVM_FEAT_PAUSE_FILTER) || *count == 0) return true;
+  (*count)--;
+  return false;
+}

@@ -79,6 +79,17 @@ uint64_t svm_decode_assist_value(const struct svm_features *f, uint64_t value);
  * when the exception has one, EXITINFO2 the faulting address of #PF. */
 struct svm_exit svm_exception_exit(uint8_t vector, bool has_error, uint32_t error, uint64_t cr2);
 
+/* ---- PAUSE ("Pause Intercept Filtering") -------------------------------- */
+
+/* Does a PAUSE in the guest exit? Without the PAUSE intercept never; on a
+ * CPU without the filter (Fn8000_000A EDX bit 10) always; with it, the
+ * counter VMRUN loaded from PAUSE_FILTER_COUNT (`*count`) decides: a PAUSE
+ * that finds it at 0 exits, any other decrements it. (The APM: "if the
+ * PAUSE Filter Count is set to zero ... every PAUSE instruction will cause
+ * a #VMEXIT"; Bochs 2.7 exits on the PAUSE after COUNT PAUSEs, measured
+ * by svm_desc.) */
+bool svm_pause_exits(const struct svm_features *f, const struct svm_vmcb_control *c, uint16_t *count);
+
 /* ---- EXITINTINFO ("Event Injection", "#VMEXIT") ------------------------- */
 
 /* The EVENTINJ/EXITINTINFO encoding of an event. */

@@ -61,7 +61,9 @@ static inline uint32_t vmx_intr_info(unsigned vector, unsigned type, bool has_er
 /* ---- instructions that exit (SDM "Instructions That Cause VM Exits
  * Unconditionally" and "... Conditionally") ------------------------------- */
 
-/* X(KIND, EXIT_REASON, CONTROL, BIT): CONTROL is PROC (primary
+/* X(KIND, EXIT_REASON, CONTROL, BIT): the descriptor-table kinds are
+ * LGDT/LIDT (GDTR_IDTR_LOAD), SGDT/SIDT (..._STORE), LLDT/LTR and
+ * SLDT/STR; loads and stores differ in which faults come first. CONTROL is PROC (primary
  * processor-based), PROC2 (secondary, counted only when "activate
  * secondary controls" is 1) or ALWAYS (unconditional; BIT unused). */
 #define VMX_INSN_EXIT_RULES(X)                              \
@@ -81,7 +83,11 @@ static inline uint32_t vmx_intr_info(unsigned vector, unsigned type, bool has_er
   X(RDRAND,  RDRAND,    PROC2,  PROC2_RDRAND_EXITING)       \
   X(RDSEED,  RDSEED,    PROC2,  PROC2_RDSEED_EXITING)       \
   X(RDTSCP,  RDTSCP,    PROC,   PROC_RDTSC_EXITING)         \
-  X(INVPCID, INVPCID,   PROC,   PROC_INVLPG_EXITING)
+  X(INVPCID, INVPCID,   PROC,   PROC_INVLPG_EXITING)        \
+  X(GDTR_IDTR_LOAD,  GDTR_IDTR_ACCESS, PROC2, PROC2_DESC_TABLE_EXITING) \
+  X(GDTR_IDTR_STORE, GDTR_IDTR_ACCESS, PROC2, PROC2_DESC_TABLE_EXITING) \
+  X(LDTR_TR_LOAD,    LDTR_TR_ACCESS,   PROC2, PROC2_DESC_TABLE_EXITING) \
+  X(LDTR_TR_STORE,   LDTR_TR_ACCESS,   PROC2, PROC2_DESC_TABLE_EXITING)
 
 enum vmx_insn_kind {
 #define X(kind, reason, ctl, bit) VMX_KIND_##kind,
@@ -107,8 +113,11 @@ bool vmx_insn_ud_in_guest(const struct vmcs *v, enum vmx_insn_kind k);
  * when the instruction faults at `cpl` with `cr4` instead of exiting:
  * #GP at CPL > 0 for the privileged ones (RDPMC unless CR4.PCE, RDTSC and
  * RDTSCP only with CR4.TSD), #UD for MONITOR/MWAIT at CPL > 0, XSETBV
- * without CR4.OSXSAVE and GETSEC without CR4.SMXE. (MOV CR, CLTS, LMSW,
- * RDMSR and WRMSR are privileged the same way: #GP at CPL > 0.) */
+ * without CR4.OSXSAVE and GETSEC without CR4.SMXE; #GP at CPL > 0 for
+ * LGDT, LIDT, LLDT and LTR, and with CR4.UMIP for SGDT, SIDT, SLDT and
+ * STR. (MOV CR, CLTS, LMSW, RDMSR and WRMSR are privileged the same way:
+ * #GP at CPL > 0. The #UD of LLDT, LTR, SLDT and STR outside protected
+ * mode also comes first; the caller knows the mode.) */
 bool vmx_fault_precedes_exit(enum vmx_insn_kind k, unsigned cpl, uint64_t cr4);
 
 /* Control-register accesses (exit qualification bits 5:4). */
@@ -197,6 +206,15 @@ uint32_t vmx_insn_info_encode(const struct vmx_insn_operands *o);
  * value of 0 at VM entry, a VM exit (reason 52) occurs before the guest
  * executes any instruction (after event injection). */
 bool vmx_preemption_timer_fires_at_entry(const struct vmcs *v);
+
+/* "Format of the VM-Exit Instruction-Information Field as Used for LIDT,
+ * LGDT, SIDT, or SGDT" and "... for LLDT, LTR, SLDT, and STR": the
+ * addressing form as for the VMX instructions (vmx_insn_info_encode, with
+ * reg2 unused), operand size in bit 11 (GDTR/IDTR only: 0 = 16-bit,
+ * 1 = 32-bit), instruction identity in 29:28 (SGDT/SLDT 0, SIDT/STR 1,
+ * LGDT/LLDT 2, LIDT/LTR 3). */
+uint32_t vmx_desc_table_insn_info(const struct vmx_insn_operands *o, bool gdtr_idtr, bool opsize32,
+                                  unsigned identity);
 
 /* ---- the world switch ----------------------------------------------------- */
 

@@ -90,6 +90,11 @@ bool vmx_fault_precedes_exit(enum vmx_insn_kind k, unsigned cpl, uint64_t cr4)
   case VMX_KIND_INVD: case VMX_KIND_WBINVD: case VMX_KIND_HLT: case VMX_KIND_INVLPG: case VMX_KIND_MOV_DR:
   case VMX_KIND_INVPCID:
     return cpl > 0;
+  /* "Relative Priority of Faults and VM Exits": privilege-level faults
+   * first — the loads are privileged, the stores only under UMIP (SDM
+   * Vol. 3A, "User-Mode Instruction Prevention"). */
+  case VMX_KIND_GDTR_IDTR_LOAD: case VMX_KIND_LDTR_TR_LOAD: return cpl > 0;
+  case VMX_KIND_GDTR_IDTR_STORE: case VMX_KIND_LDTR_TR_STORE: return cpl > 0 && (cr4 & CR4_UMIP);
   case VMX_KIND_COUNT: break;
   }
   return false;
@@ -323,5 +328,18 @@ uint32_t vmx_insn_info_encode(const struct vmx_insn_operands *o)
   if (o->reg_form) return info & ~(3u | (7u << 15));  /* no memory operand: scaling and segment undefined */
   info |= o->index < 0 ? 1u << 22 : ((uint32_t)o->index & 0xF) << 18;
   info |= o->base < 0 ? 1u << 27 : ((uint32_t)o->base & 0xF) << 23;
+  return info;
+}
+
+uint32_t vmx_desc_table_insn_info(const struct vmx_insn_operands *o, bool gdtr_idtr, bool opsize32,
+                                  unsigned identity)
+{
+  struct vmx_insn_operands f = *o;
+  f.reg2 = 0;
+  /* LIDT/LGDT/SIDT/SGDT always have a memory operand: bits 6:3 and 10
+   * are undefined and cleared. */
+  if (gdtr_idtr) f.reg1 = 0, f.reg_form = false;
+  uint32_t info = vmx_insn_info_encode(&f) | ((identity & 3u) << 28);
+  if (gdtr_idtr && opsize32) info |= 1u << 11;
   return info;
 }

@@ -121,6 +121,21 @@ static void event_injection(void)
     vmcb_wr64(vmcb, VMCB_EVENTINJ, 0x80 | 0u << 8 | 1u << 31);
     tap_eq(EXIT_VMMCALL, run_at((uintptr_t)g_nop), "injected interrupt 0x80: the guest handler runs");
     tap_eq((uintptr_t)g_nop, guest_stack_word(0), "injected interrupt: return RIP is the VMCB's RIP");
+
+    /* "Event Injection": the injected #GP's delivery reads its gate from an
+     * IDT on a not-present page; the #PF that raises is intercepted, and
+     * EXITINTINFO holds the injected event so the hypervisor can redo it. */
+    vmcb_wr64(vmcb, VMCB_RSP, (uintptr_t)guest_stack + sizeof guest_stack);
+    vmcb_wr64(vmcb, VMCB_IDTR + 8, UNMAPPED_LA);
+    vmcb_wr32(vmcb, VMCB_INTERCEPT_EXC, 1u << 14);
+    vmcb_wr64(vmcb, VMCB_EVENTINJ, 13 | 3u << 8 | 1u << 11 | 1u << 31 | 0x1234ull << 32);
+    tap_eq(EXIT_EXCP_BASE + 14, run_at((uintptr_t)g_nop), "injected #GP, IDT not present: #PF intercepted");
+    tap_eq(UNMAPPED_LA + 13 * 16, vmcb_rd64(vmcb, VMCB_EXITINFO2), "#PF during injection: EXITINFO2 is the gate's address");
+    tap_eq((uintptr_t)g_nop, vmcb_rd64(vmcb, VMCB_RIP), "#PF during injection: guest RIP is the VMCB's RIP");
+    tap_eq(13 | 3u << 8 | 1u << 11 | 1u << 31 | 0x1234ull << 32, vmcb_rd64(vmcb, VMCB_EXITINTINFO),
+           "#PF during injection: EXITINTINFO is the injected #GP");
+    vmcb_wr32(vmcb, VMCB_INTERCEPT_EXC, 0);
+    vmcb_wr64(vmcb, VMCB_IDTR + 8, (uintptr_t)guest_idt);
 }
 
 void test_main(void)

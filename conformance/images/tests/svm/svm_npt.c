@@ -6,6 +6,8 @@
  * read-only page, and a guest page-table page that is not present (EXITINFO1
  * bit 33), each with the guest-physical address in EXITINFO2 and the guest
  * RIP at the faulting instruction; fixing the mapping lets the guest go on.
+ * An injected #GP whose guest IDT is not mapped in the nested tables ends
+ * in #NPF with EXITINTINFO = the injected event ("Event Injection").
  * AMD APM Vol. 2, "Nested Paging": "Nested Page Fault Exit", "Nested Table
  * Walk", "Enabling Nested Paging"; "TLB Flush" (TLB_CONTROL). */
 #include "tests/svm/svm_lib.h"
@@ -18,6 +20,7 @@ static uint64_t npt_pdpt[512] __attribute__((aligned(4096)));
 static uint64_t npt_pd[512] __attribute__((aligned(4096)));
 static uint64_t npt_pt[512] __attribute__((aligned(4096)));
 uint8_t npt_target[4096] __attribute__((aligned(4096)));
+static uint64_t npt_idt[512] __attribute__((aligned(4096)));
 
 #define NPT_P  0x1ull
 #define NPT_RW 0x2ull
@@ -106,6 +109,35 @@ static void guest_page_table_fault(void)
     tap_eq(EXIT_VMMCALL, run_at((uintptr_t)guest_done, 1), "after restoring the mapping the guest reaches VMMCALL");
 }
 
+/* "Event Injection" and "#VMEXIT": an injected #GP whose gate lies on a
+ * page the nested tables do not map: the #NPF raised while delivering it
+ * records the injected event in EXITINTINFO. */
+static void injected_event_npf(void)
+{
+    if (((uintptr_t)npt_idt >> 21) != ((uintptr_t)npt_target >> 21)) {
+        tap_check(false, "the guest IDT lies in the 4 KiB-mapped region");
+        return;
+    }
+    uint64_t *pte = pte_of(npt_idt);
+    uint64_t saved = *pte;
+    uint64_t idt_base = vmcb_rd64(vmcb, VMCB_IDTR + 8);
+    uint32_t idt_limit = vmcb_rd32(vmcb, VMCB_IDTR + 4);
+    *pte = 0;
+    vmcb_wr64(vmcb, VMCB_IDTR + 8, (uintptr_t)npt_idt);
+    vmcb_wr32(vmcb, VMCB_IDTR + 4, sizeof npt_idt - 1);
+    uint64_t gp = 13 | 3u << 8 | 1u << 11 | 1u << 31 | 0x1234ull << 32;
+    vmcb_wr64(vmcb, VMCB_EVENTINJ, gp);
+    tap_eq(EXIT_NPF, run_at((uintptr_t)guest_done, 1), "injected #GP, guest IDT not in the nested tables: EXITCODE NPF");
+    tap_eq(NPF_FINAL, vmcb_rd64(vmcb, VMCB_EXITINFO1) & (NPF_GUEST_PT | NPF_FINAL | NPT_P),
+           "#NPF during injection: EXITINFO1 bits 33, 32 and P");
+    tap_eq((uintptr_t)npt_idt + 13 * 16, vmcb_rd64(vmcb, VMCB_EXITINFO2), "#NPF during injection: EXITINFO2 is the gate's address");
+    tap_eq(gp, vmcb_rd64(vmcb, VMCB_EXITINTINFO), "#NPF during injection: EXITINTINFO is the injected #GP");
+    tap_eq((uintptr_t)guest_done, vmcb_rd64(vmcb, VMCB_RIP), "#NPF during injection: guest RIP is the VMCB's RIP");
+    *pte = saved;
+    vmcb_wr64(vmcb, VMCB_IDTR + 8, idt_base);
+    vmcb_wr32(vmcb, VMCB_IDTR + 4, idt_limit);
+}
+
 void test_main(void)
 {
     if (!svm_supported() || !(cpuid(0x8000000A, 0).edx & 1)) {
@@ -120,5 +152,6 @@ void test_main(void)
     vmcb_wr64(vmcb, VMCB_NCR3, (uintptr_t)npt_pml4);
     final_translation_faults();
     guest_page_table_fault();
+    injected_event_npf();
     svm_stgi();
 }
