@@ -9,6 +9,7 @@
 
 #include "sim/fastsys.h"
 #include "sim/intercept.h"
+#include "sim/irq.h"
 #include "sim/loader.h"
 #include "sim/sysinsn.h"
 #include "sim/uc_bridge.h"
@@ -28,6 +29,7 @@ struct machine_private {
   struct machine m;
   struct uc_bridge bridge;
   struct block_info blocks[BLOCK_CACHE_SIZE];
+  struct block_info prev;      /* the block that ran last (size 0: none since uc_emu_start) */
 };
 
 void machine_stop(struct machine *m, enum stop_reason why, int status, const char *fmt, ...)
@@ -188,11 +190,19 @@ static bool hook_invalid(uc_engine *uc, void *user)
 }
 
 /* Virtual time: each translation block adds its instruction count as it
- * starts. */
+ * starts. Interrupts: Unicorn calls this hook before the block's first
+ * instruction (and before its exit-request check), so uc_emu_stop here
+ * stops at this block's start with the block not run and not counted. */
 static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *user)
 {
   struct machine_private *mp = user;
   struct machine *m = &mp->m;
+  if (m->insns >= m->irq_check_at && m->stop == STOP_NONE && !m->event.valid && !m->fault_pending &&
+      irq_should_stop(m, mp->prev.address, mp->prev.size)) {
+    m->irq_stop = true;
+    uc_emu_stop(uc);
+    return;
+  }
   struct block_info *b = &mp->blocks[(address ^ (address >> 12)) & (BLOCK_CACHE_SIZE - 1)];
   if (b->address != address || b->size != size) {
     uc_tb tb = {0};
@@ -201,6 +211,7 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *use
     *b = (struct block_info){address, size, icount};
   }
   m->insns += b->icount;
+  mp->prev = *b;
   if (m->opt.max_insns && m->insns >= m->opt.max_insns)
     machine_stop(m, STOP_MAX_INSNS, 124, "stopped after %llu instructions (--max-insns)", (unsigned long long)m->insns);
 }
@@ -254,7 +265,8 @@ static uint32_t hook_in(uc_engine *uc, uint32_t port, int size, void *user)
 {
   struct machine *m = user;
   if (!io_check(m, (uint16_t)port, (unsigned)size, true)) return 0;
-  uint32_t v = devices_in(&m->dev, (uint16_t)port, (unsigned)size);
+  uint32_t v;
+  if (!irq_port_in(m, (uint16_t)port, (unsigned)size, &v)) v = devices_in(&m->dev, (uint16_t)port, (unsigned)size);
   if (m->trace.out) trace_event(&m->trace, m->insns, "in", "port=0x%x size=%d value=0x%x", port, size, v);
   return v;
 }
@@ -264,6 +276,7 @@ static void hook_out(uc_engine *uc, uint32_t port, int size, uint32_t value, voi
   struct machine *m = user;
   if (!io_check(m, (uint16_t)port, (unsigned)size, false)) return;
   trace_event(&m->trace, m->insns, "out", "port=0x%x size=%d value=0x%x", port, size, value);
+  if (irq_port_out(m, (uint16_t)port, (unsigned)size, value)) return;
   switch (devices_out(&m->dev, (uint16_t)port, (unsigned)size, value)) {
   case DEV_CONTINUE: return;
   case DEV_EXIT_DEBUG: {
@@ -369,6 +382,7 @@ struct machine *machine_create(const struct machine_options *opt, const uint8_t 
   uc_hook_add(uc, &h, UC_HOOK_INSN, (void *)hook_out, m, 1, 0, UC_X86_INS_OUT);
 
   devices_init(&m->dev, opt->serial_out);
+  irq_init(m);
   trace_open(&m->trace, opt->trace_out, opt->image_name ? opt->image_name : "-", opt->cpu->name, m->ram_size);
   trace_event(&m->trace, 0, "boot", "entry=0x%x mbi=0x%x", bi.entry, bi.mbi);
   boot_state(&m->cpu, &bi);
@@ -468,9 +482,15 @@ void machine_run(struct machine *m)
       m->state_dirty = false;
     }
     m->tlb_flush = false;
+    ((struct machine_private *)m)->prev.size = 0;
     uc_err e = uc_emu_start(m->uc, m->cpu.rip, UNREACHABLE_RIP, 0, 0);
     uc_bridge_fetch(m->bridge, &m->cpu);
     if (m->stop != STOP_NONE) break;
+    if ((m->irq_stop || m->halted) && !m->fault_pending && !m->event.valid) {
+      irq_take(m);
+      continue;
+    }
+    m->irq_stop = false;
     if (m->fault_pending) {
       deliver_page_fault(m);
       m->state_dirty = true;
