@@ -112,8 +112,8 @@ void test_main(void)
 
     /* Masked: the request is latched in IRR but never reaches the CPU. */
     outb(PIC1_DATA, 0xff);
-    tap_check(wait_irr0(), "a masked IRQ0 is latched in IRR");
     irq_count = 0;
+    tap_check(wait_irr0(), "a masked IRQ0 is latched in IRR");
     __asm__ volatile("sti" ::: "memory");
     spin(100000);
     __asm__ volatile("cli" ::: "memory");
@@ -125,8 +125,8 @@ void test_main(void)
     tap_check(irq_count >= 1, "unmasking delivers the latched request");
 
     /* IF=0: pending and unmasked, but not delivered. */
-    tap_check(wait_irr0(), "IRQ0 pending with IF=0");
     irq_count = 0;
+    tap_check(wait_irr0(), "IRQ0 pending with IF=0");
     spin(100000);
     tap_eq(0, irq_count, "RFLAGS.IF=0 blocks the pending IRQ0");
     tap_eq(1, read_irr() & 1, "the blocked request stays in IRR");
