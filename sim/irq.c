@@ -125,7 +125,7 @@ static bool wait_for_interrupt(struct machine *m)
   if (pic_intr(&m->pic)) return true;
   uint64_t at = m->irq_check_at;
   if (at == UINT64_MAX) {
-    machine_stop(m, STOP_HALTED, 0, "guest executed HLT at rip 0x%llx with interrupts enabled and no timer armed",
+    machine_stop(m, STOP_HALTED, 0, "guest halted (HLT before rip 0x%llx) with interrupts enabled and no timer armed",
                  (unsigned long long)m->cpu.rip);
     return false;
   }
@@ -141,7 +141,7 @@ static bool wait_for_interrupt(struct machine *m)
   irq_rearm(m);
   if (pic_intr(&m->pic)) return true;
   machine_stop(m, STOP_HALTED, 0,
-               "guest executed HLT at rip 0x%llx with interrupts enabled but every interrupt source masked",
+               "guest halted (HLT before rip 0x%llx) with interrupts enabled but IRQ0 masked and no other source",
                (unsigned long long)m->cpu.rip);
   return false;
 }

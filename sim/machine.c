@@ -134,9 +134,10 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
     return false;
   }
   if (t.page_base >= m->ram_size) {
-    machine_stop(m, STOP_INTERNAL, 0, "guest accessed physical address 0x%llx outside RAM (0x%llx bytes) at linear 0x%llx",
+    /* The status goes through machine_stop: after another stop (a debug
+     * exit whose translation block runs on) it must not be overwritten. */
+    machine_stop(m, STOP_INTERNAL, 125, "guest accessed physical address 0x%llx outside RAM (0x%llx bytes) at linear 0x%llx",
                  (unsigned long long)t.pa, (unsigned long long)m->ram_size, (unsigned long long)va);
-    m->exit_status = 125;
     return false;
   }
   unsigned perms = UC_PROT_READ;

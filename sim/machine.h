@@ -34,7 +34,7 @@ enum stop_reason {
   STOP_DEBUG_EXIT,     /* the guest wrote isa-debug-exit (port 0xf4) */
   STOP_IODEBUG_EXIT,   /* the guest wrote Bochs's iodebug exit sequence */
   STOP_SHUTDOWN,       /* triple fault: the processor entered shutdown */
-  STOP_HALTED,         /* HLT with interrupts disabled and nothing to wake it */
+  STOP_HALTED,         /* HLT with nothing to wake it (IF=0, or no interrupt to come) */
   STOP_MAX_INSNS,      /* --max-insns reached */
   STOP_INTERNAL,       /* the simulator could not go on (reported in stop_detail) */
 };
