@@ -237,7 +237,10 @@ void deliver_event(struct machine *m, const struct pending_event *first)
   bool in_double_fault = false;
 
   for (;;) {
-    if (virt_takes(m, &ev, during.valid ? &during : NULL)) return;
+    /* An external interrupt is not an exception: the exception bitmap and
+     * exception intercepts never see it (the extension had its say through
+     * interrupt_exits before the PIC was acknowledged). */
+    if (!ev.external && virt_takes(m, &ev, during.valid ? &during : NULL)) return;
     struct delivery d = {.m = m, .s = &m->cpu};
     if (ev.vector == VEC_PF) m->cpu.cr2 = m->fault.cr2;
     trace_event(&m->trace, m->insns, "exception", "vector=%u error=0x%x rip=0x%llx%s", ev.vector,

@@ -21,6 +21,8 @@ struct pending_event {
   bool has_error;
   uint32_t error;
   bool software;               /* INT n / INT3 / INTO: gate DPL is checked, RIP is after */
+  bool external;               /* an external interrupt acknowledged from the PIC: the
+                                  extension was already asked (interrupt_exits) */
   uint8_t insn_len;            /* software: the instruction's length */
   bool at_rip;                 /* raised inside an instruction hook: RIP and RAX */
   bool vm_exit;                /* not an exception: the virtualization extension

@@ -9,6 +9,7 @@
 
 #include "sim/fastsys.h"
 #include "sim/intercept.h"
+#include "sim/irq.h"
 #include "sim/loader.h"
 #include "sim/portio.h"
 #include "sim/sysinsn.h"
@@ -29,6 +30,7 @@ struct machine_private {
   struct machine m;
   struct uc_bridge bridge;
   struct block_info blocks[BLOCK_CACHE_SIZE];
+  struct block_info prev;      /* the block that ran last (size 0: none since uc_emu_start) */
 };
 
 void machine_stop(struct machine *m, enum stop_reason why, int status, const char *fmt, ...)
@@ -133,9 +135,10 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
     return false;
   }
   if (t.page_base >= m->ram_size) {
-    machine_stop(m, STOP_INTERNAL, 0, "guest accessed physical address 0x%llx outside RAM (0x%llx bytes) at linear 0x%llx",
+    /* The status goes through machine_stop: after another stop (a debug
+     * exit whose translation block runs on) it must not be overwritten. */
+    machine_stop(m, STOP_INTERNAL, 125, "guest accessed physical address 0x%llx outside RAM (0x%llx bytes) at linear 0x%llx",
                  (unsigned long long)t.pa, (unsigned long long)m->ram_size, (unsigned long long)va);
-    m->exit_status = 125;
     return false;
   }
   unsigned perms = UC_PROT_READ;
@@ -189,11 +192,19 @@ static bool hook_invalid(uc_engine *uc, void *user)
 }
 
 /* Virtual time: each translation block adds its instruction count as it
- * starts. */
+ * starts. Interrupts: Unicorn calls this hook before the block's first
+ * instruction (and before its exit-request check), so uc_emu_stop here
+ * stops at this block's start with the block not run and not counted. */
 static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *user)
 {
   struct machine_private *mp = user;
   struct machine *m = &mp->m;
+  if (m->insns >= m->irq_check_at && m->stop == STOP_NONE && !m->event.valid && !m->fault_pending &&
+      irq_should_stop(m, mp->prev.address, mp->prev.size)) {
+    m->irq_stop = true;
+    uc_emu_stop(uc);
+    return;
+  }
   struct block_info *b = &mp->blocks[(address ^ (address >> 12)) & (BLOCK_CACHE_SIZE - 1)];
   if (b->address != address || b->size != size) {
     uc_tb tb = {0};
@@ -202,6 +213,7 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *use
     *b = (struct block_info){address, size, icount};
   }
   m->insns += b->icount;
+  mp->prev = *b;
   if (m->opt.max_insns && m->insns >= m->opt.max_insns)
     machine_stop(m, STOP_MAX_INSNS, 124, "stopped after %llu instructions (--max-insns)", (unsigned long long)m->insns);
 }
@@ -311,6 +323,7 @@ struct machine *machine_create(const struct machine_options *opt, const uint8_t 
   uc_hook_add(uc, &h, UC_HOOK_INSN, (void *)hook_out, m, 1, 0, UC_X86_INS_OUT);
 
   devices_init(&m->dev, opt->serial_out);
+  irq_init(m);
   trace_open(&m->trace, opt->trace_out, opt->image_name ? opt->image_name : "-", opt->cpu->name, m->ram_size);
   trace_event(&m->trace, 0, "boot", "entry=0x%x mbi=0x%x", bi.entry, bi.mbi);
   boot_state(&m->cpu, &bi);
@@ -429,10 +442,16 @@ void machine_run(struct machine *m)
   while (m->stop == STOP_NONE) {
     if (m->state_dirty) reload_unicorn(m, &fetched);
     m->tlb_flush = false;
+    ((struct machine_private *)m)->prev.size = 0;
     uc_err e = uc_emu_start(m->uc, m->cpu.rip, UNREACHABLE_RIP, 0, 0);
     uc_bridge_fetch(m->bridge, &m->cpu);
     memcpy(&fetched, &m->cpu, sizeof fetched);
     if (m->stop != STOP_NONE) break;
+    if ((m->irq_stop || m->halted) && !m->fault_pending && !m->event.valid) {
+      irq_take(m);
+      continue;
+    }
+    m->irq_stop = false;
     if (m->fault_pending) {
       deliver_page_fault(m);
       m->state_dirty = true;

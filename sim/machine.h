@@ -16,10 +16,17 @@
 #include "sim/devices.h"
 #include "sim/exceptions.h"
 #include "sim/mmu/mmu.h"
+#include "sim/pic.h"
+#include "sim/pit.h"
 #include "sim/trace.h"
 #include "sim/virt.h"
 
 struct uc_struct;
+
+/* The rate of virtual time: one retired instruction is one nanosecond, so
+ * the TSC (one tick per instruction) runs at 1 GHz and the PIT's 1.193182
+ * MHz clock advances once every ~838 instructions (sim/irq.h). */
+#define MACHINE_INSNS_PER_SECOND 1000000000ull
 
 /* Why a run ended. */
 enum stop_reason {
@@ -27,7 +34,7 @@ enum stop_reason {
   STOP_DEBUG_EXIT,     /* the guest wrote isa-debug-exit (port 0xf4) */
   STOP_IODEBUG_EXIT,   /* the guest wrote Bochs's iodebug exit sequence */
   STOP_SHUTDOWN,       /* triple fault: the processor entered shutdown */
-  STOP_HALTED,         /* HLT with interrupts disabled and nothing to wake it */
+  STOP_HALTED,         /* HLT with nothing to wake it (IF=0, or no interrupt to come) */
   STOP_MAX_INSNS,      /* --max-insns reached */
   STOP_INTERNAL,       /* the simulator could not go on (reported in stop_detail) */
 };
@@ -54,8 +61,17 @@ struct machine {
   struct trace trace;
 
   /* Virtual time: instructions retired so far (counted per translation block
-   * as it starts executing, so exact to within one block at a fault). */
+   * as it starts executing, so exact to within one block at a fault), plus
+   * the time a halted vCPU waited for its interrupt (sim/irq.c). */
   uint64_t insns;
+
+  /* Interrupt sources (sim/irq.h): the 8259A pair and the 8254. */
+  struct pic pic;
+  struct pit pit;
+  uint64_t irq_check_at;       /* the block hook consults irq.c from this time on */
+  bool irq_stop;               /* Unicorn stopped before a block to take an interrupt */
+  bool irq_hold;               /* not taken at this boundary: let one block run */
+  bool halted;                 /* HLT with IF=1: waiting for an interrupt */
 
   /* Model-side MSR state not in cpu_state. */
   uint64_t tsc_offset;        /* IA32_TSC = insns + tsc_offset */

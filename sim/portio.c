@@ -9,6 +9,7 @@
 
 #include <unicorn/unicorn.h>
 
+#include "sim/irq.h"
 #include "sim/machine.h"
 #include "sim/sysinsn.h"
 #include "sim/uc_bridge.h"
@@ -37,7 +38,8 @@ static bool io_allowed(struct machine *m, unsigned cpl, uint16_t port, unsigned 
 
 uint32_t port_read(struct machine *m, uint16_t port, unsigned size)
 {
-  uint32_t v = devices_in(&m->dev, port, size);
+  uint32_t v;
+  if (!irq_port_in(m, port, size, &v)) v = devices_in(&m->dev, port, size);
   if (m->trace.out) trace_event(&m->trace, m->insns, "in", "port=0x%x size=%u value=0x%x", port, size, v);
   return v;
 }
@@ -45,6 +47,7 @@ uint32_t port_read(struct machine *m, uint16_t port, unsigned size)
 void port_write(struct machine *m, uint16_t port, unsigned size, uint32_t value)
 {
   trace_event(&m->trace, m->insns, "out", "port=0x%x size=%u value=0x%x", port, size, value);
+  if (irq_port_out(m, port, size, value)) return;
   switch (devices_out(&m->dev, port, size, value)) {
   case DEV_CONTINUE: return;
   case DEV_EXIT_DEBUG: {

@@ -63,6 +63,16 @@ struct virt_ops {
    * event whose delivery raised it. */
   bool (*event_exits)(struct machine *m, const struct pending_event *ev);
 
+  /* [loop] The PIC asserts INT at an instruction boundary outside any
+   * interrupt shadow (asked whatever RFLAGS.IF is: VMX's external-interrupt
+   * exiting and SVM's INTR intercept have their own masking rules). True
+   * when the extension took it as a VM exit / #VMEXIT; the request then
+   * stays pending in the PIC's IRR, since acknowledging it on exit (VMX's
+   * "acknowledge interrupt on exit") is the extension's business: it calls
+   * pic_ack(&m->pic) itself. false: the machine delivers it through the
+   * current IDT when RFLAGS.IF is 1, else leaves it pending. */
+  bool (*interrupt_exits)(struct machine *m);
+
   /* [loop] A triple fault in the current mode: true when it became a VM
    * exit (VMX: always in non-root operation; SVM: under the SHUTDOWN
    * intercept) instead of the processor's shutdown. */

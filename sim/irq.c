@@ -1,0 +1,171 @@
+/* Interrupt sources on virtual time and their delivery (see irq.h). */
+#include "sim/irq.h"
+
+#include "sim/machine.h"
+#include "sim/sysinsn.h"
+#include "sim/uc_bridge.h"
+
+void irq_init(struct machine *m)
+{
+  pic_init(&m->pic);
+  pit_init(&m->pit);
+  m->irq_check_at = UINT64_MAX;
+}
+
+uint64_t irq_pit_clock(uint64_t insns)
+{
+  return (uint64_t)((unsigned __int128)insns * PIT_HZ / MACHINE_INSNS_PER_SECOND);
+}
+
+uint64_t irq_insns_at_clock(uint64_t clock)
+{
+  unsigned __int128 t = ((unsigned __int128)clock * MACHINE_INSNS_PER_SECOND + PIT_HZ - 1) / PIT_HZ;
+  return t > UINT64_MAX ? UINT64_MAX : (uint64_t)t;
+}
+
+/* Feeds counter 0's OUT edges up to now into IRQ0 (edges that fall between
+ * two looks coalesce into one IRR bit, as on an edge-triggered 8259A). */
+static void sync_time(struct machine *m)
+{
+  if (pit_take_edges(&m->pit, 0, irq_pit_clock(m->insns))) pic_raise(&m->pic, 0);
+}
+
+void irq_rearm(struct machine *m)
+{
+  if (pic_intr(&m->pic)) {
+    m->irq_check_at = 0;      /* a request is waiting: look at every block */
+    return;
+  }
+  uint64_t edge = pit_next_edge(&m->pit, 0);
+  m->irq_check_at = edge == UINT64_MAX ? UINT64_MAX : irq_insns_at_clock(edge);
+}
+
+bool irq_port_in(struct machine *m, uint16_t port, unsigned size, uint32_t *value)
+{
+  if (!pic_claims(port) && !pit_claims(port)) return false;
+  sync_time(m);
+  uint64_t now = irq_pit_clock(m->insns);
+  uint32_t v = 0;
+  for (unsigned i = 0; i < size; i++) {
+    uint16_t p = (uint16_t)(port + i);
+    uint8_t b = pic_claims(p) ? pic_read(&m->pic, p) : pit_claims(p) ? pit_read(&m->pit, p, now) : 0xff;
+    v |= (uint32_t)b << (8 * i);
+  }
+  irq_rearm(m);
+  *value = v;
+  return true;
+}
+
+bool irq_port_out(struct machine *m, uint16_t port, unsigned size, uint32_t value)
+{
+  if (!pic_claims(port) && !pit_claims(port)) return false;
+  sync_time(m);
+  uint64_t now = irq_pit_clock(m->insns);
+  for (unsigned i = 0; i < size; i++) {
+    uint16_t p = (uint16_t)(port + i);
+    uint8_t b = (uint8_t)(value >> (8 * i));
+    if (pic_claims(p)) pic_write(&m->pic, p, b);
+    else if (pit_claims(p)) pit_write(&m->pit, p, b, now);
+  }
+  irq_rearm(m);
+  return true;
+}
+
+/* "Masking Maskable Hardware Interrupts" (STI: interrupts are recognized
+ * after the instruction that follows it) and "Masking Exceptions and
+ * Interrupts When Switching Stacks" (MOV SS, POP SS), SDM Vol. 3A. Every
+ * STI counts, even with IF already 1: waiting one more instruction is
+ * always allowed. */
+static bool blocks_next_boundary(const struct insn *in)
+{
+  ZydisMnemonic mn = in->zi.mnemonic;
+  if (mn == ZYDIS_MNEMONIC_STI) return true;
+  if (mn != ZYDIS_MNEMONIC_MOV && mn != ZYDIS_MNEMONIC_POP) return false;
+  return in->zi.operand_count > 0 && in->op[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+         in->op[0].reg.value == ZYDIS_REGISTER_SS;
+}
+
+/* Translation blocks end right after STI, MOV SS and POP SS (QEMU ends the
+ * block to apply the shadow), so the last instruction of the previous
+ * block is the one that decides. A block that cannot be decoded again
+ * counts as blocking: the interrupt waits one more block. */
+static bool in_shadow(struct machine *m, uint64_t block, uint32_t size)
+{
+  bool shadow = false;
+  struct insn in;
+  for (uint64_t at = block; at < block + size; at = in.next_rip) {
+    if (!insn_decode(m, at, &in)) return true;
+    shadow = blocks_next_boundary(&in);
+  }
+  return shadow;
+}
+
+bool irq_should_stop(struct machine *m, uint64_t prev, uint32_t prev_size)
+{
+  sync_time(m);
+  irq_rearm(m);
+  if (!pic_intr(&m->pic)) return false;
+  if (m->irq_hold) {
+    /* The run loop could not take it at this boundary: let a block run. */
+    m->irq_hold = false;
+    return false;
+  }
+  bool virt_may_exit = m->virt && m->virt->interrupt_exits;
+  if (!virt_may_exit && !(uc_bridge_rflags(m->bridge) & RFLAGS_IF)) return false;
+  if (prev_size && in_shadow(m, prev, prev_size)) return false;
+  return true;
+}
+
+/* HLT with IF=1 ("HLT—Halt", SDM Vol. 2: execution resumes on an
+ * interrupt): virtual time jumps to the next PIT edge. Nothing else raises
+ * interrupts, so when that edge leaves INT low (IRQ0 masked) or there is no
+ * edge to come, the vCPU would sleep forever: the run stops and says so. */
+static bool wait_for_interrupt(struct machine *m)
+{
+  if (pic_intr(&m->pic)) return true;
+  uint64_t at = m->irq_check_at;
+  if (at == UINT64_MAX) {
+    machine_stop(m, STOP_HALTED, 0, "guest halted (HLT before rip 0x%llx) with interrupts enabled and no timer armed",
+                 (unsigned long long)m->cpu.rip);
+    return false;
+  }
+  if (m->opt.max_insns && at >= m->opt.max_insns) {
+    m->insns = m->opt.max_insns;
+    machine_stop(m, STOP_MAX_INSNS, 124, "stopped after %llu instructions (--max-insns) while halted",
+                 (unsigned long long)m->insns);
+    return false;
+  }
+  trace_event(&m->trace, m->insns, "wake", "at=%llu", (unsigned long long)at);
+  m->insns = at;
+  sync_time(m);
+  irq_rearm(m);
+  if (pic_intr(&m->pic)) return true;
+  machine_stop(m, STOP_HALTED, 0,
+               "guest halted (HLT before rip 0x%llx) with interrupts enabled but IRQ0 masked and no other source",
+               (unsigned long long)m->cpu.rip);
+  return false;
+}
+
+void irq_take(struct machine *m)
+{
+  bool halted = m->halted;
+  m->halted = false;
+  m->irq_stop = false;
+  if (halted && !wait_for_interrupt(m)) return;
+  if (!pic_intr(&m->pic)) return;
+  if (m->virt && m->virt->interrupt_exits && m->virt->interrupt_exits(m)) {
+    m->state_dirty = true;
+    irq_rearm(m);
+    return;
+  }
+  if (!(m->cpu.rflags & RFLAGS_IF)) {
+    m->irq_hold = true;
+    return;
+  }
+  uint8_t vector = pic_ack(&m->pic);
+  trace_event(&m->trace, m->insns, "irq", "vector=0x%x rip=0x%llx", vector, (unsigned long long)m->cpu.rip);
+  struct pending_event ev = {.valid = true, .vector = vector, .external = true};
+  deliver_event(m, &ev);
+  m->state_dirty = true;
+  irq_rearm(m);
+}
