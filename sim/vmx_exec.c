@@ -129,21 +129,28 @@ static bool write_vmread_result(struct machine *m, struct insn *in, const ZydisD
 /* "Information for VM Exits Due to Instruction Execution": the
  * qualification holds the memory operand's displacement (sign-extended),
  * the instruction-information field its addressing form. */
-uint32_t vmx_ext_insn_info(struct insn *in, const ZydisDecodedOperand *rm, int reg2, uint64_t *qualification)
+struct vmx_insn_operands vmx_ext_operands(struct insn *in, const ZydisDecodedOperand *rm, uint64_t *qualification)
 {
-  struct vmx_insn_operands o = { .reg2 = reg2 < 0 ? 0 : (unsigned)reg2, .index = -1, .base = -1 };
+  struct vmx_insn_operands o = { .index = -1, .base = -1 };
   o.addr_size = in->zi.address_width == 16 ? 0 : in->zi.address_width == 32 ? 1 : 2;
   *qualification = 0;
   if (rm->type == ZYDIS_OPERAND_TYPE_REGISTER) {
     o.reg_form = true;
     o.reg1 = (unsigned)vmx_ext_gpr_number(rm->reg.value);
-  } else {
-    o.scale = rm->mem.scale;
-    o.segment = ZydisRegisterGetId(rm->mem.segment);
-    o.index = vmx_ext_gpr_number(rm->mem.index);
-    o.base = vmx_ext_gpr_number(rm->mem.base);
-    if (rm->mem.disp.has_displacement) *qualification = (uint64_t)rm->mem.disp.value;
+    return o;
   }
+  o.scale = rm->mem.scale;
+  o.segment = ZydisRegisterGetId(rm->mem.segment);
+  o.index = vmx_ext_gpr_number(rm->mem.index);
+  o.base = vmx_ext_gpr_number(rm->mem.base);
+  if (rm->mem.disp.has_displacement) *qualification = (uint64_t)rm->mem.disp.value;
+  return o;
+}
+
+uint32_t vmx_ext_insn_info(struct insn *in, const ZydisDecodedOperand *rm, int reg2, uint64_t *qualification)
+{
+  struct vmx_insn_operands o = vmx_ext_operands(in, rm, qualification);
+  o.reg2 = reg2 < 0 ? 0 : (unsigned)reg2;
   return vmx_insn_info_encode(&o);
 }
 

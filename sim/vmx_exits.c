@@ -111,19 +111,7 @@ static bool desc_table(struct insn *in, enum vmx_insn_kind *kind, struct vmx_exi
   case ZYDIS_MNEMONIC_LTR: *kind = VMX_KIND_LDTR_TR_LOAD; identity = 3; gdtr_idtr = false; break;
   default: return false;
   }
-  const ZydisDecodedOperand *rm = &in->op[0];
-  struct vmx_insn_operands o = { .index = -1, .base = -1 };
-  o.addr_size = in->zi.address_width == 16 ? 0 : in->zi.address_width == 32 ? 1 : 2;
-  if (rm->type == ZYDIS_OPERAND_TYPE_REGISTER) {
-    o.reg_form = true;
-    o.reg1 = (unsigned)vmx_ext_gpr_number(rm->reg.value);
-  } else {
-    o.scale = rm->mem.scale;
-    o.segment = ZydisRegisterGetId(rm->mem.segment);
-    o.index = vmx_ext_gpr_number(rm->mem.index);
-    o.base = vmx_ext_gpr_number(rm->mem.base);
-    if (rm->mem.disp.has_displacement) e->qualification = (uint64_t)rm->mem.disp.value;
-  }
+  struct vmx_insn_operands o = vmx_ext_operands(in, &in->op[0], &e->qualification);
   e->insn_info = vmx_desc_table_insn_info(&o, gdtr_idtr, in->zi.operand_width != 16, identity);
   return true;
 }

@@ -50,6 +50,9 @@ bool vmx_ext_shutdown(struct machine *m);
 /* VMX-instruction information and displacement qualification of a
  * memory-or-register operand `rm` with register operand `reg2` (-1: none). */
 uint32_t vmx_ext_insn_info(struct insn *in, const ZydisDecodedOperand *rm, int reg2, uint64_t *qualification);
+/* The addressing form of the r/m operand `rm` for an instruction-information
+ * field; `qualification` receives its displacement (0 without one). */
+struct vmx_insn_operands vmx_ext_operands(struct insn *in, const ZydisDecodedOperand *rm, uint64_t *qualification);
 
 /* A Zydis register's number in the VMX layouts (RAX=0 ... R15=15), or -1. */
 int vmx_ext_gpr_number(ZydisRegister r);
