@@ -190,14 +190,17 @@ struct mmu_stats {
 
 struct mmu_entry;   /* sim/mmu/cache.h */
 
+/* Each set is one block of `stride` 64-bit words, so that a lookup reads
+ * one or two cache lines: word 0 holds the generation the set's keys belong
+ * to (low half; lazy full flush) and the FIFO pointer (high half), word 1 the
+ * LRU order (4-bit way numbers, most recently used first), then the key of
+ * each way (CACHE_NO_KEY when the way is invalid). */
+#define MMU_CACHE_MAX_WAYS 16
+
 struct mmu_cache {
-  uint64_t *stamps;        /* LRU time per way, apart from the entries so a
-                              victim search reads one line, not every entry */
+  uint64_t *sets_mem;
   struct mmu_entry *e;
-  uint64_t *keys;          /* e[i].key while e[i] is valid, else ~0: one line per set to scan */
-  uint32_t *next_victim;   /* FIFO pointer per set */
-  uint32_t *set_gen;       /* generation each set's keys belong to (lazy full flush) */
-  uint32_t sets, ways, set_mask;
+  uint32_t sets, ways, set_mask, stride;
 };
 
 struct mmu {
@@ -206,7 +209,6 @@ struct mmu {
   struct mmu_cache tlb[MMU_PAGE_SIZES];
   struct mmu_cache psc[MMU_PSC_LEVELS];
   struct mmu_cache gpa_tlb;
-  uint64_t clock;          /* LRU time stamp */
   struct mmu_context memo_ctx;  /* the context memo_env was derived from */
   uint64_t memo_env[20];        /* struct walk_env (sim/mmu/walk.h) for memo_ctx */
   bool memo_valid;
@@ -215,7 +217,8 @@ struct mmu {
 };
 
 /* Allocates the caches (the only allocation the MMU does). False on bad
- * geometry (sets not a power of two, bad maxphyaddr) or allocation failure. */
+ * geometry (sets not a power of two, more than MMU_CACHE_MAX_WAYS ways, bad
+ * maxphyaddr) or allocation failure. */
 bool mmu_init(struct mmu *mmu, const struct mmu_geometry *geo, uint8_t *ram, uint64_t ram_size);
 void mmu_fini(struct mmu *mmu);
 
