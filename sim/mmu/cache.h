@@ -74,8 +74,11 @@ static inline uint64_t *cache_set_current(struct mmu *m, struct mmu_cache *c, si
 static inline void cache_touch(uint64_t *s, uint32_t w)
 {
   uint64_t o = s[SET_ORDER];
-  unsigned p = 0;
-  while (((o >> (4 * p)) & 0xF) != w) p++;
+  /* The position p of w's nibble: the lowest zero nibble of o ^ w-in-every-
+   * nibble (w occurs once among the ways; unused high nibbles come after). */
+  uint64_t x = o ^ (0x1111111111111111ull * w);
+  uint64_t z = (x - 0x1111111111111111ull) & ~x & 0x8888888888888888ull;
+  unsigned p = (unsigned)__builtin_ctzll(z) / 4;
   uint64_t below = o & ((1ull << (4 * p)) - 1); /* ways used more recently than w */
   uint64_t above = p == 15 ? 0 : (o >> (4 * (p + 1))) << (4 * (p + 1));
   s[SET_ORDER] = above | (below << 4) | w;
@@ -86,7 +89,8 @@ static inline void cache_touch(uint64_t *s, uint32_t w)
 static inline struct mmu_entry *cache_lookup(struct mmu *m, struct mmu_cache *c, uint64_t index,
                                              uint64_t key, uint16_t tag, uint16_t pcid, uint64_t root)
 {
-  if (!c->sets) return 0;
+  /* Nothing filled since the last full flush (or a disabled cache): no set to read. */
+  if (c->filled_gen != m->generation) return 0;
   size_t set = (size_t)(index & c->set_mask);
   uint64_t *s = cache_set_current(m, c, set);
   const uint64_t *keys = s + SET_KEYS;
@@ -109,7 +113,7 @@ struct mmu_entry *cache_slot(struct mmu *m, struct mmu_cache *c, uint64_t index,
 /* Marks the slot filled: valid, current generation, most recently used. */
 static inline void cache_commit(struct mmu *m, struct mmu_cache *c, struct mmu_entry *e)
 {
-  (void)m;
+  c->filled_gen = m->generation;
   size_t i = (size_t)(e - c->e);
   uint64_t *s = cache_set(c, i / c->ways);
   uint32_t w = (uint32_t)(i % c->ways);

@@ -201,6 +201,7 @@ struct mmu_cache {
   uint64_t *sets_mem;
   struct mmu_entry *e;
   uint32_t sets, ways, set_mask, stride;
+  uint32_t filled_gen;     /* generation of the last fill: before one, nothing is valid */
 };
 
 struct mmu {
