@@ -204,17 +204,20 @@ struct mmu_cache {
   uint32_t filled_gen;     /* generation of the last fill: before one, nothing is valid */
 };
 
+/* Fields every translation reads come first, so that a translation touches
+ * few cache lines of this (large) structure; the per-mode formats in `phys`
+ * are last. */
 struct mmu {
-  struct mmu_phys phys;
-  struct mmu_geometry geo;
+  uint32_t generation;     /* bumped by a full flush; older entries are invalid */
+  bool memo_valid;
   struct mmu_cache tlb[MMU_PAGE_SIZES];
   struct mmu_cache psc[MMU_PSC_LEVELS];
   struct mmu_cache gpa_tlb;
   struct mmu_context memo_ctx;  /* the context memo_env was derived from */
   uint64_t memo_env[20];        /* struct walk_env (sim/mmu/walk.h) for memo_ctx */
-  bool memo_valid;
-  uint32_t generation;     /* bumped by a full flush; older entries are invalid */
   struct mmu_stats stats;
+  struct mmu_geometry geo;
+  struct mmu_phys phys;
 };
 
 /* Allocates the caches (the only allocation the MMU does). False on bad
@@ -233,6 +236,15 @@ void mmu_fini(struct mmu *mmu);
 bool mmu_translate(struct mmu *mmu, const struct mmu_context *ctx, uint64_t linear,
                    enum mmu_access access, unsigned flags,
                    struct mmu_translation *out, struct mmu_fault *fault);
+
+/* A hint, no effect on the result: starts loading the 4 KiB TLB set that
+ * translating `linear` will read first, so that a caller with other work to
+ * do before mmu_translate() overlaps it with the cache miss. */
+static inline void mmu_prefetch(const struct mmu *mmu, uint64_t linear)
+{
+  const struct mmu_cache *c = &mmu->tlb[MMU_PAGE_4K];
+  if (c->sets) __builtin_prefetch(c->sets_mem + ((linear >> 12) & c->set_mask) * c->stride);
+}
 
 /* The oracle: the same architectural walk with no caching at all. */
 bool mmu_reference_translate(const struct mmu_phys *phys, const struct mmu_context *ctx,
