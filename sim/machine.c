@@ -121,6 +121,7 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
     return false;
   }
   enum mmu_access acc = type == UC_MEM_WRITE ? MMU_WRITE : type == UC_MEM_FETCH ? MMU_FETCH : MMU_READ;
+  mmu_prefetch(&m->mmu, va); /* overlaps the TLB set's cache miss with reading the context */
   struct mmu_context ctx;
   machine_paging_context(m, &ctx);
   struct mmu_translation t;

@@ -2,33 +2,40 @@
 #include "sim/mmu/cache.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 bool cache_alloc(struct mmu_cache *c, const struct mmu_cache_geometry *g)
 {
   *c = (struct mmu_cache){ 0 };
   if (!g->sets || !g->ways) return true; /* disabled */
   if (g->sets & (g->sets - 1)) return false;
+  if (g->ways > MMU_CACHE_MAX_WAYS) return false; /* the LRU order holds 4-bit way numbers */
   size_t n = (size_t)g->sets * g->ways;
-  c->e = calloc(n, sizeof *c->e);
-  c->keys = malloc(n * sizeof *c->keys);
-  c->stamps = calloc(n, sizeof *c->stamps);
-  c->next_victim = calloc(g->sets, sizeof *c->next_victim);
-  c->set_gen = calloc(g->sets, sizeof *c->set_gen); /* generation 0: never current */
-  if (!c->e || !c->keys || !c->stamps || !c->next_victim || !c->set_gen) { cache_free(c); return false; }
-  for (size_t i = 0; i < n; i++) c->keys[i] = CACHE_NO_KEY;
+  /* A set's block is padded to whole cache lines. */
+  uint32_t stride = (SET_KEYS + g->ways + 7) & ~7u;
+  c->e = aligned_alloc(64, n * sizeof *c->e);
+  c->sets_mem = aligned_alloc(64, (size_t)g->sets * stride * sizeof *c->sets_mem);
+  if (!c->e || !c->sets_mem) { cache_free(c); return false; }
+  memset(c->e, 0, n * sizeof *c->e);
+  uint64_t order = 0;
+  for (uint32_t w = 0; w < g->ways; w++) order |= (uint64_t)w << (4 * w);
+  for (size_t s = 0; s < g->sets; s++) {
+    uint64_t *set = c->sets_mem + s * stride;
+    set[SET_GEN] = 0; /* generation 0 is never current; FIFO pointer 0 */
+    set[SET_ORDER] = order;
+    for (uint32_t w = 0; w < g->ways; w++) set[SET_KEYS + w] = CACHE_NO_KEY;
+  }
   c->sets = g->sets;
   c->ways = g->ways;
   c->set_mask = g->sets - 1;
+  c->stride = stride;
   return true;
 }
 
 void cache_free(struct mmu_cache *c)
 {
   free(c->e);
-  free(c->keys);
-  free(c->stamps);
-  free(c->next_victim);
-  free(c->set_gen);
+  free(c->sets_mem);
   *c = (struct mmu_cache){ 0 };
 }
 
@@ -36,43 +43,46 @@ struct mmu_entry *cache_slot(struct mmu *m, struct mmu_cache *c, uint64_t index,
                              uint16_t tag, uint16_t pcid, uint64_t root)
 {
   if (!c->sets) return 0;
-  uint32_t s = (uint32_t)(index & c->set_mask);
-  struct mmu_entry *set = c->e + (size_t)s * c->ways;
-  const uint64_t *keys = cache_set_keys(m, c, s);
+  uint32_t si = (uint32_t)(index & c->set_mask);
+  struct mmu_entry *set = c->e + (size_t)si * c->ways;
+  uint64_t *s = cache_set_current(m, c, si);
+  const uint64_t *keys = s + SET_KEYS;
   struct mmu_entry *free_way = 0;
   for (uint32_t w = 0; w < c->ways; w++) {
+    if (keys[w] == CACHE_NO_KEY) {
+      if (!free_way) free_way = &set[w];
+      continue;
+    }
     struct mmu_entry *e = &set[w];
     if (keys[w] == key && e->tag == tag && e->root == root && e->pcid == pcid) return e;
-    if (!free_way && keys[w] == CACHE_NO_KEY) free_way = e;
   }
   if (free_way) return free_way;
   if (m->geo.replacement == MMU_REPL_FIFO) {
-    uint32_t v = c->next_victim[s];
-    c->next_victim[s] = (v + 1) % c->ways;
+    uint32_t v = (uint32_t)(s[SET_GEN] >> 32);
+    s[SET_GEN] = (s[SET_GEN] & 0xFFFFFFFFull) | ((uint64_t)((v + 1) % c->ways) << 32);
     return &set[v];
   }
-  const uint64_t *stamps = c->stamps + (size_t)s * c->ways;
-  uint32_t victim = 0;
-  for (uint32_t w = 1; w < c->ways; w++)
-    if (stamps[w] < stamps[victim]) victim = w;
-  return &set[victim];
+  return &set[(s[SET_ORDER] >> (4 * (c->ways - 1))) & 0xF]; /* least recently used */
 }
 
 void cache_invalidate(struct mmu *m, struct mmu_cache *c, const struct cache_match *mt)
 {
-  size_t n = (size_t)c->sets * c->ways;
-  for (size_t i = 0; i < n; i++) {
-    struct mmu_entry *e = &c->e[i];
-    if (c->keys[i] == CACHE_NO_KEY || c->set_gen[i / c->ways] != m->generation) continue;
-    if (mt->by_tag && e->tag != mt->tag) continue;
-    if (mt->by_root && e->root != mt->root) continue;
-    if (mt->keep_global && (e->flags & ENT_GLOBAL)) continue;
-    /* A global entry belongs to every PCID: a PCID-specific invalidation
-     * that does not keep globals removes it too. */
-    if (mt->by_pcid && e->pcid != mt->pcid && !(e->flags & ENT_GLOBAL)) continue;
-    if (mt->not_tag0 && e->tag == 0) continue;
-    if ((e->flags & mt->need_flags) != mt->need_flags) continue;
-    if (mt->by_key && (mt->addr >> e->gshift) != (e->key >> e->gshift)) continue;
-    cache_drop(c, e);
+  for (size_t si = 0; si < c->sets; si++) {
+    uint64_t *s = cache_set(c, si);
+    if ((uint32_t)s[SET_GEN] != m->generation) continue; /* nothing valid since the last full flush */
+    for (uint32_t w = 0; w < c->ways; w++) {
+      if (s[SET_KEYS + w] == CACHE_NO_KEY) continue;
+      struct mmu_entry *e = &c->e[si * c->ways + w];
+      if (mt->by_tag && e->tag != mt->tag) continue;
+      if (mt->by_root && e->root != mt->root) continue;
+      if (mt->keep_global && (e->flags & ENT_GLOBAL)) continue;
+      /* A global entry belongs to every PCID: a PCID-specific invalidation
+       * that does not keep globals removes it too. */
+      if (mt->by_pcid && e->pcid != mt->pcid && !(e->flags & ENT_GLOBAL)) continue;
+      if (mt->not_tag0 && e->tag == 0) continue;
+      if ((e->flags & mt->need_flags) != mt->need_flags) continue;
+      if (mt->by_key && (mt->addr >> e->gshift) != (e->key >> e->gshift)) continue;
+      s[SET_KEYS + w] = CACHE_NO_KEY;
+    }
   }
 }

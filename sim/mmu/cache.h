@@ -16,8 +16,9 @@ enum {
   ENT_EPT    = 1u << 4, /* created under EPT (INVEPT all-context removes it) */
 };
 
+/* One cache line per entry: a lookup or fill touches one line of entries. */
 struct mmu_entry {
-  uint64_t key;      /* address bits this entry maps, low bits cleared */
+  _Alignas(64) uint64_t key; /* address bits this entry maps, low bits cleared */
   uint64_t root;     /* SLAT root tag (EP4TA or nCR3; 0 without SLAT) */
   uint64_t hpa;      /* host-physical base of the page / referenced table */
   uint64_t gpa;      /* guest-physical base of the page (TLB) */
@@ -50,17 +51,37 @@ void cache_free(struct mmu_cache *c);
 
 #define CACHE_NO_KEY (~0ull) /* no valid key has all of bits 11:0 set */
 
+/* The block of one set (see struct mmu_cache). */
+enum { SET_GEN, SET_ORDER, SET_KEYS };
+
+static inline uint64_t *cache_set(const struct mmu_cache *c, size_t set) { return c->sets_mem + set * c->stride; }
+
 /* A full flush only bumps the MMU's generation; a set's keys are cleared the
  * first time the set is used afterwards. From then on, a way holds a valid
  * entry exactly when its key is not CACHE_NO_KEY. */
-static inline const uint64_t *cache_set_keys(struct mmu *m, struct mmu_cache *c, size_t set)
+static inline uint64_t *cache_set_current(struct mmu *m, struct mmu_cache *c, size_t set)
 {
-  uint64_t *keys = c->keys + set * c->ways;
-  if (c->set_gen[set] != m->generation) {
-    for (uint32_t w = 0; w < c->ways; w++) keys[w] = CACHE_NO_KEY;
-    c->set_gen[set] = m->generation;
+  uint64_t *s = cache_set(c, set);
+  if ((uint32_t)s[SET_GEN] != m->generation) {
+    for (uint32_t w = 0; w < c->ways; w++) s[SET_KEYS + w] = CACHE_NO_KEY;
+    s[SET_GEN] = (s[SET_GEN] & ~0xFFFFFFFFull) | m->generation;
   }
-  return keys;
+  return s;
+}
+
+/* Makes way w the most recently used of its set. The order holds every way
+ * once, so this is exact LRU: the victim is the last way in the order. */
+static inline void cache_touch(uint64_t *s, uint32_t w)
+{
+  uint64_t o = s[SET_ORDER];
+  /* The position p of w's nibble: the lowest zero nibble of o ^ w-in-every-
+   * nibble (w occurs once among the ways; unused high nibbles come after). */
+  uint64_t x = o ^ (0x1111111111111111ull * w);
+  uint64_t z = (x - 0x1111111111111111ull) & ~x & 0x8888888888888888ull;
+  unsigned p = (unsigned)__builtin_ctzll(z) / 4;
+  uint64_t below = o & ((1ull << (4 * p)) - 1); /* ways used more recently than w */
+  uint64_t above = p == 15 ? 0 : (o >> (4 * (p + 1))) << (4 * (p + 1));
+  s[SET_ORDER] = above | (below << 4) | w;
 }
 
 /* Finds the entry for `key` (set chosen by `index`) with this tag, root and
@@ -68,15 +89,17 @@ static inline const uint64_t *cache_set_keys(struct mmu *m, struct mmu_cache *c,
 static inline struct mmu_entry *cache_lookup(struct mmu *m, struct mmu_cache *c, uint64_t index,
                                              uint64_t key, uint16_t tag, uint16_t pcid, uint64_t root)
 {
-  if (!c->sets) return 0;
+  /* Nothing filled since the last full flush (or a disabled cache): no set to read. */
+  if (c->filled_gen != m->generation) return 0;
   size_t set = (size_t)(index & c->set_mask);
-  const uint64_t *keys = cache_set_keys(m, c, set);
+  uint64_t *s = cache_set_current(m, c, set);
+  const uint64_t *keys = s + SET_KEYS;
   for (uint32_t w = 0; w < c->ways; w++) {
     if (keys[w] != key) continue;
     struct mmu_entry *e = &c->e[set * c->ways + w];
     if (e->tag != tag || e->root != root) continue;
     if (e->pcid != pcid && !(e->flags & ENT_GLOBAL)) continue;
-    c->stamps[set * c->ways + w] = ++m->clock;
+    cache_touch(s, w);
     return e;
   }
   return 0;
@@ -90,13 +113,18 @@ struct mmu_entry *cache_slot(struct mmu *m, struct mmu_cache *c, uint64_t index,
 /* Marks the slot filled: valid, current generation, most recently used. */
 static inline void cache_commit(struct mmu *m, struct mmu_cache *c, struct mmu_entry *e)
 {
-  c->stamps[e - c->e] = ++m->clock;
-  c->keys[e - c->e] = e->key;
+  c->filled_gen = m->generation;
+  size_t i = (size_t)(e - c->e);
+  uint64_t *s = cache_set(c, i / c->ways);
+  uint32_t w = (uint32_t)(i % c->ways);
+  s[SET_KEYS + w] = e->key;
+  cache_touch(s, w);
 }
 
 static inline void cache_drop(struct mmu_cache *c, struct mmu_entry *e)
 {
-  c->keys[e - c->e] = CACHE_NO_KEY;
+  size_t i = (size_t)(e - c->e);
+  cache_set(c, i / c->ways)[SET_KEYS + i % c->ways] = CACHE_NO_KEY;
 }
 
 void cache_invalidate(struct mmu *m, struct mmu_cache *c, const struct cache_match *match);

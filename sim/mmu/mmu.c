@@ -66,12 +66,23 @@ void mmu_fini(struct mmu *m)
 
 void mmu_context_from_cpu(struct mmu_context *ctx, const struct cpu_state *cpu)
 {
-  *ctx = (struct mmu_context){
-    .cr0 = cpu->cr0, .cr3 = cpu->cr3, .cr4 = cpu->cr4, .efer = cpu->efer,
-    .pkru = cpu->pkru, .cpl = (uint8_t)cpu_cpl(cpu), .ac = (cpu->rflags & RFLAGS_AC) != 0,
-    .slat = MMU_SLAT_NONE,
-  };
+  /* Field by field rather than a zeroing compound literal: this runs on
+   * every TLB fill. */
+  ctx->cr0 = cpu->cr0;
+  ctx->cr3 = cpu->cr3;
+  ctx->cr4 = cpu->cr4;
+  ctx->efer = cpu->efer;
   memcpy(ctx->pdpte, cpu->pdpte, sizeof ctx->pdpte);
+  ctx->pkru = cpu->pkru;
+  ctx->cpl = (uint8_t)cpu_cpl(cpu);
+  ctx->ac = (cpu->rflags & RFLAGS_AC) != 0;
+  ctx->slat = MMU_SLAT_NONE;
+  ctx->eptp = 0;
+  ctx->ept_mbec = false;
+  ctx->ncr3 = 0;
+  ctx->host_cr4 = 0;
+  ctx->host_efer = 0;
+  ctx->tag = 0;
 }
 
 bool mmu_pdpte_valid(uint64_t pdpte, uint8_t maxphy)
@@ -199,21 +210,22 @@ static bool same_env_ctx(const struct mmu_context *a, const struct mmu_context *
          a->host_cr4 == b->host_cr4 && a->host_efer == b->host_efer && a->tag == b->tag;
 }
 
-static bool env_for(struct mmu *m, struct walk_env *w, const struct mmu_context *ctx, unsigned flags,
-                    struct mmu_fault *fault)
+/* The memoised environment is used in place (the MMU is not reentrant):
+ * only the per-access fields change. */
+static struct walk_env *env_for(struct mmu *m, const struct mmu_context *ctx, unsigned flags,
+                                struct mmu_fault *fault)
 {
-  struct walk_env *memo = (struct walk_env *)m->memo_env;
+  struct walk_env *w = (struct walk_env *)m->memo_env;
   if (!m->memo_valid || !same_env_ctx(&m->memo_ctx, ctx)) {
-    if (!walk_env_init(memo, &m->phys, m, ctx, 0, fault)) { m->memo_valid = false; return false; }
+    if (!walk_env_init(w, &m->phys, m, ctx, 0, fault)) { m->memo_valid = false; return 0; }
     m->memo_ctx = *ctx;
     m->memo_valid = true;
   }
-  *w = *memo;
   w->ctx = ctx;
   w->flags = flags;
   w->user = ctx->cpl == 3 && !(flags & MMU_IMPLICIT_SUPERVISOR);
   w->refs = 0;
-  return true;
+  return w;
 }
 
 bool mmu_translate(struct mmu *m, const struct mmu_context *ctx, uint64_t linear,
@@ -221,25 +233,25 @@ bool mmu_translate(struct mmu *m, const struct mmu_context *ctx, uint64_t linear
 {
   m->stats.translations++;
   if (!(ctx->cr0 & CR0_PG) && ctx->slat == MMU_SLAT_NONE) { identity(linear, out); return true; }
-  struct walk_env w;
-  if (!env_for(m, &w, ctx, flags, fault)) { m->stats.faults++; return false; }
+  struct walk_env *w = env_for(m, ctx, flags, fault);
+  if (!w) { m->stats.faults++; return false; }
   uint64_t lin = (ctx->efer & EFER_LMA) ? linear : (linear & 0xFFFFFFFFu);
-  uint64_t sig = walk_mode_sig(ctx, w.user, flags);
+  uint64_t sig = walk_mode_sig(ctx, w->user, flags);
   /* Linear and combined mappings exist only with paging on (SDM Vol. 3C,
    * "Cached Information"): with CR0.PG=0 only guest-physical ones are cached. */
-  if (w.gf && tlb_hit(m, &w, lin, acc, sig, out)) { count_tag(m, ctx->tag, true); return true; }
-  if (w.gf) { m->stats.tlb_misses++; count_tag(m, ctx->tag, false); }
+  if (w->gf && tlb_hit(m, w, lin, acc, sig, out)) { count_tag(m, ctx->tag, true); return true; }
+  if (w->gf) { m->stats.tlb_misses++; count_tag(m, ctx->tag, false); }
   struct walk_result r;
   m->stats.walks++;
-  bool ok = walk_translate(&w, lin, acc, out, fault, &r);
-  m->stats.refs += w.refs;
+  bool ok = walk_translate(w, lin, acc, out, fault, &r);
+  m->stats.refs += w->refs;
   if (!ok) {
     m->stats.faults++;
     return false;
   }
-  out->refs = w.refs;
+  out->refs = w->refs;
   out->tlb_hit = false;
-  if (w.gf) tlb_fill(m, &w, lin, &r, out, sig);
+  if (w->gf) tlb_fill(m, w, lin, &r, out, sig);
   return true;
 }
 

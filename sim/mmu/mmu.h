@@ -190,32 +190,39 @@ struct mmu_stats {
 
 struct mmu_entry;   /* sim/mmu/cache.h */
 
+/* Each set is one block of `stride` 64-bit words, so that a lookup reads
+ * one or two cache lines: word 0 holds the generation the set's keys belong
+ * to (low half; lazy full flush) and the FIFO pointer (high half), word 1 the
+ * LRU order (4-bit way numbers, most recently used first), then the key of
+ * each way (CACHE_NO_KEY when the way is invalid). */
+#define MMU_CACHE_MAX_WAYS 16
+
 struct mmu_cache {
-  uint64_t *stamps;        /* LRU time per way, apart from the entries so a
-                              victim search reads one line, not every entry */
+  uint64_t *sets_mem;
   struct mmu_entry *e;
-  uint64_t *keys;          /* e[i].key while e[i] is valid, else ~0: one line per set to scan */
-  uint32_t *next_victim;   /* FIFO pointer per set */
-  uint32_t *set_gen;       /* generation each set's keys belong to (lazy full flush) */
-  uint32_t sets, ways, set_mask;
+  uint32_t sets, ways, set_mask, stride;
+  uint32_t filled_gen;     /* generation of the last fill: before one, nothing is valid */
 };
 
+/* Fields every translation reads come first, so that a translation touches
+ * few cache lines of this (large) structure; the per-mode formats in `phys`
+ * are last. */
 struct mmu {
-  struct mmu_phys phys;
-  struct mmu_geometry geo;
+  uint32_t generation;     /* bumped by a full flush; older entries are invalid */
+  bool memo_valid;
   struct mmu_cache tlb[MMU_PAGE_SIZES];
   struct mmu_cache psc[MMU_PSC_LEVELS];
   struct mmu_cache gpa_tlb;
-  uint64_t clock;          /* LRU time stamp */
   struct mmu_context memo_ctx;  /* the context memo_env was derived from */
   uint64_t memo_env[20];        /* struct walk_env (sim/mmu/walk.h) for memo_ctx */
-  bool memo_valid;
-  uint32_t generation;     /* bumped by a full flush; older entries are invalid */
   struct mmu_stats stats;
+  struct mmu_geometry geo;
+  struct mmu_phys phys;
 };
 
 /* Allocates the caches (the only allocation the MMU does). False on bad
- * geometry (sets not a power of two, bad maxphyaddr) or allocation failure. */
+ * geometry (sets not a power of two, more than MMU_CACHE_MAX_WAYS ways, bad
+ * maxphyaddr) or allocation failure. */
 bool mmu_init(struct mmu *mmu, const struct mmu_geometry *geo, uint8_t *ram, uint64_t ram_size);
 void mmu_fini(struct mmu *mmu);
 
@@ -229,6 +236,15 @@ void mmu_fini(struct mmu *mmu);
 bool mmu_translate(struct mmu *mmu, const struct mmu_context *ctx, uint64_t linear,
                    enum mmu_access access, unsigned flags,
                    struct mmu_translation *out, struct mmu_fault *fault);
+
+/* A hint, no effect on the result: starts loading the 4 KiB TLB set that
+ * translating `linear` will read first, so that a caller with other work to
+ * do before mmu_translate() overlaps it with the cache miss. */
+static inline void mmu_prefetch(const struct mmu *mmu, uint64_t linear)
+{
+  const struct mmu_cache *c = &mmu->tlb[MMU_PAGE_4K];
+  if (c->sets) __builtin_prefetch(c->sets_mem + ((linear >> 12) & c->set_mask) * c->stride);
+}
 
 /* The oracle: the same architectural walk with no caching at all. */
 bool mmu_reference_translate(const struct mmu_phys *phys, const struct mmu_context *ctx,
