@@ -152,6 +152,9 @@ static void hv_vmx_unexpected_exit_stops_with_exit_information(void **state)
     assert_int_equal(r, 1 + 3);
     assert_non_null(strstr(hvh_console(), "unexpected VM exit 54 (WBINVD)"));
     assert_non_null(strstr(hvh_console(), "hv: vmx: exit reason 54"));
+    /* The register dump: names left-justified in a 3-character field. */
+    assert_non_null(strstr(hvh_console(), "hv:   r8  0x"));
+    assert_non_null(strstr(hvh_console(), " rax 0x"));
     assert_non_null(strstr(hvh_console(), "FAIL"));
 }
 

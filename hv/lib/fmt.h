@@ -1,6 +1,7 @@
 /* A tiny printf engine shared by the hypervisor core and its test guest
  * (both freestanding 64-bit code): %d %u %x %s %c %% with a field width,
- * 0-padding and the l / ll / z modifiers. Output goes to a sink callback. */
+ * 0-padding or left justification (-), and the l / ll / z modifiers.
+ * Output goes to a sink callback. */
 #ifndef HV_LIB_FMT_H
 #define HV_LIB_FMT_H
 
