@@ -212,11 +212,9 @@ static void dim_walk(struct walk_env *w, struct dim *d, bool guest, uint64_t lin
     d->e[level] = e;
     d->e_hpa[level] = ea;
     const struct pt_level *lv = &f->lv[level];
-    if (!lv->rights_ignored) rights &= pt_entry_rights(f, e);
-    if (guest) {
-      d->tbl_hpa[level] = ea - off;
-      d->acc_rights[level] = rights;
-    }
+    if (!lv->rights_ignored) rights &= pt_rights(f, e);
+    d->acc_rights[level] = rights;
+    if (guest) d->tbl_hpa[level] = ea - off;
     d->rights = rights;
     d->leaf = level;
     if (!(e & f->present)) { d->st = DIM_NOT_PRESENT; d->reason = "entry not present"; return; }
@@ -254,7 +252,9 @@ static void dim_set_ad(struct walk_env *w, const struct dim *d, bool write)
   for (unsigned l = d->start; l >= d->leaf && l >= 1; l--) {
     if (f->lv[l].rights_ignored) continue;
     uint64_t bits = f->a_bit | (l == d->leaf && write ? f->d_bit : 0);
-    if ((d->e[l] & bits) != bits) ram_set_bits(w->phys, d->e_hpa[l], bits & ~d->e[l], f->entry_size);
+    if ((d->e[l] & bits) == bits) continue;
+    ram_set_bits(w->phys, d->e_hpa[l], bits & ~d->e[l], f->entry_size);
+    w->npath.low = 0; /* the write may have changed an entry on the remembered nested path */
   }
 }
 
@@ -303,6 +303,46 @@ static void nested_fault(struct walk_env *w, const struct dim *d, uint64_t gpa, 
   fault->exitinfo2 = gpa;
 }
 
+/* Where a nested walk of `gpa` may start: below the lowest level whose
+ * entry the last nested walk of this translation read for the same region
+ * (the entry at level l depends only on the address bits above its shift).
+ * The entries skipped are counted as read. */
+static void nested_start(struct walk_env *w, struct dim *d, uint64_t gpa)
+{
+  const struct pt_format *f = w->nf;
+  d->start = f->levels;
+  d->table = w->nroot;
+  d->rights = PT_RIGHTS_ALL;
+  if (!w->npath.low) return;
+  for (unsigned l = w->npath.low; l <= f->levels; l++) {
+    unsigned s = pt_level_shift(f, l);
+    if ((gpa >> s) != (w->npath.addr >> s)) continue;
+    d->start = l - 1;
+    d->table = w->npath.table[l - 1];
+    d->rights = w->npath.rights[l];
+    w->refs += f->levels - l + 1;
+    return;
+  }
+}
+
+/* Remembers the path of a successful nested walk that started at `start`.
+ * Levels above `start` came from the remembered path and stay valid for
+ * this address (same region) unless this walk wrote an accessed/dirty flag,
+ * which dropped the path: then only a walk from the top is remembered. The
+ * values are those read before the walk's own flag updates, which change
+ * no table address, right or reserved bit of a table entry. */
+static void nested_remember(struct walk_env *w, const struct dim *d, unsigned start, uint64_t gpa)
+{
+  if (!w->mmu) return; /* the reference walk reads every entry */
+  if (!w->npath.low && start != d->f->levels) return;
+  for (unsigned l = start; l > d->leaf; l--) {
+    w->npath.table[l - 1] = d->e[l] & d->f->lv[l].table_addr;
+    w->npath.rights[l] = d->acc_rights[l];
+  }
+  w->npath.addr = gpa;
+  w->npath.low = d->leaf + 1;
+}
+
 static bool nested_walk(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool final,
                         bool user_page, uint64_t linear, bool linear_valid, unsigned grights,
                         struct nres *r, struct mmu_fault *fault)
@@ -313,11 +353,10 @@ static bool nested_walk(struct walk_env *w, uint64_t gpa, enum mmu_access acc, b
   struct dim d;
   d.f = f;
   d.addr = gpa;
-  d.start = f->levels;
-  d.table = w->nroot;
   d.table_hpa = true;
-  d.rights = PT_RIGHTS_ALL;
   d.reason = 0;
+  nested_start(w, &d, gpa);
+  unsigned start = d.start;
   dim_walk(w, &d, false, linear, fault);
   if (d.st == DIM_OK && !walk_nested_allows(w, d.rights, acc, user_page)) {
     d.st = DIM_PROTECTION;
@@ -329,6 +368,7 @@ static bool nested_walk(struct walk_env *w, uint64_t gpa, enum mmu_access acc, b
     return false;
   }
   dim_set_ad(w, &d, acc == MMU_WRITE);
+  nested_remember(w, &d, start, gpa);
   r->hpa = d.out;
   r->rights = d.rights;
   r->shift = pt_level_shift(f, d.leaf);

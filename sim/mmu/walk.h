@@ -20,6 +20,18 @@ struct walk_env {
   uint16_t pcid;
   uint16_t gpa_tag;                /* tag of guest-physical mappings: ASID (NPT), 0 (EPT) */
   bool ps_write;                   /* guest paging-structure accesses count as writes */
+  /* The path of the last nested walk in this translation: the tables it
+   * went through and the rights down to each level. A nested walk for an
+   * address in the same region reads the same entries again; it takes them
+   * from here and still counts each as read (refs). Valid only within one
+   * translation and only while the walker has written nothing (an
+   * accessed/dirty update could change an entry on the path). */
+  struct {
+    uint64_t addr;                 /* guest-physical address walked */
+    unsigned low;                  /* lowest level whose table is known; 0: empty */
+    uint64_t table[PT_MAX_LEVELS + 1]; /* table[l]: the level-l table on the path */
+    unsigned rights[PT_MAX_LEVELS + 1]; /* rights[l]: rights through the level-l entry */
+  } npath;
   bool user;                       /* the access is user-mode */
   unsigned flags;
   unsigned refs;
