@@ -228,6 +228,7 @@ static struct walk_env *env_for(struct mmu *m, const struct mmu_context *ctx, un
   w->ctx = ctx;
   w->flags = flags;
   w->user = ctx->cpl == 3 && !(flags & MMU_IMPLICIT_SUPERVISOR);
+  w->sig = walk_mode_sig(ctx, w->user, flags);
   w->refs = 0;
   w->npath.low = 0; /* memory may have changed since the last translation */
   return w;
@@ -241,7 +242,7 @@ bool mmu_translate(struct mmu *m, const struct mmu_context *ctx, uint64_t linear
   struct walk_env *w = env_for(m, ctx, flags, fault);
   if (!w) { m->stats.faults++; return false; }
   uint64_t lin = (ctx->efer & EFER_LMA) ? linear : (linear & 0xFFFFFFFFu);
-  uint64_t sig = walk_mode_sig(ctx, w->user, flags);
+  uint64_t sig = w->sig;
   /* Linear and combined mappings exist only with paging on (SDM Vol. 3C,
    * "Cached Information"): with CR0.PG=0 only guest-physical ones are cached. */
   if (w->gf && tlb_hit(m, w, lin, acc, sig, out)) { count_tag(m, ctx->tag, true); return true; }

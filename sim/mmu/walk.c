@@ -51,6 +51,7 @@ bool walk_env_init(struct walk_env *w, const struct mmu_phys *phys, struct mmu *
   *w = (struct walk_env){ .phys = phys, .mmu = mmu, .ctx = ctx, .flags = flags };
   unsigned m = phys->maxphyaddr;
   w->user = ctx->cpl == 3 && !(flags & MMU_IMPLICIT_SUPERVISOR);
+  w->sig = walk_mode_sig(ctx, w->user, flags);
   if (ctx->cr0 & CR0_PG) {
     if (!x86_mode_of(ctx->cr0, ctx->cr4, ctx->efer, phys->features, &w->gmode))
       return bad_context(fault, "EFER.LMA=1 with CR4.PAE=0");
@@ -138,17 +139,33 @@ bool walk_nested_allows(const struct walk_env *w, unsigned nr, enum mmu_access a
   return false;
 }
 
-unsigned walk_perms(const struct walk_env *w, const struct walk_result *r)
+/* MMU_PERM_* the guest's rules (walk_guest_check) allow for a translation
+ * with these rights and protection key. The answer depends on nothing else
+ * than the access mode (sig), so the last one is remembered: consecutive
+ * translations nearly always repeat it. */
+static unsigned guest_perms(struct walk_env *w, unsigned rights, unsigned pkey)
+{
+  unsigned key = rights | pkey << 5 | 1u << 9;
+  if (w->gp_key == key && w->gp_sig == w->sig) return w->gp_perms;
+  unsigned p = 0;
+  if (!walk_guest_check(w, rights, pkey, MMU_READ)) p |= MMU_PERM_READ;
+  if (!walk_guest_check(w, rights, pkey, MMU_WRITE)) p |= MMU_PERM_WRITE;
+  if (!walk_guest_check(w, rights, pkey, MMU_FETCH)) p |= MMU_PERM_EXEC;
+  w->gp_key = key;
+  w->gp_sig = w->sig;
+  w->gp_perms = p;
+  return p;
+}
+
+unsigned walk_perms(struct walk_env *w, const struct walk_result *r)
 {
   bool upage = r->rights & PT_RIGHT_U;
+  unsigned g = guest_perms(w, r->rights, r->pkey);
   unsigned p = 0;
-  if (!walk_guest_check(w, r->rights, r->pkey, MMU_READ) && walk_nested_allows(w, r->nrights, MMU_READ, upage))
-    p |= MMU_PERM_READ;
-  if (r->gdirty && r->ndirty && !walk_guest_check(w, r->rights, r->pkey, MMU_WRITE) &&
-      walk_nested_allows(w, r->nrights, MMU_WRITE, upage))
+  if ((g & MMU_PERM_READ) && walk_nested_allows(w, r->nrights, MMU_READ, upage)) p |= MMU_PERM_READ;
+  if (r->gdirty && r->ndirty && (g & MMU_PERM_WRITE) && walk_nested_allows(w, r->nrights, MMU_WRITE, upage))
     p |= MMU_PERM_WRITE;
-  if (!walk_guest_check(w, r->rights, r->pkey, MMU_FETCH) && walk_nested_allows(w, r->nrights, MMU_FETCH, upage))
-    p |= MMU_PERM_EXEC;
+  if ((g & MMU_PERM_EXEC) && walk_nested_allows(w, r->nrights, MMU_FETCH, upage)) p |= MMU_PERM_EXEC;
   return p;
 }
 
@@ -512,8 +529,11 @@ bool walk_translate(struct walk_env *w, uint64_t linear, enum mmu_access acc,
     uint64_t leaf = d.e[d.leaf];
     res->rights = d.rights;
     res->pkey = f->pkeys ? (unsigned)(leaf >> 59) & 0xF : 0;
-    uint32_t ec = walk_guest_check(w, d.rights, res->pkey, acc);
-    if (ec) return page_fault(w, linear, acc, ec, "access rights do not allow the access", fault);
+    static const unsigned perm_of[] = { [MMU_READ] = MMU_PERM_READ, [MMU_WRITE] = MMU_PERM_WRITE,
+                                        [MMU_FETCH] = MMU_PERM_EXEC };
+    if (!(guest_perms(w, d.rights, res->pkey) & perm_of[acc]))
+      return page_fault(w, linear, acc, walk_guest_check(w, d.rights, res->pkey, acc),
+                        "access rights do not allow the access", fault);
     /* The guest walk is complete: set its accessed/dirty flags (SDM
      * "Accessed and Dirty Flags"), then access the final guest-physical page. */
     dim_set_ad(w, &d, acc == MMU_WRITE);

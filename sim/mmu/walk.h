@@ -35,6 +35,11 @@ struct walk_env {
   bool user;                       /* the access is user-mode */
   unsigned flags;
   unsigned refs;
+  uint64_t sig;                    /* walk_mode_sig() of this access */
+  /* The last guest_perms() answer: its inputs (sig, rights, pkey) and the
+   * MMU_PERM_* the guest's rules allow. */
+  uint64_t gp_sig;
+  unsigned gp_key, gp_perms;
 };
 
 /* What a successful walk learned, for the TLB and for Unicorn's permissions. */
@@ -73,6 +78,6 @@ uint32_t walk_guest_check(const struct walk_env *w, unsigned rights, unsigned pk
 bool walk_nested_allows(const struct walk_env *w, unsigned nrights, enum mmu_access acc, bool user_page);
 
 /* MMU_PERM_* Unicorn may cache for a page with these rights and dirty state. */
-unsigned walk_perms(const struct walk_env *w, const struct walk_result *r);
+unsigned walk_perms(struct walk_env *w, const struct walk_result *r);
 
 #endif
