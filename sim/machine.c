@@ -132,6 +132,13 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
                   acc == MMU_FETCH ? 'x' : acc == MMU_WRITE ? 'w' : 'r', f.error_code);
     return false;
   }
+  /* Unicorn's TLB (QEMU's dynamic TLB) grows only when it is flushed while
+   * mostly full, and the run loop flushes it only on context changes: a
+   * guest whose working set outgrows it would refill every access. A flush
+   * every 4096 translations lets it grow to the working set. It is safe at
+   * any time (the TLB only caches the model's translations; QEMU re-reads
+   * its TLB after a fill) and deterministic (a function of the count). */
+  if ((m->mmu.stats.translations & 4095) == 0) uc_ctl_flush_tlb(uc);
   if (t.page_base >= m->ram_size) {
     machine_stop(m, STOP_INTERNAL, 0, "guest accessed physical address 0x%llx outside RAM (0x%llx bytes) at linear 0x%llx",
                  (unsigned long long)t.pa, (unsigned long long)m->ram_size, (unsigned long long)va);
