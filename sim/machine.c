@@ -135,6 +135,13 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
                   acc == MMU_FETCH ? 'x' : acc == MMU_WRITE ? 'w' : 'r', f.error_code);
     return false;
   }
+  /* Unicorn's TLB (QEMU's dynamic TLB) grows only when it is flushed while
+   * mostly full, and the run loop flushes it only on context changes: a
+   * guest whose working set outgrows it would refill every access. A flush
+   * every 4096 translations lets it grow to the working set. It is safe at
+   * any time (the TLB only caches the model's translations; QEMU re-reads
+   * its TLB after a fill) and deterministic (a function of the count). */
+  if ((m->mmu.stats.translations & 4095) == 0) uc_ctl_flush_tlb(uc);
   if (t.page_base >= m->ram_size) {
     /* The status goes through machine_stop: after another stop (a debug
      * exit whose translation block runs on) it must not be overwritten. */

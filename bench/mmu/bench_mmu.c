@@ -16,6 +16,7 @@
 
 static uint8_t *ram;
 static uint64_t next_page = 0x100000;
+static unsigned scale_div = 1; /* `bench_mmu SECTION DIV`: DIV times fewer iterations (for valgrind) */
 
 static uint64_t page(void)
 {
@@ -88,7 +89,7 @@ static void cold(const char *label, const char *kind, unsigned levels, struct mm
   struct mmu_context c = context(kind, levels, vas);
   struct mmu_translation t;
   struct mmu_fault f;
-  const unsigned n = 2000000;
+  const unsigned n = 2000000 / scale_div;
   unsigned refs = 0;
   mmu_flush_all(m);
   if (!mmu_translate(m, &c, vas[0], MMU_READ, 0, &t, &f)) fail(label, &f);
@@ -116,7 +117,7 @@ static void hits(const char *label, const char *kind, unsigned levels, struct mm
   mmu_flush_all(m);
   for (unsigned i = 0; i < 64; i++)
     if (!mmu_translate(m, &c, vas[i], MMU_WRITE, 0, &t, &f)) fail(label, &f);
-  const unsigned n = 20000000;
+  const unsigned n = 20000000 / scale_div;
   unsigned hit = 0;
   double t0 = now();
   for (unsigned i = 0; i < n; i++) {
@@ -143,7 +144,7 @@ static void sweep(const char *label, struct mmu *m)
   struct mmu_fault f;
   mmu_flush_all(m);
   mmu_stats_reset(m);
-  const unsigned n = 4000000;
+  const unsigned n = 4000000 / scale_div;
   double t0 = now();
   for (unsigned i = 0; i < n; i++)
     if (!mmu_translate(m, &c, base + ((uint64_t)(i % SWEEP_PAGES) << 12), (i & 1) ? MMU_WRITE : MMU_READ, 0, &t, &f))
@@ -154,11 +155,12 @@ static void sweep(const char *label, struct mmu *m)
          100.0 * (double)st->tlb_misses / st->translations, dt / n * 1e9);
 }
 
-/* `bench_mmu [cold|hits|sweep]` runs one section (for profiling); no
- * argument runs all. */
+/* `bench_mmu [cold|hits|sweep [DIV]]` runs one section (for profiling),
+ * optionally DIV times shorter; no argument runs all. */
 int main(int argc, char **argv)
 {
   const char *only = argc > 1 ? argv[1] : 0;
+  if (argc > 2 && atoi(argv[2]) > 0) scale_div = (unsigned)atoi(argv[2]);
   ram = aligned_alloc(4096, RAM);
   if (!ram) return 1;
   struct mmu m;

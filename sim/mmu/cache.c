@@ -23,7 +23,8 @@ bool cache_alloc(struct mmu_cache *c, const struct mmu_cache_geometry *g)
     uint64_t *set = c->sets_mem + s * stride;
     set[SET_GEN] = 0; /* generation 0 is never current; FIFO pointer 0 */
     set[SET_ORDER] = order;
-    for (uint32_t w = 0; w < g->ways; w++) set[SET_KEYS + w] = CACHE_NO_KEY;
+    set[SET_VALID] = 0;
+    for (uint32_t w = 0; w < g->ways; w++) set[SET_KEYS + w] = 0;
   }
   c->sets = g->sets;
   c->ways = g->ways;
@@ -47,16 +48,14 @@ struct mmu_entry *cache_slot(struct mmu *m, struct mmu_cache *c, uint64_t index,
   struct mmu_entry *set = c->e + (size_t)si * c->ways;
   uint64_t *s = cache_set_current(m, c, si);
   const uint64_t *keys = s + SET_KEYS;
-  struct mmu_entry *free_way = 0;
-  for (uint32_t w = 0; w < c->ways; w++) {
-    if (keys[w] == CACHE_NO_KEY) {
-      if (!free_way) free_way = &set[w];
-      continue;
-    }
+  uint64_t valid = s[SET_VALID];
+  for (uint64_t v = valid; v; v &= v - 1) {
+    uint32_t w = (uint32_t)__builtin_ctzll(v);
     struct mmu_entry *e = &set[w];
     if (keys[w] == key && e->tag == tag && e->root == root && e->pcid == pcid) return e;
   }
-  if (free_way) return free_way;
+  uint64_t free_ways = ~valid & ((1ull << c->ways) - 1);
+  if (free_ways) return &set[__builtin_ctzll(free_ways)]; /* the lowest invalid way */
   if (m->geo.replacement == MMU_REPL_FIFO) {
     uint32_t v = (uint32_t)(s[SET_GEN] >> 32);
     s[SET_GEN] = (s[SET_GEN] & 0xFFFFFFFFull) | ((uint64_t)((v + 1) % c->ways) << 32);
@@ -70,8 +69,8 @@ void cache_invalidate(struct mmu *m, struct mmu_cache *c, const struct cache_mat
   for (size_t si = 0; si < c->sets; si++) {
     uint64_t *s = cache_set(c, si);
     if ((uint32_t)s[SET_GEN] != m->generation) continue; /* nothing valid since the last full flush */
-    for (uint32_t w = 0; w < c->ways; w++) {
-      if (s[SET_KEYS + w] == CACHE_NO_KEY) continue;
+    for (uint64_t v = s[SET_VALID]; v; v &= v - 1) {
+      uint32_t w = (uint32_t)__builtin_ctzll(v);
       struct mmu_entry *e = &c->e[si * c->ways + w];
       if (mt->by_tag && e->tag != mt->tag) continue;
       if (mt->by_root && e->root != mt->root) continue;
@@ -82,7 +81,7 @@ void cache_invalidate(struct mmu *m, struct mmu_cache *c, const struct cache_mat
       if (mt->not_tag0 && e->tag == 0) continue;
       if ((e->flags & mt->need_flags) != mt->need_flags) continue;
       if (mt->by_key && (mt->addr >> e->gshift) != (e->key >> e->gshift)) continue;
-      s[SET_KEYS + w] = CACHE_NO_KEY;
+      s[SET_VALID] &= ~(1ull << w);
     }
   }
 }

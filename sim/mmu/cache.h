@@ -49,21 +49,18 @@ struct cache_match {
 bool cache_alloc(struct mmu_cache *c, const struct mmu_cache_geometry *g);
 void cache_free(struct mmu_cache *c);
 
-#define CACHE_NO_KEY (~0ull) /* no valid key has all of bits 11:0 set */
-
 /* The block of one set (see struct mmu_cache). */
-enum { SET_GEN, SET_ORDER, SET_KEYS };
+enum { SET_GEN, SET_ORDER, SET_VALID, SET_KEYS };
 
 static inline uint64_t *cache_set(const struct mmu_cache *c, size_t set) { return c->sets_mem + set * c->stride; }
 
-/* A full flush only bumps the MMU's generation; a set's keys are cleared the
- * first time the set is used afterwards. From then on, a way holds a valid
- * entry exactly when its key is not CACHE_NO_KEY. */
+/* A full flush only bumps the MMU's generation; a set's valid mask is
+ * cleared the first time the set is used afterwards. */
 static inline uint64_t *cache_set_current(struct mmu *m, struct mmu_cache *c, size_t set)
 {
   uint64_t *s = cache_set(c, set);
   if ((uint32_t)s[SET_GEN] != m->generation) {
-    for (uint32_t w = 0; w < c->ways; w++) s[SET_KEYS + w] = CACHE_NO_KEY;
+    s[SET_VALID] = 0;
     s[SET_GEN] = (s[SET_GEN] & ~0xFFFFFFFFull) | m->generation;
   }
   return s;
@@ -94,7 +91,8 @@ static inline struct mmu_entry *cache_lookup(struct mmu *m, struct mmu_cache *c,
   size_t set = (size_t)(index & c->set_mask);
   uint64_t *s = cache_set_current(m, c, set);
   const uint64_t *keys = s + SET_KEYS;
-  for (uint32_t w = 0; w < c->ways; w++) {
+  for (uint64_t v = s[SET_VALID]; v; v &= v - 1) {
+    uint32_t w = (uint32_t)__builtin_ctzll(v);
     if (keys[w] != key) continue;
     struct mmu_entry *e = &c->e[set * c->ways + w];
     if (e->tag != tag || e->root != root) continue;
@@ -118,13 +116,14 @@ static inline void cache_commit(struct mmu *m, struct mmu_cache *c, struct mmu_e
   uint64_t *s = cache_set(c, i / c->ways);
   uint32_t w = (uint32_t)(i % c->ways);
   s[SET_KEYS + w] = e->key;
+  s[SET_VALID] |= 1ull << w;
   cache_touch(s, w);
 }
 
 static inline void cache_drop(struct mmu_cache *c, struct mmu_entry *e)
 {
   size_t i = (size_t)(e - c->e);
-  cache_set(c, i / c->ways)[SET_KEYS + i % c->ways] = CACHE_NO_KEY;
+  cache_set(c, i / c->ways)[SET_VALID] &= ~(1ull << (i % c->ways));
 }
 
 void cache_invalidate(struct mmu *m, struct mmu_cache *c, const struct cache_match *match);

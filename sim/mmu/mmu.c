@@ -32,13 +32,17 @@ bool mmu_phys_init(struct mmu_phys *p, uint8_t *ram, uint64_t ram_size, uint8_t 
   p->maxphyaddr = maxphy;
   p->features = features;
   for (unsigned mode = 0; mode < MMU_X86_MODES; mode++)
-    for (unsigned nxe = 0; nxe < 2; nxe++)
+    for (unsigned nxe = 0; nxe < 2; nxe++) {
       x86_format_build(&p->x86[mode][nxe], (enum mmu_x86_mode)mode, maxphy, features, nxe);
+      pt_format_tabulate(&p->x86[mode][nxe]);
+    }
   for (unsigned five = 0; five < 2; five++)
     for (unsigned mbec = 0; mbec < 2; mbec++)
-      for (unsigned ad = 0; ad < 2; ad++)
+      for (unsigned ad = 0; ad < 2; ad++) {
         ept_format_build(&p->ept[five][mbec][ad], five ? 5 : 4, maxphy, mbec, ad,
                          features & MMU_FEAT_EPT_1G, features & MMU_FEAT_EPT_EXEC_ONLY);
+        pt_format_tabulate(&p->ept[five][mbec][ad]);
+      }
   return true;
 }
 
@@ -224,7 +228,9 @@ static struct walk_env *env_for(struct mmu *m, const struct mmu_context *ctx, un
   w->ctx = ctx;
   w->flags = flags;
   w->user = ctx->cpl == 3 && !(flags & MMU_IMPLICIT_SUPERVISOR);
+  w->sig = walk_mode_sig(ctx, w->user, flags);
   w->refs = 0;
+  w->npath.low = 0; /* memory may have changed since the last translation */
   return w;
 }
 
@@ -236,7 +242,7 @@ bool mmu_translate(struct mmu *m, const struct mmu_context *ctx, uint64_t linear
   struct walk_env *w = env_for(m, ctx, flags, fault);
   if (!w) { m->stats.faults++; return false; }
   uint64_t lin = (ctx->efer & EFER_LMA) ? linear : (linear & 0xFFFFFFFFu);
-  uint64_t sig = walk_mode_sig(ctx, w->user, flags);
+  uint64_t sig = w->sig;
   /* Linear and combined mappings exist only with paging on (SDM Vol. 3C,
    * "Cached Information"): with CR0.PG=0 only guest-physical ones are cached. */
   if (w->gf && tlb_hit(m, w, lin, acc, sig, out)) { count_tag(m, ctx->tag, true); return true; }

@@ -191,10 +191,10 @@ struct mmu_stats {
 struct mmu_entry;   /* sim/mmu/cache.h */
 
 /* Each set is one block of `stride` 64-bit words, so that a lookup reads
- * one or two cache lines: word 0 holds the generation the set's keys belong
- * to (low half; lazy full flush) and the FIFO pointer (high half), word 1 the
- * LRU order (4-bit way numbers, most recently used first), then the key of
- * each way (CACHE_NO_KEY when the way is invalid). */
+ * one or two cache lines: word 0 holds the generation the set's contents
+ * belong to (low half; lazy full flush) and the FIFO pointer (high half),
+ * word 1 the LRU order (4-bit way numbers, most recently used first), word 2
+ * a bit per valid way, then the key of each way. */
 #define MMU_CACHE_MAX_WAYS 16
 
 struct mmu_cache {
@@ -214,7 +214,7 @@ struct mmu {
   struct mmu_cache psc[MMU_PSC_LEVELS];
   struct mmu_cache gpa_tlb;
   struct mmu_context memo_ctx;  /* the context memo_env was derived from */
-  uint64_t memo_env[20];        /* struct walk_env (sim/mmu/walk.h) for memo_ctx */
+  uint64_t memo_env[40];        /* struct walk_env (sim/mmu/walk.h) for memo_ctx */
   struct mmu_stats stats;
   struct mmu_geometry geo;
   struct mmu_phys phys;

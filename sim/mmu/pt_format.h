@@ -58,6 +58,10 @@ struct pt_format {
   bool pse36;              /* 32-bit 4-MByte pages carry PA[39:32] in bits 20:13 */
   bool pkeys;              /* bits 62:59 of a page mapping hold a protection key */
   bool ept_exec_only;      /* EPT: execute-only entries allowed (else misconfig) */
+  /* pt_entry_rights() tabulated by the bits that can grant or remove a
+   * right in every format (pt_rights_index); filled by pt_format_tabulate(). */
+  bool rights_tabulated;
+  uint8_t rights_lut[32];
   struct pt_level lv[PT_MAX_LEVELS + 1]; /* indexed by level, 1..levels */
 };
 
@@ -71,6 +75,33 @@ static inline unsigned pt_entry_rights(const struct pt_format *f, uint64_t e)
   if (e & f->bit_u) r |= PT_RIGHT_U;
   if (e & f->bit_nx) r &= ~(unsigned)(PT_RIGHT_XS | PT_RIGHT_XU);
   return r;
+}
+
+/* Entry bits 0, 1, 2, 10 and 63: where every format keeps its rights
+ * (x86: W, U/S, XD; EPT: R, W, X, user-mode X). */
+#define PT_RIGHTS_BITS (0x7ull | (1ull << 10) | (1ull << 63))
+
+static inline unsigned pt_rights_index(uint64_t e)
+{
+  return (unsigned)((e & 7) | ((e >> 7) & 8) | ((e >> 59) & 16));
+}
+
+/* Tabulates pt_entry_rights() if the format's right bits are all within
+ * PT_RIGHTS_BITS; otherwise the walker computes it entry by entry. */
+static inline void pt_format_tabulate(struct pt_format *f)
+{
+  uint64_t used = f->bit_r | f->bit_w | f->bit_xs | f->bit_xu | f->bit_u | f->bit_nx;
+  f->rights_tabulated = (used & ~PT_RIGHTS_BITS) == 0;
+  if (!f->rights_tabulated) return;
+  for (unsigned i = 0; i < 32; i++) {
+    uint64_t e = (i & 7) | ((uint64_t)(i >> 3 & 1) << 10) | ((uint64_t)(i >> 4) << 63);
+    f->rights_lut[i] = (uint8_t)pt_entry_rights(f, e);
+  }
+}
+
+static inline unsigned pt_rights(const struct pt_format *f, uint64_t e)
+{
+  return f->rights_tabulated ? f->rights_lut[pt_rights_index(e)] : pt_entry_rights(f, e);
 }
 
 /* Bit position of the lowest linear/guest-physical address bit a level indexes. */

@@ -51,6 +51,7 @@ bool walk_env_init(struct walk_env *w, const struct mmu_phys *phys, struct mmu *
   *w = (struct walk_env){ .phys = phys, .mmu = mmu, .ctx = ctx, .flags = flags };
   unsigned m = phys->maxphyaddr;
   w->user = ctx->cpl == 3 && !(flags & MMU_IMPLICIT_SUPERVISOR);
+  w->sig = walk_mode_sig(ctx, w->user, flags);
   if (ctx->cr0 & CR0_PG) {
     if (!x86_mode_of(ctx->cr0, ctx->cr4, ctx->efer, phys->features, &w->gmode))
       return bad_context(fault, "EFER.LMA=1 with CR4.PAE=0");
@@ -138,17 +139,33 @@ bool walk_nested_allows(const struct walk_env *w, unsigned nr, enum mmu_access a
   return false;
 }
 
-unsigned walk_perms(const struct walk_env *w, const struct walk_result *r)
+/* MMU_PERM_* the guest's rules (walk_guest_check) allow for a translation
+ * with these rights and protection key. The answer depends on nothing else
+ * than the access mode (sig), so the last one is remembered: consecutive
+ * translations nearly always repeat it. */
+static unsigned guest_perms(struct walk_env *w, unsigned rights, unsigned pkey)
+{
+  unsigned key = rights | pkey << 5 | 1u << 9;
+  if (w->gp_key == key && w->gp_sig == w->sig) return w->gp_perms;
+  unsigned p = 0;
+  if (!walk_guest_check(w, rights, pkey, MMU_READ)) p |= MMU_PERM_READ;
+  if (!walk_guest_check(w, rights, pkey, MMU_WRITE)) p |= MMU_PERM_WRITE;
+  if (!walk_guest_check(w, rights, pkey, MMU_FETCH)) p |= MMU_PERM_EXEC;
+  w->gp_key = key;
+  w->gp_sig = w->sig;
+  w->gp_perms = p;
+  return p;
+}
+
+unsigned walk_perms(struct walk_env *w, const struct walk_result *r)
 {
   bool upage = r->rights & PT_RIGHT_U;
+  unsigned g = guest_perms(w, r->rights, r->pkey);
   unsigned p = 0;
-  if (!walk_guest_check(w, r->rights, r->pkey, MMU_READ) && walk_nested_allows(w, r->nrights, MMU_READ, upage))
-    p |= MMU_PERM_READ;
-  if (r->gdirty && r->ndirty && !walk_guest_check(w, r->rights, r->pkey, MMU_WRITE) &&
-      walk_nested_allows(w, r->nrights, MMU_WRITE, upage))
+  if ((g & MMU_PERM_READ) && walk_nested_allows(w, r->nrights, MMU_READ, upage)) p |= MMU_PERM_READ;
+  if (r->gdirty && r->ndirty && (g & MMU_PERM_WRITE) && walk_nested_allows(w, r->nrights, MMU_WRITE, upage))
     p |= MMU_PERM_WRITE;
-  if (!walk_guest_check(w, r->rights, r->pkey, MMU_FETCH) && walk_nested_allows(w, r->nrights, MMU_FETCH, upage))
-    p |= MMU_PERM_EXEC;
+  if ((g & MMU_PERM_EXEC) && walk_nested_allows(w, r->nrights, MMU_FETCH, upage)) p |= MMU_PERM_EXEC;
   return p;
 }
 
@@ -212,11 +229,9 @@ static void dim_walk(struct walk_env *w, struct dim *d, bool guest, uint64_t lin
     d->e[level] = e;
     d->e_hpa[level] = ea;
     const struct pt_level *lv = &f->lv[level];
-    if (!lv->rights_ignored) rights &= pt_entry_rights(f, e);
-    if (guest) {
-      d->tbl_hpa[level] = ea - off;
-      d->acc_rights[level] = rights;
-    }
+    if (!lv->rights_ignored) rights &= pt_rights(f, e);
+    d->acc_rights[level] = rights;
+    if (guest) d->tbl_hpa[level] = ea - off;
     d->rights = rights;
     d->leaf = level;
     if (!(e & f->present)) { d->st = DIM_NOT_PRESENT; d->reason = "entry not present"; return; }
@@ -254,7 +269,9 @@ static void dim_set_ad(struct walk_env *w, const struct dim *d, bool write)
   for (unsigned l = d->start; l >= d->leaf && l >= 1; l--) {
     if (f->lv[l].rights_ignored) continue;
     uint64_t bits = f->a_bit | (l == d->leaf && write ? f->d_bit : 0);
-    if ((d->e[l] & bits) != bits) ram_set_bits(w->phys, d->e_hpa[l], bits & ~d->e[l], f->entry_size);
+    if ((d->e[l] & bits) == bits) continue;
+    ram_set_bits(w->phys, d->e_hpa[l], bits & ~d->e[l], f->entry_size);
+    w->npath.low = 0; /* the write may have changed an entry on the remembered nested path */
   }
 }
 
@@ -303,6 +320,46 @@ static void nested_fault(struct walk_env *w, const struct dim *d, uint64_t gpa, 
   fault->exitinfo2 = gpa;
 }
 
+/* Where a nested walk of `gpa` may start: below the lowest level whose
+ * entry the last nested walk of this translation read for the same region
+ * (the entry at level l depends only on the address bits above its shift).
+ * The entries skipped are counted as read. */
+static void nested_start(struct walk_env *w, struct dim *d, uint64_t gpa)
+{
+  const struct pt_format *f = w->nf;
+  d->start = f->levels;
+  d->table = w->nroot;
+  d->rights = PT_RIGHTS_ALL;
+  if (!w->npath.low) return;
+  for (unsigned l = w->npath.low; l <= f->levels; l++) {
+    unsigned s = pt_level_shift(f, l);
+    if ((gpa >> s) != (w->npath.addr >> s)) continue;
+    d->start = l - 1;
+    d->table = w->npath.table[l - 1];
+    d->rights = w->npath.rights[l];
+    w->refs += f->levels - l + 1;
+    return;
+  }
+}
+
+/* Remembers the path of a successful nested walk that started at `start`.
+ * Levels above `start` came from the remembered path and stay valid for
+ * this address (same region) unless this walk wrote an accessed/dirty flag,
+ * which dropped the path: then only a walk from the top is remembered. The
+ * values are those read before the walk's own flag updates, which change
+ * no table address, right or reserved bit of a table entry. */
+static void nested_remember(struct walk_env *w, const struct dim *d, unsigned start, uint64_t gpa)
+{
+  if (!w->mmu) return; /* the reference walk reads every entry */
+  if (!w->npath.low && start != d->f->levels) return;
+  for (unsigned l = start; l > d->leaf; l--) {
+    w->npath.table[l - 1] = d->e[l] & d->f->lv[l].table_addr;
+    w->npath.rights[l] = d->acc_rights[l];
+  }
+  w->npath.addr = gpa;
+  w->npath.low = d->leaf + 1;
+}
+
 static bool nested_walk(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool final,
                         bool user_page, uint64_t linear, bool linear_valid, unsigned grights,
                         struct nres *r, struct mmu_fault *fault)
@@ -313,11 +370,10 @@ static bool nested_walk(struct walk_env *w, uint64_t gpa, enum mmu_access acc, b
   struct dim d;
   d.f = f;
   d.addr = gpa;
-  d.start = f->levels;
-  d.table = w->nroot;
   d.table_hpa = true;
-  d.rights = PT_RIGHTS_ALL;
   d.reason = 0;
+  nested_start(w, &d, gpa);
+  unsigned start = d.start;
   dim_walk(w, &d, false, linear, fault);
   if (d.st == DIM_OK && !walk_nested_allows(w, d.rights, acc, user_page)) {
     d.st = DIM_PROTECTION;
@@ -329,6 +385,7 @@ static bool nested_walk(struct walk_env *w, uint64_t gpa, enum mmu_access acc, b
     return false;
   }
   dim_set_ad(w, &d, acc == MMU_WRITE);
+  nested_remember(w, &d, start, gpa);
   r->hpa = d.out;
   r->rights = d.rights;
   r->shift = pt_level_shift(f, d.leaf);
@@ -472,8 +529,11 @@ bool walk_translate(struct walk_env *w, uint64_t linear, enum mmu_access acc,
     uint64_t leaf = d.e[d.leaf];
     res->rights = d.rights;
     res->pkey = f->pkeys ? (unsigned)(leaf >> 59) & 0xF : 0;
-    uint32_t ec = walk_guest_check(w, d.rights, res->pkey, acc);
-    if (ec) return page_fault(w, linear, acc, ec, "access rights do not allow the access", fault);
+    static const unsigned perm_of[] = { [MMU_READ] = MMU_PERM_READ, [MMU_WRITE] = MMU_PERM_WRITE,
+                                        [MMU_FETCH] = MMU_PERM_EXEC };
+    if (!(guest_perms(w, d.rights, res->pkey) & perm_of[acc]))
+      return page_fault(w, linear, acc, walk_guest_check(w, d.rights, res->pkey, acc),
+                        "access rights do not allow the access", fault);
     /* The guest walk is complete: set its accessed/dirty flags (SDM
      * "Accessed and Dirty Flags"), then access the final guest-physical page. */
     dim_set_ad(w, &d, acc == MMU_WRITE);

@@ -20,9 +20,26 @@ struct walk_env {
   uint16_t pcid;
   uint16_t gpa_tag;                /* tag of guest-physical mappings: ASID (NPT), 0 (EPT) */
   bool ps_write;                   /* guest paging-structure accesses count as writes */
+  /* The path of the last nested walk in this translation: the tables it
+   * went through and the rights down to each level. A nested walk for an
+   * address in the same region reads the same entries again; it takes them
+   * from here and still counts each as read (refs). Valid only within one
+   * translation and only while the walker has written nothing (an
+   * accessed/dirty update could change an entry on the path). */
+  struct {
+    uint64_t addr;                 /* guest-physical address walked */
+    unsigned low;                  /* lowest level whose table is known; 0: empty */
+    uint64_t table[PT_MAX_LEVELS + 1]; /* table[l]: the level-l table on the path */
+    unsigned rights[PT_MAX_LEVELS + 1]; /* rights[l]: rights through the level-l entry */
+  } npath;
   bool user;                       /* the access is user-mode */
   unsigned flags;
   unsigned refs;
+  uint64_t sig;                    /* walk_mode_sig() of this access */
+  /* The last guest_perms() answer: its inputs (sig, rights, pkey) and the
+   * MMU_PERM_* the guest's rules allow. */
+  uint64_t gp_sig;
+  unsigned gp_key, gp_perms;
 };
 
 /* What a successful walk learned, for the TLB and for Unicorn's permissions. */
@@ -61,6 +78,6 @@ uint32_t walk_guest_check(const struct walk_env *w, unsigned rights, unsigned pk
 bool walk_nested_allows(const struct walk_env *w, unsigned nrights, enum mmu_access acc, bool user_page);
 
 /* MMU_PERM_* Unicorn may cache for a page with these rights and dirty state. */
-unsigned walk_perms(const struct walk_env *w, const struct walk_result *r);
+unsigned walk_perms(struct walk_env *w, const struct walk_result *r);
 
 #endif
