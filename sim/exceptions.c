@@ -275,7 +275,10 @@ void deliver_event(struct machine *m, const struct pending_event *first)
       trace_event(&m->trace, m->insns, "shutdown", "reason=triple-fault");
       return;
     }
-    enum exc_class c1 = exc_class(ev.vector), c2 = exc_class(second);
+    /* "Interrupt and Exception Classes" (SDM Vol. 3A): every external
+     * interrupt is benign, whatever its vector (IRQ0 of an unremapped PIC
+     * is vector 8). */
+    enum exc_class c1 = ev.external ? BENIGN : exc_class(ev.vector), c2 = exc_class(second);
     bool dbl = (c1 == CONTRIBUTORY && c2 == CONTRIBUTORY) || (c1 == PAGE_FAULT && c2 != BENIGN);
     during = ev;
     if (dbl) {

@@ -30,9 +30,16 @@ static void sync_time(struct machine *m)
   if (pit_take_edges(&m->pit, 0, irq_pit_clock(m->insns))) pic_raise(&m->pic, 0);
 }
 
+/* The extension wants a stop at the next boundary where the guest can
+ * take interrupts (virt_ops.window_wanted). */
+static bool window_wanted(struct machine *m)
+{
+  return m->virt && m->virt->window_wanted && m->virt->window_wanted(m);
+}
+
 void irq_rearm(struct machine *m)
 {
-  if (pic_intr(&m->pic)) {
+  if (pic_intr(&m->pic) || window_wanted(m)) {
     m->irq_check_at = 0;      /* a request is waiting: look at every block */
     return;
   }
@@ -104,20 +111,25 @@ bool irq_should_stop(struct machine *m, uint64_t prev, uint32_t prev_size)
 {
   sync_time(m);
   irq_rearm(m);
-  if (!pic_intr(&m->pic)) return false;
+  bool intr = pic_intr(&m->pic), window = window_wanted(m);
+  if (!intr && !window) return false;
   if (m->irq_hold) {
     /* The run loop could not take it at this boundary: let a block run. */
     m->irq_hold = false;
     return false;
   }
-  bool virt_may_exit = m->virt && m->virt->interrupt_exits;
-  if (!virt_may_exit && !(uc_bridge_rflags(m->bridge) & RFLAGS_IF)) return false;
-  if (prev_size && in_shadow(m, prev, prev_size)) return false;
+  bool if1 = (uc_bridge_rflags(m->bridge) & RFLAGS_IF) != 0;
+  bool virt_may_exit = intr && m->virt && m->virt->interrupt_would_exit && m->virt->interrupt_would_exit(m);
+  if (!if1 && !virt_may_exit) return false;
+  /* The shadow of the last instruction of the previous block, or, before
+   * the first block of this run, the blocking a VM entry / VMRUN loaded. */
+  if (prev_size ? in_shadow(m, prev, prev_size) : (m->cpu.sti_blocking || m->cpu.movss_blocking)) return false;
   return true;
 }
 
-/* HLT with IF=1 ("HLT—Halt", SDM Vol. 2: execution resumes on an
- * interrupt): virtual time jumps to the next PIT edge. Nothing else raises
+/* HLT with IF=1, or with IF=0 when the extension turns interrupts into
+ * exits ("HLT—Halt", SDM Vol. 2: execution resumes on an interrupt):
+ * virtual time jumps to the next PIT edge. Nothing else raises
  * interrupts, so when that edge leaves INT low (IRQ0 masked) or there is no
  * edge to come, the vCPU would sleep forever: the run stops and says so. */
 static bool wait_for_interrupt(struct machine *m)
@@ -125,7 +137,7 @@ static bool wait_for_interrupt(struct machine *m)
   if (pic_intr(&m->pic)) return true;
   uint64_t at = m->irq_check_at;
   if (at == UINT64_MAX) {
-    machine_stop(m, STOP_HALTED, 0, "guest halted (HLT before rip 0x%llx) with interrupts enabled and no timer armed",
+    machine_stop(m, STOP_HALTED, 0, "guest halted (HLT before rip 0x%llx) waiting for an interrupt and no timer armed",
                  (unsigned long long)m->cpu.rip);
     return false;
   }
@@ -141,7 +153,7 @@ static bool wait_for_interrupt(struct machine *m)
   irq_rearm(m);
   if (pic_intr(&m->pic)) return true;
   machine_stop(m, STOP_HALTED, 0,
-               "guest halted (HLT before rip 0x%llx) with interrupts enabled but IRQ0 masked and no other source",
+               "guest halted (HLT before rip 0x%llx) waiting for an interrupt but IRQ0 masked and no other source",
                (unsigned long long)m->cpu.rip);
   return false;
 }
@@ -151,13 +163,25 @@ void irq_take(struct machine *m)
   bool halted = m->halted;
   m->halted = false;
   m->irq_stop = false;
-  if (halted && !wait_for_interrupt(m)) return;
-  if (!pic_intr(&m->pic)) return;
-  if (m->virt && m->virt->interrupt_exits && m->virt->interrupt_exits(m)) {
+  /* "Interrupt-Window Exiting and Virtual-Interrupt Delivery": the window
+   * (and SVM's virtual interrupt) comes before external interrupts. The
+   * stop was decided outside any shadow; a halted vCPU is after its HLT. */
+  /* An exit taken here records whether the vCPU was halted (VMX's
+   * activity state, "Saving Non-Register State"). */
+  m->cpu.halted = halted;
+  if ((m->cpu.rflags & RFLAGS_IF) && window_wanted(m) && m->virt->window_open && m->virt->window_open(m)) {
     m->state_dirty = true;
     irq_rearm(m);
     return;
   }
+  if (halted && !wait_for_interrupt(m)) return;
+  if (pic_intr(&m->pic) && m->virt && m->virt->interrupt_exits && m->virt->interrupt_exits(m)) {
+    m->state_dirty = true;
+    irq_rearm(m);
+    return;
+  }
+  m->cpu.halted = false;
+  if (!pic_intr(&m->pic)) return;
   if (!(m->cpu.rflags & RFLAGS_IF)) {
     m->irq_hold = true;
     return;

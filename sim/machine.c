@@ -207,6 +207,10 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *use
 {
   struct machine_private *mp = user;
   struct machine *m = &mp->m;
+  /* The blocking by STI / MOV SS a VM entry or VMRUN loaded lasts one
+   * instruction: once a block ran, it is over (a block boundary is the
+   * machine's granularity; sim/irq.h). */
+  if (mp->prev.size) m->cpu.sti_blocking = m->cpu.movss_blocking = false;
   if (m->insns >= m->irq_check_at && m->stop == STOP_NONE && !m->event.valid && !m->fault_pending &&
       irq_should_stop(m, mp->prev.address, mp->prev.size)) {
     m->irq_stop = true;
@@ -450,6 +454,12 @@ void machine_run(struct machine *m)
   while (m->stop == STOP_NONE) {
     if (m->state_dirty) reload_unicorn(m, &fetched);
     m->tlb_flush = false;
+    if (m->halted && !m->fault_pending && !m->event.valid) {
+      /* Halted before any guest instruction ran (a VM entry into the HLT
+       * activity state): wait for the interrupt first. */
+      irq_take(m);
+      continue;
+    }
     ((struct machine_private *)m)->prev.size = 0;
     uc_err e = uc_emu_start(m->uc, m->cpu.rip, UNREACHABLE_RIP, 0, 0);
     uc_bridge_fetch(m->bridge, &m->cpu);

@@ -309,16 +309,18 @@ enum insn_result insn_hlt(struct insn *in)
   uint64_t rflags = uc_bridge_rflags(m->bridge);
   trace_event(&m->trace, m->insns, "hlt", "if=%d", (rflags & RFLAGS_IF) ? 1 : 0);
   uc_bridge_set_rip(m->bridge, in->next_rip);
-  if (rflags & RFLAGS_IF) {
-    /* The vCPU sleeps until an interrupt: the run loop waits for it in
-     * virtual time (sim/irq.c), and the interrupt's saved RIP is the
-     * instruction after HLT. */
+  bool wakes = (rflags & RFLAGS_IF) || (m->virt && m->virt->interrupt_would_exit && m->virt->interrupt_would_exit(m));
+  if (wakes) {
+    /* The vCPU sleeps until an interrupt (or, with IF=0, the exit the
+     * extension turns it into): the run loop waits for it in virtual time
+     * (sim/irq.c), and the interrupt's saved RIP is the instruction after
+     * HLT. */
     m->halted = true;
     uc_emu_stop(m->uc);
     return INSN_STOPPED;
   }
-  /* With IF=0 only an NMI, SMI or INIT could wake it, and this machine
-   * raises none: the run ends here. */
+  /* With IF=0 (and no exit for interrupts) only an NMI, SMI or INIT
+   * could wake it, and this machine raises none: the run ends here. */
   machine_stop(m, STOP_HALTED, 0, "guest executed HLT at rip 0x%llx with interrupts disabled and no NMI source",
                (unsigned long long)in->rip);
   return INSN_STOPPED;

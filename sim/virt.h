@@ -64,14 +64,35 @@ struct virt_ops {
   bool (*event_exits)(struct machine *m, const struct pending_event *ev);
 
   /* [loop] The PIC asserts INT at an instruction boundary outside any
-   * interrupt shadow (asked whatever RFLAGS.IF is: VMX's external-interrupt
-   * exiting and SVM's INTR intercept have their own masking rules). True
+   * interrupt shadow, with RFLAGS.IF = 1 or interrupt_would_exit true
+   * (VMX's external-interrupt exiting and SVM's INTR intercept have their
+   * own masking rules). True
    * when the extension took it as a VM exit / #VMEXIT; the request then
    * stays pending in the PIC's IRR, since acknowledging it on exit (VMX's
    * "acknowledge interrupt on exit") is the extension's business: it calls
    * pic_ack(&m->pic) itself. false: the machine delivers it through the
    * current IDT when RFLAGS.IF is 1, else leaves it pending. */
   bool (*interrupt_exits)(struct machine *m);
+
+  /* [hook][loop] Does the extension want the run to stop at the next
+   * instruction boundary where the guest can take a maskable interrupt
+   * (RFLAGS.IF = 1, outside an STI / MOV SS shadow), whether or not the PIC
+   * asserts INT? VMX: "interrupt-window exiting"; SVM: a V_IRQ the guest
+   * would take. Reads only the extension's own state; the machine re-asks
+   * after irq_rearm (sim/irq.h), which the extension calls when the answer
+   * may have changed (a VM entry, VMRUN). */
+  bool (*window_wanted)(struct machine *m);
+  /* [loop] Such a boundary is here (m->cpu.rflags has IF = 1): performs the
+   * interrupt-window exit, the VINTR intercept or the virtual interrupt's
+   * delivery. True when it did. Asked before interrupt_exits: these events
+   * take priority over external interrupts. */
+  bool (*window_open)(struct machine *m);
+  /* [hook][loop] Would an interrupt the PIC asserts now be taken as an
+   * exit even with RFLAGS.IF = 0 (VMX "external-interrupt exiting", SVM's
+   * INTR intercept with GIF = 1)? true: the machine stops for it whatever
+   * IF is, and a HLT with IF = 0 waits for it in virtual time instead of
+   * ending the run. false: only IF = 1 lets the machine stop for it. */
+  bool (*interrupt_would_exit)(struct machine *m);
 
   /* [loop] A triple fault in the current mode: true when it became a VM
    * exit (VMX: always in non-root operation; SVM: under the SHUTDOWN

@@ -289,12 +289,15 @@ void vmx_ext_exit_for_insn(struct machine *m, struct insn *in)
  * software exceptions, INT n software interrupts; the event VM entry
  * injected keeps the type it was injected with (external interrupt,
  * privileged software exception, ...). The machine's events carry no
- * type, so the injected one is recognised by vector and software-ness. */
+ * type, so the injected one is recognised by vector and software-ness; an
+ * interrupt acknowledged from the PIC is an external interrupt (type 0)
+ * whatever its vector. */
 static unsigned event_type(const struct vmx_ext *x, const struct pending_event *ev)
 {
   bool injected_software = x->injected_type == INTR_TYPE_SW_INTR || x->injected_type == INTR_TYPE_PRIV_SW_EXCEPTION ||
                            x->injected_type == INTR_TYPE_SW_EXCEPTION;
   if (x->injecting && ev->vector == x->injected_vector && ev->software == injected_software) return x->injected_type;
+  if (ev->external) return INTR_TYPE_EXT_INTR;
   if (ev->software)
     return ev->insn_len == 1 && (ev->vector == VEC_BP || ev->vector == VEC_OF) ? INTR_TYPE_SW_EXCEPTION
                                                                                 : INTR_TYPE_SW_INTR;
@@ -356,4 +359,49 @@ void vmx_ext_slat_fault(struct machine *m, const struct mmu_fault *f, uint64_t l
   else vmx_ept_misconfig_exit(f->guest_physical, &e);
   record_delivery(m, &e);
   vmx_ext_exit(m, &e);
+}
+
+/* ---- external interrupts and the interrupt window -------------------------- */
+
+/* "External Interrupts" (chapter "VMX Non-Root Operation"): under
+ * "external-interrupt exiting" the interrupt the PIC asserts is a VM exit
+ * whatever the guest's RFLAGS.IF; "acknowledge interrupt on exit" makes
+ * the exit acknowledge the PIC and record the vector ("Information for VM
+ * Exits Due to Vectored Events"), otherwise the request stays pending in
+ * the PIC for the host. */
+bool vmx_ext_interrupt_exits(struct machine *m)
+{
+  struct vmx_ext *x = vmx_ext_of(m);
+  if (!x->cpu.non_root || !vmx_external_interrupt_exits(&x->cpu.current)) return false;
+  bool ack = vmx_exit_acknowledges_interrupt(&x->cpu.current);
+  unsigned vector = ack ? pic_ack(&m->pic) : 0;
+  struct vmx_exit_info e;
+  vmx_external_interrupt_exit(ack, vector, &e);
+  vmx_ext_exit(m, &e);
+  return true;
+}
+
+bool vmx_ext_interrupt_would_exit(struct machine *m)
+{
+  struct vmx_ext *x = vmx_ext_of(m);
+  return x->cpu.non_root && vmx_external_interrupt_exits(&x->cpu.current);
+}
+
+/* "Interrupt-Window Exiting and Virtual-Interrupt Delivery". */
+bool vmx_ext_window_wanted(struct machine *m)
+{
+  struct vmx_ext *x = vmx_ext_of(m);
+  return x->cpu.non_root && vmx_interrupt_window_open(&x->cpu.current, RFLAGS_IF, false);
+}
+
+bool vmx_ext_window_open(struct machine *m)
+{
+  struct vmx_ext *x = vmx_ext_of(m);
+  if (!x->cpu.non_root) return false;
+  if (!vmx_interrupt_window_open(&x->cpu.current, m->cpu.rflags, m->cpu.sti_blocking || m->cpu.movss_blocking))
+    return false;
+  struct vmx_exit_info e;
+  vmx_interrupt_window_exit(&e);
+  vmx_ext_exit(m, &e);
+  return true;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "models/vmx/caps.h"
+#include "sim/irq.h"
 #include "sim/msr.h"
 #include "sim/virt.h"
 #include "sim/vmx_internal.h"
@@ -127,6 +128,7 @@ static void inject(struct machine *m)
   bool software = type == INTR_TYPE_SW_INTR || type == INTR_TYPE_PRIV_SW_EXCEPTION || type == INTR_TYPE_SW_EXCEPTION;
   uint8_t len = software ? (uint8_t)vmcs_get(v, VMCSI_VM_ENTRY_INSTRUCTION_LEN) : 0;
   struct pending_event ev = { .valid = true, .vector = (uint8_t)INTR_INFO_VECTOR(info),
+                              .external = type == INTR_TYPE_EXT_INTR,
                               .has_error = (info & INTR_INFO_DELIVER_CODE) != 0,
                               .error = (uint32_t)vmcs_get(v, VMCSI_VM_ENTRY_EXCEPTION_ERROR_CODE),
                               .software = software, .insn_len = len };
@@ -165,6 +167,9 @@ void vmx_ext_enter(struct machine *m, bool launch)
               (unsigned long long)m->cpu.rip);
   switched(m);
   bool injected = vmcs_get(v, VMCSI_VM_ENTRY_INTR_INFO) & INTR_INFO_VALID;
+  /* "Interruptibility State" (chapter "VM Entries"): after a vectoring
+   * VM entry there is no blocking by STI or MOV SS. */
+  if (injected) m->cpu.sti_blocking = m->cpu.movss_blocking = false;
   inject(m);
   /* A timer of 0 expires before the first guest instruction (it also
    * wakes a guest entered in the HLT state). Non-zero values would count
@@ -175,13 +180,21 @@ void vmx_ext_enter(struct machine *m, bool launch)
     vmx_ext_exit(m, &(struct vmx_exit_info){ .reason = VMX_EXIT_PREEMPTION_TIMER });
     return;
   }
+  /* The interrupt window and external interrupts are looked at from the
+   * first guest block on (sim/irq.c): the controls just changed. */
+  irq_rearm(m);
   /* "Guest Non-Register State": in the HLT activity state the guest runs
    * nothing until an event wakes it; an injected event does ("Event
-   * Injection for VM Entries"). The machine has no interrupt sources or
-   * VMX-preemption timer yet, so nothing else ever will. */
+   * Injection for VM Entries"), and so does an interrupt the guest takes
+   * or that exits (the machine's HLT wait in virtual time, sim/irq.c). */
   if (!m->cpu.halted) return;
   if (injected) {
     m->cpu.halted = false;
+    return;
+  }
+  if (x->cpu.non_root && ((m->cpu.rflags & RFLAGS_IF) || vmx_ext_interrupt_would_exit(m))) {
+    m->cpu.halted = false;
+    m->halted = true;
     return;
   }
   machine_stop(m, STOP_HALTED, 0, "VM entry into the HLT activity state at rip 0x%llx with nothing to wake the guest",
@@ -284,6 +297,10 @@ static const struct virt_ops vmx_ops = {
   .event_exits = vmx_ext_event_exits,
   .slat_fault = vmx_ext_slat_fault,
   .shutdown = vmx_ext_shutdown,
+  .interrupt_exits = vmx_ext_interrupt_exits,
+  .interrupt_would_exit = vmx_ext_interrupt_would_exit,
+  .window_wanted = vmx_ext_window_wanted,
+  .window_open = vmx_ext_window_open,
   .paging_context = vmx_paging_context,
   .rdmsr = vmx_rdmsr,
   .wrmsr = vmx_wrmsr,

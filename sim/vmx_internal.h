@@ -46,6 +46,10 @@ void vmx_ext_exit_for_insn(struct machine *m, struct insn *in);
 bool vmx_ext_event_exits(struct machine *m, const struct pending_event *ev);
 void vmx_ext_slat_fault(struct machine *m, const struct mmu_fault *f, uint64_t la);
 bool vmx_ext_shutdown(struct machine *m);
+bool vmx_ext_interrupt_exits(struct machine *m);
+bool vmx_ext_interrupt_would_exit(struct machine *m);
+bool vmx_ext_window_wanted(struct machine *m);
+bool vmx_ext_window_open(struct machine *m);
 
 /* VMX-instruction information and displacement qualification of a
  * memory-or-register operand `rm` with register operand `reg2` (-1: none). */

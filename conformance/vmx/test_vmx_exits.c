@@ -490,6 +490,51 @@ static void vmx_descriptor_table_faults_come_before_exits(void **state)
   assert_false(vmx_fault_precedes_exit(VMX_KIND_PAUSE, 3, CR4_UMIP));           /* PAUSE exits at any CPL */
 }
 
+/* ---- external interrupts and the interrupt window ------------------------ */
+
+static void vmx_external_interrupt_exits_only_with_its_pin_control(void **state)
+{
+  (void)state;
+  reset();
+  assert_false(vmx_external_interrupt_exits(&v));
+  set(VMCSI_PIN_BASED_VM_EXEC_CONTROL, PIN_NMI_EXITING);          /* another pin control */
+  assert_false(vmx_external_interrupt_exits(&v));
+  set(VMCSI_PIN_BASED_VM_EXEC_CONTROL, PIN_EXT_INTR_EXITING);
+  assert_true(vmx_external_interrupt_exits(&v));
+}
+
+static void vmx_external_interrupt_exit_information_follows_acknowledge(void **state)
+{
+  (void)state;
+  reset();
+  assert_false(vmx_exit_acknowledges_interrupt(&v));
+  set(VMCSI_VM_EXIT_CONTROLS, EXIT_ACK_INTR_ON_EXIT);
+  assert_true(vmx_exit_acknowledges_interrupt(&v));
+  struct vmx_exit_info e;
+  vmx_external_interrupt_exit(true, 0x20, &e);
+  assert_int_equal(e.reason, VMX_EXIT_EXTERNAL_INTERRUPT);
+  assert_int_equal(e.intr_info, 0x80000020u);                     /* vector, type 0, valid */
+  assert_int_equal(e.qualification, 0);
+  vmx_external_interrupt_exit(false, 0x20, &e);
+  assert_int_equal(e.reason, VMX_EXIT_EXTERNAL_INTERRUPT);
+  assert_int_equal(e.intr_info, 0);                               /* not acknowledged: invalid */
+}
+
+static void vmx_interrupt_window_opens_with_if_and_no_blocking(void **state)
+{
+  (void)state;
+  reset();
+  assert_false(vmx_interrupt_window_open(&v, RFLAGS_FIXED1 | RFLAGS_IF, false));   /* control 0 */
+  set(VMCSI_CPU_BASED_VM_EXEC_CONTROL, PROC_INTR_WINDOW_EXITING);
+  assert_true(vmx_interrupt_window_open(&v, RFLAGS_FIXED1 | RFLAGS_IF, false));
+  assert_false(vmx_interrupt_window_open(&v, RFLAGS_FIXED1, false));              /* IF = 0 */
+  assert_false(vmx_interrupt_window_open(&v, RFLAGS_FIXED1 | RFLAGS_IF, true));   /* STI / MOV SS */
+  struct vmx_exit_info e;
+  vmx_interrupt_window_exit(&e);
+  assert_int_equal(e.reason, VMX_EXIT_INTERRUPT_WINDOW);
+  assert_int_equal(e.intr_info, 0);
+}
+
 /* ---- catalogue ---------------------------------------------------------- */
 
 static void vmx_exit_reason_catalogue_names_and_numbers(void **state)
@@ -536,6 +581,18 @@ static bool produces(unsigned reason)
     if (!vmx_preemption_timer_fires_at_entry(&v)) return false;
     set(VMCSI_VMX_PREEMPTION_TIMER_VALUE, 5);
     return !vmx_preemption_timer_fires_at_entry(&v);
+  case VMX_EXIT_EXTERNAL_INTERRUPT:
+    reset();
+    if (vmx_external_interrupt_exits(&v)) return false;
+    set(VMCSI_PIN_BASED_VM_EXEC_CONTROL, PIN_EXT_INTR_EXITING);
+    vmx_external_interrupt_exit(false, 0x20, &e);
+    return vmx_external_interrupt_exits(&v) && e.reason == reason && e.intr_info == 0;
+  case VMX_EXIT_INTERRUPT_WINDOW:
+    reset();
+    set(VMCSI_CPU_BASED_VM_EXEC_CONTROL, PROC_INTR_WINDOW_EXITING);
+    vmx_interrupt_window_exit(&e);
+    return vmx_interrupt_window_open(&v, RFLAGS_IF, false) && !vmx_interrupt_window_open(&v, 0, false) &&
+           e.reason == reason;
   case VMX_EXIT_EPT_VIOLATION: vmx_ept_violation_exit(0x181, 1, 2, &e); return e.reason == reason;
   case VMX_EXIT_EPT_MISCONFIG: vmx_ept_misconfig_exit(1, &e); return e.reason == reason;
   default: return false;
@@ -578,6 +635,9 @@ int main(int argc, char **argv)
     cmocka_unit_test(vmx_exception_exit_information),
     cmocka_unit_test(vmx_preemption_timer_of_zero_fires_at_entry),
     cmocka_unit_test(vmx_exit_during_delivery_records_idt_vectoring_information),
+    cmocka_unit_test(vmx_external_interrupt_exits_only_with_its_pin_control),
+    cmocka_unit_test(vmx_external_interrupt_exit_information_follows_acknowledge),
+    cmocka_unit_test(vmx_interrupt_window_opens_with_if_and_no_blocking),
     cmocka_unit_test(vmx_ept_violation_records_linear_address_only_when_valid),
     cmocka_unit_test(vmx_instruction_information_layout),
     cmocka_unit_test(vmx_descriptor_table_instruction_information_layout),

@@ -207,6 +207,31 @@ uint32_t vmx_insn_info_encode(const struct vmx_insn_operands *o);
  * executes any instruction (after event injection). */
 bool vmx_preemption_timer_fires_at_entry(const struct vmcs *v);
 
+/* "External Interrupts" (chapter "VMX Non-Root Operation"): with the
+ * "external-interrupt exiting" pin-based control, an external interrupt
+ * causes a VM exit (reason 1) whatever RFLAGS.IF is; without it the
+ * interrupt is delivered through the guest IDT when the guest takes
+ * interrupts. */
+bool vmx_external_interrupt_exits(const struct vmcs *v);
+/* "Information for VM Exits Due to Vectored Events": with the
+ * "acknowledge interrupt on exit" VM-exit control the processor
+ * acknowledges the interrupt controller on exit and the VM-exit
+ * interruption information holds the vector (type 0, external interrupt,
+ * valid); without it the interrupt stays pending and the field is
+ * invalid. True when the exit acknowledges. */
+bool vmx_exit_acknowledges_interrupt(const struct vmcs *v);
+/* The exit of an external interrupt: `vector` only when `acknowledged`. */
+void vmx_external_interrupt_exit(bool acknowledged, unsigned vector, struct vmx_exit_info *e);
+
+/* "Interrupt-Window Exiting and Virtual-Interrupt Delivery": with
+ * "interrupt-window exiting", a VM exit (reason 7) occurs before any
+ * instruction at which RFLAGS.IF = 1 and there is no blocking by STI or
+ * MOV SS (at VM entry after any injected event, or later when the guest
+ * opens the window). These exits take priority over external
+ * interrupts. */
+bool vmx_interrupt_window_open(const struct vmcs *v, uint64_t rflags, bool sti_or_movss_blocking);
+void vmx_interrupt_window_exit(struct vmx_exit_info *e);
+
 /* "Format of the VM-Exit Instruction-Information Field as Used for LIDT,
  * LGDT, SIDT, or SGDT" and "... for LLDT, LTR, SLDT, and STR": the
  * addressing form as for the VMX instructions (vmx_insn_info_encode, with

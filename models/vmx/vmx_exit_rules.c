@@ -251,6 +251,38 @@ bool vmx_preemption_timer_fires_at_entry(const struct vmcs *v)
          vmcs_get(v, VMCSI_VMX_PREEMPTION_TIMER_VALUE) == 0;
 }
 
+/* ---- external interrupts and the interrupt window ------------------------ */
+
+bool vmx_external_interrupt_exits(const struct vmcs *v)
+{
+  return (vmcs_get(v, VMCSI_PIN_BASED_VM_EXEC_CONTROL) & PIN_EXT_INTR_EXITING) != 0;
+}
+
+bool vmx_exit_acknowledges_interrupt(const struct vmcs *v)
+{
+  return (vmcs_get(v, VMCSI_VM_EXIT_CONTROLS) & EXIT_ACK_INTR_ON_EXIT) != 0;
+}
+
+/* "Basic VM-Exit Information": the qualification of an external-interrupt
+ * exit is 0; the interruption information is valid only when the
+ * interrupt was acknowledged. */
+void vmx_external_interrupt_exit(bool acknowledged, unsigned vector, struct vmx_exit_info *e)
+{
+  *e = (struct vmx_exit_info){ .reason = VMX_EXIT_EXTERNAL_INTERRUPT };
+  if (acknowledged) e->intr_info = vmx_intr_info(vector, INTR_TYPE_EXT_INTR, false);
+}
+
+bool vmx_interrupt_window_open(const struct vmcs *v, uint64_t rflags, bool sti_or_movss_blocking)
+{
+  if (!(vmcs_get(v, VMCSI_CPU_BASED_VM_EXEC_CONTROL) & PROC_INTR_WINDOW_EXITING)) return false;
+  return (rflags & RFLAGS_IF) && !sti_or_movss_blocking;
+}
+
+void vmx_interrupt_window_exit(struct vmx_exit_info *e)
+{
+  *e = (struct vmx_exit_info){ .reason = VMX_EXIT_INTERRUPT_WINDOW };
+}
+
 /* ---- exceptions ----------------------------------------------------------- */
 
 /* "Exceptions": "...a VM exit if the bit corresponding to the exception's
