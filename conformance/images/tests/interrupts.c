@@ -12,19 +12,9 @@
  * Intel's "8259A Programmable Interrupt Controller" and "8254 Programmable
  * Interval Timer" datasheets; SDM Vol. 3A, "Interrupt and Exception
  * Handling" ("Masking Maskable Hardware Interrupts"); SDM Vol. 2, "HLT". */
-#include "rt/rt.h"
+#include "rt/pic_pit.h"
 
-#define PIC1_CMD  0x20
-#define PIC1_DATA 0x21
-#define PIC2_CMD  0xa0
-#define PIC2_DATA 0xa1
-#define PIT_CH0   0x40
-#define PIT_CTRL  0x43
-#define VEC_IRQ0  0x20
-#define OCW3_READ_IRR 0x0a
-#define OCW3_READ_ISR 0x0b
-#define OCW2_EOI      0x20
-#define PERIOD    1193      /* PIT clocks: about 1 ms */
+#define PERIOD    PIT_PERIOD_1MS
 #define SPIN_LIMIT 200000000u
 
 static volatile unsigned irq_count, irq_vector, shadow_counter, shadow_seen, spurious;
@@ -46,25 +36,6 @@ static void irq0_handler(struct rt_frame *f)
  * set, so no EOI. Counted, never printed: whether it happens is timing. */
 static void spurious_handler(struct rt_frame *f) { (void)f; spurious++; }
 
-static uint8_t read_irr(void) { outb(PIC1_CMD, OCW3_READ_IRR); return inb(PIC1_CMD); }
-static uint8_t read_isr(void) { outb(PIC1_CMD, OCW3_READ_ISR); return inb(PIC1_CMD); }
-
-static void pic_remap(void)
-{
-    outb(PIC1_CMD, 0x11);  outb(PIC2_CMD, 0x11);   /* ICW1: edge, cascade, ICW4 */
-    outb(PIC1_DATA, 0x20); outb(PIC2_DATA, 0x28);  /* ICW2: vector bases */
-    outb(PIC1_DATA, 0x04); outb(PIC2_DATA, 0x02);  /* ICW3: slave on IR2, slave ID 2 */
-    outb(PIC1_DATA, 0x01); outb(PIC2_DATA, 0x01);  /* ICW4: 8086 mode */
-    outb(PIC1_DATA, 0xff); outb(PIC2_DATA, 0xff);  /* OCW1: all masked */
-}
-
-static void pit_program(unsigned mode, unsigned count)
-{
-    outb(PIT_CTRL, (uint8_t)(0x30 | (mode << 1)));  /* counter 0, LSB then MSB */
-    outb(PIT_CH0, (uint8_t)count);
-    outb(PIT_CH0, (uint8_t)(count >> 8));
-}
-
 static unsigned pit_latched_count(void)
 {
     outb(PIT_CTRL, 0x00);                           /* counter latch, counter 0 */
@@ -76,7 +47,7 @@ static unsigned pit_latched_count(void)
 static bool wait_irr0(void)
 {
     for (unsigned i = 0; i < SPIN_LIMIT; i++)
-        if (read_irr() & 1) return true;
+        if (pic_read_irr() & 1) return true;
     return false;
 }
 
@@ -96,7 +67,7 @@ void test_main(void)
     outb(PIC2_DATA, 0xa5);
     tap_eq(0xa5, inb(PIC2_DATA), "OCW1: the slave's IMR reads back as written");
     outb(PIC2_DATA, 0xff);
-    tap_eq(0, read_isr(), "nothing in service after initialization");
+    tap_eq(0, pic_read_isr(), "nothing in service after initialization");
 
     /* HLT with IF=1 sleeps until IRQ0. */
     pit_program(2, PERIOD);
@@ -108,7 +79,7 @@ void test_main(void)
     tap_eq(VEC_IRQ0, irq_vector, "IRQ0 arrives at ICW2's vector base");
     tap_check(irq_rip == after_hlt, "the saved RIP is the instruction after HLT");
     tap_eq(1, isr_in_handler & 1, "OCW3: IR0 is in service inside the handler");
-    tap_eq(0, read_isr() & 1, "non-specific EOI clears IR0's ISR bit");
+    tap_eq(0, pic_read_isr() & 1, "non-specific EOI clears IR0's ISR bit");
 
     /* Masked: the request is latched in IRR but never reaches the CPU. */
     outb(PIC1_DATA, 0xff);
@@ -129,7 +100,7 @@ void test_main(void)
     tap_check(wait_irr0(), "IRQ0 pending with IF=0");
     spin(100000);
     tap_eq(0, irq_count, "RFLAGS.IF=0 blocks the pending IRQ0");
-    tap_eq(1, read_irr() & 1, "the blocked request stays in IRR");
+    tap_eq(1, pic_read_irr() & 1, "the blocked request stays in IRR");
 
     /* STI shadow: with IRQ0 pending, the instruction after STI runs first. */
     shadow_counter = 0;
@@ -144,7 +115,7 @@ void test_main(void)
      * drives OUT low; a request latched before it is drained first. */
     outb(PIT_CTRL, 0x30);
     __asm__ volatile("sti" ::: "memory");
-    for (unsigned i = 0; i < SPIN_LIMIT && ((read_irr() | read_isr()) & 1); i++) {}
+    for (unsigned i = 0; i < SPIN_LIMIT && ((pic_read_irr() | pic_read_isr()) & 1); i++) {}
     __asm__ volatile("cli" ::: "memory");
     irq_count = 0;
     outb(PIT_CH0, (uint8_t)(2 * PERIOD));

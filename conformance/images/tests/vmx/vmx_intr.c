@@ -17,16 +17,9 @@
  * Virtual-Interrupt Delivery", "Information for VM Exits Due to Vectored
  * Events", "Information for VM Exits That Occur During Event Delivery",
  * "Interruptibility State", "Guest Non-Register State". */
+#include "rt/pic_pit.h"
 #include "tests/vmx/vmx.h"
 
-#define PIC1_CMD  0x20
-#define PIC1_DATA 0x21
-#define PIC2_CMD  0xa0
-#define PIC2_DATA 0xa1
-#define PIT_CH0   0x40
-#define PIT_CTRL  0x43
-#define VEC_IRQ0  0x20
-#define PERIOD    1193
 #define SPIN_LIMIT 200000000u
 
 #define PIN_EXT_INTR_EXITING (1u << 0)
@@ -71,19 +64,10 @@ __asm__(".text\n"
         "g_hlt: hlt\n"
         "g_after_hlt: vmcall\n");
 
-static uint8_t read_irr(void) { outb(PIC1_CMD, 0x0a); return inb(PIC1_CMD); }
-static uint8_t read_isr(void) { outb(PIC1_CMD, 0x0b); return inb(PIC1_CMD); }
-
 static void pic_setup(void)
 {
-    outb(PIC1_CMD, 0x11);  outb(PIC2_CMD, 0x11);
-    outb(PIC1_DATA, 0x20); outb(PIC2_DATA, 0x28);
-    outb(PIC1_DATA, 0x04); outb(PIC2_DATA, 0x02);
-    outb(PIC1_DATA, 0x01); outb(PIC2_DATA, 0x01);
-    outb(PIC1_DATA, 0xff); outb(PIC2_DATA, 0xff);
-    outb(PIT_CTRL, 0x34);                          /* counter 0, mode 2 */
-    outb(PIT_CH0, (uint8_t)PERIOD);
-    outb(PIT_CH0, (uint8_t)(PERIOD >> 8));
+    pic_remap();
+    pit_program(2, PIT_PERIOD_1MS);
 }
 
 /* With IF=1 in the host, waits until the host's handler counted one. */
@@ -101,11 +85,9 @@ static bool host_takes_pending(void)
  * so IRR is clear when the guest starts and IRQ0 comes later. */
 static void arm_one_shot(void)
 {
-    outb(PIT_CTRL, 0x30);
-    outb(PIT_CH0, 0xff);
-    outb(PIT_CH0, 0xff);
+    pit_program(0, 0xffff);
     __asm__ volatile("sti" ::: "memory");
-    for (unsigned i = 0; i < SPIN_LIMIT && ((read_irr() | read_isr()) & 1); i++) {}
+    for (unsigned i = 0; i < SPIN_LIMIT && ((pic_read_irr() | pic_read_isr()) & 1); i++) {}
     __asm__ volatile("cli" ::: "memory");
 }
 
@@ -139,9 +121,9 @@ void test_main(void)
     tap_eq(1, vmx_exit_reason(), "IF=0: IRQ0 causes an external-interrupt exit");
     tap_eq(0x80000020, vmread(EXIT_INTR_INFO), "acknowledged: vector 20H, type external, valid");
     tap_check(vmread(GUEST_RIP) == (uintptr_t)g_spin, "the exit's guest RIP is the next guest instruction");
-    tap_eq(1, read_isr() & 1, "acknowledged on exit: IR0 is in service");
+    tap_eq(1, pic_read_isr() & 1, "acknowledged on exit: IR0 is in service");
     outb(PIC1_CMD, 0x20);
-    tap_eq(0, read_isr() & 1, "the host's EOI ends it");
+    tap_eq(0, pic_read_isr() & 1, "the host's EOI ends it");
     tap_eq(0, intr_count, "no IDT delivery: neither guest nor host handler ran");
 
     /* Without acknowledge, guest IF=1: the exit still wins over the guest IDT. */
@@ -149,8 +131,8 @@ void test_main(void)
     tap_eq(VM_EXITED, vmx_run(1), "VMRESUME, external-interrupt exiting without acknowledge, guest IF=1");
     tap_eq(1, vmx_exit_reason(), "IF=1: IRQ0 still exits");
     tap_eq(0, vmread(EXIT_INTR_INFO) >> 31, "not acknowledged: interruption information invalid");
-    tap_eq(1, read_irr() & 1, "not acknowledged: the request stays in IRR");
-    tap_eq(0, read_isr() & 1, "not acknowledged: nothing in service");
+    tap_eq(1, pic_read_irr() & 1, "not acknowledged: the request stays in IRR");
+    tap_eq(0, pic_read_isr() & 1, "not acknowledged: nothing in service");
     tap_eq(0, intr_count, "the guest IDT's handler did not run");
     tap_check(host_takes_pending(), "the host takes the pending request once it sets IF");
     tap_eq(VEC_IRQ0, intr_vector, "through the host IDT at vector 20H");
@@ -169,7 +151,7 @@ void test_main(void)
     tap_eq(VM_EXITED, vmx_run(1), "VMRESUME without external-interrupt exiting, guest IF=0");
     tap_eq(18, vmx_exit_reason(), "the guest saw IRQ0 in IRR and executed VMCALL");
     tap_eq(0, intr_count, "IF=0: nothing delivered to the guest");
-    tap_eq(1, read_irr() & 1, "the request is still pending");
+    tap_eq(1, pic_read_irr() & 1, "the request is still pending");
     tap_check(host_takes_pending(), "the host takes it");
 
     /* The interrupt window, IRQ0 masked. */
@@ -206,7 +188,7 @@ void test_main(void)
     tap_eq(0x80000B0D, vmread(EXIT_INTR_INFO), "#GP with an error code");
     tap_eq(0x20 * 8 + 3, vmread(EXIT_INTR_ERROR), "the error code names IDT gate 20H, external");
     tap_eq(0x80000020, vmread(IDT_VECTORING_INFO), "IDT-vectoring information: vector 20H, type external");
-    tap_eq(1, read_isr() & 1, "the PIC was acknowledged by the delivery");
+    tap_eq(1, pic_read_isr() & 1, "the PIC was acknowledged by the delivery");
     outb(PIC1_CMD, 0x20);
     struct dtr idt;
     __asm__ volatile("sidt %0" : "=m"(idt));
@@ -229,7 +211,7 @@ void test_main(void)
     tap_check(intr_count >= 1, "the guest's handler ran");
 
     arm_one_shot();
-    tap_eq(0, read_irr() & 1, "one-shot armed: nothing pending before the guest runs");
+    tap_eq(0, pic_read_irr() & 1, "one-shot armed: nothing pending before the guest runs");
     guest_at(g_hlt, 0x202, PIN_EXT_INTR_EXITING, 0, EXIT_ACK_INTR);
     tap_eq(VM_EXITED, vmx_run(1), "VMRESUME at HLT, external-interrupt exiting");
     tap_eq(1, vmx_exit_reason(), "the guest's HLT is ended by the external-interrupt exit");
