@@ -37,6 +37,12 @@ static bool window_wanted(struct machine *m)
   return m->virt && m->virt->window_wanted && m->virt->window_wanted(m);
 }
 
+/* The extension holds the PIC's request pending (virt_ops.interrupts_held). */
+static bool held(struct machine *m)
+{
+  return m->virt && m->virt->interrupts_held && m->virt->interrupts_held(m);
+}
+
 void irq_rearm(struct machine *m)
 {
   if (pic_intr(&m->pic) || window_wanted(m)) {
@@ -111,7 +117,7 @@ bool irq_should_stop(struct machine *m, uint64_t prev, uint32_t prev_size)
 {
   sync_time(m);
   irq_rearm(m);
-  bool intr = pic_intr(&m->pic), window = window_wanted(m);
+  bool intr = pic_intr(&m->pic) && !held(m), window = window_wanted(m);
   if (!intr && !window) return false;
   if (m->irq_hold) {
     /* The run loop could not take it at this boundary: let a block run. */
@@ -175,6 +181,10 @@ void irq_take(struct machine *m)
     return;
   }
   if (halted && !wait_for_interrupt(m)) return;
+  if (pic_intr(&m->pic) && held(m)) {
+    m->cpu.halted = false;
+    return;
+  }
   if (pic_intr(&m->pic) && m->virt && m->virt->interrupt_exits && m->virt->interrupt_exits(m)) {
     m->state_dirty = true;
     irq_rearm(m);

@@ -40,17 +40,21 @@ bool irq_port_out(struct machine *m, uint16_t port, unsigned size, uint32_t valu
  * before the block at its start runs. `prev`/`prev_size` is the block that
  * ran last in this uc_emu_start (size 0: none). True when Unicorn should
  * stop before this block so the run loop takes the interrupt: the PIC
- * asserts INT, RFLAGS.IF is 1 (or the extension may take the interrupt as
- * an exit), and no instruction just executed blocks interrupts for one
- * boundary (STI, MOV SS, POP SS). */
+ * asserts INT and the extension does not hold it (virt_ops.interrupts_held)
+ * or the extension wants the interrupt window (window_wanted); RFLAGS.IF
+ * is 1 (or the extension would take the interrupt as an exit:
+ * interrupt_would_exit); and no instruction just executed blocks
+ * interrupts for one boundary (STI, MOV SS, POP SS; before the first
+ * block, the blocking VM entry / VMRUN loaded into m->cpu). */
 bool irq_should_stop(struct machine *m, uint64_t prev, uint32_t prev_size);
 
-/* [loop] After a stop requested by irq_should_stop or by HLT with IF=1
- * (m->halted): a halted vCPU first waits in virtual time for the next PIT
- * edge (or the run stops when nothing can wake it); then the extension may
- * take the interrupt (virt_ops.interrupt_exits), else, with IF=1, the PIC
- * is acknowledged and the vector delivered through the IDT as an external
- * interrupt. */
+/* [loop] After a stop requested by irq_should_stop or by HLT (m->halted):
+ * with IF=1 the extension's interrupt window comes first
+ * (virt_ops.window_open); a halted vCPU then waits in virtual time for the
+ * next PIT edge (or the run stops when nothing can wake it); a request the
+ * extension holds stays pending; then the extension may take it as an exit
+ * (virt_ops.interrupt_exits), else, with IF=1, the PIC is acknowledged and
+ * the vector delivered through the IDT as an external interrupt. */
 void irq_take(struct machine *m);
 
 /* Re-arms m->irq_check_at after anything that changed the PIC or PIT. */

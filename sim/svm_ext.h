@@ -19,6 +19,8 @@ struct svm_ext {
   uint64_t host_cr4, host_efer;
   uint16_t asid;                 /* the TLB tag in use: the guest's ASID, 0 in the host */
   bool injecting;                /* delivering EVENTINJ: not subject to intercepts */
+  bool host_if;                  /* the host's RFLAGS.IF at VMRUN (masks physical
+                                    interrupts under V_INTR_MASKING) */
   uint16_t pause_count;          /* the PAUSE filter counter VMRUN loaded */
   uint64_t vmruns, invalid_vmruns;
   uint64_t exits[SVM_EXIT_COUNT];
@@ -41,5 +43,13 @@ void svm_ext_exit_for_insn(struct machine *m, struct insn *in);
 bool svm_ext_event_exits(struct machine *m, const struct pending_event *ev);
 void svm_ext_slat_fault(struct machine *m, const struct mmu_fault *f, uint64_t la);
 bool svm_ext_shutdown(struct machine *m);
+
+/* Interrupts: physical ones (sim/svm_intercepts.c) and the virtual one,
+ * V_IRQ (sim/svm_world.c); the virt_ops of the same names. */
+bool svm_ext_interrupts_held(struct machine *m);
+bool svm_ext_interrupt_would_exit(struct machine *m);
+bool svm_ext_interrupt_exits(struct machine *m);
+bool svm_ext_window_wanted(struct machine *m);
+bool svm_ext_window_open(struct machine *m);
 
 #endif

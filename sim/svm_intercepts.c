@@ -292,7 +292,9 @@ static uint64_t delivering_intinfo(const struct machine *m)
 {
   const struct pending_event *d = m->delivering;
   if (!d) return 0;
-  enum svm_event_type type = d->software && d->insn_len != 1 ? SVM_EVENT_SOFT_INT
+  /* An interrupt acknowledged from the PIC is INTR whatever its vector. */
+  enum svm_event_type type = d->external                           ? SVM_EVENT_INTR
+                             : d->software && d->insn_len != 1     ? SVM_EVENT_SOFT_INT
                              : d->vector == VEC_NMI && !d->software ? SVM_EVENT_NMI
                              : d->vector < 32                       ? SVM_EVENT_EXCEPTION
                                                                     : SVM_EVENT_INTR;
@@ -356,4 +358,33 @@ void svm_ext_slat_fault(struct machine *m, const struct mmu_fault *f, uint64_t l
               (unsigned long long)f->exitinfo2, (unsigned long long)f->exitinfo1);
   svm_ext_vmexit(m, &(struct svm_exit){.code = (uint64_t)SVM_EXIT_NPF, .info1 = f->exitinfo1, .info2 = f->exitinfo2,
                                        .intinfo = delivering_intinfo(m)});
+}
+
+/* ---- physical interrupts ------------------------------------------------ */
+
+/* What the PIC's request does now, with the guest's IF as given
+ * (svm_physical_interrupt: GIF, V_INTR_MASKING and the host's IF, the INTR
+ * intercept). */
+static enum svm_intr_action intr_action(struct machine *m, bool guest_if)
+{
+  struct svm_ext *x = svm_ext_of(m);
+  return svm_physical_interrupt(x->vcpu.gif, x->vcpu.in_guest, &x->vcpu.ctl, guest_if, x->host_if);
+}
+
+/* "Global Interrupt Flag, STGI and CLGI Instructions": GIF = 0 holds
+ * physical interrupts pending; so does the host's IF = 0 under
+ * V_INTR_MASKING ("Interrupt Masking in EFLAGS"). Independent of the
+ * current RFLAGS.IF, so the hook may ask. */
+bool svm_ext_interrupts_held(struct machine *m) { return intr_action(m, true) == SVM_INTR_HELD; }
+
+bool svm_ext_interrupt_would_exit(struct machine *m) { return intr_action(m, false) == SVM_INTR_VMEXIT; }
+
+/* "Interrupt Intercepts": #VMEXIT(INTR) without acknowledging the
+ * interrupt controller; the request stays pending for the host, which
+ * takes it once it sets GIF (and IF). */
+bool svm_ext_interrupt_exits(struct machine *m)
+{
+  if (intr_action(m, (m->cpu.rflags & RFLAGS_IF) != 0) != SVM_INTR_VMEXIT) return false;
+  svm_ext_vmexit(m, &(struct svm_exit){.code = (uint64_t)SVM_EXIT_INTR});
+  return true;
 }

@@ -9,6 +9,7 @@
 #include "sim/svm_ext.h"
 
 #include "models/svm/vmrun_checks.h"
+#include "sim/irq.h"
 
 /* The tag the model's TLB uses now; a change flushes Unicorn's TLB. */
 static void switch_asid(struct machine *m, uint16_t asid)
@@ -46,6 +47,7 @@ void svm_ext_vmexit(struct machine *m, const struct svm_exit *e)
     return;
   }
   left_guest(m, &ctl, e->code);
+  irq_rearm(m);
 }
 
 /* "Event Injection": EVENTINJ is delivered through the guest's IDT once
@@ -72,25 +74,23 @@ static void inject_event(struct machine *m, uint64_t eventinj)
   x->injecting = false;
 }
 
-/* "Virtual Interrupts": with no interrupt controller in the machine, the
- * only interrupt a guest can receive is the virtual one VMRUN brings
- * (V_IRQ). It is taken when the guest can take interrupts (RFLAGS.IF, no
- * interrupt shadow) and its priority is above V_TPR, unless V_IGN_TPR;
- * the VINTR intercept turns that moment into #VMEXIT(VINTR). Taking it
- * clears V_IRQ, which #VMEXIT writes back. Checked at VMRUN only: the
- * machine offers no point where the guest's STI or a V_TPR change could
- * make a pending virtual interrupt deliverable later. */
-static void virtual_interrupt(struct machine *m)
+/* "Virtual Interrupts": the interrupt VMRUN brings in V_IRQ is taken when
+ * the guest can take interrupts (GIF = 1, RFLAGS.IF, no interrupt shadow)
+ * and its priority is above V_TPR, unless V_IGN_TPR; the VINTR intercept
+ * turns that moment into #VMEXIT(VINTR). Taking it clears V_IRQ, which
+ * #VMEXIT writes back. Looked at after VMRUN and, through the machine's
+ * interrupt window (virt_ops.window_wanted / window_open, sim/irq.c), at
+ * every later boundary where the guest becomes able to take it (its STI,
+ * POPF, IRET). True when it was taken (delivered or intercepted). */
+static bool virtual_interrupt(struct machine *m)
 {
   struct svm_ext *x = svm_ext_of(m);
   struct svm_vmcb_control *ctl = &x->vcpu.ctl;
-  if (!(ctl->vintr & SVM_VINTR_V_IRQ)) return;
-  if (!(m->cpu.rflags & RFLAGS_IF) || m->cpu.sti_blocking || m->cpu.movss_blocking) return;
-  bool ign_tpr = ctl->vintr & SVM_VINTR_V_IGN_TPR;
-  if (!ign_tpr && SVM_VINTR_V_INTR_PRIO(ctl->vintr) <= (SVM_VINTR_V_TPR(ctl->vintr) & 0xFu)) return;
+  if (!x->vcpu.in_guest || !svm_virtual_interrupt_pending(x->vcpu.gif, ctl)) return false;
+  if (!(m->cpu.rflags & RFLAGS_IF) || m->cpu.sti_blocking || m->cpu.movss_blocking) return false;
   if (svm_ctl_intercepts(ctl, SVM_INTERCEPT_VINTR)) {
     svm_ext_vmexit(m, &(struct svm_exit){.code = (uint64_t)SVM_EXIT_VINTR});
-    return;
+    return true;
   }
   ctl->vintr &= ~SVM_VINTR_V_IRQ;
   /* The guest's VMCB gets V_IRQ = 0 at #VMEXIT from this copy. */
@@ -100,16 +100,32 @@ static void virtual_interrupt(struct machine *m)
   x->injecting = true;
   deliver_event(m, &ev);
   x->injecting = false;
+  return true;
+}
+
+bool svm_ext_window_wanted(struct machine *m)
+{
+  struct svm_ext *x = svm_ext_of(m);
+  return x->vcpu.in_guest && svm_virtual_interrupt_pending(x->vcpu.gif, &x->vcpu.ctl);
+}
+
+/* A physical interrupt the guest would take or that exits comes first
+ * (virtual interrupts rank below INTR, as Bochs 2.7 orders them too). */
+bool svm_ext_window_open(struct machine *m)
+{
+  if (pic_intr(&m->pic) && !svm_ext_interrupts_held(m)) return false;
+  return virtual_interrupt(m);
 }
 
 /* The machine's half of a successful VMRUN (APM Vol. 2, "VMRUN
  * Instruction", "TLB Flush", "TSC Offset"). */
-static void entered_guest(struct machine *m, uint64_t host_cr4, uint64_t host_efer)
+static void entered_guest(struct machine *m, uint64_t host_cr4, uint64_t host_efer, bool host_if)
 {
   struct svm_ext *x = svm_ext_of(m);
   const struct svm_vmcb_control *ctl = &x->vcpu.ctl;
   x->host_cr4 = host_cr4;
   x->host_efer = host_efer;
+  x->host_if = host_if;
   /* "Pause Intercept Filtering": VMRUN loads the internal counter. */
   x->pause_count = ctl->pause_filter_count;
   uint16_t asid = (uint16_t)ctl->guest_asid;
@@ -165,10 +181,14 @@ bool svm_ext_execute(struct machine *m, struct insn *in)
   bool was_guest = x->vcpu.in_guest;
   struct svm_vmcb_control ctl = x->vcpu.ctl;
   uint64_t host_cr4 = m->cpu.cr4, host_efer = m->cpu.efer;
+  bool host_if = (m->cpu.rflags & RFLAGS_IF) != 0;
   struct svm_result r = fn(&x->vcpu, &x->mem, in->next_rip);
+  /* GIF, guest mode and the interrupt controls may have changed: the
+   * machine looks at pending interrupts again (sim/irq.c). */
+  irq_rearm(m);
   switch (r.outcome) {
   case SVM_DONE:
-    if (!was_guest && x->vcpu.in_guest) entered_guest(m, host_cr4, host_efer);
+    if (!was_guest && x->vcpu.in_guest) entered_guest(m, host_cr4, host_efer, host_if);
     return true;
   case SVM_FAULT:
     deliver_fault(m, r.vector);

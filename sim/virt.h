@@ -94,6 +94,13 @@ struct virt_ops {
    * ending the run. false: only IF = 1 lets the machine stop for it. */
   bool (*interrupt_would_exit)(struct machine *m);
 
+  /* [hook][loop] Does the extension hold the PIC's request pending now,
+   * whatever RFLAGS.IF says (SVM: GIF = 0; in a guest with V_INTR_MASKING,
+   * the host's IF = 0)? The machine then neither stops for it nor
+   * delivers it; the extension calls irq_rearm when that may end (STGI,
+   * VMRUN, #VMEXIT). */
+  bool (*interrupts_held)(struct machine *m);
+
   /* [loop] A triple fault in the current mode: true when it became a VM
    * exit (VMX: always in non-root operation; SVM: under the SHUTDOWN
    * intercept) instead of the processor's shutdown. */

@@ -349,10 +349,60 @@ static void svm_vmexit_nested_paging_restores_host_pat(void **state)
   assert_int_equal(((struct svm_vmcb *)(ram + VMCB_PA))->save.g_pat, 0x0404040404040404ull);
 }
 
+/* ---- interrupts ("Interrupt Masking in EFLAGS", "Interrupt Intercepts") -- */
+
+static void svm_physical_interrupt_held_by_gif_and_masked_by_if(void **state)
+{
+  (void)state;
+  memset(&vmcb, 0, sizeof vmcb);
+  struct svm_vmcb_control *c = &vmcb.control;
+  svm_intercept_set(&vmcb, SVM_INTERCEPT_INTR, true);
+  assert_int_equal(svm_physical_interrupt(false, true, c, true, true), SVM_INTR_HELD);    /* GIF = 0 */
+  assert_int_equal(svm_physical_interrupt(false, false, c, true, true), SVM_INTR_HELD);   /* GIF = 0, host */
+  assert_int_equal(svm_physical_interrupt(true, false, c, true, false), SVM_INTR_DELIVER);
+  assert_int_equal(svm_physical_interrupt(true, false, c, false, true), SVM_INTR_HELD);  /* host IF = 0 */
+  /* V_INTR_MASKING = 0: the guest's IF masks physical interrupts. */
+  assert_int_equal(svm_physical_interrupt(true, true, c, true, false), SVM_INTR_VMEXIT);
+  assert_int_equal(svm_physical_interrupt(true, true, c, false, true), SVM_INTR_HELD);
+  /* V_INTR_MASKING = 1: the host's IF does, whatever the guest's. */
+  c->vintr = SVM_VINTR_V_INTR_MASKING;
+  assert_int_equal(svm_physical_interrupt(true, true, c, false, true), SVM_INTR_VMEXIT);
+  assert_int_equal(svm_physical_interrupt(true, true, c, true, false), SVM_INTR_HELD);
+}
+
+static void svm_physical_interrupt_without_intercept_goes_to_guest(void **state)
+{
+  (void)state;
+  memset(&vmcb, 0, sizeof vmcb);
+  struct svm_vmcb_control *c = &vmcb.control;
+  svm_intercept_set(&vmcb, SVM_INTERCEPT_VINTR, true);                         /* not INTR */
+  assert_int_equal(svm_physical_interrupt(true, true, c, true, false), SVM_INTR_DELIVER);
+  assert_int_equal(svm_physical_interrupt(true, true, c, false, false), SVM_INTR_HELD);
+}
+
+static void svm_virtual_interrupt_pending_by_priority_and_gif(void **state)
+{
+  (void)state;
+  memset(&vmcb, 0, sizeof vmcb);
+  struct svm_vmcb_control *c = &vmcb.control;
+  c->vintr = SVM_VINTR_V_IRQ | (5ull << 16) | 4;                               /* PRIO 5 > TPR 4 */
+  assert_true(svm_virtual_interrupt_pending(true, c));
+  assert_false(svm_virtual_interrupt_pending(false, c));                     /* GIF = 0 */
+  c->vintr = SVM_VINTR_V_IRQ | (5ull << 16) | 5;                               /* PRIO 5 = TPR 5 */
+  assert_false(svm_virtual_interrupt_pending(true, c));
+  c->vintr |= SVM_VINTR_V_IGN_TPR;
+  assert_true(svm_virtual_interrupt_pending(true, c));
+  c->vintr &= ~SVM_VINTR_V_IRQ;
+  assert_false(svm_virtual_interrupt_pending(true, c));                      /* no V_IRQ */
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(svm_ctl_intercepts_bit_set_intercepts),
+    cmocka_unit_test(svm_physical_interrupt_held_by_gif_and_masked_by_if),
+    cmocka_unit_test(svm_physical_interrupt_without_intercept_goes_to_guest),
+    cmocka_unit_test(svm_virtual_interrupt_pending_by_priority_and_gif),
     cmocka_unit_test(svm_pause_filter_counts_down_then_exits),
     cmocka_unit_test(svm_pause_without_filter_feature_always_exits),
     cmocka_unit_test(svm_msrpm_ranges_map_to_their_vectors),

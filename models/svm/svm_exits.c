@@ -109,3 +109,21 @@ bool svm_pause_exits(const struct svm_features *f, const struct svm_vmcb_control
   (*count)--;
   return false;
 }
+
+enum svm_intr_action svm_physical_interrupt(bool gif, bool in_guest, const struct svm_vmcb_control *c, bool guest_if,
+                                            bool host_if)
+{
+  if (!gif) return SVM_INTR_HELD;
+  if (!in_guest) return guest_if ? SVM_INTR_DELIVER : SVM_INTR_HELD;
+  bool unmasked = (c->vintr & SVM_VINTR_V_INTR_MASKING) ? host_if : guest_if;
+  if (!unmasked) return SVM_INTR_HELD;
+  if (svm_ctl_intercepts(c, SVM_INTERCEPT_INTR)) return SVM_INTR_VMEXIT;
+  return guest_if ? SVM_INTR_DELIVER : SVM_INTR_HELD;
+}
+
+bool svm_virtual_interrupt_pending(bool gif, const struct svm_vmcb_control *c)
+{
+  if (!gif || !(c->vintr & SVM_VINTR_V_IRQ)) return false;
+  if (c->vintr & SVM_VINTR_V_IGN_TPR) return true;
+  return SVM_VINTR_V_INTR_PRIO(c->vintr) > (SVM_VINTR_V_TPR(c->vintr) & 0xFu);
+}

@@ -90,6 +90,28 @@ struct svm_exit svm_exception_exit(uint8_t vector, bool has_error, uint32_t erro
  * by svm_desc.) */
 bool svm_pause_exits(const struct svm_features *f, const struct svm_vmcb_control *c, uint16_t *count);
 
+/* ---- Interrupts ("Global Interrupt Flag, STGI and CLGI Instructions",
+ * "Interrupt Masking in EFLAGS", "Interrupt Intercepts", "Virtual
+ * Interrupts") ------------------------------------------------------------ */
+
+/* What a physical interrupt (INTR) the interrupt controller asserts does
+ * now. GIF = 0 holds it pending, in the host and in the guest. In the
+ * host, RFLAGS.IF decides. In the guest, with V_INTR_MASKING = 1 the
+ * host's RFLAGS.IF at VMRUN masks physical interrupts (the guest's IF
+ * masks only virtual ones), with V_INTR_MASKING = 0 the guest's IF does;
+ * an unmasked interrupt is a #VMEXIT(INTR) under the INTR intercept (the
+ * interrupt stays pending in the controller), else it is delivered
+ * through the guest IDT when the guest's IF is 1 and stays pending
+ * otherwise. */
+enum svm_intr_action { SVM_INTR_HELD, SVM_INTR_VMEXIT, SVM_INTR_DELIVER };
+enum svm_intr_action svm_physical_interrupt(bool gif, bool in_guest, const struct svm_vmcb_control *c, bool guest_if,
+                                            bool host_if);
+
+/* A pending virtual interrupt (V_IRQ) the guest takes when it can take
+ * interrupts: GIF = 1 and its priority V_INTR_PRIO above V_TPR[3:0], or
+ * V_IGN_TPR. (RFLAGS.IF and the interrupt shadow are the caller's.) */
+bool svm_virtual_interrupt_pending(bool gif, const struct svm_vmcb_control *c);
+
 /* ---- EXITINTINFO ("Event Injection", "#VMEXIT") ------------------------- */
 
 /* The EVENTINJ/EXITINTINFO encoding of an event. */
