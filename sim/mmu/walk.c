@@ -203,7 +203,10 @@ static bool nested_translate(struct walk_env *w, uint64_t gpa, enum mmu_access a
 /* Walks one dimension from d->start down to a leaf. For the guest dimension
  * (guest=true, SLAT on) each entry address is first translated through the
  * nested dimension; its faults are filled in *fault and give DIM_NESTED_FAULT. */
-static void dim_walk(struct walk_env *w, struct dim *d, bool guest, uint64_t linear, struct mmu_fault *fault)
+/* Inlined into its two callers, so each gets the loop specialised for its
+ * dimension. */
+static inline __attribute__((always_inline)) void
+dim_walk(struct walk_env *w, struct dim *d, bool guest, uint64_t linear, struct mmu_fault *fault)
 {
   const struct pt_format *f = d->f;
   uint64_t table = d->table;
