@@ -189,7 +189,8 @@ static void compare(const struct run *r, uint64_t la, enum mmu_access acc, bool 
 /* Marks the RAM pages the EPT paging structures of `eptp` occupy in `ram`
  * (any entry with a permission bit and no PS bit counts as a table
  * pointer: an over-approximation is fine for a safety test). */
-static void ept_tables(const uint8_t *ram, uint64_t table, unsigned level, bool pages[RAM_SIZE / 4096])
+static void ept_tables(const uint8_t *ram, uint64_t table, unsigned level, uint64_t addr_mask,
+                       bool pages[RAM_SIZE / 4096])
 {
   if (table >= RAM_SIZE || pages[table / 4096]) return;
   pages[table / 4096] = true;
@@ -197,7 +198,7 @@ static void ept_tables(const uint8_t *ram, uint64_t table, unsigned level, bool 
   for (unsigned i = 0; i < 512; i++) {
     uint64_t e;
     memcpy(&e, ram + table + 8 * i, 8);
-    if ((e & 7) && !(e & 0x80)) ept_tables(ram, e & 0x000FFFFFFFFFF000ull, level - 1, pages);
+    if ((e & 7) && !(e & 0x80)) ept_tables(ram, e & addr_mask, level - 1, addr_mask, pages);
   }
 }
 
@@ -209,7 +210,9 @@ static bool aliased_write(const struct run *r)
   bool pae_regs_in_memory = c->slat == MMU_SLAT_NPT && (c->cr0 & CR0_PG) && (c->cr4 & CR4_PAE) && !(c->efer & EFER_LMA);
   if (c->slat != MMU_SLAT_EPT && !pae_regs_in_memory) return false;
   bool pages[RAM_SIZE / 4096] = { false };
-  if (c->slat == MMU_SLAT_EPT) ept_tables(ram_before, c->eptp & 0x000FFFFFFFFFF000ull, ((c->eptp >> 3) & 7) + 1, pages);
+  /* Addresses as the MMU forms them: bits 51:12 cut at MAXPHYADDR. */
+  uint64_t addr_mask = ((1ull << r->s->ref.maxphyaddr) - 1) & ~0xfffull;
+  if (c->slat == MMU_SLAT_EPT) ept_tables(ram_before, c->eptp & addr_mask, ((c->eptp >> 3) & 7) + 1, addr_mask, pages);
   else memset(pages, 1, sizeof pages);
   for (uint64_t at = 0; at < RAM_SIZE; at += 8) {
     uint64_t a, b1, b2;

@@ -452,6 +452,22 @@ static void test_tlb_hit_rechecks_access_rights(void **s)
 
 /* Deterministic replacement in a 1-set, 2-way 4 KiB TLB: LRU evicts the
  * least recently used page, FIFO the oldest fill. */
+/* The configurable geometry is bounded by the cache layout (16 ways, each
+ * set's LRU order packed as 4-bit way numbers): the largest is accepted,
+ * one more way is refused rather than silently truncated. */
+static void test_tlb_geometry_ways_bounded(void **s)
+{
+  (void)s;
+  static uint8_t ram[1 << 16];
+  struct mmu m;
+  struct mmu_geometry g = mmu_default_geometry;
+  g.tlb[MMU_PAGE_4K] = (struct mmu_cache_geometry){ 4, 16 };
+  assert_true(mmu_init(&m, &g, ram, sizeof ram));
+  mmu_fini(&m);
+  g.tlb[MMU_PAGE_4K] = (struct mmu_cache_geometry){ 4, 17 };
+  assert_false(mmu_init(&m, &g, ram, sizeof ram));
+}
+
 static void test_tlb_replacement_lru_and_fifo(void **s)
 {
   (void)s;
@@ -523,6 +539,7 @@ int main(void)
     cmocka_unit_test(test_tlb_invlpga_one_page_one_asid),
     cmocka_unit_test(test_tlb_tag_switch_keeps_entries),
     cmocka_unit_test(test_tlb_hit_rechecks_access_rights),
+    cmocka_unit_test(test_tlb_geometry_ways_bounded),
     cmocka_unit_test(test_tlb_replacement_lru_and_fifo),
     cmocka_unit_test(test_tlb_stats_count_per_tag_and_level),
   };
