@@ -58,22 +58,6 @@ qemu)
     ;;
 bochs-intel|bochs-amd)
     need_file "$base.flp"
-    if [ "$engine" = bochs-intel ]; then model=corei7_skylake_x; else model=ryzen; fi
-    cp "$base.flp" "$work/floppy.img" || exit 2
-    cat >"$work/bochsrc" <<EOB
-megs: 64
-cpu: model=$model, count=1, ips=100000000, reset_on_triple_fault=0, ignore_bad_msrs=0
-romimage: file=/usr/share/bochs/BIOS-bochs-latest
-vgaromimage: file=/usr/share/vgabios/vgabios.bin
-boot: floppy
-floppya: 1_44=floppy.img, status=inserted
-com1: enabled=1, mode=file, dev=serial.txt
-display_library: term
-log: bochs.log
-panic: action=fatal
-speaker: enabled=0
-sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
-EOB
     # "HVCMDLN:" MODE NUL, as little-endian 32-bit words at 0x9000.
     printf 'HVCMDLN:%s' "$mode" | od -An -v -tx1 | tr -s ' \n' '  ' |
         awk -v base=$((0x9000)) '{
@@ -81,10 +65,8 @@ EOB
             b[n++] = "00"; while (n % 4) b[n++] = "00"
             for (i = 0; i < n; i += 4)
                 printf "setpmem 0x%x 4 0x%s%s%s%s\n", base + i, b[i + 3], b[i + 2], b[i + 1], b[i]
-        }' >"$work/cmds"
-    printf 'c\nquit\n' >>"$work/cmds"
-    (cd "$work" && setsid -w timeout -k 5 "$timeout_s" bochs -q -f bochsrc -rc cmds \
-        </dev/null >"$work/stdout.txt" 2>&1)
+        }' >"$work/setpmem"
+    "$(dirname "$0")/../oracles/run-bochs.sh" "$engine" "$base.flp" "$work" "$timeout_s" "$work/setpmem"
     rc=$?
     cp "$work/bochs.log" "$log" 2>/dev/null || : >"$log"
     pass_rc=0

@@ -52,28 +52,7 @@ qemu)
     ;;
 bochs-intel|bochs-amd)
     need_file "$base.flp"
-    if [ "$engine" = bochs-intel ]; then model=corei7_skylake_x; else model=ryzen; fi
-    # Each run gets its own copy of the floppy and its own files, so parallel
-    # runs never share state.
-    cp "$base.flp" "$work/floppy.img" || exit 2
-    cat >"$work/bochsrc" <<EOF
-megs: 64
-cpu: model=$model, count=1, ips=100000000, reset_on_triple_fault=0, ignore_bad_msrs=0
-romimage: file=/usr/share/bochs/BIOS-bochs-latest
-vgaromimage: file=/usr/share/vgabios/vgabios.bin
-boot: floppy
-floppya: 1_44=floppy.img, status=inserted
-com1: enabled=1, mode=file, dev=serial.txt
-display_library: term
-log: bochs.log
-panic: action=fatal
-speaker: enabled=0
-sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
-EOF
-    printf 'c\nquit\n' >"$work/cmds"
-    # Bochs wants no controlling terminal (setsid) and no stdin.
-    (cd "$work" && setsid -w timeout -k 5 "$timeout_s" bochs -q -f bochsrc -rc cmds \
-        </dev/null >"$work/stdout.txt" 2>&1)
+    "$(dirname "$0")/run-bochs.sh" "$engine" "$base.flp" "$work" "$timeout_s"
     rc=$?
     cp "$work/bochs.log" "$log" 2>/dev/null || : >"$log"
     ;;
