@@ -43,14 +43,23 @@ static bool held(struct machine *m)
   return m->virt && m->virt->interrupts_held && m->virt->interrupts_held(m);
 }
 
+/* The extension's own stop time (virt_ops.deadline), UINT64_MAX: none. */
+static uint64_t virt_deadline(struct machine *m)
+{
+  return m->virt && m->virt->deadline ? m->virt->deadline(m) : UINT64_MAX;
+}
+
+bool irq_deadline_due(struct machine *m) { return m->insns >= virt_deadline(m); }
+
 void irq_rearm(struct machine *m)
 {
   if (pic_intr(&m->pic) || window_wanted(m)) {
     m->irq_check_at = 0;      /* a request is waiting: look at every block */
     return;
   }
-  uint64_t edge = pit_next_edge(&m->pit, 0);
+  uint64_t edge = pit_next_edge(&m->pit, 0), deadline = virt_deadline(m);
   m->irq_check_at = edge == UINT64_MAX ? UINT64_MAX : irq_insns_at_clock(edge);
+  if (deadline < m->irq_check_at) m->irq_check_at = deadline;
 }
 
 bool irq_port_in(struct machine *m, uint16_t port, unsigned size, uint32_t *value)
@@ -117,6 +126,9 @@ bool irq_should_stop(struct machine *m, uint64_t prev, uint32_t prev_size)
 {
   sync_time(m);
   irq_rearm(m);
+  /* The extension's deadline (the VMX-preemption timer) is not masked by
+   * RFLAGS.IF or the interrupt shadows. */
+  if (irq_deadline_due(m)) return true;
   bool intr = pic_intr(&m->pic) && !held(m), window = window_wanted(m);
   if (!intr && !window) return false;
   if (m->irq_hold) {
@@ -134,13 +146,14 @@ bool irq_should_stop(struct machine *m, uint64_t prev, uint32_t prev_size)
 }
 
 /* HLT with IF=1, or with IF=0 when the extension turns interrupts into
- * exits ("HLT—Halt", SDM Vol. 2: execution resumes on an interrupt):
- * virtual time jumps to the next PIT edge. Nothing else raises
+ * exits or has a deadline ("HLT—Halt", SDM Vol. 2: execution resumes on
+ * an interrupt): virtual time jumps to the next PIT edge or the
+ * extension's deadline, whichever comes first. Nothing else raises
  * interrupts, so when that edge leaves INT low (IRQ0 masked) or there is no
  * edge to come, the vCPU would sleep forever: the run stops and says so. */
 static bool wait_for_interrupt(struct machine *m)
 {
-  if (pic_intr(&m->pic)) return true;
+  if (pic_intr(&m->pic) || irq_deadline_due(m)) return true;
   uint64_t at = m->irq_check_at;
   if (at == UINT64_MAX) {
     machine_stop(m, STOP_HALTED, 0, "guest halted (HLT before rip 0x%llx) waiting for an interrupt and no timer armed",
@@ -157,11 +170,20 @@ static bool wait_for_interrupt(struct machine *m)
   m->insns = at;
   sync_time(m);
   irq_rearm(m);
-  if (pic_intr(&m->pic)) return true;
+  if (pic_intr(&m->pic) || irq_deadline_due(m)) return true;
   machine_stop(m, STOP_HALTED, 0,
                "guest halted (HLT before rip 0x%llx) waiting for an interrupt but IRQ0 masked and no other source",
                (unsigned long long)m->cpu.rip);
   return false;
+}
+
+/* The extension's deadline has come: it performs its event. */
+static bool deadline_taken(struct machine *m)
+{
+  if (!irq_deadline_due(m) || !m->virt->deadline_reached || !m->virt->deadline_reached(m)) return false;
+  m->state_dirty = true;
+  irq_rearm(m);
+  return true;
 }
 
 void irq_take(struct machine *m)
@@ -175,12 +197,17 @@ void irq_take(struct machine *m)
   /* An exit taken here records whether the vCPU was halted (VMX's
    * activity state, "Saving Non-Register State"). */
   m->cpu.halted = halted;
+  /* The extension's deadline first (VMX: "VM exits caused by the
+   * VMX-preemption timer take priority over ... NMI-window exiting and
+   * lower priority events"); it also ends a halt. */
+  if (deadline_taken(m)) return;
   if ((m->cpu.rflags & RFLAGS_IF) && window_wanted(m) && m->virt->window_open && m->virt->window_open(m)) {
     m->state_dirty = true;
     irq_rearm(m);
     return;
   }
   if (halted && !wait_for_interrupt(m)) return;
+  if (deadline_taken(m)) return;
   if (pic_intr(&m->pic) && held(m)) {
     m->cpu.halted = false;
     return;

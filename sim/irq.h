@@ -45,11 +45,14 @@ bool irq_port_out(struct machine *m, uint16_t port, unsigned size, uint32_t valu
  * is 1 (or the extension would take the interrupt as an exit:
  * interrupt_would_exit); and no instruction just executed blocks
  * interrupts for one boundary (STI, MOV SS, POP SS; before the first
- * block, the blocking VM entry / VMRUN loaded into m->cpu). */
+ * block, the blocking VM entry / VMRUN loaded into m->cpu). Also true,
+ * whatever IF and the shadows say, once the extension's deadline has
+ * come (virt_ops.deadline). */
 bool irq_should_stop(struct machine *m, uint64_t prev, uint32_t prev_size);
 
 /* [loop] After a stop requested by irq_should_stop or by HLT (m->halted):
- * with IF=1 the extension's interrupt window comes first
+ * the extension's deadline (virt_ops.deadline_reached) comes first, then,
+ * with IF=1, the extension's interrupt window
  * (virt_ops.window_open); a halted vCPU then waits in virtual time for the
  * next PIT edge (or the run stops when nothing can wake it); a request the
  * extension holds stays pending; then the extension may take it as an exit
@@ -57,7 +60,11 @@ bool irq_should_stop(struct machine *m, uint64_t prev, uint32_t prev_size);
  * the vector delivered through the IDT as an external interrupt. */
 void irq_take(struct machine *m);
 
-/* Re-arms m->irq_check_at after anything that changed the PIC or PIT. */
+/* Re-arms m->irq_check_at after anything that changed the PIC or PIT, or
+ * the extension's deadline (virt_ops.deadline). */
 void irq_rearm(struct machine *m);
+
+/* [hook][loop] Has virtual time reached the extension's deadline? */
+bool irq_deadline_due(struct machine *m);
 
 #endif

@@ -309,12 +309,13 @@ enum insn_result insn_hlt(struct insn *in)
   uint64_t rflags = uc_bridge_rflags(m->bridge);
   trace_event(&m->trace, m->insns, "hlt", "if=%d", (rflags & RFLAGS_IF) ? 1 : 0);
   uc_bridge_set_rip(m->bridge, in->next_rip);
-  bool wakes = (rflags & RFLAGS_IF) || (m->virt && m->virt->interrupt_would_exit && m->virt->interrupt_would_exit(m));
+  bool wakes = (rflags & RFLAGS_IF) || (m->virt && m->virt->interrupt_would_exit && m->virt->interrupt_would_exit(m)) ||
+               (m->virt && m->virt->deadline && m->virt->deadline(m) != UINT64_MAX);
   if (wakes) {
     /* The vCPU sleeps until an interrupt (or, with IF=0, the exit the
-     * extension turns it into): the run loop waits for it in virtual time
-     * (sim/irq.c), and the interrupt's saved RIP is the instruction after
-     * HLT. */
+     * extension turns it into, or the extension's deadline): the run loop
+     * waits for it in virtual time (sim/irq.c), and the interrupt's saved
+     * RIP is the instruction after HLT. */
     m->halted = true;
     uc_emu_stop(m->uc);
     return INSN_STOPPED;

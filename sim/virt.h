@@ -136,6 +136,19 @@ struct virt_ops {
   /* Lines for the run summary (exits by reason, ...). */
   void (*report)(struct machine *m, FILE *out);
   void (*destroy)(struct machine *m);
+
+  /* [hook][loop] The virtual time (m->insns) at which the extension wants
+   * the run stopped whatever the interrupt state says (VMX: the
+   * VMX-preemption timer reaching 0), or UINT64_MAX for none. Reads only
+   * the extension's own state; sim/irq.c stops at the first translation
+   * block that starts at or after it (irq_rearm folds it into
+   * m->irq_check_at: the extension calls irq_rearm when it changes), and a
+   * halted vCPU waits for it in virtual time. */
+  uint64_t (*deadline)(struct machine *m);
+  /* [loop] That time has come: performs the event it stands for (VMX:
+   * exit 52) and returns true. Asked before the interrupt window and
+   * external interrupts, which it takes priority over. */
+  bool (*deadline_reached)(struct machine *m);
 };
 
 /* Attaches the extension the CPU model has (none, VMX or SVM) to m->virt.

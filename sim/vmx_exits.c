@@ -405,3 +405,26 @@ bool vmx_ext_window_open(struct machine *m)
   vmx_ext_exit(m, &e);
   return true;
 }
+
+/* ---- the VMX-preemption timer ----------------------------------------------- */
+
+/* "VMX-Preemption Timer" (chapter "VMX Non-Root Operation"): the virtual
+ * time at which the running guest's timer reaches 0. */
+uint64_t vmx_ext_deadline(struct machine *m)
+{
+  struct vmx_ext *x = vmx_ext_of(m);
+  return x->cpu.non_root && x->timer_running ? x->timer_deadline : UINT64_MAX;
+}
+
+/* "When the timer counts down to zero, it stops counting down and a VM
+ * exit occurs" (reason 52, qualification 0); it also wakes a halted guest,
+ * whose exit saves the HLT activity state ("These VM exits wake a logical
+ * processor from the same inactive states as would a non-maskable
+ * interrupt"). */
+bool vmx_ext_deadline_reached(struct machine *m)
+{
+  struct vmx_ext *x = vmx_ext_of(m);
+  if (!x->cpu.non_root || !x->timer_running) return false;
+  vmx_ext_exit(m, &(struct vmx_exit_info){ .reason = VMX_EXIT_PREEMPTION_TIMER });
+  return true;
+}

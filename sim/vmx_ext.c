@@ -78,6 +78,43 @@ static void switched(struct machine *m)
   m->tlb_flush = true;
 }
 
+/* The TSC without the guest's offset: the VMX-preemption timer counts
+ * with the processor's TSC ("VMX-Preemption Timer"), which TSC offsetting
+ * does not change. */
+static uint64_t host_tsc(struct machine *m) { return machine_tsc(m) - ext(m)->tsc_offset; }
+
+static unsigned timer_rate(const struct vmx_ext *x) { return MISC_PREEMPT_RATE(x->caps->misc); }
+
+/* "VMX-Preemption Timer" (chapter "VM Entries"): the entry starts the
+ * timer with the timer-value field; the machine stops at the virtual time
+ * it reaches 0 (sim/irq.c, virt_ops.deadline). */
+static void start_timer(struct machine *m)
+{
+  struct vmx_ext *x = ext(m);
+  x->timer_running = vmx_preemption_timer_active(&x->cpu.current);
+  x->timer_deadline = UINT64_MAX;
+  if (!x->timer_running) return;
+  x->timer_value = (uint32_t)vmcs_get(&x->cpu.current, VMCSI_VMX_PREEMPTION_TIMER_VALUE);
+  x->timer_start = host_tsc(m);
+  uint64_t expiry = vmx_preemption_timer_expiry(x->timer_start, x->timer_value, timer_rate(x));
+  uint64_t after = expiry > x->timer_start ? expiry - x->timer_start : 0;
+  x->timer_deadline = after > UINT64_MAX - m->insns ? UINT64_MAX - 1 : m->insns + after;
+  trace_event(&m->trace, m->insns, "vmx-timer", "value=%u rate=%u deadline=%llu", x->timer_value, timer_rate(x),
+              (unsigned long long)x->timer_deadline);
+}
+
+/* "Saving Non-Register State": the timer's value now, stored when "save
+ * VMX-preemption timer value" says so; the timer stops with the exit. */
+static void stop_timer(struct machine *m)
+{
+  struct vmx_ext *x = ext(m);
+  if (!x->timer_running) return;
+  x->timer_running = false;
+  x->timer_deadline = UINT64_MAX;
+  uint32_t left = vmx_preemption_timer_value_at(x->timer_start, x->timer_value, timer_rate(x), host_tsc(m));
+  vmx_save_preemption_timer(&x->cpu.current, left);
+}
+
 void vmx_ext_exit(struct machine *m, const struct vmx_exit_info *e)
 {
   struct vmx_ext *x = ext(m);
@@ -87,6 +124,7 @@ void vmx_ext_exit(struct machine *m, const struct vmx_exit_info *e)
   trace_event(&m->trace, m->insns, "vmexit", "reason=%u(%s) qual=0x%llx rip=0x%llx", basic,
               vmx_exit_reason_name(basic), (unsigned long long)e->qualification, (unsigned long long)m->cpu.rip);
   if (basic < VMX_EXIT_REASON_SLOTS) x->exits[basic]++;
+  stop_timer(m);
   /* "Loading Host State": the TSC offset of the guest ends with the exit. */
   m->tsc_offset -= x->tsc_offset;
   x->tsc_offset = 0;
@@ -95,6 +133,7 @@ void vmx_ext_exit(struct machine *m, const struct vmx_exit_info *e)
    * "enable VPID" 0, VM entries and exits invalidate VPID 0's mappings. */
   mmu_vmx_transition(&m->mmu, vpid_enabled(x));
   switched(m);
+  irq_rearm(m);
   if (!ok)
     machine_stop(m, STOP_SHUTDOWN, 0, "VMX abort %u during the VM exit (reason %u): the processor shuts down",
                  x->cpu.current.abort, basic);
@@ -171,12 +210,15 @@ void vmx_ext_enter(struct machine *m, bool launch)
    * VM entry there is no blocking by STI or MOV SS. */
   if (injected) m->cpu.sti_blocking = m->cpu.movss_blocking = false;
   inject(m);
-  /* A timer of 0 expires before the first guest instruction (it also
-   * wakes a guest entered in the HLT state). Non-zero values would count
-   * down with virtual time, which the machine does not report to the
-   * extension yet. */
-  if (x->cpu.non_root && vmx_preemption_timer_fires_at_entry(v)) {
-    m->cpu.halted = false;
+  /* The injected event woke a guest entered in the HLT state ("Event
+   * Injection for VM Entries"). */
+  if (injected) m->cpu.halted = false;
+  /* A timer of 0 expires during the entry: the exit comes after event
+   * injection and before the first guest instruction, and wakes a guest
+   * entered in the HLT state (the exit saves that state). */
+  if (!x->cpu.non_root) return;
+  start_timer(m);
+  if (irq_deadline_due(m)) {
     vmx_ext_exit(m, &(struct vmx_exit_info){ .reason = VMX_EXIT_PREEMPTION_TIMER });
     return;
   }
@@ -188,11 +230,7 @@ void vmx_ext_enter(struct machine *m, bool launch)
    * Injection for VM Entries"), and so does an interrupt the guest takes
    * or that exits (the machine's HLT wait in virtual time, sim/irq.c). */
   if (!m->cpu.halted) return;
-  if (injected) {
-    m->cpu.halted = false;
-    return;
-  }
-  if (x->cpu.non_root && ((m->cpu.rflags & RFLAGS_IF) || vmx_ext_interrupt_would_exit(m))) {
+  if ((m->cpu.rflags & RFLAGS_IF) || vmx_ext_interrupt_would_exit(m) || x->timer_running) {
     m->cpu.halted = false;
     m->halted = true;
     return;
@@ -308,6 +346,8 @@ static const struct virt_ops vmx_ops = {
   .cr_read = vmx_cr_read,
   .report = vmx_report,
   .destroy = vmx_destroy,
+  .deadline = vmx_ext_deadline,
+  .deadline_reached = vmx_ext_deadline_reached,
 };
 
 /* The EPT capabilities of the model decide what the MMU's EPT formats

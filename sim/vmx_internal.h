@@ -18,6 +18,12 @@ struct vmx_ext {
   unsigned injected_type;          /* its interruption type and vector (IDT-vectoring information) */
   uint8_t injected_vector;
   uint64_t tsc_offset;             /* the guest's TSC offset, added to m->tsc_offset */
+  /* The VMX-preemption timer of the guest running now: started at host
+   * TSC `timer_start` with `timer_value`; it reaches 0 at virtual time
+   * `timer_deadline` (m->insns). */
+  bool timer_running;
+  uint32_t timer_value;
+  uint64_t timer_start, timer_deadline;
   uint64_t entries, entry_failures;
   uint64_t exits[VMX_EXIT_REASON_SLOTS];
 };
@@ -50,6 +56,8 @@ bool vmx_ext_interrupt_exits(struct machine *m);
 bool vmx_ext_interrupt_would_exit(struct machine *m);
 bool vmx_ext_window_wanted(struct machine *m);
 bool vmx_ext_window_open(struct machine *m);
+uint64_t vmx_ext_deadline(struct machine *m);
+bool vmx_ext_deadline_reached(struct machine *m);
 
 /* VMX-instruction information and displacement qualification of a
  * memory-or-register operand `rm` with register operand `reg2` (-1: none). */

@@ -405,6 +405,42 @@ static void vmx_preemption_timer_of_zero_fires_at_entry(void **state)
   assert_false(vmx_preemption_timer_fires_at_entry(&v));
 }
 
+/* "VMX-Preemption Timer": the timer counts down by 1 each time bit X of the
+ * TSC changes, so it reaches 0 at ((start >> X) + value) << X. */
+static void vmx_preemption_timer_counts_changes_of_tsc_bit_x(void **state)
+{
+  (void)state;
+  /* X = 0: one count per TSC increment. */
+  assert_int_equal(vmx_preemption_timer_expiry(1000, 50, 0), 1050);
+  assert_int_equal(vmx_preemption_timer_value_at(1000, 50, 0, 1000), 50);
+  assert_int_equal(vmx_preemption_timer_value_at(1000, 50, 0, 1049), 1);
+  assert_int_equal(vmx_preemption_timer_value_at(1000, 50, 0, 1050), 0);
+  assert_int_equal(vmx_preemption_timer_value_at(1000, 50, 0, 5000), 0);     /* stops at 0 */
+  /* X = 5: bit 5 changes at multiples of 32, whatever the start. */
+  assert_int_equal(vmx_preemption_timer_expiry(100, 2, 5), 160);
+  assert_int_equal(vmx_preemption_timer_value_at(100, 2, 5, 127), 2);        /* no change of bit 5 yet */
+  assert_int_equal(vmx_preemption_timer_value_at(100, 2, 5, 128), 1);
+  assert_int_equal(vmx_preemption_timer_value_at(100, 2, 5, 159), 1);
+  assert_int_equal(vmx_preemption_timer_value_at(100, 2, 5, 160), 0);
+  /* 0 has expired at the start; a far expiry saturates instead of wrapping. */
+  assert_true(vmx_preemption_timer_expiry(100, 0, 5) <= 100);
+  assert_int_equal(vmx_preemption_timer_expiry(UINT64_MAX - 10, 0xFFFFFFFFu, 31), UINT64_MAX);
+}
+
+/* "Saving Non-Register State": the remaining value is stored only under
+ * "save VMX-preemption timer value". */
+static void vmx_preemption_timer_value_saved_only_with_its_exit_control(void **state)
+{
+  (void)state;
+  reset();
+  set(VMCSI_VMX_PREEMPTION_TIMER_VALUE, 1000);
+  vmx_save_preemption_timer(&v, 321);
+  assert_int_equal(vmcs_get(&v, VMCSI_VMX_PREEMPTION_TIMER_VALUE), 1000);
+  set(VMCSI_VM_EXIT_CONTROLS, EXIT_SAVE_PREEMPT_TIMER);
+  vmx_save_preemption_timer(&v, 321);
+  assert_int_equal(vmcs_get(&v, VMCSI_VMX_PREEMPTION_TIMER_VALUE), 321);
+}
+
 static void vmx_exit_during_delivery_records_idt_vectoring_information(void **state)
 {
   (void)state;
@@ -634,6 +670,8 @@ int main(int argc, char **argv)
     cmocka_unit_test(vmx_page_fault_exits_by_error_code_mask_and_match),
     cmocka_unit_test(vmx_exception_exit_information),
     cmocka_unit_test(vmx_preemption_timer_of_zero_fires_at_entry),
+    cmocka_unit_test(vmx_preemption_timer_counts_changes_of_tsc_bit_x),
+    cmocka_unit_test(vmx_preemption_timer_value_saved_only_with_its_exit_control),
     cmocka_unit_test(vmx_exit_during_delivery_records_idt_vectoring_information),
     cmocka_unit_test(vmx_external_interrupt_exits_only_with_its_pin_control),
     cmocka_unit_test(vmx_external_interrupt_exit_information_follows_acknowledge),

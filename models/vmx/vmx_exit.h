@@ -202,10 +202,27 @@ struct vmx_insn_operands {
 };
 uint32_t vmx_insn_info_encode(const struct vmx_insn_operands *o);
 
-/* "VMX-Preemption Timer": with "activate VMX-preemption timer" and a timer
- * value of 0 at VM entry, a VM exit (reason 52) occurs before the guest
+/* "VMX-Preemption Timer" (chapter "VMX Non-Root Operation") and "VMX-
+ * Preemption Timer" (chapter "VM Entries"): with "activate VMX-preemption
+ * timer", VM entry starts the timer with the VMX-preemption timer-value
+ * field; it counts down by 1 every time bit X of the TSC changes due to a
+ * TSC increment, X = IA32_VMX_MISC[4:0]; when it reaches 0 a VM exit
+ * (reason 52) occurs. A value of 0 at VM entry exits before the guest
  * executes any instruction (after event injection). */
+bool vmx_preemption_timer_active(const struct vmcs *v);
 bool vmx_preemption_timer_fires_at_entry(const struct vmcs *v);
+/* The first TSC value at which a timer started with `value` at TSC
+ * `start` reads 0: ((start >> X) + value) << X, saturated at UINT64_MAX;
+ * at or before `start` when `value` is 0. */
+uint64_t vmx_preemption_timer_expiry(uint64_t start, uint32_t value, unsigned rate);
+/* The timer's value at TSC `now` (>= start): `value` less the changes of
+ * bit X since `start`, never below 0. */
+uint32_t vmx_preemption_timer_value_at(uint64_t start, uint32_t value, unsigned rate, uint64_t now);
+/* "Saving Non-Register State" (chapter "VM Exits"): with "save
+ * VMX-preemption timer value" the exit stores the timer's current value
+ * (0 for an exit due to its expiry) in the timer-value field; without it
+ * the field keeps what VM entry loaded. */
+void vmx_save_preemption_timer(struct vmcs *v, uint32_t value);
 
 /* "External Interrupts" (chapter "VMX Non-Root Operation"): with the
  * "external-interrupt exiting" pin-based control, an external interrupt

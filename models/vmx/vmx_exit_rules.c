@@ -245,10 +245,40 @@ bool vmx_msr_exits(const struct vmcs *v, const struct vmx_mem_ops *m, uint32_t m
   return true;
 }
 
+/* ---- the VMX-preemption timer --------------------------------------------- */
+
+bool vmx_preemption_timer_active(const struct vmcs *v)
+{
+  return (vmcs_get(v, VMCSI_PIN_BASED_VM_EXEC_CONTROL) & PIN_PREEMPTION_TIMER) != 0;
+}
+
 bool vmx_preemption_timer_fires_at_entry(const struct vmcs *v)
 {
-  return (vmcs_get(v, VMCSI_PIN_BASED_VM_EXEC_CONTROL) & PIN_PREEMPTION_TIMER) &&
-         vmcs_get(v, VMCSI_VMX_PREEMPTION_TIMER_VALUE) == 0;
+  return vmx_preemption_timer_active(v) && vmcs_get(v, VMCSI_VMX_PREEMPTION_TIMER_VALUE) == 0;
+}
+
+/* "...the timer counts down by 1 every time bit X in the TSC changes due
+ * to a TSC increment": between TSC values a and b bit X changes
+ * (b >> X) - (a >> X) times. */
+uint64_t vmx_preemption_timer_expiry(uint64_t start, uint32_t value, unsigned rate)
+{
+  rate &= 0x1F;
+  unsigned __int128 t = ((unsigned __int128)((start >> rate) + value)) << rate;
+  return t > UINT64_MAX ? UINT64_MAX : (uint64_t)t;
+}
+
+uint32_t vmx_preemption_timer_value_at(uint64_t start, uint32_t value, unsigned rate, uint64_t now)
+{
+  rate &= 0x1F;
+  if (now <= start) return value;
+  uint64_t ticks = (now >> rate) - (start >> rate);
+  return ticks >= value ? 0 : value - (uint32_t)ticks;
+}
+
+void vmx_save_preemption_timer(struct vmcs *v, uint32_t value)
+{
+  if (vmcs_get(v, VMCSI_VM_EXIT_CONTROLS) & EXIT_SAVE_PREEMPT_TIMER)
+    vmcs_set(v, VMCSI_VMX_PREEMPTION_TIMER_VALUE, value);
 }
 
 /* ---- external interrupts and the interrupt window ------------------------ */
