@@ -101,6 +101,23 @@ static void entry_other_event_injection_needs_mtf(void **state)
   assert_int_equal(first_failure(&t_), VMX_ENTRY_CTLS_ENTRY_INTR_TYPE);
 }
 
+/* "enable XSAVES/XRSTORS" is offered only by processors with XSAVES: the
+ * skylake-x model (whose CPUID lacks XSAVES) rejects it as a reserved
+ * secondary control; a model that offers it accepts it. */
+static void entry_xsaves_control_needs_xsaves_support(void **state)
+{
+  tcase_baseline(&t_, &vmx_caps_skylake_x);
+  assert_false(vmx_has_feature(&vmx_caps_skylake_x, VMX_FEAT_XSAVES));
+  ORF(&t_, SECONDARY_VM_EXEC_CONTROL, PROC2_ENABLE_XSAVES);
+  assert_int_equal(first_failure(&t_), VMX_ENTRY_CTLS_PROC2_RESERVED);
+  static struct vmx_caps with_xsaves;
+  with_xsaves = vmx_caps_skylake_x;
+  with_xsaves.procbased2 |= (uint64_t)PROC2_ENABLE_XSAVES << 32;
+  tcase_baseline(&t_, &with_xsaves);
+  ORF(&t_, SECONDARY_VM_EXEC_CONTROL, PROC2_ENABLE_XSAVES);
+  assert_true(passes(&t_));
+}
+
 static void entry_software_event_length_zero_needs_misc_bit30(void **state)
 {
   tcase_baseline(&t_, &vmx_caps_skylake_x);
@@ -282,6 +299,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(entry_msr_load_list_of_valid_entries_passes),
     cmocka_unit_test(entry_memory_checks_skipped_without_reader),
     cmocka_unit_test(entry_all_failures_listed_in_order),
+    cmocka_unit_test(entry_xsaves_control_needs_xsaves_support),
   };
   size_t nfixed = sizeof fixed / sizeof fixed[0], n = nfixed + neg_case_count;
   struct CMUnitTest *tests = calloc(n, sizeof *tests);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "models/vmx/caps.h"
 #include "models/vmx/vmx_exit.h"
 #include "models/vmx/vmx_bits.h"
 
@@ -405,6 +406,25 @@ static void vmx_preemption_timer_of_zero_fires_at_entry(void **state)
   assert_false(vmx_preemption_timer_fires_at_entry(&v));
 }
 
+/* GETSEC raises #UD when CR4.SMXE = 0 ("GETSEC—GetSec Leaf Functions"),
+ * ahead of exit 11. No CPU model lets CR4.SMXE be 1 in VMX operation
+ * (CR4_FIXED1 bit 14 is 0: none has SMX), so on every model the guest's
+ * GETSEC raises #UD and exit 11 never occurs; with SMXE it would exit. */
+static void vmx_getsec_raises_ud_on_models_without_smx(void **state)
+{
+  (void)state;
+  unsigned reason;
+  reset();
+  for (int i = 0; vmx_cpu_models[i]; i++) {
+    uint64_t widest_cr4 = vmx_cpu_models[i]->cr4_fixed1;
+    assert_false(widest_cr4 & CR4_SMXE);
+    assert_true(vmx_fault_precedes_exit(VMX_KIND_GETSEC, 0, widest_cr4));
+  }
+  assert_false(vmx_fault_precedes_exit(VMX_KIND_GETSEC, 0, CR4_SMXE));
+  assert_true(vmx_insn_exits(&v, VMX_KIND_GETSEC, &reason));
+  assert_int_equal(reason, VMX_EXIT_GETSEC);
+}
+
 /* "VMX-Preemption Timer": the timer counts down by 1 each time bit X of the
  * TSC changes, so it reaches 0 at ((start >> X) + value) << X. */
 static void vmx_preemption_timer_counts_changes_of_tsc_bit_x(void **state)
@@ -671,6 +691,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(vmx_exception_exit_information),
     cmocka_unit_test(vmx_preemption_timer_of_zero_fires_at_entry),
     cmocka_unit_test(vmx_preemption_timer_counts_changes_of_tsc_bit_x),
+    cmocka_unit_test(vmx_getsec_raises_ud_on_models_without_smx),
     cmocka_unit_test(vmx_preemption_timer_value_saved_only_with_its_exit_control),
     cmocka_unit_test(vmx_exit_during_delivery_records_idt_vectoring_information),
     cmocka_unit_test(vmx_external_interrupt_exits_only_with_its_pin_control),

@@ -6,7 +6,15 @@
  * monitor trap flag (Bochs does not offer them on this model). Where Bochs
  * and the real i7-7800X differ (VMCS revision, region size, MISC timer
  * rate) this model follows Bochs, so guest images see the same values on
- * hvsim and on Bochs. */
+ * hvsim and on Bochs. One departure from Bochs: "enable XSAVES/XRSTORS"
+ * (secondary control bit 20) is not offered, because hvsim's skylake-x
+ * CPU does not have XSAVES/XRSTORS (CPUID.(EAX=0DH,ECX=1):EAX[3] = 0:
+ * Unicorn cannot execute them), and the control only exists on processors
+ * that support those instructions (SDM Vol. 3C, "Secondary Processor-Based
+ * VM-Execution Controls"; appendix "Secondary Processor-Based VM-Execution
+ * Controls"). Without it the XSS-exiting bitmap does not exist and the
+ * guest's XSAVES/XRSTORS raise #UD, as with the control 0 (exits 63/64
+ * never occur). */
 #include "models/vmx/caps.h"
 
 const struct vmx_caps vmx_caps_skylake_x = {
@@ -27,7 +35,7 @@ const struct vmx_caps vmx_caps_skylake_x = {
   .cr4_fixed0     = 0x0000000000002000ull,
   .cr4_fixed1     = 0x00000000003727FFull,
   .vmcs_enum      = 0x34,                     /* Bochs VMX_HIGHEST_VMCS_ENCODING */
-  .procbased2     = 0x02177FFF00000000ull,
+  .procbased2     = 0x02077FFF00000000ull,    /* Bochs: 0x02177FFF (with XSAVES) */
   .ept_vpid_cap   = 0x00000F0106334141ull,
   .true_pinbased  = 0x0000007F00000016ull,
   .true_procbased = 0xF7F9FFFE04006172ull,

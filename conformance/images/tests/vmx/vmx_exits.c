@@ -16,7 +16,7 @@
 void guest_exits(void);
 extern char g_cr3_load[], g_cr3_store[], g_cr8_store[], g_cr0[], g_clts[], g_lmsw[], g_movdr[], g_rdmsr[],
     g_rdmsr_out[], g_wrmsr[], g_in[], g_outw[], g_invlpg[], g_rdtsc[], g_rdtscp_ud[], g_rdtscp[], g_wbinvd[], g_xsetbv_ud[], g_xsetbv[], g_int3[], g_outsb[], g_cr8_load[], g_rdpmc[], g_monitor[],
-    g_mwait[], g_ud2[], g_pf[], g_pf_next[],
+    g_mwait[], g_ud2[], g_getsec[], g_xsaves[], g_xrstors[], g_xrstors_end[], g_pf[], g_pf_next[],
     g_pf2[], g_vmread[], g_vmptrld[], g_vmcall[], guest_data[];
 __asm__(".text\n"
         "guest_exits:\n"
@@ -65,6 +65,10 @@ __asm__(".text\n"
         "  xor %eax, %eax\n  xor %ecx, %ecx\n"
         "g_mwait: mwait\n"
         "g_ud2: ud2\n"
+        "g_getsec: getsec\n"                 /* CR4.SMXE = 0: #UD */
+        "g_xsaves: xsaves64 guest_xsave(%rip)\n"   /* "enable XSAVES/XRSTORS" 0: #UD */
+        "g_xrstors: xrstors64 guest_xsave(%rip)\n"
+        "g_xrstors_end:\n"
         "  mov $0x40000000, %r8\n"
         "g_pf: mov (%r8), %al\n"
         "g_pf_next: mov $0x40000000, %r8\n"    /* GPRs are not kept across the exit */
@@ -75,7 +79,7 @@ __asm__(".text\n"
         "g_vmptrld: vmptrld 8(%rax)\n"
         "g_vmcall: vmcall\n"
         "  ud2\n"
-        ".data\n.balign 8\nguest_data: .quad 0\n.text\n");
+        ".data\n.balign 8\nguest_data: .quad 0\n.balign 64\nguest_xsave: .fill 1024\n.text\n");
 
 static uint8_t io_bitmap_a[4096] __attribute__((aligned(4096)));
 static uint8_t io_bitmap_b[4096] __attribute__((aligned(4096)));
@@ -206,6 +210,22 @@ void test_main(void)
     tap_eq(0x80000306, vmread(EXIT_INTR_INFO), "UD2: exit interruption information");
     vmwrite(GUEST_RIP, (uintptr_t)g_ud2 + 2);
     if (vmx_run(1) != VM_EXITED) tap_check(false, "VMRESUME after UD2");
+    /* GETSEC with CR4.SMXE = 0 raises #UD ("GETSEC—GetSec Leaf Functions";
+     * "Relative Priority of Faults and VM Exits": before exit 11), and
+     * XSAVES / XRSTORS with "enable XSAVES/XRSTORS" 0 raise #UD ("Changes
+     * to Instruction Behavior in VMX Non-Root Operation"). */
+    expect(0, "GETSEC with CR4.SMXE clear", g_getsec);
+    tap_eq(0x80000306, vmread(EXIT_INTR_INFO), "GETSEC with CR4.SMXE clear: #UD, not a GETSEC exit");
+    vmwrite(GUEST_RIP, (uintptr_t)g_xsaves);
+    if (vmx_run(1) != VM_EXITED) tap_check(false, "VMRESUME after GETSEC");
+    expect(0, "XSAVES without enable XSAVES/XRSTORS", g_xsaves);
+    tap_eq(0x80000306, vmread(EXIT_INTR_INFO), "XSAVES without enable XSAVES/XRSTORS: #UD");
+    vmwrite(GUEST_RIP, (uintptr_t)g_xrstors);
+    if (vmx_run(1) != VM_EXITED) tap_check(false, "VMRESUME after XSAVES");
+    expect(0, "XRSTORS without enable XSAVES/XRSTORS", g_xrstors);
+    tap_eq(0x80000306, vmread(EXIT_INTR_INFO), "XRSTORS without enable XSAVES/XRSTORS: #UD");
+    vmwrite(GUEST_RIP, (uintptr_t)g_xrstors_end);
+    if (vmx_run(1) != VM_EXITED) tap_check(false, "VMRESUME after XRSTORS");
     expect(0, "#PF matching the error-code mask and match", g_pf);
     tap_eq(0x80000B0E, vmread(EXIT_INTR_INFO), "#PF: exit interruption information");
     tap_eq(0, vmread(EXIT_INTR_ERROR), "#PF: error code (not present, read, supervisor)");
