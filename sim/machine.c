@@ -452,6 +452,8 @@ void machine_run(struct machine *m)
 {
   struct cpu_state fetched;
   while (m->stop == STOP_NONE) {
+    /* One instruction at a time when the extension asks (virt_ops.step). */
+    bool step = m->virt && m->virt->step && m->virt->step(m);
     if (m->state_dirty) reload_unicorn(m, &fetched);
     m->tlb_flush = false;
     if (m->halted && !m->fault_pending && !m->event.valid) {
@@ -461,7 +463,7 @@ void machine_run(struct machine *m)
       continue;
     }
     ((struct machine_private *)m)->prev.size = 0;
-    uc_err e = uc_emu_start(m->uc, m->cpu.rip, UNREACHABLE_RIP, 0, 0);
+    uc_err e = uc_emu_start(m->uc, m->cpu.rip, UNREACHABLE_RIP, 0, step ? 1 : 0);
     uc_bridge_fetch(m->bridge, &m->cpu);
     memcpy(&fetched, &m->cpu, sizeof fetched);
     if (m->stop != STOP_NONE) break;
@@ -488,6 +490,7 @@ void machine_run(struct machine *m)
       m->state_dirty = true;
       continue;
     }
+    if (step) continue;   /* the one instruction retired */
     machine_stop(m, STOP_INTERNAL, 125, "Unicorn stopped at rip 0x%llx: %s", (unsigned long long)m->cpu.rip,
                  e == UC_ERR_OK ? "no reason given" : uc_strerror(e));
   }

@@ -149,6 +149,14 @@ struct virt_ops {
    * exit 52) and returns true. Asked before the interrupt window and
    * external interrupts, which it takes priority over. */
   bool (*deadline_reached)(struct machine *m);
+
+  /* [loop] Called before every start of Unicorn, with m->cpu current:
+   * true when the next run must retire exactly one instruction (VMX's
+   * monitor trap flag; the run then ends after it, or earlier at a fault,
+   * an intercepted instruction or an interrupt). The extension may instead
+   * perform a world switch here (the MTF VM exit once the previous step is
+   * over) and return false: the machine reloads Unicorn and goes on. */
+  bool (*step)(struct machine *m);
 };
 
 /* Attaches the extension the CPU model has (none, VMX or SVM) to m->virt.

@@ -8,6 +8,8 @@
  * Information" and "Information for VM Exits Due to Instruction
  * Execution"). */
 #include "sim/vmx_internal.h"
+
+#include "sim/irq.h"
 /* After the headers whose enums name the same MSRs (caps.h, msr.h). */
 #include "models/vmx/vmx_bits.h"
 
@@ -406,25 +408,80 @@ bool vmx_ext_window_open(struct machine *m)
   return true;
 }
 
-/* ---- the VMX-preemption timer ----------------------------------------------- */
+/* ---- the monitor trap flag and the VMX-preemption timer ---------------------- */
+
+static void mtf_exit(struct machine *m)
+{
+  struct vmx_exit_info e;
+  vmx_mtf_exit(&e);
+  vmx_ext_exit(m, &e);
+}
+
+/* The guest's instruction boundary moved since the step was armed: an
+ * instruction retired (its block was counted), or an event was delivered
+ * before any instruction (the delivery changed RIP and RSP). A run that
+ * ended before anything happened (an interrupt held pending) does not
+ * count. */
+static bool step_progressed(struct machine *m)
+{
+  struct vmx_ext *x = vmx_ext_of(m);
+  return m->insns != x->step_insns || m->cpu.rip != x->step_rip || m->cpu.gpr[GPR_RSP] != x->step_rsp;
+}
+
+/* "Monitor Trap Flag": with the control set the guest runs one
+ * instruction per start of Unicorn; at the next boundary (after the
+ * instruction, after the delivery of the fault or software event it
+ * raised, or after an event delivered before any instruction) the MTF
+ * exit is taken here, unless another VM exit came first (every exit ends
+ * stepping). */
+bool vmx_ext_step(struct machine *m)
+{
+  struct vmx_ext *x = vmx_ext_of(m);
+  if (!x->cpu.non_root || !x->mtf) return false;
+  if (x->step_armed && step_progressed(m)) {
+    mtf_exit(m);
+    return false;
+  }
+  if (!x->step_armed) {
+    x->step_armed = true;
+    x->step_insns = m->insns;
+    x->step_rip = m->cpu.rip;
+    x->step_rsp = m->cpu.gpr[GPR_RSP];
+    /* A halted guest retires nothing: only an event ends its step. */
+    x->step_deadline = m->halted ? UINT64_MAX : m->insns + 1;
+    irq_rearm(m);
+  }
+  return true;
+}
 
 /* "VMX-Preemption Timer" (chapter "VMX Non-Root Operation"): the virtual
- * time at which the running guest's timer reaches 0. */
+ * time at which the running guest's timer reaches 0; while a step runs,
+ * the time its instruction has retired by, so that a HLT it executes
+ * stops for the MTF exit "from the HLT activity state". */
 uint64_t vmx_ext_deadline(struct machine *m)
 {
   struct vmx_ext *x = vmx_ext_of(m);
-  return x->cpu.non_root && x->timer_running ? x->timer_deadline : UINT64_MAX;
+  if (!x->cpu.non_root) return UINT64_MAX;
+  uint64_t t = x->timer_running ? x->timer_deadline : UINT64_MAX;
+  if (x->step_armed && x->step_deadline < t) t = x->step_deadline;
+  return t;
 }
 
-/* "When the timer counts down to zero, it stops counting down and a VM
- * exit occurs" (reason 52, qualification 0); it also wakes a halted guest,
- * whose exit saves the HLT activity state ("These VM exits wake a logical
- * processor from the same inactive states as would a non-maskable
- * interrupt"). */
+/* The MTF exit of a step that ended halted comes first ("MTF VM exits take
+ * priority over ... VMX-preemption timer"). "When the timer counts down to
+ * zero, it stops counting down and a VM exit occurs" (reason 52,
+ * qualification 0); it also wakes a halted guest, whose exit saves the HLT
+ * activity state ("These VM exits wake a logical processor from the same
+ * inactive states as would a non-maskable interrupt"). */
 bool vmx_ext_deadline_reached(struct machine *m)
 {
   struct vmx_ext *x = vmx_ext_of(m);
-  if (!x->cpu.non_root || !x->timer_running) return false;
+  if (!x->cpu.non_root) return false;
+  if (x->step_armed && m->insns >= x->step_deadline) {
+    mtf_exit(m);
+    return true;
+  }
+  if (!x->timer_running || m->insns < x->timer_deadline) return false;
   vmx_ext_exit(m, &(struct vmx_exit_info){ .reason = VMX_EXIT_PREEMPTION_TIMER });
   return true;
 }

@@ -125,6 +125,8 @@ void vmx_ext_exit(struct machine *m, const struct vmx_exit_info *e)
               vmx_exit_reason_name(basic), (unsigned long long)e->qualification, (unsigned long long)m->cpu.rip);
   if (basic < VMX_EXIT_REASON_SLOTS) x->exits[basic]++;
   stop_timer(m);
+  /* Stepping ends with non-root operation. */
+  x->mtf = x->step_armed = false;
   /* "Loading Host State": the TSC offset of the guest ends with the exit. */
   m->tsc_offset -= x->tsc_offset;
   x->tsc_offset = 0;
@@ -164,6 +166,9 @@ static void inject(struct machine *m)
   uint32_t info = (uint32_t)vmcs_get(v, VMCSI_VM_ENTRY_INTR_INFO);
   if (!(info & INTR_INFO_VALID)) return;
   unsigned type = INTR_INFO_TYPE(info);
+  /* Type 7 (other event) with vector 0 injects a pending MTF VM exit,
+   * which vmx_ext_enter takes: nothing is delivered. */
+  if (type == INTR_TYPE_OTHER_EVENT) return;
   bool software = type == INTR_TYPE_SW_INTR || type == INTR_TYPE_PRIV_SW_EXCEPTION || type == INTR_TYPE_SW_EXCEPTION;
   uint8_t len = software ? (uint8_t)vmcs_get(v, VMCSI_VM_ENTRY_INSTRUCTION_LEN) : 0;
   struct pending_event ev = { .valid = true, .vector = (uint8_t)INTR_INFO_VECTOR(info),
@@ -205,7 +210,11 @@ void vmx_ext_enter(struct machine *m, bool launch)
   trace_event(&m->trace, m->insns, "vmentry", "%s rip=0x%llx", launch ? "launch" : "resume",
               (unsigned long long)m->cpu.rip);
   switched(m);
-  bool injected = vmcs_get(v, VMCSI_VM_ENTRY_INTR_INFO) & INTR_INFO_VALID;
+  /* A VM entry is vectoring when it injects an event other than a
+   * pending MTF VM exit (type 7). */
+  uint64_t info = vmcs_get(v, VMCSI_VM_ENTRY_INTR_INFO);
+  bool injected = (info & INTR_INFO_VALID) && INTR_INFO_TYPE(info) != INTR_TYPE_OTHER_EVENT;
+  bool mtf_pending = vmx_mtf_pending_after_entry(v);
   /* "Interruptibility State" (chapter "VM Entries"): after a vectoring
    * VM entry there is no blocking by STI or MOV SS. */
   if (injected) m->cpu.sti_blocking = m->cpu.movss_blocking = false;
@@ -218,8 +227,19 @@ void vmx_ext_enter(struct machine *m, bool launch)
    * entered in the HLT state (the exit saves that state). */
   if (!x->cpu.non_root) return;
   start_timer(m);
+  /* "Monitor Trap Flag": after a vectored injection with the control set,
+   * or the injection of a pending MTF VM exit, the MTF exit comes before
+   * the first guest instruction, ahead of a timer that expired. */
+  x->mtf = vmx_mtf_active(v);
+  x->step_armed = false;
+  if (mtf_pending) {
+    struct vmx_exit_info e;
+    vmx_mtf_exit(&e);
+    vmx_ext_exit(m, &e);
+    return;
+  }
   if (irq_deadline_due(m)) {
-    vmx_ext_exit(m, &(struct vmx_exit_info){ .reason = VMX_EXIT_PREEMPTION_TIMER });
+    vmx_ext_deadline_reached(m);
     return;
   }
   /* The interrupt window and external interrupts are looked at from the
@@ -348,6 +368,7 @@ static const struct virt_ops vmx_ops = {
   .destroy = vmx_destroy,
   .deadline = vmx_ext_deadline,
   .deadline_reached = vmx_ext_deadline_reached,
+  .step = vmx_ext_step,
 };
 
 /* The EPT capabilities of the model decide what the MMU's EPT formats

@@ -24,6 +24,13 @@ struct vmx_ext {
   bool timer_running;
   uint32_t timer_value;
   uint64_t timer_start, timer_deadline;
+  /* The monitor trap flag of the running guest: it runs one instruction
+   * at a time (virt_ops.step). A step is armed at virtual time
+   * `step_insns` with RIP/RSP `step_rip`/`step_rsp`; `step_deadline` is
+   * the time by which an executed instruction has retired (UINT64_MAX
+   * while the guest is halted, when only an event can end the step). */
+  bool mtf, step_armed;
+  uint64_t step_insns, step_rip, step_rsp, step_deadline;
   uint64_t entries, entry_failures;
   uint64_t exits[VMX_EXIT_REASON_SLOTS];
 };
@@ -57,6 +64,7 @@ bool vmx_ext_interrupt_would_exit(struct machine *m);
 bool vmx_ext_window_wanted(struct machine *m);
 bool vmx_ext_window_open(struct machine *m);
 uint64_t vmx_ext_deadline(struct machine *m);
+bool vmx_ext_step(struct machine *m);
 bool vmx_ext_deadline_reached(struct machine *m);
 
 /* VMX-instruction information and displacement qualification of a

@@ -425,6 +425,35 @@ static void vmx_getsec_raises_ud_on_models_without_smx(void **state)
   assert_int_equal(reason, VMX_EXIT_GETSEC);
 }
 
+/* "Monitor Trap Flag": the control is the primary processor-based bit 27;
+ * an MTF exit is pending right after VM entry when the entry injects a
+ * vectored event with the control set, or injects a pending MTF VM exit
+ * (type 7) even with the control clear; nothing is pending without an
+ * injection. */
+static void vmx_mtf_pending_after_entry_follows_injection(void **state)
+{
+  (void)state;
+  reset();
+  assert_false(vmx_mtf_active(&v));
+  set(VMCSI_CPU_BASED_VM_EXEC_CONTROL, PROC_MONITOR_TRAP_FLAG);
+  assert_true(vmx_mtf_active(&v));
+  assert_false(vmx_mtf_pending_after_entry(&v));                           /* no injection */
+  set(VMCSI_VM_ENTRY_INTR_INFO, INTR_INFO_VALID | (INTR_TYPE_HW_EXCEPTION << 8) | 6);
+  assert_true(vmx_mtf_pending_after_entry(&v));                            /* #UD injected */
+  set(VMCSI_VM_ENTRY_INTR_INFO, (INTR_TYPE_HW_EXCEPTION << 8) | 6);         /* not valid */
+  assert_false(vmx_mtf_pending_after_entry(&v));
+  set(VMCSI_CPU_BASED_VM_EXEC_CONTROL, 0);
+  set(VMCSI_VM_ENTRY_INTR_INFO, INTR_INFO_VALID | (INTR_TYPE_HW_EXCEPTION << 8) | 6);
+  assert_false(vmx_mtf_pending_after_entry(&v));                           /* control clear */
+  set(VMCSI_VM_ENTRY_INTR_INFO, INTR_INFO_VALID | (INTR_TYPE_OTHER_EVENT << 8));
+  assert_true(vmx_mtf_pending_after_entry(&v));                            /* pending MTF injected */
+  struct vmx_exit_info e;
+  vmx_mtf_exit(&e);
+  assert_int_equal(e.reason, VMX_EXIT_MONITOR_TRAP_FLAG);
+  assert_int_equal(e.qualification, 0);
+  assert_int_equal(e.intr_info, 0);
+}
+
 /* "VMX-Preemption Timer": the timer counts down by 1 each time bit X of the
  * TSC changes, so it reaches 0 at ((start >> X) + value) << X. */
 static void vmx_preemption_timer_counts_changes_of_tsc_bit_x(void **state)
@@ -631,6 +660,11 @@ static bool produces(unsigned reason)
     set_bit(PA_MSR_BITMAP + (reason == VMX_EXIT_WRMSR ? 2048 : 0), 0x10);
     return vmx_msr_exits(&v, &ops, 0x10, reason == VMX_EXIT_WRMSR) &&
            !vmx_msr_exits(&v, &ops, 0x10, reason != VMX_EXIT_WRMSR);
+  case VMX_EXIT_MONITOR_TRAP_FLAG:
+    reset();
+    set(VMCSI_CPU_BASED_VM_EXEC_CONTROL, PROC_MONITOR_TRAP_FLAG);
+    vmx_mtf_exit(&e);
+    return vmx_mtf_active(&v) && e.reason == reason && e.qualification == 0;
   case VMX_EXIT_PREEMPTION_TIMER:
     reset();
     set(VMCSI_PIN_BASED_VM_EXEC_CONTROL, PIN_PREEMPTION_TIMER);
@@ -692,6 +726,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(vmx_preemption_timer_of_zero_fires_at_entry),
     cmocka_unit_test(vmx_preemption_timer_counts_changes_of_tsc_bit_x),
     cmocka_unit_test(vmx_getsec_raises_ud_on_models_without_smx),
+    cmocka_unit_test(vmx_mtf_pending_after_entry_follows_injection),
     cmocka_unit_test(vmx_preemption_timer_value_saved_only_with_its_exit_control),
     cmocka_unit_test(vmx_exit_during_delivery_records_idt_vectoring_information),
     cmocka_unit_test(vmx_external_interrupt_exits_only_with_its_pin_control),

@@ -224,6 +224,23 @@ uint32_t vmx_preemption_timer_value_at(uint64_t start, uint32_t value, unsigned 
  * the field keeps what VM entry loaded. */
 void vmx_save_preemption_timer(struct vmcs *v, uint32_t value);
 
+/* "Monitor Trap Flag" (chapter "VMX Non-Root Operation"): with the
+ * "monitor trap flag" control, an MTF VM exit (reason 37, qualification 0)
+ * is pending at the instruction boundary after the guest executes one
+ * instruction (after one iteration of a REP string instruction; after the
+ * delivery of a fault it raises, of the software event INT1/INT3/INTO/INT n
+ * delivers, or of an event delivered before any instruction; from the HLT
+ * state after HLT), unless a VM exit comes first. It takes priority over
+ * the VMX-preemption timer, NMI-window and interrupt-window exits and
+ * external interrupts ("Event Priority"). */
+bool vmx_mtf_active(const struct vmcs *v);
+/* "Event Injection" / "Monitor Trap Flag": an MTF VM exit is pending
+ * before the first guest instruction when VM entry injects a vectored
+ * event with "monitor trap flag" 1, or injects a pending MTF VM exit
+ * (interruption type 7, "other event", vector 0) whatever the control. */
+bool vmx_mtf_pending_after_entry(const struct vmcs *v);
+void vmx_mtf_exit(struct vmx_exit_info *e);
+
 /* "External Interrupts" (chapter "VMX Non-Root Operation"): with the
  * "external-interrupt exiting" pin-based control, an external interrupt
  * causes a VM exit (reason 1) whatever RFLAGS.IF is; without it the

@@ -281,6 +281,26 @@ void vmx_save_preemption_timer(struct vmcs *v, uint32_t value)
     vmcs_set(v, VMCSI_VMX_PREEMPTION_TIMER_VALUE, value);
 }
 
+/* ---- the monitor trap flag ------------------------------------------------ */
+
+bool vmx_mtf_active(const struct vmcs *v)
+{
+  return (proc(v) & PROC_MONITOR_TRAP_FLAG) != 0;
+}
+
+bool vmx_mtf_pending_after_entry(const struct vmcs *v)
+{
+  uint32_t info = (uint32_t)vmcs_get(v, VMCSI_VM_ENTRY_INTR_INFO);
+  if (!(info & INTR_INFO_VALID)) return false;
+  if (INTR_INFO_TYPE(info) == INTR_TYPE_OTHER_EVENT) return true;
+  return vmx_mtf_active(v);
+}
+
+void vmx_mtf_exit(struct vmx_exit_info *e)
+{
+  *e = (struct vmx_exit_info){ .reason = VMX_EXIT_MONITOR_TRAP_FLAG };
+}
+
 /* ---- external interrupts and the interrupt window ------------------------ */
 
 bool vmx_external_interrupt_exits(const struct vmcs *v)

@@ -1,0 +1,94 @@
+/* Guest-level VMX images run on hvsim's machine with VMX capabilities no
+ * machine CPU model offers yet, for the features Bochs's corei7_skylake_x
+ * lacks too (so the oracle comparison only sees them refused): the monitor
+ * trap flag. The machine is skylake-x's CPUID with the Nehalem VMX model
+ * (which offers "monitor trap flag"); the image must reach PASS having
+ * taken its supported branch. The same image on skylake-x takes the
+ * unsupported branch, so the branch is decided by the capability, not by
+ * the image. SDM Vol. 3C, "Monitor Trap Flag". */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "sim/machine.h"
+
+#define RAM (64u << 20)
+#define MAX_INSNS 200000000ull
+
+struct run { enum stop_reason stop; int status; char *serial; };
+
+/* Runs IMAGE on `cpu` and returns its serial output. */
+static struct run run_image(const char *image, const struct cpu_model *cpu)
+{
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s.elf", HVSIM_VMX_IMAGE_DIR, image);
+  FILE *f = fopen(path, "rb");
+  if (!f) fail_msg("cannot open %s", path);
+  static uint8_t elf[8u << 20];
+  size_t n = fread(elf, 1, sizeof elf, f);
+  fclose(f);
+  char *serial = NULL;
+  size_t serial_size = 0;
+  FILE *out = open_memstream(&serial, &serial_size);
+  assert_non_null(out);
+  /* HVSIM_VMX_MACHINE_TRACE=FILE appends the runs' traces (for debugging). */
+  const char *trace = getenv("HVSIM_VMX_MACHINE_TRACE");
+  FILE *tr = trace ? fopen(trace, "a") : NULL;
+  struct machine_options opt = {.cpu = cpu, .ram_size = RAM, .max_insns = MAX_INSNS, .serial_out = out, .trace_out = tr,
+                                .image_name = image};
+  char err[256] = "";
+  struct machine *m = machine_create(&opt, elf, n, err, sizeof err);
+  if (!m) fail_msg("machine_create: %s", err);
+  machine_run(m);
+  struct run r = {m->stop, m->exit_status, NULL};
+  machine_destroy(m);
+  fclose(out);
+  if (tr) fclose(tr);
+  r.serial = serial;
+  return r;
+}
+
+/* The whole output on stderr (cmocka cuts long messages); "" for fail_msg. */
+static const char *dump(const char *serial)
+{
+  fprintf(stderr, "%s", serial);
+  return "";
+}
+
+static void vmx_machine_mtf_image_passes_where_offered(void **state)
+{
+  (void)state;
+  struct cpu_model with_mtf = *cpu_model_find("skylake-x");
+  with_mtf.name = "skylake-x-with-nehalem-vmx";
+  with_mtf.virt_model = "nehalem";
+  struct run r = run_image("vmx_mtf", &with_mtf);
+  if (!strstr(r.serial, "# the monitor trap flag is supported\n") || strstr(r.serial, "not ok") ||
+      !strstr(r.serial, "\nPASS\n"))
+    fail_msg("vmx_mtf with the monitor trap flag did not pass:%s", dump(r.serial));
+  assert_int_equal(r.stop, STOP_DEBUG_EXIT);
+  assert_int_equal(r.status, 1);
+  free(r.serial);
+}
+
+static void vmx_machine_mtf_image_refused_on_skylake_x(void **state)
+{
+  (void)state;
+  struct run r = run_image("vmx_mtf", cpu_model_find("skylake-x"));
+  if (!strstr(r.serial, "# the monitor trap flag is not supported\n") || !strstr(r.serial, "\nPASS\n"))
+    fail_msg("vmx_mtf on skylake-x did not pass:%s", dump(r.serial));
+  free(r.serial);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(vmx_machine_mtf_image_passes_where_offered),
+    cmocka_unit_test(vmx_machine_mtf_image_refused_on_skylake_x),
+  };
+  return cmocka_run_group_tests_name("vmx_machine", tests, NULL, NULL);
+}
