@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unicorn/unicorn.h>
 
 /* Offsets inside CPUX86State (x86-64 target). */
@@ -24,6 +25,7 @@ enum {
 #define HF_SS32_MASK   (1u << 5)
 #define HF_ADDSEG_MASK (1u << 6)
 #define HF_CS64_MASK   (1u << 15)
+_Static_assert(ENV_HFLAGS == 176 && HF_CS64_MASK >> 14 == 2 && HF_CS32_MASK >> 4 == 1, "uc_bridge_code_size");
 /* QEMU descriptor-cache flags: the descriptor's high dword. */
 #define DESC_P_MASK    (1u << 15)
 #define DESC_L_MASK    (1u << 21)
@@ -144,19 +146,30 @@ static bool for_each_heap_mapping(const uint8_t *ram, bool (*visit)(uint8_t *lo,
 struct env_search { const uint64_t *pattern; size_t words; uint8_t *found[4]; unsigned hits; const uint8_t *skip; };
 
 /* Reads whole mappings, including memory no object owns: the address
- * sanitizer must not check these reads. */
+ * sanitizer must not check these reads. Pages never touched cannot hold
+ * the registers just written and are skipped (mincore), so that large
+ * reserved areas cost nothing. */
 __attribute__((no_sanitize_address)) static bool search_mapping(uint8_t *lo, uint8_t *hi, void *arg)
 {
   struct env_search *s = arg;
-  size_t len = s->words * 8;
-  for (uint8_t *p = lo; p + len <= hi; p += 8) {
-    const uint64_t *w = (const uint64_t *)p;
-    if (w[0] != s->pattern[0] || w[1] != s->pattern[1]) continue;
-    size_t i = 2;
-    while (i < s->words && w[i] == s->pattern[i]) i++;
-    if (i < s->words || p == s->skip) continue;
-    if (s->hits < 4) s->found[s->hits] = p;
-    s->hits++;
+  size_t len = s->words * 8, page = 4096;
+  unsigned char resident[256];
+  for (uint8_t *chunk = lo; chunk < hi; chunk += sizeof resident * page) {
+    size_t pages = (size_t)(hi - chunk) / page;
+    if (pages > sizeof resident) pages = sizeof resident;
+    if (mincore(chunk, pages * page, resident) != 0) memset(resident, 1, pages);
+    for (size_t i = 0; i < pages; i++) {
+      if (!(resident[i] & 1)) continue;
+      for (uint8_t *p = chunk + i * page; p < chunk + (i + 1) * page && p + len <= hi; p += 8) {
+        const uint64_t *w = (const uint64_t *)p;
+        if (w[0] != s->pattern[0] || w[1] != s->pattern[1]) continue;
+        size_t k = 2;
+        while (k < s->words && w[k] == s->pattern[k]) k++;
+        if (k < s->words || p == s->skip) continue;
+        if (s->hits < 4) s->found[s->hits] = p;
+        s->hits++;
+      }
+    }
   }
   return false;
 }

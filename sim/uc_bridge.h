@@ -55,6 +55,14 @@ void uc_bridge_set_rflags(struct uc_bridge *b, uint64_t rflags);
  * change inside a run: a far jump into a 64-bit segment, an IRET). */
 struct cpu_mode { unsigned cpl; bool cs64, cs32; };
 void uc_bridge_mode(struct uc_bridge *b, struct cpu_mode *out);
+/* The code-segment size alone, for hot paths: 2 for 64-bit, 1 for 32-bit,
+ * 0 for 16-bit code (QEMU's CS64 and CS32 mode flags). */
+static inline unsigned uc_bridge_code_size(const struct uc_bridge *b)
+{
+  uint32_t hflags;
+  __builtin_memcpy(&hflags, b->env + 176, 4);   /* hflags: checked by uc_bridge_init */
+  return (hflags >> 14 & 2) | (hflags >> 4 & 1);
+}
 /* Control registers and EFER through Unicorn's own update paths, so its
  * mode flags follow (protected/long mode, paging). */
 void uc_bridge_set_cr(struct uc_bridge *b, int cr, uint64_t v);
