@@ -224,6 +224,19 @@ unsigned intercepts_enter_block(struct intercepts *ic, uint64_t la, uint32_t siz
   return icount;
 }
 
+void intercepts_invalid_at(struct intercepts *ic, uint64_t la)
+{
+  struct cpu_mode mode;
+  uc_bridge_mode(ic->m->bridge, &mode);
+  bool owned;
+  decode_block(ic, la, 15, &mode, &owned);
+  if (!owned || ic->retranslate_la != UINT64_MAX) return;
+  ic->retranslate_la = la;
+  ic->retranslate_size = 1;
+}
+
+bool intercepts_classes_missing(const struct intercepts *ic, unsigned classes) { return (classes & ~ic->classes) != 0; }
+
 bool intercepts_retranslate_pending(const struct intercepts *ic) { return ic->retranslate_la != UINT64_MAX; }
 
 void intercepts_retranslate(struct intercepts *ic)
@@ -245,18 +258,6 @@ void intercepts_want_classes(struct intercepts *ic, unsigned classes)
   uc_ctl_flush_tb(ic->m->uc);
 }
 
-/* Stops Unicorn before the instruction at `address`, leaving `ev` for the
- * run loop. */
-static void hand_to_run_loop(struct machine *m, uint64_t address, struct pending_event ev)
-{
-  ev.valid = ev.at_rip = true;
-  ev.rip = address;
-  ev.rax = uc_bridge_gpr(m->bridge, GPR_RAX);
-  m->event = ev;
-  uc_bridge_set_rip(m->bridge, address);
-  uc_emu_stop(m->uc);
-}
-
 static void intercept_hook(uc_engine *uc, uint64_t address, uint32_t size, void *user)
 {
   struct intercepts *ic = user;
@@ -271,9 +272,9 @@ static void intercept_hook(uc_engine *uc, uint64_t address, uint32_t size, void 
   if (!sysinsn_hooked(&in.zi, ~0u)) return;
   ic->handled++;
   if (m->virt && m->virt->insn_exits && m->virt->insn_exits(m, &in)) {
-    /* The hypervisor intercepts it: the run loop performs the exit with
-     * the whole state in hand; the instruction does not execute. */
-    hand_to_run_loop(m, address, (struct pending_event){.vm_exit = true});
+    /* The hypervisor intercepts it: the exit, with the whole state in
+     * hand; the instruction does not execute. */
+    machine_take_up_in_hook(m, &in, true);
     return;
   }
   enum insn_result r = fn(&in);
@@ -289,10 +290,10 @@ static void intercept_hook(uc_engine *uc, uint64_t address, uint32_t size, void 
   case INSN_STOPPED:
     return;
   case INSN_DEFERRED:
-    hand_to_run_loop(m, address, (struct pending_event){.deferred = true});
+    machine_take_up_in_hook(m, &in, false);
     return;
   case INSN_EXIT:
-    hand_to_run_loop(m, address, (struct pending_event){.vm_exit = true});
+    machine_take_up_in_hook(m, &in, true);
     return;
   case INSN_NATIVE:
     return;

@@ -41,11 +41,18 @@ void intercepts_tlb_flushed(struct intercepts *ic);
  * intercepts_retranslate and starts again at `la`). */
 unsigned intercepts_enter_block(struct intercepts *ic, uint64_t la, uint32_t size);
 void intercepts_retranslate(struct intercepts *ic);
+/* Unicorn raised #UD for the instruction at `la`. Unicorn runs no block
+ * hook for a block that starts with an instruction it cannot decode
+ * (VMREAD, VMRUN, ...): when the model owns it, it is hooked now and its
+ * block translated again, so that next time the hook takes it. */
+void intercepts_invalid_at(struct intercepts *ic, uint64_t la);
 bool intercepts_retranslate_pending(const struct intercepts *ic);
 
 /* The classes of conditionally hooked instructions (sim/sysinsn.h) wanted
  * now. A class not wanted before makes every block decode again. */
 void intercepts_want_classes(struct intercepts *ic, unsigned classes);
+/* Would intercepts_want_classes(classes) add a class? */
+bool intercepts_classes_missing(const struct intercepts *ic, unsigned classes);
 
 /* Numbers for the run summary. */
 uint64_t intercepts_hook_count(const struct intercepts *ic);

@@ -197,8 +197,10 @@ static bool hook_invalid(uc_engine *uc, void *user)
 {
   struct machine *m = user;
   if (m->stop != STOP_NONE) return false;
+  uint64_t rip = uc_bridge_rip(m->bridge);
   m->event = (struct pending_event){.valid = true, .vector = VEC_UD, .at_rip = true,
-                                    .rip = uc_bridge_rip(m->bridge), .rax = uc_bridge_gpr(m->bridge, GPR_RAX)};
+                                    .rip = rip, .rax = uc_bridge_gpr(m->bridge, GPR_RAX)};
+  intercepts_invalid_at(m->icpt, rip);
   uc_emu_stop(uc);
   return false;
 }
@@ -402,11 +404,22 @@ static void deliver_page_fault(struct machine *m)
   deliver_event(m, &ev);
 }
 
-/* Events that are not (or not yet) exceptions, taken up in the run loop
- * with the whole state in hand: an instruction the model carries out here
- * (INSN_DEFERRED: a fast system call, or one only the extension knows), the exit the virtualization extension announced from a
- * hook, and the extension's own instructions, which Unicorn does not know
- * (#UD). */
+/* Carries out an instruction whose hook left it to the machine with the
+ * whole state in hand (m->cpu): a fast system call, one only the
+ * extension knows, or the exit the extension announced for it. */
+static void take_up_insn(struct machine *m, struct insn *in, bool vm_exit)
+{
+  if (vm_exit) m->virt->exit_for_insn(m, in);
+  else if (fastsys_owns(in)) fastsys_execute(m, in);
+  else if (!(m->virt && m->virt->execute && m->virt->execute(m, in))) {
+    struct pending_event ud = {.valid = true, .vector = VEC_UD};
+    deliver_event(m, &ud);
+  }
+}
+
+/* Events that are not (or not yet) exceptions, taken up in the run loop:
+ * an instruction handed over by its hook (take_up_insn), and the
+ * extension's own instructions, which Unicorn does not know (#UD). */
 static bool take_up_loop_event(struct machine *m, const struct pending_event *ev)
 {
   struct insn in;
@@ -416,12 +429,7 @@ static bool take_up_loop_event(struct machine *m, const struct pending_event *ev
                    (unsigned long long)m->cpu.rip);
       return true;
     }
-    if (ev->vm_exit) m->virt->exit_for_insn(m, &in);
-    else if (fastsys_owns(&in)) fastsys_execute(m, &in);
-    else if (!(m->virt && m->virt->execute && m->virt->execute(m, &in))) {
-      struct pending_event ud = {.valid = true, .vector = VEC_UD};
-      deliver_event(m, &ud);
-    }
+    take_up_insn(m, &in, ev->vm_exit);
     return true;
   }
   if (m->virt && m->virt->execute && ev->vector == VEC_UD && ev->at_rip && !ev->software &&
@@ -448,8 +456,31 @@ static void reload_unicorn(struct machine *m, const struct cpu_state *fetched)
     uc_bridge_store_registers(m->bridge, &m->cpu);
     return;
   }
+  if (getenv("DBGR")) { const uint8_t *x=(const void*)&same, *y=(const void*)fetched; for (size_t i=0;i<sizeof same;i++) if (x[i]!=y[i]) { fprintf(stderr,"diff at %zu flush=%d\n", i, m->tlb_flush); break; } }
   uc_bridge_store(m->bridge, &m->cpu);
   machine_flush_unicorn_tlb(m);
+}
+
+/* The classes of conditionally hooked instructions the extension wants. */
+static unsigned wanted_hook_classes(struct machine *m)
+{
+  return m->virt && m->virt->hook_classes ? m->virt->hook_classes(m) : 0;
+}
+
+void machine_take_up_in_hook(struct machine *m, struct insn *in, bool vm_exit)
+{
+  struct cpu_state fetched;
+  uc_bridge_fetch(m->bridge, &m->cpu);
+  memcpy(&fetched, &m->cpu, sizeof fetched);
+  take_up_insn(m, in, vm_exit);
+  reload_unicorn(m, &fetched);
+  m->tlb_flush = false;
+  /* As at the start of a run: blocking by STI or MOV SS that a VM entry
+   * loaded holds for the first instruction. */
+  ((struct machine_private *)m)->prev.size = 0;
+  if (m->stop != STOP_NONE || m->halted || m->fault_pending || m->event.valid ||
+      intercepts_classes_missing(m->icpt, wanted_hook_classes(m)))
+    uc_emu_stop(m->uc);
 }
 
 void machine_run(struct machine *m)
@@ -459,7 +490,7 @@ void machine_run(struct machine *m)
     if (m->state_dirty) reload_unicorn(m, &fetched);
     m->tlb_flush = false;
     intercepts_retranslate(m->icpt);
-    if (m->virt && m->virt->hook_classes) intercepts_want_classes(m->icpt, m->virt->hook_classes(m));
+    intercepts_want_classes(m->icpt, wanted_hook_classes(m));
     if (m->halted && !m->fault_pending && !m->event.valid) {
       /* Halted before any guest instruction ran (a VM entry into the HLT
        * activity state): wait for the interrupt first. */
