@@ -202,6 +202,12 @@ static bool classify(struct machine *m, struct insn *in, gpr_reader gpr, struct 
      * intercept; the machine has no SMM. (QEMU 7.2 TCG checks the
      * intercept first; Bochs 2.7 raises #UD, as here.) */
     return false;
+  case ZYDIS_MNEMONIC_RDPRU:
+    /* RDPRU's #UD (no RDPRU on the model; CR4.TSD at CPL > 0) comes
+     * before its intercept. */
+    if (!cpu_model_has(m->opt.cpu, 0x80000008, CPUID_EBX, CPUIDX8_EBX_RDPRU)) return false;
+    if ((m->cpu.cr4 & CR4_TSD) && cpl) return false;
+    return simple(x, SVM_INTERCEPT_RDPRU, e);
   case ZYDIS_MNEMONIC_RDRAND:
   case ZYDIS_MNEMONIC_RDSEED:
     return false;   /* no intercept exists for them */
@@ -280,6 +286,32 @@ void svm_ext_exit_for_insn(struct machine *m, struct insn *in)
   svm_ext_vmexit(m, &e);
 }
 
+/* "Decode Assists": the guest's instruction bytes at CS:RIP for a data
+ * #NPF or #PF, read as the guest would fetch them (through its paging and
+ * the nested page tables, at its CPL). Reading leaves the fault being
+ * reported untouched. A fetch fault with the I/D bit clear (a #PF without
+ * EFER.NXE or CR4.SMEP) is recognised by the first byte failing to read,
+ * which gives no bytes either. */
+static bool fetch_byte(void *ctx, uint64_t la, uint8_t *byte)
+{
+  return machine_read_linear(ctx, la, byte, 1, false);
+}
+
+static void add_insn_bytes(struct machine *m, struct svm_exit *e)
+{
+  struct svm_ext *x = svm_ext_of(m);
+  if (!svm_exit_has_insn_bytes(x->features, e->code, e->info1)) return;
+  struct mmu_fault saved = m->fault;
+  bool pending = m->fault_pending;
+  uint64_t saved_linear = m->fault_linear;
+  bool long64 = cpu_in_64bit_mode(&m->cpu);
+  uint64_t la = (long64 ? 0 : m->cpu.seg[SEG_CS].base) + m->cpu.rip;
+  svm_fetch_insn_bytes(e, fetch_byte, m, la, long64);
+  m->fault = saved;
+  m->fault_pending = pending;
+  m->fault_linear = saved_linear;
+}
+
 /* Exceptions and INT n in the guest ("Exception Intercepts", "Instruction
  * Intercepts" for INTn). INT3 and INTO raise #BP and #OF and go through the
  * exception intercepts; INT n is an instruction intercept (EXITINFO1 its
@@ -321,6 +353,7 @@ bool svm_ext_event_exits(struct machine *m, const struct pending_event *ev)
   if (!svm_ctl_intercepts(ctl, (enum svm_intercept)(SVM_INTERCEPT_EXCP_DE + ev->vector))) return false;
   struct svm_exit e = svm_exception_exit(ev->vector, ev->has_error, ev->error, m->fault.cr2);
   e.intinfo = delivering_intinfo(m);
+  add_insn_bytes(m, &e);
   if (ev->software) {
     /* #VMEXIT is fault-like: the saved RIP is the INT3/INTO itself, NRIP
      * the instruction after it. */
@@ -356,8 +389,10 @@ void svm_ext_slat_fault(struct machine *m, const struct mmu_fault *f, uint64_t l
   }
   trace_event(&m->trace, m->insns, "npf", "la=0x%llx gpa=0x%llx error=0x%llx", (unsigned long long)la,
               (unsigned long long)f->exitinfo2, (unsigned long long)f->exitinfo1);
-  svm_ext_vmexit(m, &(struct svm_exit){.code = (uint64_t)SVM_EXIT_NPF, .info1 = f->exitinfo1, .info2 = f->exitinfo2,
-                                       .intinfo = delivering_intinfo(m)});
+  struct svm_exit e = {.code = (uint64_t)SVM_EXIT_NPF, .info1 = f->exitinfo1, .info2 = f->exitinfo2,
+                       .intinfo = delivering_intinfo(m)};
+  add_insn_bytes(m, &e);
+  svm_ext_vmexit(m, &e);
 }
 
 /* ---- physical interrupts ------------------------------------------------ */

@@ -73,6 +73,25 @@ uint64_t svm_dr_exitinfo1(const struct svm_features *f, unsigned gpr);
  * under decode assists; zero without. */
 uint64_t svm_decode_assist_value(const struct svm_features *f, uint64_t value);
 
+/* ---- Guest instruction bytes ("Decode Assists") ------------------------- */
+
+/* Does this #VMEXIT carry the guest's instruction bytes? On CPUs with
+ * decode assists, a #NPF or an intercepted #PF of a data access gets up to
+ * 15 bytes read from CS:RIP; "instruction-fetch page faults provide no
+ * additional information" (the I/D bit, bit 4 of the error code in
+ * EXITINFO1, is set), and every other exit reports none. */
+#define SVM_PF_ERROR_ID (1ull << 4)
+bool svm_exit_has_insn_bytes(const struct svm_features *f, uint64_t exitcode, uint64_t exitinfo1);
+
+/* Reads one instruction byte at linear address `la` as the guest would
+ * fetch it; false when it cannot be read (not mapped, or a fault). */
+typedef bool (*svm_fetch_byte_fn)(void *ctx, uint64_t la, uint8_t *byte);
+
+/* Fills e->insn_len / e->insn_bytes with the bytes at linear address
+ * `la` (CS.base + RIP): up to 15, ending before the first byte `fetch`
+ * cannot read. Outside 64-bit mode the linear address wraps at 4 GiB. */
+void svm_fetch_insn_bytes(struct svm_exit *e, svm_fetch_byte_fn fetch, void *ctx, uint64_t la, bool long64);
+
 /* ---- Exceptions ("Exception Intercepts") -------------------------------- */
 
 /* The exit of an intercepted exception `vector`: EXITINFO1 the error code
