@@ -320,10 +320,8 @@ static void add_insn_bytes(struct machine *m, struct svm_exit *e)
 /* "Event Injection" and "#VMEXIT": an intercepted exception or #NPF raised
  * while an event was being delivered (an injected one included) records
  * that event in EXITINTINFO, so the hypervisor can deliver it again. */
-static uint64_t delivering_intinfo(const struct machine *m)
+static uint64_t event_intinfo(const struct pending_event *d)
 {
-  const struct pending_event *d = m->delivering;
-  if (!d) return 0;
   /* An interrupt acknowledged from the PIC is INTR whatever its vector. */
   enum svm_event_type type = d->external                           ? SVM_EVENT_INTR
                              : d->software && d->insn_len != 1     ? SVM_EVENT_SOFT_INT
@@ -331,6 +329,49 @@ static uint64_t delivering_intinfo(const struct machine *m)
                              : d->vector < 32                       ? SVM_EVENT_EXCEPTION
                                                                     : SVM_EVENT_INTR;
   return svm_event_encode(d->vector, type, d->has_error, d->error);
+}
+
+static uint64_t delivering_intinfo(const struct machine *m)
+{
+  return m->delivering ? event_intinfo(m->delivering) : 0;
+}
+
+/* An event delivered through a task gate in legacy protected mode is a
+ * task switch; under the task-switch intercept ("Miscellaneous
+ * Intercepts") it is #VMEXIT(TASK_SWITCH) with the gate's TSS selector,
+ * the error code the event would push, and EXITINTINFO = the event (the
+ * exit happens while delivering it). The IDT checks that come before the
+ * gate is used (limit, present, a software interrupt's DPL) are left to
+ * the machine's delivery, which raises their faults. */
+static bool task_gate_exits(struct machine *m, const struct pending_event *ev)
+{
+  struct svm_ext *x = svm_ext_of(m);
+  const struct cpu_state *s = &m->cpu;
+  if (!svm_ctl_intercepts(&x->vcpu.ctl, SVM_INTERCEPT_TASK_SWITCH)) return false;
+  if (!(s->cr0 & CR0_PE) || (s->efer & EFER_LMA)) return false;
+  if ((uint64_t)ev->vector * 8 + 7 > s->idtr.limit) return false;
+  uint32_t gate[2];
+  struct mmu_fault saved = m->fault;
+  bool pending = m->fault_pending;
+  uint64_t saved_linear = m->fault_linear;
+  bool ok = machine_read_linear(m, s->idtr.base + (uint64_t)ev->vector * 8, gate, sizeof gate, true);
+  m->fault = saved;
+  m->fault_pending = pending;
+  m->fault_linear = saved_linear;
+  if (!ok) return false;
+  unsigned type = (gate[1] >> 8) & 0x1f, dpl = (gate[1] >> 13) & 3;
+  if (type != 5 || !(gate[1] & (1u << 15))) return false;
+  if (ev->software && dpl < cpu_cpl(s)) return false;
+  struct svm_exit e = svm_task_switch_exit((uint16_t)(gate[0] >> 16), SVM_TS_CALL_OR_GATE, ev->has_error, ev->error,
+                                           (s->rflags & RFLAGS_RF) != 0);
+  e.intinfo = event_intinfo(ev);
+  trace_event(&m->trace, m->insns, "task-switch", "vector=%u tss=0x%x intercepted", ev->vector,
+              (unsigned)(gate[0] >> 16));
+  /* Fault-like: the guest RIP is the instruction that raised the event
+   * (INT n, INT3, INTO: the instruction itself). */
+  if (ev->software) m->cpu.rip -= ev->insn_len;
+  svm_ext_vmexit(m, &e);
+  return true;
 }
 
 bool svm_ext_event_exits(struct machine *m, const struct pending_event *ev)
@@ -341,7 +382,7 @@ bool svm_ext_event_exits(struct machine *m, const struct pending_event *ev)
   if (!x->vcpu.in_guest || (x->injecting && !m->delivering)) return false;
   const struct svm_vmcb_control *ctl = &x->vcpu.ctl;
   if (ev->software && ev->insn_len == 2) {
-    if (!svm_ctl_intercepts(ctl, SVM_INTERCEPT_INTN)) return false;
+    if (!svm_ctl_intercepts(ctl, SVM_INTERCEPT_INTN)) return task_gate_exits(m, ev);
     uint64_t next = m->cpu.rip;
     m->cpu.rip -= ev->insn_len;
     svm_ext_vmexit(m, &(struct svm_exit){.code = (uint64_t)SVM_EXIT_SWINT,
@@ -349,8 +390,8 @@ bool svm_ext_event_exits(struct machine *m, const struct pending_event *ev)
                                          .nrip = next, .has_nrip = true});
     return true;
   }
-  if (ev->vector > 31) return false;
-  if (!svm_ctl_intercepts(ctl, (enum svm_intercept)(SVM_INTERCEPT_EXCP_DE + ev->vector))) return false;
+  if (ev->vector > 31 || !svm_ctl_intercepts(ctl, (enum svm_intercept)(SVM_INTERCEPT_EXCP_DE + ev->vector)))
+    return task_gate_exits(m, ev);
   struct svm_exit e = svm_exception_exit(ev->vector, ev->has_error, ev->error, m->fault.cr2);
   e.intinfo = delivering_intinfo(m);
   add_insn_bytes(m, &e);

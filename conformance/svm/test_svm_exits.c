@@ -301,6 +301,25 @@ static void svm_fetch_insn_bytes_wraps_at_4gib_outside_long_mode(void **state)
   assert_int_equal(l.seen[2], 0x100000000ull);
 }
 
+/* ---- task switches ----------------------------------------------------- */
+
+static void svm_task_switch_exit_reports_selector_and_source(void **state)
+{
+  struct svm_exit e = svm_task_switch_exit(0x28, SVM_TS_IRET, false, 0, false);
+  assert_int_equal(e.code, SVM_EXIT_TASK_SWITCH);
+  assert_int_equal(e.info1, 0x28);
+  assert_int_equal(e.info2, 1ull << 36);
+  assert_false(e.has_nrip);
+  e = svm_task_switch_exit(0x30, SVM_TS_JMP, false, 0, true);
+  assert_int_equal(e.info2, 1ull << 38 | 1ull << 48);
+  /* a fault through a task gate: neither IRET nor JMP, its error code */
+  e = svm_task_switch_exit(0x38, SVM_TS_CALL_OR_GATE, true, 0x1234, false);
+  assert_int_equal(e.info1, 0x38);
+  assert_int_equal(e.info2, 1ull << 44 | 0x1234);
+  e = svm_task_switch_exit(0x38, SVM_TS_CALL_OR_GATE, false, 0x1234, false);
+  assert_int_equal(e.info2, 0);   /* no error code: none reported */
+}
+
 /* ---- exceptions -------------------------------------------------------- */
 
 static void svm_exception_pf_error_code_and_address(void **state)
@@ -506,6 +525,7 @@ int main(void)
     cmocka_unit_test(svm_exit_has_insn_bytes_data_faults_only),
     cmocka_unit_test(svm_fetch_insn_bytes_fifteen_then_stops_at_unreadable),
     cmocka_unit_test(svm_fetch_insn_bytes_wraps_at_4gib_outside_long_mode),
+    cmocka_unit_test(svm_task_switch_exit_reports_selector_and_source),
     cmocka_unit_test(svm_exception_pf_error_code_and_address),
     cmocka_unit_test(svm_exception_without_error_code_info_zero),
     cmocka_unit_test(svm_event_encode_exception_with_error_code),

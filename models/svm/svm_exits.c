@@ -114,6 +114,17 @@ struct svm_exit svm_exception_exit(uint8_t vector, bool has_error, uint32_t erro
   return e;
 }
 
+struct svm_exit svm_task_switch_exit(uint16_t tss_selector, enum svm_task_switch_source source, bool has_error,
+                                     uint32_t error, bool rf)
+{
+  struct svm_exit e = {.code = (uint64_t)SVM_EXIT_TASK_SWITCH, .info1 = tss_selector};
+  if (source == SVM_TS_IRET) e.info2 |= SVM_TS_EXITINFO2_IRET;
+  if (source == SVM_TS_JMP) e.info2 |= SVM_TS_EXITINFO2_JMP;
+  if (has_error) e.info2 |= SVM_TS_EXITINFO2_HAS_ERROR | error;
+  if (rf) e.info2 |= SVM_TS_EXITINFO2_RF;
+  return e;
+}
+
 uint64_t svm_event_encode(uint8_t vector, enum svm_event_type type, bool has_error, uint32_t error)
 {
   uint64_t v = vector | ((uint64_t)type << 8) | SVM_EVENT_V;

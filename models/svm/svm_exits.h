@@ -98,6 +98,24 @@ void svm_fetch_insn_bytes(struct svm_exit *e, svm_fetch_byte_fn fetch, void *ctx
  * when the exception has one, EXITINFO2 the faulting address of #PF. */
 struct svm_exit svm_exception_exit(uint8_t vector, bool has_error, uint32_t error, uint64_t cr2);
 
+/* ---- Task switches ("Miscellaneous Intercepts": task switch) ------------ */
+
+/* What started a task switch: a far CALL or an event through a task gate
+ * (neither EXITINFO2 bit), IRET with RFLAGS.NT = 1, or a far JMP. */
+enum svm_task_switch_source { SVM_TS_CALL_OR_GATE, SVM_TS_IRET, SVM_TS_JMP };
+#define SVM_TS_EXITINFO2_IRET      (1ull << 36)
+#define SVM_TS_EXITINFO2_JMP       (1ull << 38)
+#define SVM_TS_EXITINFO2_HAS_ERROR (1ull << 44)
+#define SVM_TS_EXITINFO2_RF        (1ull << 48)
+
+/* The #VMEXIT(TASK_SWITCH) of a task switch to the TSS `tss_selector`:
+ * EXITINFO1 the selector; EXITINFO2 bits 31:0 the error code the switch
+ * would push (bit 44 says there is one), bit 36 IRET, bit 38 far JMP,
+ * bit 48 the RFLAGS.RF the outgoing TSS would get. The guest RIP stays at
+ * the instruction; NRIP is not saved. */
+struct svm_exit svm_task_switch_exit(uint16_t tss_selector, enum svm_task_switch_source source, bool has_error,
+                                     uint32_t error, bool rf);
+
 /* ---- PAUSE ("Pause Intercept Filtering") -------------------------------- */
 
 /* Does a PAUSE in the guest exit? Without the PAUSE intercept never; on a
