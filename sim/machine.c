@@ -15,7 +15,6 @@
 #include "sim/sysinsn.h"
 #include "sim/uc_bridge.h"
 
-#define BLOCK_CACHE_SIZE 4096
 #define TCG_BUFFER_BYTES (64u << 20)
 /* uc_ctl_request_cache, built without Unicorn's UC_CTL_READ_WRITE, which
  * shifts 3 into an int's sign bit (undefined behaviour UBSan stops on). */
@@ -24,12 +23,11 @@
 /* uc_emu_start's `until`: a non-canonical address no guest can reach. */
 #define UNREACHABLE_RIP 0x8000000000000000ull
 
-struct block_info { uint64_t address; uint32_t size, icount; };
+struct block_info { uint64_t address; uint32_t size; };
 
 struct machine_private {
   struct machine m;
   struct uc_bridge bridge;
-  struct block_info blocks[BLOCK_CACHE_SIZE];
   struct block_info prev;      /* the block that ran last (size 0: none since uc_emu_start) */
 };
 
@@ -43,6 +41,12 @@ void machine_stop(struct machine *m, enum stop_reason why, int status, const cha
   vsnprintf(m->stop_detail, sizeof m->stop_detail, fmt, ap);
   va_end(ap);
   uc_emu_stop(m->uc);
+}
+
+void machine_flush_unicorn_tlb(struct machine *m)
+{
+  uc_ctl_flush_tlb(m->uc);
+  intercepts_tlb_flushed(m->icpt);
 }
 
 /* ---- memory as the model sees it ---------------------------------------- */
@@ -141,7 +145,7 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
    * every 4096 translations lets it grow to the working set. It is safe at
    * any time (the TLB only caches the model's translations; QEMU re-reads
    * its TLB after a fill) and deterministic (a function of the count). */
-  if ((m->mmu.stats.translations & 4095) == 0) uc_ctl_flush_tlb(uc);
+  if ((++m->tlb_fills & 4095) == 0) machine_flush_unicorn_tlb(m);
   if (t.page_base >= m->ram_size) {
     /* The status goes through machine_stop: after another stop (a debug
      * exit whose translation block runs on) it must not be overwritten. */
@@ -152,7 +156,7 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
   unsigned perms = UC_PROT_READ;
   if (acc == MMU_FETCH) {
     perms |= UC_PROT_EXEC;
-    intercepts_scan_page(m->icpt, va & ~0xfffull, t.page_base, m->ram + t.page_base);
+    intercepts_fetch_fill(m->icpt, va & ~0xfffull, t.page_base, m->ram + t.page_base);
   } else if (t.perms & MMU_PERM_WRITE) {
     perms |= UC_PROT_WRITE;
   }
@@ -217,15 +221,15 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *use
     uc_emu_stop(uc);
     return;
   }
-  struct block_info *b = &mp->blocks[(address ^ (address >> 12)) & (BLOCK_CACHE_SIZE - 1)];
-  if (b->address != address || b->size != size) {
-    uc_tb tb = {0};
-    uint32_t icount = 1;
-    if (uc_ctl(uc, UC_CTL_REQUEST_CACHE_UNSIGNED, address, &tb) == UC_ERR_OK && tb.icount) icount = tb.icount;
-    *b = (struct block_info){address, size, icount};
+  /* A block with an instruction to hook that its translation lacks does
+   * not run: the run loop has it translated again. */
+  unsigned icount = intercepts_enter_block(m->icpt, address, size);
+  if (!icount) {
+    uc_emu_stop(uc);
+    return;
   }
-  m->insns += b->icount;
-  mp->prev = *b;
+  m->insns += icount;
+  mp->prev = (struct block_info){address, size};
   if (m->opt.max_insns && m->insns >= m->opt.max_insns)
     machine_stop(m, STOP_MAX_INSNS, 124, "stopped after %llu instructions (--max-insns)", (unsigned long long)m->insns);
 }
@@ -445,7 +449,7 @@ static void reload_unicorn(struct machine *m, const struct cpu_state *fetched)
     return;
   }
   uc_bridge_store(m->bridge, &m->cpu);
-  uc_ctl_flush_tlb(m->uc);
+  machine_flush_unicorn_tlb(m);
 }
 
 void machine_run(struct machine *m)
@@ -454,6 +458,8 @@ void machine_run(struct machine *m)
   while (m->stop == STOP_NONE) {
     if (m->state_dirty) reload_unicorn(m, &fetched);
     m->tlb_flush = false;
+    intercepts_retranslate(m->icpt);
+    if (m->virt && m->virt->hook_classes) intercepts_want_classes(m->icpt, m->virt->hook_classes(m));
     if (m->halted && !m->fault_pending && !m->event.valid) {
       /* Halted before any guest instruction ran (a VM entry into the HLT
        * activity state): wait for the interrupt first. */
@@ -465,6 +471,7 @@ void machine_run(struct machine *m)
     uc_bridge_fetch(m->bridge, &m->cpu);
     memcpy(&fetched, &m->cpu, sizeof fetched);
     if (m->stop != STOP_NONE) break;
+    if (intercepts_retranslate_pending(m->icpt) && !m->irq_stop && !m->fault_pending && !m->event.valid) continue;
     if ((m->irq_stop || m->halted) && !m->fault_pending && !m->event.valid) {
       irq_take(m);
       continue;

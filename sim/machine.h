@@ -104,6 +104,7 @@ struct machine {
   struct uc_bridge *bridge;
   bool state_dirty;            /* cpu changed by the model: reload Unicorn */
   bool tlb_flush;              /* flush Unicorn's TLB before resuming */
+  uint64_t tlb_fills;          /* translations Unicorn asked for */
 };
 
 /* Creates the machine and loads IMAGE (a multiboot ELF). On failure returns
@@ -118,6 +119,9 @@ void machine_run(struct machine *m);
 /* Stops the run from inside a hook. */
 void machine_stop(struct machine *m, enum stop_reason why, int status, const char *fmt, ...)
   __attribute__((format(printf, 4, 5)));
+
+/* Flushes Unicorn's TLB (a translation-context change). */
+void machine_flush_unicorn_tlb(struct machine *m);
 
 /* The translation context of the current mode: paging from m->cpu, the CPL
  * and RFLAGS.AC from Unicorn, SLAT root and tag from the extension. */

@@ -112,7 +112,7 @@ static bool load_pdptes(struct machine *m, uint64_t cr3)
 static void paging_changed(struct machine *m)
 {
   m->tlb_flush = true;
-  uc_ctl_flush_tlb(m->uc);
+  machine_flush_unicorn_tlb(m);
 }
 
 static enum insn_result write_cr0(struct insn *in, uint64_t v)
@@ -296,7 +296,7 @@ enum insn_result insn_wrmsr(struct insn *in)
   bool ok = msr_write(m, index, v);
   trace_event(&m->trace, m->insns, "wrmsr", "0x%x=0x%llx%s", index, (unsigned long long)v, ok ? "" : " #GP");
   if (!ok) return gp0(in);
-  if (m->tlb_flush) uc_ctl_flush_tlb(m->uc);
+  if (m->tlb_flush) machine_flush_unicorn_tlb(m);
   return INSN_NEXT;
 }
 
@@ -585,7 +585,28 @@ insn_handler sysinsn_handler(const struct insn *in)
 #define X(mn, fn) case ZYDIS_MNEMONIC_##mn: return fn;
     SYSINSN_TABLE(X)
 #undef X
+#define X(mn, fn, cls) case ZYDIS_MNEMONIC_##mn: return fn;
+    CONDITIONAL_SYSINSN_TABLE(X)
+#undef X
   default: return NULL;
+  }
+}
+
+bool sysinsn_hooked(const ZydisDecodedInstruction *zi, unsigned classes)
+{
+  /* Of the MOVs, only those to and from control and debug registers
+   * (0F 20-23). */
+  if (zi->mnemonic == ZYDIS_MNEMONIC_MOV)
+    return zi->opcode_map == ZYDIS_OPCODE_MAP_0F && zi->opcode >= 0x20 && zi->opcode <= 0x23;
+  switch (zi->mnemonic) {
+#define X(mn, fn) case ZYDIS_MNEMONIC_##mn:
+    SYSINSN_TABLE(X)
+#undef X
+    return true;
+#define X(mn, fn, cls) case ZYDIS_MNEMONIC_##mn: return (classes & (cls)) != 0;
+    CONDITIONAL_SYSINSN_TABLE(X)
+#undef X
+  default: return false;
   }
 }
 

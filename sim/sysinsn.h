@@ -87,14 +87,29 @@ enum insn_result {
   X(RSM, insn_native)            \
   X(RDPRU, insn_rdpru)
 
+/* Instructions too common to hook everywhere: hooked only in code that
+ * runs while the extension wants their class (virt_ops.hook_classes; SVM's
+ * IRET, PUSHF and POPF intercepts). X(mnemonic, handler, class) */
+enum hook_class { HOOK_CLASS_IRET = 1u << 0, HOOK_CLASS_PUSHF_POPF = 1u << 1 };
+#define CONDITIONAL_SYSINSN_TABLE(X)                                                          \
+  X(IRET, insn_native, HOOK_CLASS_IRET) X(IRETD, insn_native, HOOK_CLASS_IRET)              \
+  X(IRETQ, insn_native, HOOK_CLASS_IRET) X(PUSHF, insn_native, HOOK_CLASS_PUSHF_POPF)       \
+  X(PUSHFD, insn_native, HOOK_CLASS_PUSHF_POPF) X(PUSHFQ, insn_native, HOOK_CLASS_PUSHF_POPF) \
+  X(POPF, insn_native, HOOK_CLASS_PUSHF_POPF) X(POPFD, insn_native, HOOK_CLASS_PUSHF_POPF)    \
+  X(POPFQ, insn_native, HOOK_CLASS_PUSHF_POPF)
+
 #define X(mn, fn) enum insn_result fn(struct insn *in);
 SYSINSN_TABLE(X)
 #undef X
 
 /* The handler for a decoded instruction, or NULL when the model does not
- * own it (e.g. an ordinary MOV that a candidate hook happened to hit). */
+ * own it (an instruction a stale hook found where code was rewritten). */
 typedef enum insn_result (*insn_handler)(struct insn *in);
 insn_handler sysinsn_handler(const struct insn *in);
+
+/* Should the instruction decoded as `zi` (operands not needed) be hooked,
+ * with the conditional `classes` wanted? */
+bool sysinsn_hooked(const ZydisDecodedInstruction *zi, unsigned classes);
 
 /* Decodes the instruction at `rip` in the current mode. */
 bool insn_decode(struct machine *m, uint64_t rip, struct insn *in);
