@@ -136,6 +136,47 @@ static bool desc_table(struct machine *m, struct svm_ext *x, struct insn *in, st
   return simple(x, i, e);
 }
 
+/* PUSHF, POPF and IRET in virtual-8086 mode with IOPL < 3 and CR4.VME = 0
+ * raise #GP(0), a simple exception that comes before their intercepts. */
+static bool v86_iopl_gp(struct machine *m)
+{
+  uint64_t rflags = uc_bridge_rflags(m->bridge);
+  return (rflags & RFLAGS_VM) && RFLAGS_IOPL(rflags) < 3 && !(m->cpu.cr4 & CR4_VME);
+}
+
+/* IRET: the IRET intercept (74h); else, with RFLAGS.NT = 1 in legacy
+ * protected mode, IRET returns to the task the current TSS's back link
+ * names, a task switch the task-switch intercept takes ("Miscellaneous
+ * Intercepts": EXITINFO2 bit 36). The back link (EXITINFO1) is read in the
+ * run loop, by exit_for_insn (iret_back_link). */
+static bool iret_exits(struct machine *m, struct svm_ext *x, struct svm_exit *e)
+{
+  if (v86_iopl_gp(m)) return false;
+  if (simple(x, SVM_INTERCEPT_IRET, e)) return true;
+  uint64_t rflags = uc_bridge_rflags(m->bridge);
+  if (!(rflags & RFLAGS_NT) || (rflags & RFLAGS_VM) || !(m->cpu.cr0 & CR0_PE) || (m->cpu.efer & EFER_LMA))
+    return false;
+  if (!svm_ctl_intercepts(&x->vcpu.ctl, SVM_INTERCEPT_TASK_SWITCH)) return false;
+  *e = svm_task_switch_exit(0, SVM_TS_IRET, false, 0, (rflags & RFLAGS_RF) != 0);
+  return true;
+}
+
+/* The TSS selector an IRET with NT returns to: the back link, the first
+ * word of the current TSS. Unreadable, it is reported as 0 (the task
+ * switch would fault on it; the exit comes first). */
+static uint16_t iret_back_link(struct machine *m)
+{
+  uint16_t sel = 0;
+  struct mmu_fault saved = m->fault;
+  bool pending = m->fault_pending;
+  uint64_t saved_linear = m->fault_linear;
+  if (!machine_read_linear(m, m->cpu.seg[SEG_TR].base, &sel, sizeof sel, true)) sel = 0;
+  m->fault = saved;
+  m->fault_pending = pending;
+  m->fault_linear = saved_linear;
+  return sel;
+}
+
 /* Does the system instruction `in` exit in the current guest? Fills the
  * exit code and EXITINFO1 (NRIP and EXITINFO2 are the caller's). */
 static bool classify(struct machine *m, struct insn *in, gpr_reader gpr, struct svm_exit *e)
@@ -208,6 +249,18 @@ static bool classify(struct machine *m, struct insn *in, gpr_reader gpr, struct 
     if (!cpu_model_has(m->opt.cpu, 0x80000008, CPUID_EBX, CPUIDX8_EBX_RDPRU)) return false;
     if ((m->cpu.cr4 & CR4_TSD) && cpl) return false;
     return simple(x, SVM_INTERCEPT_RDPRU, e);
+  case ZYDIS_MNEMONIC_PUSHF:
+  case ZYDIS_MNEMONIC_PUSHFD:
+  case ZYDIS_MNEMONIC_PUSHFQ:
+    return !v86_iopl_gp(m) && simple(x, SVM_INTERCEPT_PUSHF, e);
+  case ZYDIS_MNEMONIC_POPF:
+  case ZYDIS_MNEMONIC_POPFD:
+  case ZYDIS_MNEMONIC_POPFQ:
+    return !v86_iopl_gp(m) && simple(x, SVM_INTERCEPT_POPF, e);
+  case ZYDIS_MNEMONIC_IRET:
+  case ZYDIS_MNEMONIC_IRETD:
+  case ZYDIS_MNEMONIC_IRETQ:
+    return iret_exits(m, x, e);
   case ZYDIS_MNEMONIC_RDRAND:
   case ZYDIS_MNEMONIC_RDSEED:
     return false;   /* no intercept exists for them */
@@ -281,9 +334,32 @@ void svm_ext_exit_for_insn(struct machine *m, struct insn *in)
                  ZydisMnemonicGetString(in->zi.mnemonic), (unsigned long long)in->rip);
     return;
   }
+  if (e.code == (uint64_t)SVM_EXIT_TASK_SWITCH) {
+    /* A task switch: fault-like, no NRIP ("Next RIP"). */
+    e.info1 = iret_back_link(m);
+    trace_event(&m->trace, m->insns, "task-switch", "iret tss=0x%x intercepted", (unsigned)e.info1);
+    svm_ext_vmexit(m, &e);
+    return;
+  }
   e.nrip = in->next_rip;
   e.has_nrip = true;
   svm_ext_vmexit(m, &e);
+}
+
+/* The conditionally hooked instructions this guest intercepts (sim/virt.h
+ * hook_classes): IRET under the IRET or the task-switch intercept (IRET
+ * with NT), PUSHF and POPF under theirs. */
+unsigned svm_ext_hook_classes(struct machine *m)
+{
+  struct svm_ext *x = svm_ext_of(m);
+  if (!x->vcpu.in_guest) return 0;
+  const struct svm_vmcb_control *c = &x->vcpu.ctl;
+  unsigned k = 0;
+  if (svm_ctl_intercepts(c, SVM_INTERCEPT_IRET) || svm_ctl_intercepts(c, SVM_INTERCEPT_TASK_SWITCH))
+    k |= HOOK_CLASS_IRET;
+  if (svm_ctl_intercepts(c, SVM_INTERCEPT_PUSHF) || svm_ctl_intercepts(c, SVM_INTERCEPT_POPF))
+    k |= HOOK_CLASS_PUSHF_POPF;
+  return k;
 }
 
 /* "Decode Assists": the guest's instruction bytes at CS:RIP for a data

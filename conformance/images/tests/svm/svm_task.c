@@ -4,11 +4,14 @@
  * TASK_SWITCH intercept: #VMEXIT(TASK_SWITCH) with EXITINFO1 = the TSS
  * selector of the gate, EXITINFO2 = 0 (INT n pushes no error code, not an
  * IRET or a far JMP), the guest RIP at the INT (AMD APM Vol. 2,
- * "Miscellaneous Intercepts": task switch; "#VMEXIT"). */
+ * "Miscellaneous Intercepts": task switch; "#VMEXIT"). Then IRET with
+ * RFLAGS.NT = 1, a return to the task named by the current TSS's back link
+ * (TSS B, busy): EXITINFO1 = that selector, EXITINFO2 bit 36 (IRET). */
 #include "tests/svm/svm_lib.h"
 
 static uint8_t hsave[4096] __attribute__((aligned(4096)));
 static uint8_t vmcb[4096] __attribute__((aligned(4096)));
+static uint8_t host_save[4096] __attribute__((aligned(4096)));
 static uint8_t guest_stack[4096] __attribute__((aligned(16)));
 static uint64_t ggdt[5] __attribute__((aligned(16)));
 static uint64_t gidt[0x41] __attribute__((aligned(16)));
@@ -25,11 +28,17 @@ static uint32_t tss_b[26] __attribute__((aligned(128)));
 
 void g32_int(void);
 void g32_taskb(void);
+void g32_nt(void);
+extern char g32_iret[];
 __asm__(".text\n"
         ".code32\n"
         "g32_int: int $0x40\n"
         " vmmcall\n"
         "1: jmp 1b\n"
+        /* RFLAGS.NT = 1, then IRET: a return to the task in the back link. */
+        "g32_nt: pushfl\n orl $0x4000, (%esp)\n popfl\n"
+        "g32_iret: iretl\n"
+        " vmmcall\n"
         /* The new task, if a machine switches without the intercept. */
         "g32_taskb: vmmcall\n"
         "2: jmp 2b\n"
@@ -123,5 +132,29 @@ void test_main(void)
                             "task switch exit: EXITINTINFO is the INT being delivered");
     else
         tap_eq_or_departure(0x80000440, intinfo, intinfo, qemu, "task switch exit: EXITINTINFO is the INT being delivered");
+
+    /* IRET with NT = 1 returns to the back link's task (which must be
+     * busy): the same intercept, EXITINFO2 bit 36. */
+    guest_init();
+    ggdt[4] = tss_desc(tss_b, 0xB);
+    memset(tss_a, 0, sizeof tss_a);
+    tss_a[0] = GSEL_TSS_B;   /* the back link */
+    vmcb_intercept(vmcb, VMCB_INTERCEPT_VEC1, ICPT1_TASK_SWITCH, true);
+    vmcb_wr64(vmcb, VMCB_RIP, (uintptr_t)g32_nt);
+    /* VMRUN does not load TR ("VMRUN Instruction"; it is VMLOAD state):
+     * the host keeps its own in VMSAVE's area, VMLOADs the guest's TSS A,
+     * and gets its TR back after the exit. */
+    __asm__ volatile("vmsave" : : "a"((uintptr_t)host_save) : "memory");
+    __asm__ volatile("vmload" : : "a"((uintptr_t)vmcb) : "memory");
+    svm_vmrun(vmcb);
+    __asm__ volatile("vmload" : : "a"((uintptr_t)host_save) : "memory");
+    tap_eq_or_departure(EXIT_TASK_SWITCH, vmcb_rd64(vmcb, VMCB_EXITCODE), EXIT_VMMCALL, qemu,
+                        "IRET with NT under the TASK_SWITCH intercept: EXITCODE");
+    tap_eq_or_departure(GSEL_TSS_B, vmcb_rd64(vmcb, VMCB_EXITINFO1), 0, qemu,
+                        "IRET task switch exit: EXITINFO1 is the back link");
+    tap_eq_or_departure(1ull << 36, vmcb_rd64(vmcb, VMCB_EXITINFO2), 0, qemu,
+                        "IRET task switch exit: EXITINFO2 says IRET");
+    tap_eq_or_departure((uintptr_t)g32_iret, vmcb_rd64(vmcb, VMCB_RIP), (uintptr_t)g32_taskb, qemu,
+                        "IRET task switch exit: guest RIP at the IRET");
     svm_stgi();
 }
