@@ -141,7 +141,7 @@ static void svm_hsave_unaligned_or_beyond_maxphyaddr_gp(void **state)
   assert_int_equal(v, (1ull << 40) - 0x1000);
 }
 
-/* Neither model offers TscRateMsr: the MSR does not exist (#GP). */
+/* No model offers TscRateMsr: the MSR does not exist (#GP). */
 static void svm_tsc_ratio_absent_gp(void **state)
 {
   struct svm_msrs m;
