@@ -45,7 +45,7 @@ uint32_t rdpru_out[4];
 void guest_decode(void);
 extern char g_rdcr3[], g_wrcr4_pre[], g_wrcr4[], g_cr0sel_pre[], g_cr0sel[], g_clts[], g_lmsw_pre[], g_lmsw[],
     g_rddr7[], g_wrdr0_pre[], g_wrdr0[], g_invlpg[], g_invlpga_pre[], g_invlpga[], g_int[], g_pf[], g_pf_fetch[],
-    g_npf[], g_cpuid[], g_rdpru_pre[], g_rdpru[], g_rdpru_run[];
+    g_npf[], g_cpuid[], g_rdpru_pre[], g_rdpru[], g_rdpru_run[], g_rdpru_user[];
 __asm__(".text\n"
         "guest_decode:\n"
         "g_rdcr3: mov %cr3, %r10\n"
@@ -74,6 +74,8 @@ __asm__(".text\n"
         "g_rdpru_run: xor %ecx, %ecx\n .byte 0x0f, 0x01, 0xfd\n setc %cl\n mov %ecx, rdpru_out(%rip)\n"
         " mov $7, %ecx\n mov $-1, %eax\n mov $-1, %edx\n .byte 0x0f, 0x01, 0xfd\n setc %cl\n"
         " mov %ecx, rdpru_out+4(%rip)\n mov %eax, rdpru_out+8(%rip)\n mov %edx, rdpru_out+12(%rip)\n vmmcall\n"
+        /* At CPL 3 (the exit is taken with the code unchanged). */
+        "g_rdpru_user: xor %ecx, %ecx\n .byte 0x0f, 0x01, 0xfd\n vmmcall\n"
         "1: jmp 1b\n");
 
 static bool da, rdpru;
@@ -197,6 +199,23 @@ static void rdpru_insn(void)
     tap_check(code == (rdpru ? EXIT_VMMCALL : EXIT_UD), "RDPRU without its intercept: runs (#UD without RDPRU)");
     tap_check(!rdpru || (rdpru_out[0] == 1 && rdpru_out[1] == 0 && rdpru_out[2] == 0 && rdpru_out[3] == 0),
               "RDPRU: MPERF sets CF; an unknown register ID reads 0 with CF clear");
+
+    /* At CPL 3, CR4.TSD = 1 makes RDPRU #UD, before its intercept; with
+     * TSD = 0 it runs. */
+    vmcb_intercept(vmcb, VMCB_INTERCEPT_VEC2, ICPT2_RDPRU, true);
+    vmcb_seg_from_gdt(vmcb, VMCB_CS, RT_SEL_UCODE64 | 3);
+    vmcb_seg_from_gdt(vmcb, VMCB_SS, RT_SEL_UDATA | 3);
+    vmcb_wr8(vmcb, VMCB_CPL, 3);
+    uint64_t cr4 = vmcb_rd64(vmcb, VMCB_CR4);
+    vmcb_wr64(vmcb, VMCB_CR4, cr4 | (1u << 2));   /* TSD */
+    tap_eq(EXIT_UD, run_at((uintptr_t)g_rdpru_user), "CPL-3 RDPRU with CR4.TSD under its intercept: #UD, not an exit");
+    vmcb_wr64(vmcb, VMCB_CR4, cr4);
+    tap_check(run_at((uintptr_t)g_rdpru_user) == (rdpru ? EXIT_RDPRU : EXIT_UD),
+              "CPL-3 RDPRU without CR4.TSD under its intercept: the RDPRU exit (#UD without RDPRU)");
+    vmcb_intercept(vmcb, VMCB_INTERCEPT_VEC2, ICPT2_RDPRU, false);
+    vmcb_seg_from_gdt(vmcb, VMCB_CS, RT_SEL_CODE64);
+    vmcb_seg_from_gdt(vmcb, VMCB_SS, RT_SEL_DATA);
+    vmcb_wr8(vmcb, VMCB_CPL, 0);
     vmcb_wr32(vmcb, VMCB_INTERCEPT_EXC, 0);
 }
 
