@@ -382,6 +382,26 @@ enum insn_result insn_rdtscp(struct insn *in)
   return rdtsc_common(in, true);
 }
 
+/* RDPRU (AMD APM Vol. 3, "RDPRU"): #UD without the CPUID feature, and at
+ * CPL > 0 while CR4.TSD is set; ECX selects the register (0 MPERF, 1
+ * APERF) read into EDX:EAX with CF = 1; an unsupported ID reads 0 with
+ * CF = 0. The machine has no frequency scaling, so MPERF and APERF both
+ * count virtual time (retired instructions), without the TSC offset. */
+enum insn_result insn_rdpru(struct insn *in)
+{
+  struct machine *m = in->m;
+  if (!cpu_model_has(m->opt.cpu, 0x80000008, CPUID_EBX, CPUIDX8_EBX_RDPRU)) return ud(in);
+  if (in->mode.cpl && (m->cpu.cr4 & CR4_TSD)) return ud(in);
+  uint32_t id = (uint32_t)uc_bridge_gpr(m->bridge, GPR_RCX);
+  bool known = id == RDPRU_ID_MPERF || id == RDPRU_ID_APERF;
+  uint64_t v = known ? m->insns : 0;
+  uc_bridge_set_gpr(m->bridge, GPR_RAX, v & 0xffffffffull);
+  uc_bridge_set_gpr(m->bridge, GPR_RDX, v >> 32);
+  uint64_t fl = uc_bridge_rflags(m->bridge) & ~(uint64_t)RFLAGS_CF;
+  uc_bridge_set_rflags(m->bridge, known ? fl | RFLAGS_CF : fl);
+  return INSN_NEXT;
+}
+
 /* The models have no performance-monitoring counters (CPUID leaf 0AH is
  * absent), so every counter index is invalid: #GP(0). */
 enum insn_result insn_rdpmc(struct insn *in) { return gp0(in); }

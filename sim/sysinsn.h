@@ -84,7 +84,8 @@ enum insn_result {
   X(SLDT, insn_desc_table)       \
   X(STR, insn_desc_table)        \
   X(INT1, insn_native)           \
-  X(RSM, insn_native)
+  X(RSM, insn_native)            \
+  X(RDPRU, insn_rdpru)
 
 /* Instructions too common to hook everywhere: hooked only in code that
  * runs while the extension wants their class (virt_ops.hook_classes; SVM's
@@ -120,6 +121,11 @@ uint64_t insn_operand_linear(struct insn *in, const ZydisDecodedOperand *op);
  * operand of the instruction at `rip` that touches `page` (UINT64_MAX: the
  * first memory operand). */
 bool insn_fault_address(struct machine *m, uint64_t rip, uint64_t page, uint64_t *la, bool *stack);
+
+/* RDPRU exists when CPUID Fn8000_0008 EBX bit 4 is set (AMD APM Vol. 3,
+ * "RDPRU"); register IDs: 0 MPERF, 1 APERF. */
+#define CPUIDX8_EBX_RDPRU (1u << 4)
+enum { RDPRU_ID_MPERF = 0, RDPRU_ID_APERF = 1 };
 
 /* CPUID as the CPU model answers it (also used by UC_HOOK_INSN). */
 void sysinsn_cpuid(struct machine *m, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
