@@ -53,6 +53,25 @@ static const struct cpuid_entry zen_cpuid[] = {
   {0x8000000a, 0, false, 0x1, 0x8000, 0, 0x00000009},
 };
 
+/* AMD: Zen 2 class (family 17h, model 31h): zen plus RDPRU (Fn8000_0008
+ * EBX bit 4); its SVM model (models/svm/features_zen2.c) adds decode
+ * assists and VMCB clean bits, which no oracle offers. */
+static const struct cpuid_entry zen2_cpuid[] = {
+  {0x0, 0, false, 0xd, STR4('A', 'u', 't', 'h'), STR4('c', 'A', 'M', 'D'), STR4('e', 'n', 't', 'i')},
+  {0x1, 0, false, 0x00830f10, 0x00010800, 0x46d8220b, 0x078bfbff},
+  {0x7, 0, true, 0, 0x009c0189, 0, 0},
+  {0xd, 0, true, 0x3, 0x240, 0x240, 0},
+  {0xd, 1, true, 0x1, 0, 0, 0},
+  {0x80000000, 0, false, 0x8000001f, STR4('A', 'u', 't', 'h'), STR4('c', 'A', 'M', 'D'), STR4('e', 'n', 't', 'i')},
+  {0x80000001, 0, false, 0x00830f10, 0, 0x000001e5, 0x2e500800},
+  {0x80000002, 0, false, STR4('h', 'v', 's', 'i'), STR4('m', ' ', 'Z', 'e'), STR4('n', ' ', '2', ' '), STR4('c', 'l', 'a', 's')},
+  {0x80000003, 0, false, STR4('s', ' ', 'A', 'M'), STR4('D', ' ', 'C', 'P'), STR4('U', 0, 0, 0), 0},
+  {0x80000004, 0, false, 0, 0, 0, 0},
+  /* EBX bit 4: RDPRU (CPUIDX8_EBX_RDPRU, sim/sysinsn.h). */
+  {0x80000008, 0, false, 0x00003028, 0x00000010, 0, 0},
+  {0x8000000a, 0, false, 0x1, 0x8000, 0, 0x000004ef},
+};
+
 static const struct cpu_model skylake_x = {
   .name = "skylake-x", .vendor = VENDOR_INTEL,
   .description = "Intel Skylake-X class, VMX with EPT and VPID",
@@ -67,7 +86,14 @@ static const struct cpu_model zen = {
   .maxphyaddr = 40, .linear_bits = 48, .virt_model = "ryzen",
 };
 
-const struct cpu_model *const cpu_models[] = {&skylake_x, &zen};
+static const struct cpu_model zen2 = {
+  .name = "zen2", .vendor = VENDOR_AMD,
+  .description = "AMD Zen 2 class, SVM with NPT and decode assists, RDPRU",
+  .cpuid = zen2_cpuid, .cpuid_count = sizeof zen2_cpuid / sizeof zen2_cpuid[0],
+  .maxphyaddr = 40, .linear_bits = 48, .virt_model = "zen2",
+};
+
+const struct cpu_model *const cpu_models[] = {&skylake_x, &zen, &zen2};
 const size_t cpu_model_count = sizeof cpu_models / sizeof cpu_models[0];
 
 const struct cpu_model *cpu_model_find(const char *name)

@@ -1,4 +1,4 @@
-/* Page scanning and code hooks for the system instructions (see
+/* Block decoding and code hooks for the system instructions (see
  * intercept.h for the scheme). */
 #include "sim/intercept.h"
 
@@ -9,64 +9,50 @@
 #include "sim/machine.h"
 #include "sim/sysinsn.h"
 
-/* A page already scanned: where it was and its bytes when scanned. */
-struct scanned_page { uint64_t la, pa; uint8_t bytes[4096]; };
-#define SCANNED_PAGES 256      /* direct-mapped by a hash of both page numbers (>> 56) */
-#define SCAN_BLOCK 64          /* bytes compared at once to find what changed */
+/* The bytes of a code page when its blocks were decoded, and the
+ * generation its decoded blocks must carry to be current: a new one
+ * whenever the bytes change (which forgets them all at once). */
+struct code_page { uint64_t la, pa, generation; uint8_t bytes[4096]; };
+#define CODE_PAGES 256          /* direct-mapped by a hash of both page numbers */
+#define CODE_CHUNK 64           /* bytes compared at once to find what changed */
+
+/* A decoded translation block. */
+struct code_block { uint64_t la, pa, generation; uint32_t size; uint16_t icount; uint8_t mode; };
+#define CODE_BLOCKS 16384       /* direct-mapped by a hash of both addresses */
+
+/* The blocks that ran since the last fetch fill or TLB flush: nothing that
+ * decides a decode (the physical page, its bytes) can have changed for
+ * them, so the linear address, size and code size are enough. */
+struct recent_block { uint64_t la, epoch; uint32_t size; uint16_t icount; uint8_t mode; };
+#define RECENT_BLOCKS 4096
+
+/* Linear-to-physical code pages of Unicorn's TLB since its last flush. */
+struct fetch_page { uint64_t la, pa, generation; };
+#define FETCH_PAGES 1024
 
 struct intercepts {
   struct machine *m;
+  const struct uc_bridge *bridge;
   uint64_t *hooked;            /* open-addressing set of hooked addresses */
   size_t cap, count;
   uint64_t hooks, handled;
-  struct scanned_page *scanned;   /* SCANNED_PAGES of them */
+  unsigned classes;            /* conditional classes hooked when seen */
+  struct code_page *pages;     /* CODE_PAGES */
+  struct code_block *blocks;   /* CODE_BLOCKS */
+  struct fetch_page fetch[FETCH_PAGES];
+  uint64_t generation;         /* of Unicorn's TLB: bumped by every flush */
+  uint64_t page_generations;   /* handed out to code pages, never twice */
+  uint64_t epoch;              /* bumped by every fetch fill and TLB flush */
+  struct recent_block recent[RECENT_BLOCKS];
+  uint64_t retranslate_la;     /* a block to translate again, or UINT64_MAX */
+  uint32_t retranslate_size;
 };
 
 #define EMPTY UINT64_MAX
 
-/* Second opcode bytes after 0F that start an instruction the model owns:
- * 01 (group 7: INVLPG, LMSW, XSETBV, MONITOR/MWAIT, RDTSCP, the VMX and SVM
- * instructions without operands, ...), 05 SYSCALL, 06 CLTS, 07 SYSRET,
- * 08 INVD, 09 WBINVD, 20-23 MOV CR/DR, 30 WRMSR, 31 RDTSC, 32 RDMSR,
- * 33 RDPMC, 34 SYSENTER, 35 SYSEXIT, 38 (INVPCID, INVEPT, INVVPID are
- * 0F 38 8x), A2 CPUID, C7 (group 9: RDRAND, RDSEED, VMPTRLD, VMCLEAR,
- * VMXON, VMPTRST), 00 (group 6: SLDT, STR, LLDT, LTR), AA RSM. VMREAD and
- * VMWRITE (0F 78/79) are left to Unicorn's #UD, which reaches the run loop
- * as cheaply as a hook and keeps Unicorn's list of code hooks, walked on
- * every hook that fires, shorter. */
-static bool second_byte_owned(uint8_t b)
+static uint64_t page_hash(uint64_t la, uint64_t pa)
 {
-  switch (b) {
-  case 0x01: case 0x05: case 0x06: case 0x07: case 0x08: case 0x09: case 0x20: case 0x21: case 0x22:
-  case 0x23: case 0x30: case 0x31: case 0x32: case 0x33: case 0x34: case 0x35: case 0x38: case 0xa2:
-  case 0xc7: case 0x00: case 0xaa:
-    return true;
-  }
-  return false;
-}
-
-/* One-byte opcodes the model owns: F4 HLT, E4-E7 and EC-EF IN/OUT, 6C-6F
- * INS/OUTS, F1 ICEBP. */
-static bool one_byte_owned(uint8_t b)
-{
-  return b == 0xf4 || (b & 0xf4) == 0xe4 || (b & 0xfc) == 0x6c || b == 0xf1;
-}
-
-/* Does an instruction the model owns have its opcode at p[i]? PAUSE is
- * F3 90: only a 90 after F3 is a candidate (plain NOPs are everywhere), and
- * an F3 that ends the page may be PAUSE's prefix. */
-static bool candidate_at(const uint8_t *p, unsigned i)
-{
-  if (one_byte_owned(p[i])) return true;
-  if (p[i] == 0x0f) return i == 4095 || second_byte_owned(p[i + 1]);
-  if (p[i] == 0x90) return i > 0 && p[i - 1] == 0xf3;
-  return p[i] == 0xf3 && i == 4095;
-}
-
-static bool is_prefix(uint8_t b)
-{
-  return b == 0x66 || b == 0x67 || b == 0xf2 || b == 0xf3 || b == 0x2e || b == 0x36 || b == 0x3e ||
-         b == 0x26 || b == 0x64 || b == 0x65 || b == 0xf0 || (b & 0xf0) == 0x40;
+  return ((la >> 12) * 0x9e3779b97f4a7c15ull ^ (pa >> 12) * 0xff51afd7ed558ccdull) * 0x9e3779b97f4a7c15ull;
 }
 
 static void intercept_hook(uc_engine *uc, uint64_t address, uint32_t size, void *user);
@@ -98,76 +84,178 @@ static bool set_insert(struct intercepts *ic, uint64_t a)
   return true;
 }
 
-/* Hooks the instruction starts [first, last]: a candidate opcode and the
- * prefix bytes before it. Unicorn walks its whole list of code hooks each
- * time one fires, so one ranged hook per candidate, not one per byte;
- * addresses hooked before (a page scanned again after it changed) are
- * skipped so that no instruction start is hooked twice. */
-static void hook_range(struct intercepts *ic, uint64_t first, uint64_t last)
+/* ---- code pages and their decoded blocks --------------------------------- */
+
+static struct code_page *page_slot(struct intercepts *ic, uint64_t page_la, uint64_t page_pa)
 {
-  uint64_t run = UINT64_MAX;
-  for (uint64_t a = first;; a++) {
-    bool fresh = a <= last && set_insert(ic, a);
-    if (fresh && run == UINT64_MAX) run = a;
-    if (!fresh && run != UINT64_MAX) {
-      uc_hook h;
-      uc_hook_add(ic->m->uc, &h, UC_HOOK_CODE, (void *)intercept_hook, ic, run, a - 1);
-      ic->hooks++;
-      run = UINT64_MAX;
-    }
-    if (a >= last && run == UINT64_MAX) return;
-  }
+  return &ic->pages[page_hash(page_la, page_pa) >> 56];
 }
 
-/* Hooks the candidates that start in [from, to) of the page at `page_la`. */
-static void scan_range(struct intercepts *ic, uint64_t page_la, const uint8_t *p, unsigned from, unsigned to)
+/* Starts watching the page with a fresh generation: none of its blocks
+ * decoded so far is current. */
+static void watch_page(struct intercepts *ic, struct code_page *cp, uint64_t page_la, uint64_t page_pa, const uint8_t *p)
 {
-  for (unsigned i = from; i < to; i++) {
-    if (!candidate_at(p, i)) continue;
-    unsigned k = 0;
-    while (k < 4 && k < i && is_prefix(p[i - k - 1])) k++;
-    hook_range(ic, page_la + i - k, page_la + i);
-  }
+  cp->la = page_la;
+  cp->pa = page_pa;
+  cp->generation = ++ic->page_generations;
+  memcpy(cp->bytes, p, 4096);
 }
 
-void intercepts_scan_page(struct intercepts *ic, uint64_t page_la, uint64_t page_pa, const uint8_t *p)
+void intercepts_fetch_fill(struct intercepts *ic, uint64_t page_la, uint64_t page_pa, const uint8_t *p)
 {
-  /* Unicorn's TLB is flushed on every world switch and paging change, and
-   * each refill for execution lands here. A page scanned before at the same
-   * place has its hooks already: only the bytes that changed since (data
-   * sharing the page with code, self-modifying code) are scanned again,
-   * with the bytes around them that decide a candidate (the second opcode
-   * byte after, up to four prefix bytes before). Hooks are never removed;
-   * a stale one finds no system instruction and lets the code run on. */
-  /* Hashed by both addresses: a hypervisor and its guest often run code
-   * at the same linear address in different physical pages. */
-  uint64_t key = (page_la >> 12) * 0x9e3779b97f4a7c15ull ^ (page_pa >> 12) * 0xff51afd7ed558ccdull;
-  struct scanned_page *seen = &ic->scanned[(key * 0x9e3779b97f4a7c15ull) >> 56];
-  if (seen->la != page_la || seen->pa != page_pa) {
-    seen->la = page_la;
-    seen->pa = page_pa;
-    memcpy(seen->bytes, p, 4096);
-    scan_range(ic, page_la, p, 0, 4096);
+  struct fetch_page *f = &ic->fetch[(page_la >> 12) & (FETCH_PAGES - 1)];
+  *f = (struct fetch_page){page_la, page_pa, ic->generation};
+  ic->epoch++;
+  struct code_page *cp = page_slot(ic, page_la, page_pa);
+  if (cp->la != page_la || cp->pa != page_pa) {
+    watch_page(ic, cp, page_la, page_pa, p);
     return;
   }
-  for (unsigned b = 0; b < 4096; b += SCAN_BLOCK) {
-    if (memcmp(seen->bytes + b, p + b, SCAN_BLOCK) == 0) continue;
-    memcpy(seen->bytes + b, p + b, SCAN_BLOCK);
-    unsigned from = b ? b - 1 : 0, to = b + SCAN_BLOCK + 4 < 4096 ? b + SCAN_BLOCK + 4 : 4096;
-    scan_range(ic, page_la, p, from, to);
+  for (unsigned c = 0; c < 4096; c += CODE_CHUNK) {
+    /* Written since its blocks were decoded (self-modifying code, data
+     * sharing the page with code)? */
+    if (memcmp(cp->bytes + c, p + c, CODE_CHUNK) != 0) {
+      watch_page(ic, cp, page_la, page_pa, p);
+      return;
+    }
   }
 }
 
-/* Stops Unicorn before the instruction at `address`, leaving `ev` for the
- * run loop. */
-static void hand_to_run_loop(struct machine *m, uint64_t address, struct pending_event ev)
+void intercepts_tlb_flushed(struct intercepts *ic)
 {
-  ev.valid = ev.at_rip = true;
-  ev.rip = address;
-  ev.rax = uc_bridge_gpr(m->bridge, GPR_RAX);
-  m->event = ev;
-  uc_bridge_set_rip(m->bridge, address);
-  uc_emu_stop(m->uc);
+  ic->generation++;
+  ic->epoch++;
+}
+
+/* The physical page behind the linear code page `la` in Unicorn's TLB now,
+ * or EMPTY when it is not known. */
+static uint64_t fetch_page_pa(struct intercepts *ic, uint64_t page_la)
+{
+  struct fetch_page *f = &ic->fetch[(page_la >> 12) & (FETCH_PAGES - 1)];
+  if (f->la == page_la && f->generation == ic->generation) return f->pa;
+  /* Not filled since the flush: Unicorn went on through translation
+   * blocks chained to each other, without looking its TLB up. */
+  struct mmu_context ctx;
+  machine_paging_context(ic->m, &ctx);
+  struct mmu_translation t;
+  struct mmu_fault fault;
+  if (!mmu_translate(&ic->m->mmu, &ctx, page_la, MMU_FETCH, 0, &t, &fault) || t.page_base >= ic->m->ram_size)
+    return EMPTY;
+  *f = (struct fetch_page){page_la, t.page_base, ic->generation};
+  return t.page_base;
+}
+
+static void hook_address(struct intercepts *ic, uint64_t a)
+{
+  if (!set_insert(ic, a)) return;
+  uc_hook h;
+  uc_hook_add(ic->m->uc, &h, UC_HOOK_CODE, (void *)intercept_hook, ic, a, a);
+  ic->hooks++;
+}
+
+/* Decodes the block's instructions, hooks those the model owns and counts
+ * them. `*owned`: the block has at least one. */
+static unsigned decode_block(struct intercepts *ic, uint64_t la, uint32_t size, const struct cpu_mode *mode, bool *owned)
+{
+  struct machine *m = ic->m;
+  uint8_t bytes[4096 + 15];
+  uint32_t len = size < 4096 ? size : 4096;
+  /* Reading may fault (a block ending at an unmapped page); that is not
+   * the guest's outcome. */
+  struct mmu_fault saved = m->fault;
+  bool pending = m->fault_pending;
+  bool readable = machine_read_linear(m, la, bytes, len, false);
+  m->fault = saved;
+  m->fault_pending = pending;
+  *owned = false;
+  if (!readable) return 1;
+  ZydisDecoder dec;
+  ZydisDecoderInit(&dec, mode->cs64 ? ZYDIS_MACHINE_MODE_LONG_64 : mode->cs32 ? ZYDIS_MACHINE_MODE_LEGACY_32 : ZYDIS_MACHINE_MODE_LEGACY_16,
+                   mode->cs64 ? ZYDIS_STACK_WIDTH_64 : mode->cs32 ? ZYDIS_STACK_WIDTH_32 : ZYDIS_STACK_WIDTH_16);
+  unsigned count = 0;
+  for (uint32_t at = 0; at < len; count++) {
+    ZydisDecodedInstruction zi;
+    if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&dec, NULL, bytes + at, len - at, &zi))) {
+      /* Unicorn ends a block at an instruction it cannot decode either
+       * (#UD); one cut by `len` is counted too. */
+      count++;
+      break;
+    }
+    if (sysinsn_hooked(&zi, ic->classes)) {
+      hook_address(ic, la + at);
+      *owned = true;
+    }
+    at += zi.length;
+  }
+  return count ? count : 1;
+}
+
+__attribute__((noinline)) static unsigned lookup_block(struct intercepts *ic, uint64_t la, uint32_t size, uint8_t mode_key)
+{
+  struct cpu_mode mode = {.cs64 = mode_key >> 1, .cs32 = mode_key & 1};
+  uint64_t page_la = la & ~0xfffull, pa = fetch_page_pa(ic, page_la);
+  bool owned;
+  if (pa == EMPTY) return decode_block(ic, la, size, &mode, &owned);   /* not seen through a fill: not remembered */
+  struct code_page *cp = page_slot(ic, page_la, pa);
+  if (cp->la != page_la || cp->pa != pa) {
+    /* Its record gave way to another page's: watch it again from now. */
+    watch_page(ic, cp, page_la, pa, ic->m->ram + pa);
+  }
+  struct code_block *b = &ic->blocks[(page_hash(la, pa) ^ (la & 0xfff) * 0x2545f4914f6cdd1dull) >> 50];
+  if (b->size == size && b->la == la && b->pa == pa && b->mode == mode_key && b->generation == cp->generation)
+    return b->icount;
+  unsigned icount = decode_block(ic, la, size, &mode, &owned);
+  *b = (struct code_block){la, pa, cp->generation, size, (uint16_t)icount, mode_key};
+  if (!owned) return icount;
+  /* Its translation may predate a hook it needs: translate it again before
+   * it runs (once; it is remembered as decoded from now on). */
+  ic->retranslate_la = la;
+  ic->retranslate_size = size;
+  return 0;
+}
+
+unsigned intercepts_enter_block(struct intercepts *ic, uint64_t la, uint32_t size)
+{
+  uint8_t mode = (uint8_t)uc_bridge_code_size(ic->bridge);
+  struct recent_block *r = &ic->recent[(la ^ la >> 12) & (RECENT_BLOCKS - 1)];
+  if (r->la == la && r->epoch == ic->epoch && r->size == size && r->mode == mode) return r->icount;
+  unsigned icount = lookup_block(ic, la, size, mode);
+  if (icount) *r = (struct recent_block){la, ic->epoch, size, (uint16_t)icount, mode};
+  return icount;
+}
+
+void intercepts_invalid_at(struct intercepts *ic, uint64_t la)
+{
+  struct cpu_mode mode;
+  uc_bridge_mode(ic->m->bridge, &mode);
+  bool owned;
+  decode_block(ic, la, 15, &mode, &owned);
+  if (!owned || ic->retranslate_la != UINT64_MAX) return;
+  ic->retranslate_la = la;
+  ic->retranslate_size = 1;
+}
+
+bool intercepts_classes_missing(const struct intercepts *ic, unsigned classes) { return (classes & ~ic->classes) != 0; }
+
+bool intercepts_retranslate_pending(const struct intercepts *ic) { return ic->retranslate_la != UINT64_MAX; }
+
+void intercepts_retranslate(struct intercepts *ic)
+{
+  if (ic->retranslate_la == UINT64_MAX) return;
+  uc_ctl_remove_cache(ic->m->uc, ic->retranslate_la, ic->retranslate_la + ic->retranslate_size);
+  ic->retranslate_la = UINT64_MAX;
+}
+
+void intercepts_want_classes(struct intercepts *ic, unsigned classes)
+{
+  unsigned added = classes & ~ic->classes;
+  ic->classes |= classes;
+  if (!added) return;
+  /* Code decoded without these classes must be decoded and translated
+   * again. */
+  memset(ic->blocks, 0, CODE_BLOCKS * sizeof *ic->blocks);
+  ic->epoch++;
+  uc_ctl_flush_tb(ic->m->uc);
 }
 
 static void intercept_hook(uc_engine *uc, uint64_t address, uint32_t size, void *user)
@@ -178,19 +266,15 @@ static void intercept_hook(uc_engine *uc, uint64_t address, uint32_t size, void 
   struct insn in;
   if (!insn_decode(m, address, &in)) return;
   insn_handler fn = sysinsn_handler(&in);
-  if (!fn) return;
-  if (in.zi.mnemonic == ZYDIS_MNEMONIC_MOV) {
-    /* Only MOV to/from control and debug registers belongs to the model. */
-    if (in.op[0].type != ZYDIS_OPERAND_TYPE_REGISTER || in.op[1].type != ZYDIS_OPERAND_TYPE_REGISTER) return;
-    ZydisRegisterClass a = ZydisRegisterGetClass(in.op[0].reg.value), b = ZydisRegisterGetClass(in.op[1].reg.value);
-    if (a != ZYDIS_REGCLASS_CONTROL && b != ZYDIS_REGCLASS_CONTROL && a != ZYDIS_REGCLASS_DEBUG && b != ZYDIS_REGCLASS_DEBUG)
-      return;
-  }
+  /* A hook placed for other code at this linear address (another address
+   * space, code since rewritten) finds an instruction the model does not
+   * own: it runs on. */
+  if (!sysinsn_hooked(&in.zi, ~0u)) return;
   ic->handled++;
   if (m->virt && m->virt->insn_exits && m->virt->insn_exits(m, &in)) {
-    /* The hypervisor intercepts it: the run loop performs the exit with
-     * the whole state in hand; the instruction does not execute. */
-    hand_to_run_loop(m, address, (struct pending_event){.vm_exit = true});
+    /* The hypervisor intercepts it: the exit, with the whole state in
+     * hand; the instruction does not execute. */
+    machine_take_up_in_hook(m, &in, true);
     return;
   }
   enum insn_result r = fn(&in);
@@ -206,10 +290,10 @@ static void intercept_hook(uc_engine *uc, uint64_t address, uint32_t size, void 
   case INSN_STOPPED:
     return;
   case INSN_DEFERRED:
-    hand_to_run_loop(m, address, (struct pending_event){.deferred = true});
+    machine_take_up_in_hook(m, &in, false);
     return;
   case INSN_EXIT:
-    hand_to_run_loop(m, address, (struct pending_event){.vm_exit = true});
+    machine_take_up_in_hook(m, &in, true);
     return;
   case INSN_NATIVE:
     return;
@@ -220,10 +304,14 @@ struct intercepts *intercepts_create(struct machine *m)
 {
   struct intercepts *ic = calloc(1, sizeof *ic);
   if (!ic) return NULL;
-  ic->scanned = malloc(SCANNED_PAGES * sizeof *ic->scanned);
-  if (!ic->scanned) { free(ic); return NULL; }
+  ic->pages = malloc(CODE_PAGES * sizeof *ic->pages);
+  ic->blocks = calloc(CODE_BLOCKS, sizeof *ic->blocks);
+  if (!ic->pages || !ic->blocks) { intercepts_destroy(ic); return NULL; }
   ic->m = m;
-  for (size_t i = 0; i < SCANNED_PAGES; i++) ic->scanned[i].la = ic->scanned[i].pa = UINT64_MAX;
+  ic->bridge = m->bridge;
+  ic->retranslate_la = UINT64_MAX;
+  for (size_t i = 0; i < CODE_PAGES; i++) ic->pages[i].la = ic->pages[i].pa = EMPTY;
+  for (size_t i = 0; i < FETCH_PAGES; i++) ic->fetch[i].la = EMPTY;
   return ic;
 }
 
@@ -231,7 +319,8 @@ void intercepts_destroy(struct intercepts *ic)
 {
   if (!ic) return;
   free(ic->hooked);
-  free(ic->scanned);
+  free(ic->pages);
+  free(ic->blocks);
   free(ic);
 }
 

@@ -2,17 +2,24 @@
  *
  * Unicorn can hook only a few instructions by kind (CPUID, IN, OUT,
  * SYSCALL) and silently executes or ignores the rest (RDMSR returns 0, MOV
- * CR changes its own state behind the model's back). So every page is
- * scanned for the opcode bytes of the instructions the model owns when it
- * is first filled for execution, and an address-bounded code hook is placed
- * on each candidate start (and on the prefix bytes before it). A hook that
- * fires decodes the instruction with Zydis; only a real system instruction
- * is carried out by the model, anything else runs on. Pages are never
+ * CR changes its own state behind the model's back). So every translation
+ * block is decoded with Zydis the first time it runs, and an
+ * address-bounded code hook is placed on each instruction of it that the
+ * model owns (sim/sysinsn.h). A block that needed a new hook is stopped
+ * before it runs, its translation dropped and made again, now with the
+ * hook. A hook that fires carries the instruction out in the model.
+ *
+ * Only real instruction starts of code that runs are hooked: Unicorn walks
+ * its whole list of code hooks each time one fires, so the list must stay
+ * short. Decoded blocks are remembered per (linear page, physical page) —
+ * hypervisor and guest often run different code at the same linear
+ * address — and forgotten when the page's bytes change: pages are never
  * writable and executable in Unicorn's TLB at once, so code written after
- * a scan is scanned again before it runs. */
+ * a decode is seen at the next fetch fill, before it runs. */
 #ifndef HVSIM_SIM_INTERCEPT_H
 #define HVSIM_SIM_INTERCEPT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct machine;
@@ -21,10 +28,31 @@ struct intercepts;
 struct intercepts *intercepts_create(struct machine *m);
 void intercepts_destroy(struct intercepts *ic);
 
-/* Scans the 4 KiB page of guest code at linear address `page_la`
- * (physical `page_pa`), whose bytes are `bytes`, and hooks every
- * candidate. */
-void intercepts_scan_page(struct intercepts *ic, uint64_t page_la, uint64_t page_pa, const uint8_t *bytes);
+/* Unicorn filled its TLB for executing the 4 KiB page at linear `page_la`,
+ * physical `page_pa`, whose bytes are `bytes`. */
+void intercepts_fetch_fill(struct intercepts *ic, uint64_t page_la, uint64_t page_pa, const uint8_t *bytes);
+/* Unicorn's TLB was flushed: the linear-to-physical pages seen so far may
+ * no longer hold. */
+void intercepts_tlb_flushed(struct intercepts *ic);
+
+/* The translation block at `la` of `size` bytes is about to run. Returns
+ * its instruction count, or 0 when it must not run yet: it has
+ * instructions to hook that its translation lacks (the run loop then calls
+ * intercepts_retranslate and starts again at `la`). */
+unsigned intercepts_enter_block(struct intercepts *ic, uint64_t la, uint32_t size);
+void intercepts_retranslate(struct intercepts *ic);
+/* Unicorn raised #UD for the instruction at `la`. Unicorn runs no block
+ * hook for a block that starts with an instruction it cannot decode
+ * (VMREAD, VMRUN, ...): when the model owns it, it is hooked now and its
+ * block translated again, so that next time the hook takes it. */
+void intercepts_invalid_at(struct intercepts *ic, uint64_t la);
+bool intercepts_retranslate_pending(const struct intercepts *ic);
+
+/* The classes of conditionally hooked instructions (sim/sysinsn.h) wanted
+ * now. A class not wanted before makes every block decode again. */
+void intercepts_want_classes(struct intercepts *ic, unsigned classes);
+/* Would intercepts_want_classes(classes) add a class? */
+bool intercepts_classes_missing(const struct intercepts *ic, unsigned classes);
 
 /* Numbers for the run summary. */
 uint64_t intercepts_hook_count(const struct intercepts *ic);

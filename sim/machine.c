@@ -15,7 +15,6 @@
 #include "sim/sysinsn.h"
 #include "sim/uc_bridge.h"
 
-#define BLOCK_CACHE_SIZE 4096
 #define TCG_BUFFER_BYTES (64u << 20)
 /* uc_ctl_request_cache, built without Unicorn's UC_CTL_READ_WRITE, which
  * shifts 3 into an int's sign bit (undefined behaviour UBSan stops on). */
@@ -24,12 +23,11 @@
 /* uc_emu_start's `until`: a non-canonical address no guest can reach. */
 #define UNREACHABLE_RIP 0x8000000000000000ull
 
-struct block_info { uint64_t address; uint32_t size, icount; };
+struct block_info { uint64_t address; uint32_t size; };
 
 struct machine_private {
   struct machine m;
   struct uc_bridge bridge;
-  struct block_info blocks[BLOCK_CACHE_SIZE];
   struct block_info prev;      /* the block that ran last (size 0: none since uc_emu_start) */
 };
 
@@ -43,6 +41,12 @@ void machine_stop(struct machine *m, enum stop_reason why, int status, const cha
   vsnprintf(m->stop_detail, sizeof m->stop_detail, fmt, ap);
   va_end(ap);
   uc_emu_stop(m->uc);
+}
+
+void machine_flush_unicorn_tlb(struct machine *m)
+{
+  uc_ctl_flush_tlb(m->uc);
+  intercepts_tlb_flushed(m->icpt);
 }
 
 /* ---- memory as the model sees it ---------------------------------------- */
@@ -141,7 +145,7 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
    * every 4096 translations lets it grow to the working set. It is safe at
    * any time (the TLB only caches the model's translations; QEMU re-reads
    * its TLB after a fill) and deterministic (a function of the count). */
-  if ((m->mmu.stats.translations & 4095) == 0) uc_ctl_flush_tlb(uc);
+  if ((++m->tlb_fills & 4095) == 0) machine_flush_unicorn_tlb(m);
   if (t.page_base >= m->ram_size) {
     /* The status goes through machine_stop: after another stop (a debug
      * exit whose translation block runs on) it must not be overwritten. */
@@ -152,7 +156,7 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
   unsigned perms = UC_PROT_READ;
   if (acc == MMU_FETCH) {
     perms |= UC_PROT_EXEC;
-    intercepts_scan_page(m->icpt, va & ~0xfffull, t.page_base, m->ram + t.page_base);
+    intercepts_fetch_fill(m->icpt, va & ~0xfffull, t.page_base, m->ram + t.page_base);
   } else if (t.perms & MMU_PERM_WRITE) {
     perms |= UC_PROT_WRITE;
   }
@@ -193,8 +197,10 @@ static bool hook_invalid(uc_engine *uc, void *user)
 {
   struct machine *m = user;
   if (m->stop != STOP_NONE) return false;
+  uint64_t rip = uc_bridge_rip(m->bridge);
   m->event = (struct pending_event){.valid = true, .vector = VEC_UD, .at_rip = true,
-                                    .rip = uc_bridge_rip(m->bridge), .rax = uc_bridge_gpr(m->bridge, GPR_RAX)};
+                                    .rip = rip, .rax = uc_bridge_gpr(m->bridge, GPR_RAX)};
+  intercepts_invalid_at(m->icpt, rip);
   uc_emu_stop(uc);
   return false;
 }
@@ -217,15 +223,15 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *use
     uc_emu_stop(uc);
     return;
   }
-  struct block_info *b = &mp->blocks[(address ^ (address >> 12)) & (BLOCK_CACHE_SIZE - 1)];
-  if (b->address != address || b->size != size) {
-    uc_tb tb = {0};
-    uint32_t icount = 1;
-    if (uc_ctl(uc, UC_CTL_REQUEST_CACHE_UNSIGNED, address, &tb) == UC_ERR_OK && tb.icount) icount = tb.icount;
-    *b = (struct block_info){address, size, icount};
+  /* A block with an instruction to hook that its translation lacks does
+   * not run: the run loop has it translated again. */
+  unsigned icount = intercepts_enter_block(m->icpt, address, size);
+  if (!icount) {
+    uc_emu_stop(uc);
+    return;
   }
-  m->insns += b->icount;
-  mp->prev = *b;
+  m->insns += icount;
+  mp->prev = (struct block_info){address, size};
   if (m->opt.max_insns && m->insns >= m->opt.max_insns)
     machine_stop(m, STOP_MAX_INSNS, 124, "stopped after %llu instructions (--max-insns)", (unsigned long long)m->insns);
 }
@@ -398,11 +404,22 @@ static void deliver_page_fault(struct machine *m)
   deliver_event(m, &ev);
 }
 
-/* Events that are not (or not yet) exceptions, taken up in the run loop
- * with the whole state in hand: an instruction the model carries out here
- * (INSN_DEFERRED: a fast system call, or one only the extension knows), the exit the virtualization extension announced from a
- * hook, and the extension's own instructions, which Unicorn does not know
- * (#UD). */
+/* Carries out an instruction whose hook left it to the machine with the
+ * whole state in hand (m->cpu): a fast system call, one only the
+ * extension knows, or the exit the extension announced for it. */
+static void take_up_insn(struct machine *m, struct insn *in, bool vm_exit)
+{
+  if (vm_exit) m->virt->exit_for_insn(m, in);
+  else if (fastsys_owns(in)) fastsys_execute(m, in);
+  else if (!(m->virt && m->virt->execute && m->virt->execute(m, in))) {
+    struct pending_event ud = {.valid = true, .vector = VEC_UD};
+    deliver_event(m, &ud);
+  }
+}
+
+/* Events that are not (or not yet) exceptions, taken up in the run loop:
+ * an instruction handed over by its hook (take_up_insn), and the
+ * extension's own instructions, which Unicorn does not know (#UD). */
 static bool take_up_loop_event(struct machine *m, const struct pending_event *ev)
 {
   struct insn in;
@@ -412,12 +429,7 @@ static bool take_up_loop_event(struct machine *m, const struct pending_event *ev
                    (unsigned long long)m->cpu.rip);
       return true;
     }
-    if (ev->vm_exit) m->virt->exit_for_insn(m, &in);
-    else if (fastsys_owns(&in)) fastsys_execute(m, &in);
-    else if (!(m->virt && m->virt->execute && m->virt->execute(m, &in))) {
-      struct pending_event ud = {.valid = true, .vector = VEC_UD};
-      deliver_event(m, &ud);
-    }
+    take_up_insn(m, &in, ev->vm_exit);
     return true;
   }
   if (m->virt && m->virt->execute && ev->vector == VEC_UD && ev->at_rip && !ev->software &&
@@ -444,8 +456,31 @@ static void reload_unicorn(struct machine *m, const struct cpu_state *fetched)
     uc_bridge_store_registers(m->bridge, &m->cpu);
     return;
   }
+  if (getenv("DBGR")) { const uint8_t *x=(const void*)&same, *y=(const void*)fetched; for (size_t i=0;i<sizeof same;i++) if (x[i]!=y[i]) { fprintf(stderr,"diff at %zu flush=%d\n", i, m->tlb_flush); break; } }
   uc_bridge_store(m->bridge, &m->cpu);
-  uc_ctl_flush_tlb(m->uc);
+  machine_flush_unicorn_tlb(m);
+}
+
+/* The classes of conditionally hooked instructions the extension wants. */
+static unsigned wanted_hook_classes(struct machine *m)
+{
+  return m->virt && m->virt->hook_classes ? m->virt->hook_classes(m) : 0;
+}
+
+void machine_take_up_in_hook(struct machine *m, struct insn *in, bool vm_exit)
+{
+  struct cpu_state fetched;
+  uc_bridge_fetch(m->bridge, &m->cpu);
+  memcpy(&fetched, &m->cpu, sizeof fetched);
+  take_up_insn(m, in, vm_exit);
+  reload_unicorn(m, &fetched);
+  m->tlb_flush = false;
+  /* As at the start of a run: blocking by STI or MOV SS that a VM entry
+   * loaded holds for the first instruction. */
+  ((struct machine_private *)m)->prev.size = 0;
+  if (m->stop != STOP_NONE || m->halted || m->fault_pending || m->event.valid ||
+      intercepts_classes_missing(m->icpt, wanted_hook_classes(m)))
+    uc_emu_stop(m->uc);
 }
 
 void machine_run(struct machine *m)
@@ -456,6 +491,8 @@ void machine_run(struct machine *m)
     bool step = m->virt && m->virt->step && m->virt->step(m);
     if (m->state_dirty) reload_unicorn(m, &fetched);
     m->tlb_flush = false;
+    intercepts_retranslate(m->icpt);
+    intercepts_want_classes(m->icpt, wanted_hook_classes(m));
     if (m->halted && !m->fault_pending && !m->event.valid) {
       /* Halted before any guest instruction ran (a VM entry into the HLT
        * activity state): wait for the interrupt first. */
@@ -467,6 +504,7 @@ void machine_run(struct machine *m)
     uc_bridge_fetch(m->bridge, &m->cpu);
     memcpy(&fetched, &m->cpu, sizeof fetched);
     if (m->stop != STOP_NONE) break;
+    if (intercepts_retranslate_pending(m->icpt) && !m->irq_stop && !m->fault_pending && !m->event.valid) continue;
     if ((m->irq_stop || m->halted) && !m->fault_pending && !m->event.valid) {
       irq_take(m);
       continue;

@@ -104,6 +104,7 @@ struct machine {
   struct uc_bridge *bridge;
   bool state_dirty;            /* cpu changed by the model: reload Unicorn */
   bool tlb_flush;              /* flush Unicorn's TLB before resuming */
+  uint64_t tlb_fills;          /* translations Unicorn asked for */
 };
 
 /* Creates the machine and loads IMAGE (a multiboot ELF). On failure returns
@@ -118,6 +119,20 @@ void machine_run(struct machine *m);
 /* Stops the run from inside a hook. */
 void machine_stop(struct machine *m, enum stop_reason why, int status, const char *fmt, ...)
   __attribute__((format(printf, 4, 5)));
+
+/* [hook] Takes up at once, from the code hook of the instruction `in`,
+ * what its hook would hand to the run loop — the instruction carried out
+ * with the whole state in hand, or the exit announced for it (`vm_exit`)
+ * — without leaving Unicorn: the live state is fetched into m->cpu, the
+ * model works on it, and it goes back to Unicorn, whose new RIP makes
+ * Unicorn leave the current translation block. Stops Unicorn afterwards
+ * when what comes next is the run loop's (the run's end, a halted vCPU, a
+ * pending event, a class of hooks newly wanted). */
+struct insn;
+void machine_take_up_in_hook(struct machine *m, struct insn *in, bool vm_exit);
+
+/* Flushes Unicorn's TLB (a translation-context change). */
+void machine_flush_unicorn_tlb(struct machine *m);
 
 /* The translation context of the current mode: paging from m->cpu, the CPL
  * and RFLAGS.AC from Unicorn, SLAT root and tag from the extension. */

@@ -2,6 +2,7 @@
 #ifndef HVSIM_SIM_SHA256_H
 #define HVSIM_SIM_SHA256_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,5 +16,9 @@ struct sha256 {
 void sha256_init(struct sha256 *s);
 void sha256_update(struct sha256 *s, const void *data, size_t len);
 void sha256_final(struct sha256 *s, uint8_t digest[32]);
+
+/* Tests: use the portable compression even where the SHA extensions are
+ * there, to compare the two. */
+void sha256_force_portable(bool on);
 
 #endif

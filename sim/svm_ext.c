@@ -78,6 +78,7 @@ static const struct virt_ops svm_ops = {
   .rdmsr = svm_ext_rdmsr,
   .wrmsr = svm_ext_wrmsr,
   .cpuid = svm_ext_cpuid,
+  .hook_classes = svm_ext_hook_classes,
   .report = svm_ext_report,
   .destroy = svm_ext_destroy,
 };

@@ -136,6 +136,47 @@ static bool desc_table(struct machine *m, struct svm_ext *x, struct insn *in, st
   return simple(x, i, e);
 }
 
+/* PUSHF, POPF and IRET in virtual-8086 mode with IOPL < 3 and CR4.VME = 0
+ * raise #GP(0), a simple exception that comes before their intercepts. */
+static bool v86_iopl_gp(struct machine *m)
+{
+  uint64_t rflags = uc_bridge_rflags(m->bridge);
+  return (rflags & RFLAGS_VM) && RFLAGS_IOPL(rflags) < 3 && !(m->cpu.cr4 & CR4_VME);
+}
+
+/* IRET: the IRET intercept (74h); else, with RFLAGS.NT = 1 in legacy
+ * protected mode, IRET returns to the task the current TSS's back link
+ * names, a task switch the task-switch intercept takes ("Miscellaneous
+ * Intercepts": EXITINFO2 bit 36). The back link (EXITINFO1) is read in the
+ * run loop, by exit_for_insn (iret_back_link). */
+static bool iret_exits(struct machine *m, struct svm_ext *x, struct svm_exit *e)
+{
+  if (v86_iopl_gp(m)) return false;
+  if (simple(x, SVM_INTERCEPT_IRET, e)) return true;
+  uint64_t rflags = uc_bridge_rflags(m->bridge);
+  if (!(rflags & RFLAGS_NT) || (rflags & RFLAGS_VM) || !(m->cpu.cr0 & CR0_PE) || (m->cpu.efer & EFER_LMA))
+    return false;
+  if (!svm_ctl_intercepts(&x->vcpu.ctl, SVM_INTERCEPT_TASK_SWITCH)) return false;
+  *e = svm_task_switch_exit(0, SVM_TS_IRET, false, 0, (rflags & RFLAGS_RF) != 0);
+  return true;
+}
+
+/* The TSS selector an IRET with NT returns to: the back link, the first
+ * word of the current TSS. Unreadable, it is reported as 0 (the task
+ * switch would fault on it; the exit comes first). */
+static uint16_t iret_back_link(struct machine *m)
+{
+  uint16_t sel = 0;
+  struct mmu_fault saved = m->fault;
+  bool pending = m->fault_pending;
+  uint64_t saved_linear = m->fault_linear;
+  if (!machine_read_linear(m, m->cpu.seg[SEG_TR].base, &sel, sizeof sel, true)) sel = 0;
+  m->fault = saved;
+  m->fault_pending = pending;
+  m->fault_linear = saved_linear;
+  return sel;
+}
+
 /* Does the system instruction `in` exit in the current guest? Fills the
  * exit code and EXITINFO1 (NRIP and EXITINFO2 are the caller's). */
 static bool classify(struct machine *m, struct insn *in, gpr_reader gpr, struct svm_exit *e)
@@ -202,6 +243,24 @@ static bool classify(struct machine *m, struct insn *in, gpr_reader gpr, struct 
      * intercept; the machine has no SMM. (QEMU 7.2 TCG checks the
      * intercept first; Bochs 2.7 raises #UD, as here.) */
     return false;
+  case ZYDIS_MNEMONIC_RDPRU:
+    /* RDPRU's #UD (no RDPRU on the model; CR4.TSD at CPL > 0) comes
+     * before its intercept. */
+    if (!cpu_model_has(m->opt.cpu, 0x80000008, CPUID_EBX, CPUIDX8_EBX_RDPRU)) return false;
+    if ((m->cpu.cr4 & CR4_TSD) && cpl) return false;
+    return simple(x, SVM_INTERCEPT_RDPRU, e);
+  case ZYDIS_MNEMONIC_PUSHF:
+  case ZYDIS_MNEMONIC_PUSHFD:
+  case ZYDIS_MNEMONIC_PUSHFQ:
+    return !v86_iopl_gp(m) && simple(x, SVM_INTERCEPT_PUSHF, e);
+  case ZYDIS_MNEMONIC_POPF:
+  case ZYDIS_MNEMONIC_POPFD:
+  case ZYDIS_MNEMONIC_POPFQ:
+    return !v86_iopl_gp(m) && simple(x, SVM_INTERCEPT_POPF, e);
+  case ZYDIS_MNEMONIC_IRET:
+  case ZYDIS_MNEMONIC_IRETD:
+  case ZYDIS_MNEMONIC_IRETQ:
+    return iret_exits(m, x, e);
   case ZYDIS_MNEMONIC_RDRAND:
   case ZYDIS_MNEMONIC_RDSEED:
     return false;   /* no intercept exists for them */
@@ -275,9 +334,58 @@ void svm_ext_exit_for_insn(struct machine *m, struct insn *in)
                  ZydisMnemonicGetString(in->zi.mnemonic), (unsigned long long)in->rip);
     return;
   }
+  if (e.code == (uint64_t)SVM_EXIT_TASK_SWITCH) {
+    /* A task switch: fault-like, no NRIP ("Next RIP"). */
+    e.info1 = iret_back_link(m);
+    trace_event(&m->trace, m->insns, "task-switch", "iret tss=0x%x intercepted", (unsigned)e.info1);
+    svm_ext_vmexit(m, &e);
+    return;
+  }
   e.nrip = in->next_rip;
   e.has_nrip = true;
   svm_ext_vmexit(m, &e);
+}
+
+/* The conditionally hooked instructions this guest intercepts (sim/virt.h
+ * hook_classes): IRET under the IRET or the task-switch intercept (IRET
+ * with NT), PUSHF and POPF under theirs. */
+unsigned svm_ext_hook_classes(struct machine *m)
+{
+  struct svm_ext *x = svm_ext_of(m);
+  if (!x->vcpu.in_guest) return 0;
+  const struct svm_vmcb_control *c = &x->vcpu.ctl;
+  unsigned k = 0;
+  if (svm_ctl_intercepts(c, SVM_INTERCEPT_IRET) || svm_ctl_intercepts(c, SVM_INTERCEPT_TASK_SWITCH))
+    k |= HOOK_CLASS_IRET;
+  if (svm_ctl_intercepts(c, SVM_INTERCEPT_PUSHF) || svm_ctl_intercepts(c, SVM_INTERCEPT_POPF))
+    k |= HOOK_CLASS_PUSHF_POPF;
+  return k;
+}
+
+/* "Decode Assists": the guest's instruction bytes at CS:RIP for a data
+ * #NPF or #PF, read as the guest would fetch them (through its paging and
+ * the nested page tables, at its CPL). Reading leaves the fault being
+ * reported untouched. A fetch fault with the I/D bit clear (a #PF without
+ * EFER.NXE or CR4.SMEP) is recognised by the first byte failing to read,
+ * which gives no bytes either. */
+static bool fetch_byte(void *ctx, uint64_t la, uint8_t *byte)
+{
+  return machine_read_linear(ctx, la, byte, 1, false);
+}
+
+static void add_insn_bytes(struct machine *m, struct svm_exit *e)
+{
+  struct svm_ext *x = svm_ext_of(m);
+  if (!svm_exit_has_insn_bytes(x->features, e->code, e->info1)) return;
+  struct mmu_fault saved = m->fault;
+  bool pending = m->fault_pending;
+  uint64_t saved_linear = m->fault_linear;
+  bool long64 = cpu_in_64bit_mode(&m->cpu);
+  uint64_t la = (long64 ? 0 : m->cpu.seg[SEG_CS].base) + m->cpu.rip;
+  svm_fetch_insn_bytes(e, fetch_byte, m, la, long64);
+  m->fault = saved;
+  m->fault_pending = pending;
+  m->fault_linear = saved_linear;
 }
 
 /* Exceptions and INT n in the guest ("Exception Intercepts", "Instruction
@@ -288,10 +396,8 @@ void svm_ext_exit_for_insn(struct machine *m, struct insn *in)
 /* "Event Injection" and "#VMEXIT": an intercepted exception or #NPF raised
  * while an event was being delivered (an injected one included) records
  * that event in EXITINTINFO, so the hypervisor can deliver it again. */
-static uint64_t delivering_intinfo(const struct machine *m)
+static uint64_t event_intinfo(const struct pending_event *d)
 {
-  const struct pending_event *d = m->delivering;
-  if (!d) return 0;
   /* An interrupt acknowledged from the PIC is INTR whatever its vector. */
   enum svm_event_type type = d->external                           ? SVM_EVENT_INTR
                              : d->software && d->insn_len != 1     ? SVM_EVENT_SOFT_INT
@@ -299,6 +405,49 @@ static uint64_t delivering_intinfo(const struct machine *m)
                              : d->vector < 32                       ? SVM_EVENT_EXCEPTION
                                                                     : SVM_EVENT_INTR;
   return svm_event_encode(d->vector, type, d->has_error, d->error);
+}
+
+static uint64_t delivering_intinfo(const struct machine *m)
+{
+  return m->delivering ? event_intinfo(m->delivering) : 0;
+}
+
+/* An event delivered through a task gate in legacy protected mode is a
+ * task switch; under the task-switch intercept ("Miscellaneous
+ * Intercepts") it is #VMEXIT(TASK_SWITCH) with the gate's TSS selector,
+ * the error code the event would push, and EXITINTINFO = the event (the
+ * exit happens while delivering it). The IDT checks that come before the
+ * gate is used (limit, present, a software interrupt's DPL) are left to
+ * the machine's delivery, which raises their faults. */
+static bool task_gate_exits(struct machine *m, const struct pending_event *ev)
+{
+  struct svm_ext *x = svm_ext_of(m);
+  const struct cpu_state *s = &m->cpu;
+  if (!svm_ctl_intercepts(&x->vcpu.ctl, SVM_INTERCEPT_TASK_SWITCH)) return false;
+  if (!(s->cr0 & CR0_PE) || (s->efer & EFER_LMA)) return false;
+  if ((uint64_t)ev->vector * 8 + 7 > s->idtr.limit) return false;
+  uint32_t gate[2];
+  struct mmu_fault saved = m->fault;
+  bool pending = m->fault_pending;
+  uint64_t saved_linear = m->fault_linear;
+  bool ok = machine_read_linear(m, s->idtr.base + (uint64_t)ev->vector * 8, gate, sizeof gate, true);
+  m->fault = saved;
+  m->fault_pending = pending;
+  m->fault_linear = saved_linear;
+  if (!ok) return false;
+  unsigned type = (gate[1] >> 8) & 0x1f, dpl = (gate[1] >> 13) & 3;
+  if (type != 5 || !(gate[1] & (1u << 15))) return false;
+  if (ev->software && dpl < cpu_cpl(s)) return false;
+  struct svm_exit e = svm_task_switch_exit((uint16_t)(gate[0] >> 16), SVM_TS_CALL_OR_GATE, ev->has_error, ev->error,
+                                           (s->rflags & RFLAGS_RF) != 0);
+  e.intinfo = event_intinfo(ev);
+  trace_event(&m->trace, m->insns, "task-switch", "vector=%u tss=0x%x intercepted", ev->vector,
+              (unsigned)(gate[0] >> 16));
+  /* Fault-like: the guest RIP is the instruction that raised the event
+   * (INT n, INT3, INTO: the instruction itself). */
+  if (ev->software) m->cpu.rip -= ev->insn_len;
+  svm_ext_vmexit(m, &e);
+  return true;
 }
 
 bool svm_ext_event_exits(struct machine *m, const struct pending_event *ev)
@@ -309,7 +458,7 @@ bool svm_ext_event_exits(struct machine *m, const struct pending_event *ev)
   if (!x->vcpu.in_guest || (x->injecting && !m->delivering)) return false;
   const struct svm_vmcb_control *ctl = &x->vcpu.ctl;
   if (ev->software && ev->insn_len == 2) {
-    if (!svm_ctl_intercepts(ctl, SVM_INTERCEPT_INTN)) return false;
+    if (!svm_ctl_intercepts(ctl, SVM_INTERCEPT_INTN)) return task_gate_exits(m, ev);
     uint64_t next = m->cpu.rip;
     m->cpu.rip -= ev->insn_len;
     svm_ext_vmexit(m, &(struct svm_exit){.code = (uint64_t)SVM_EXIT_SWINT,
@@ -317,10 +466,11 @@ bool svm_ext_event_exits(struct machine *m, const struct pending_event *ev)
                                          .nrip = next, .has_nrip = true});
     return true;
   }
-  if (ev->vector > 31) return false;
-  if (!svm_ctl_intercepts(ctl, (enum svm_intercept)(SVM_INTERCEPT_EXCP_DE + ev->vector))) return false;
+  if (ev->vector > 31 || !svm_ctl_intercepts(ctl, (enum svm_intercept)(SVM_INTERCEPT_EXCP_DE + ev->vector)))
+    return task_gate_exits(m, ev);
   struct svm_exit e = svm_exception_exit(ev->vector, ev->has_error, ev->error, m->fault.cr2);
   e.intinfo = delivering_intinfo(m);
+  add_insn_bytes(m, &e);
   if (ev->software) {
     /* #VMEXIT is fault-like: the saved RIP is the INT3/INTO itself, NRIP
      * the instruction after it. */
@@ -356,8 +506,10 @@ void svm_ext_slat_fault(struct machine *m, const struct mmu_fault *f, uint64_t l
   }
   trace_event(&m->trace, m->insns, "npf", "la=0x%llx gpa=0x%llx error=0x%llx", (unsigned long long)la,
               (unsigned long long)f->exitinfo2, (unsigned long long)f->exitinfo1);
-  svm_ext_vmexit(m, &(struct svm_exit){.code = (uint64_t)SVM_EXIT_NPF, .info1 = f->exitinfo1, .info2 = f->exitinfo2,
-                                       .intinfo = delivering_intinfo(m)});
+  struct svm_exit e = {.code = (uint64_t)SVM_EXIT_NPF, .info1 = f->exitinfo1, .info2 = f->exitinfo2,
+                       .intinfo = delivering_intinfo(m)};
+  add_insn_bytes(m, &e);
+  svm_ext_vmexit(m, &e);
 }
 
 /* ---- physical interrupts ------------------------------------------------ */

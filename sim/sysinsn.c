@@ -112,7 +112,7 @@ static bool load_pdptes(struct machine *m, uint64_t cr3)
 static void paging_changed(struct machine *m)
 {
   m->tlb_flush = true;
-  uc_ctl_flush_tlb(m->uc);
+  machine_flush_unicorn_tlb(m);
 }
 
 static enum insn_result write_cr0(struct insn *in, uint64_t v)
@@ -296,7 +296,7 @@ enum insn_result insn_wrmsr(struct insn *in)
   bool ok = msr_write(m, index, v);
   trace_event(&m->trace, m->insns, "wrmsr", "0x%x=0x%llx%s", index, (unsigned long long)v, ok ? "" : " #GP");
   if (!ok) return gp0(in);
-  if (m->tlb_flush) uc_ctl_flush_tlb(m->uc);
+  if (m->tlb_flush) machine_flush_unicorn_tlb(m);
   return INSN_NEXT;
 }
 
@@ -381,6 +381,26 @@ enum insn_result insn_rdtscp(struct insn *in)
 {
   if (!cpu_model_has(in->m->opt.cpu, 0x80000001, CPUID_EDX, CPUIDX1_EDX_RDTSCP)) return ud(in);
   return rdtsc_common(in, true);
+}
+
+/* RDPRU (AMD APM Vol. 3, "RDPRU"): #UD without the CPUID feature, and at
+ * CPL > 0 while CR4.TSD is set; ECX selects the register (0 MPERF, 1
+ * APERF) read into EDX:EAX with CF = 1; an unsupported ID reads 0 with
+ * CF = 0. The machine has no frequency scaling, so MPERF and APERF both
+ * count virtual time (retired instructions), without the TSC offset. */
+enum insn_result insn_rdpru(struct insn *in)
+{
+  struct machine *m = in->m;
+  if (!cpu_model_has(m->opt.cpu, 0x80000008, CPUID_EBX, CPUIDX8_EBX_RDPRU)) return ud(in);
+  if (in->mode.cpl && (m->cpu.cr4 & CR4_TSD)) return ud(in);
+  uint32_t id = (uint32_t)uc_bridge_gpr(m->bridge, GPR_RCX);
+  bool known = id == RDPRU_ID_MPERF || id == RDPRU_ID_APERF;
+  uint64_t v = known ? m->insns : 0;
+  uc_bridge_set_gpr(m->bridge, GPR_RAX, v & 0xffffffffull);
+  uc_bridge_set_gpr(m->bridge, GPR_RDX, v >> 32);
+  uint64_t fl = uc_bridge_rflags(m->bridge) & ~(uint64_t)RFLAGS_CF;
+  uc_bridge_set_rflags(m->bridge, known ? fl | RFLAGS_CF : fl);
+  return INSN_NEXT;
 }
 
 /* The models have no performance-monitoring counters (CPUID leaf 0AH is
@@ -566,7 +586,28 @@ insn_handler sysinsn_handler(const struct insn *in)
 #define X(mn, fn) case ZYDIS_MNEMONIC_##mn: return fn;
     SYSINSN_TABLE(X)
 #undef X
+#define X(mn, fn, cls) case ZYDIS_MNEMONIC_##mn: return fn;
+    CONDITIONAL_SYSINSN_TABLE(X)
+#undef X
   default: return NULL;
+  }
+}
+
+bool sysinsn_hooked(const ZydisDecodedInstruction *zi, unsigned classes)
+{
+  /* Of the MOVs, only those to and from control and debug registers
+   * (0F 20-23). */
+  if (zi->mnemonic == ZYDIS_MNEMONIC_MOV)
+    return zi->opcode_map == ZYDIS_OPCODE_MAP_0F && zi->opcode >= 0x20 && zi->opcode <= 0x23;
+  switch (zi->mnemonic) {
+#define X(mn, fn) case ZYDIS_MNEMONIC_##mn:
+    SYSINSN_TABLE(X)
+#undef X
+    return true;
+#define X(mn, fn, cls) case ZYDIS_MNEMONIC_##mn: return (classes & (cls)) != 0;
+    CONDITIONAL_SYSINSN_TABLE(X)
+#undef X
+  default: return false;
   }
 }
 

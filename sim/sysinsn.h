@@ -84,16 +84,32 @@ enum insn_result {
   X(SLDT, insn_desc_table)       \
   X(STR, insn_desc_table)        \
   X(INT1, insn_native)           \
-  X(RSM, insn_native)
+  X(RSM, insn_native)            \
+  X(RDPRU, insn_rdpru)
+
+/* Instructions too common to hook everywhere: hooked only in code that
+ * runs while the extension wants their class (virt_ops.hook_classes; SVM's
+ * IRET, PUSHF and POPF intercepts). X(mnemonic, handler, class) */
+enum hook_class { HOOK_CLASS_IRET = 1u << 0, HOOK_CLASS_PUSHF_POPF = 1u << 1 };
+#define CONDITIONAL_SYSINSN_TABLE(X)                                                          \
+  X(IRET, insn_native, HOOK_CLASS_IRET) X(IRETD, insn_native, HOOK_CLASS_IRET)              \
+  X(IRETQ, insn_native, HOOK_CLASS_IRET) X(PUSHF, insn_native, HOOK_CLASS_PUSHF_POPF)       \
+  X(PUSHFD, insn_native, HOOK_CLASS_PUSHF_POPF) X(PUSHFQ, insn_native, HOOK_CLASS_PUSHF_POPF) \
+  X(POPF, insn_native, HOOK_CLASS_PUSHF_POPF) X(POPFD, insn_native, HOOK_CLASS_PUSHF_POPF)    \
+  X(POPFQ, insn_native, HOOK_CLASS_PUSHF_POPF)
 
 #define X(mn, fn) enum insn_result fn(struct insn *in);
 SYSINSN_TABLE(X)
 #undef X
 
 /* The handler for a decoded instruction, or NULL when the model does not
- * own it (e.g. an ordinary MOV that a candidate hook happened to hit). */
+ * own it (an instruction a stale hook found where code was rewritten). */
 typedef enum insn_result (*insn_handler)(struct insn *in);
 insn_handler sysinsn_handler(const struct insn *in);
+
+/* Should the instruction decoded as `zi` (operands not needed) be hooked,
+ * with the conditional `classes` wanted? */
+bool sysinsn_hooked(const ZydisDecodedInstruction *zi, unsigned classes);
 
 /* Decodes the instruction at `rip` in the current mode. */
 bool insn_decode(struct machine *m, uint64_t rip, struct insn *in);
@@ -105,6 +121,11 @@ uint64_t insn_operand_linear(struct insn *in, const ZydisDecodedOperand *op);
  * operand of the instruction at `rip` that touches `page` (UINT64_MAX: the
  * first memory operand). */
 bool insn_fault_address(struct machine *m, uint64_t rip, uint64_t page, uint64_t *la, bool *stack);
+
+/* RDPRU exists when CPUID Fn8000_0008 EBX bit 4 is set (AMD APM Vol. 3,
+ * "RDPRU"); register IDs: 0 MPERF, 1 APERF. */
+#define CPUIDX8_EBX_RDPRU (1u << 4)
+enum { RDPRU_ID_MPERF = 0, RDPRU_ID_APERF = 1 };
 
 /* CPUID as the CPU model answers it (also used by UC_HOOK_INSN). */
 void sysinsn_cpuid(struct machine *m, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);

@@ -3,6 +3,8 @@
 #include "sim/trace.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 static void emit(struct trace *t, const char *line, size_t len)
@@ -22,18 +24,120 @@ void trace_open(struct trace *t, FILE *out, const char *image, const char *cpu, 
   emit(t, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
+/* ---- formatting ---------------------------------------------------------
+ * Every event of a run is formatted (the digest covers them all, file or
+ * not), so the conversions trace lines use are done here directly:
+ * flags - 0 #, a width, the h/l/ll/z sizes and d i u x X c s %. A format
+ * with anything else goes to vsnprintf, with the same result. */
+
+struct out { char *p, *end; };
+
+static void put_char(struct out *o, char c)
+{
+  if (o->p < o->end) *o->p++ = c;
+}
+
+static void put_padded(struct out *o, const char *s, size_t len, unsigned width, bool left, char pad)
+{
+  size_t fill = width > len ? width - len : 0;
+  if (!left)
+    while (fill--) put_char(o, pad);
+  for (size_t i = 0; i < len; i++) put_char(o, s[i]);
+  if (left)
+    while (fill--) put_char(o, ' ');
+}
+
+/* Returns false when `fmt` needs vsnprintf. */
+static bool format_fast(struct out *o, const char *fmt, va_list ap)
+{
+  for (const char *f = fmt; *f; f++) {
+    if (*f != '%') { put_char(o, *f); continue; }
+    bool left = false, zero = false, alt = false;
+    for (f++;; f++) {
+      if (*f == '-') left = true;
+      else if (*f == '0') zero = true;
+      else if (*f == '#') alt = true;
+      else break;
+    }
+    unsigned width = 0;
+    while (*f >= '0' && *f <= '9') width = width * 10 + (unsigned)(*f++ - '0');
+    int size = 0;   /* -2 hh, -1 h, 0 int, 1 long, 2 long long / size_t */
+    if (*f == 'h') { size = -1; if (*++f == 'h') size = -2, f++; }
+    else if (*f == 'l') { size = 1; if (*++f == 'l') size = 2, f++; }
+    else if (*f == 'z') { size = 2; f++; }
+    char buf[32], *end = buf + sizeof buf, *b = end;
+    switch (*f) {
+    case '%': put_char(o, '%'); continue;
+    case 'c': buf[0] = (char)va_arg(ap, int); put_padded(o, buf, 1, width, left, ' '); continue;
+    case 's': {
+      const char *str = va_arg(ap, const char *);
+      if (!str) str = "(null)";
+      put_padded(o, str, strlen(str), width, left, ' ');
+      continue;
+    }
+    case 'd': case 'i': {
+      long long v = size == 2 ? va_arg(ap, long long) : size == 1 ? va_arg(ap, long) : va_arg(ap, int);
+      if (size == -1) v = (short)v;
+      if (size == -2) v = (signed char)v;
+      unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+      do *--b = (char)('0' + u % 10); while (u /= 10);
+      if (v < 0) {
+        if (zero && !left) { put_char(o, '-'); if (width) width--; }
+        else *--b = '-';
+      }
+      put_padded(o, b, (size_t)(end - b), width, left, zero && !left ? '0' : ' ');
+      continue;
+    }
+    case 'u': case 'x': case 'X': {
+      unsigned long long u = size == 2 ? va_arg(ap, unsigned long long) : size == 1 ? va_arg(ap, unsigned long) : va_arg(ap, unsigned);
+      if (size == -1) u = (unsigned short)u;
+      if (size == -2) u = (unsigned char)u;
+      const char *digits = *f == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
+      unsigned base = *f == 'u' ? 10 : 16;
+      bool prefix = alt && base == 16 && u != 0;
+      do *--b = digits[u % base]; while (u /= base);
+      if (prefix && zero && !left) {
+        put_char(o, '0'); put_char(o, *f);
+        width = width > 2 ? width - 2 : 0;
+      } else if (prefix) {
+        *--b = *f; *--b = '0';
+      }
+      put_padded(o, b, (size_t)(end - b), width, left, zero && !left ? '0' : ' ');
+      continue;
+    }
+    default:
+      return false;
+    }
+  }
+  return true;
+}
+
 void trace_event(struct trace *t, uint64_t insns, const char *kind, const char *fmt, ...)
 {
   char line[512];
-  int n = snprintf(line, sizeof line, "%llu %s", (unsigned long long)insns, kind);
-  if (fmt && *fmt && n < (int)sizeof line - 2) {
-    line[n++] = ' ';
+  struct out o = {line, line + sizeof line - 1};
+  char num[24], *b = num + sizeof num;
+  uint64_t v = insns;
+  do *--b = (char)('0' + v % 10); while (v /= 10);
+  put_padded(&o, b, (size_t)(num + sizeof num - b), 0, false, ' ');
+  put_char(&o, ' ');
+  put_padded(&o, kind, strlen(kind), 0, false, ' ');
+  int n;
+  if (fmt && *fmt) {
+    put_char(&o, ' ');
+    char *args = o.p;
     va_list ap;
     va_start(ap, fmt);
-    int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    bool fast = format_fast(&o, fmt, ap);
     va_end(ap);
-    n += m < (int)(sizeof line - (size_t)n - 1) ? m : (int)(sizeof line - (size_t)n - 2);
+    if (!fast) {
+      va_start(ap, fmt);
+      int m = vsnprintf(args, (size_t)(line + sizeof line - 1 - args), fmt, ap);
+      va_end(ap);
+      o.p = m < 0 ? args : args + m < o.end ? args + m : o.end;
+    }
   }
+  n = (int)(o.p - line);
   line[n++] = '\n';
   t->events++;
   emit(t, line, (size_t)n);

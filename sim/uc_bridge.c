@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unicorn/unicorn.h>
 
 /* Offsets inside CPUX86State (x86-64 target). */
 enum {
   ENV_REGS = 0, ENV_EIP = 128, ENV_HFLAGS = 176, ENV_SEGS = 184, SEGCACHE_SIZE = 24,
+  ENV_LDT = ENV_SEGS + 6 * SEGCACHE_SIZE, ENV_TR = ENV_LDT + SEGCACHE_SIZE,
   ENV_GDT = ENV_SEGS + 8 * SEGCACHE_SIZE, ENV_IDT = ENV_GDT + SEGCACHE_SIZE,
   ENV_CR = ENV_IDT + SEGCACHE_SIZE,
   SC_SELECTOR = 0, SC_BASE = 8, SC_LIMIT = 16, SC_FLAGS = 20,
@@ -23,6 +25,7 @@ enum {
 #define HF_SS32_MASK   (1u << 5)
 #define HF_ADDSEG_MASK (1u << 6)
 #define HF_CS64_MASK   (1u << 15)
+_Static_assert(ENV_HFLAGS == 176 && HF_CS64_MASK >> 14 == 2 && HF_CS32_MASK >> 4 == 1, "uc_bridge_code_size");
 /* QEMU descriptor-cache flags: the descriptor's high dword. */
 #define DESC_P_MASK    (1u << 15)
 #define DESC_L_MASK    (1u << 21)
@@ -34,8 +37,6 @@ static const int gpr_ids[GPR_COUNT] = {
   UC_X86_REG_R8, UC_X86_REG_R9, UC_X86_REG_R10, UC_X86_REG_R11,
   UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15,
 };
-
-static uint8_t *env(struct uc_bridge *b) { return (uint8_t *)b->ctx + b->env_offset; }
 
 static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
@@ -57,13 +58,54 @@ static uint32_t flags_to_ar(uint32_t flags)
 
 static void stop_on_intr(uc_engine *uc, uint32_t intno, void *user) { uc_emu_stop(uc); }
 
+/* ---- finding the live CPU state and its fields --------------------------- */
+
+/* A copy of the CPU state as it is now (Unicorn's saved context). */
+struct snapshot { uint8_t *bytes; size_t size; };
+
+static bool snapshot_take(struct uc_bridge *b, struct snapshot *s)
+{
+  if (!s->bytes) {
+    /* The context is the CPU state plus a small header. */
+    s->size = uc_context_size(b->uc) - 64;
+    s->bytes = malloc(s->size);
+    if (!s->bytes) return false;
+  }
+  memcpy(s->bytes, b->env, s->size);
+  return true;
+}
+
+/* The one offset where a field of `width` bytes went from `from` in
+ * `before` to `to` now; SIZE_MAX unless exactly one did. */
+static size_t changed_field(struct uc_bridge *b, const struct snapshot *before, unsigned width, uint64_t from, uint64_t to)
+{
+  size_t found = SIZE_MAX, hits = 0;
+  for (size_t off = 0; off + width <= before->size; off += width) {
+    uint64_t was = width == 8 ? get64(before->bytes + off) : get32(before->bytes + off);
+    uint64_t is = width == 8 ? get64(b->env + off) : get32(b->env + off);
+    if (was == from && is == to) found = off, hits++;
+  }
+  return hits == 1 ? found : SIZE_MAX;
+}
+
+/* Writes MSR `index` twice through the API and returns where it lives. */
+static size_t find_msr(struct uc_bridge *b, struct snapshot *snap, uint32_t index, unsigned width, uint64_t a, uint64_t v)
+{
+  uc_x86_msr msr = {index, a};
+  uc_reg_write(b->uc, UC_X86_REG_MSR, &msr);
+  if (!snapshot_take(b, snap)) return SIZE_MAX;
+  msr.value = v;
+  uc_reg_write(b->uc, UC_X86_REG_MSR, &msr);
+  return changed_field(b, snap, width, a, v);
+}
+
 /* QEMU remembers the last contributory exception or page fault
  * (old_exception) to turn the next one into #DF, and forgets it when it
  * delivers; Unicorn never delivers, so the bridge resets it after every
- * model delivery. Its offset is found by raising one #DE at start-up:
- * the only int32 that goes from -1 to 0. `scratch` is 4 KiB of RAM mapped
- * at guest-physical `scratch_pa`, restored afterwards. */
-static bool find_old_exception(struct uc_bridge *b, uint8_t *scratch, uint64_t scratch_pa)
+ * model delivery. Found by raising one #DE: the only int32 that goes from
+ * -1 to 0. `scratch` is 4 KiB of RAM at guest-physical `scratch_pa`,
+ * restored afterwards. */
+static size_t find_old_exception(struct uc_bridge *b, struct snapshot *snap, uint8_t *scratch, uint64_t scratch_pa)
 {
   uint8_t saved[4];
   memcpy(saved, scratch, 4);
@@ -71,95 +113,177 @@ static bool find_old_exception(struct uc_bridge *b, uint8_t *scratch, uint64_t s
   memcpy(scratch, div_ecx, sizeof div_ecx);
   uint64_t zero = 0;
   uc_reg_write(b->uc, UC_X86_REG_RCX, &zero);
-  uc_context_save(b->uc, b->ctx);
-  size_t size = b->ctx_size - b->env_offset;
-  uint8_t *before = malloc(size);
-  if (!before) return false;
-  memcpy(before, env(b), size);
+  if (!snapshot_take(b, snap)) return SIZE_MAX;
   uc_hook h;
   uc_hook_add(b->uc, &h, UC_HOOK_INTR, (void *)stop_on_intr, NULL, 1, 0);
   uc_emu_start(b->uc, scratch_pa, scratch_pa + sizeof div_ecx, 0, 1);
   uc_hook_del(b->uc, h);
   memcpy(scratch, saved, 4);
-  uc_context_save(b->uc, b->ctx);
-  size_t found = 0, hits = 0;
-  for (size_t off = 0; off + 4 <= size; off += 4) {
-    if ((int32_t)get32(before + off) == -1 && get32(env(b) + off) == 0) found = off, hits++;
+  return changed_field(b, snap, 4, UINT32_MAX, 0);
+}
+
+/* Readable, writable, non-executable private mappings of this process
+ * (where Unicorn's heap lives), except the guest's RAM and anything too
+ * large to be a heap. Calls `visit` on each until it returns true. */
+static bool for_each_heap_mapping(const uint8_t *ram, bool (*visit)(uint8_t *lo, uint8_t *hi, void *arg), void *arg)
+{
+  FILE *f = fopen("/proc/self/maps", "r");
+  if (!f) return false;
+  char line[512];
+  bool done = false;
+  while (!done && fgets(line, sizeof line, f)) {
+    unsigned long lo, hi;
+    char perms[5];
+    if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) != 3) continue;
+    if (strcmp(perms, "rw-p") != 0 || hi - lo > (1ul << 30)) continue;
+    if ((uintptr_t)ram >= lo && (uintptr_t)ram < hi) continue;
+    done = visit((uint8_t *)lo, (uint8_t *)hi, arg);
   }
-  free(before);
-  if (hits != 1) return false;
-  b->old_exception_offset = found;
-  return true;
+  fclose(f);
+  return done;
+}
+
+struct env_search { const uint64_t *pattern; size_t words; uint8_t *found[4]; unsigned hits; const uint8_t *skip; };
+
+/* Reads whole mappings, including memory no object owns: the address
+ * sanitizer must not check these reads. Pages never touched cannot hold
+ * the registers just written and are skipped (mincore), so that large
+ * reserved areas cost nothing. */
+__attribute__((no_sanitize_address)) static bool search_mapping(uint8_t *lo, uint8_t *hi, void *arg)
+{
+  struct env_search *s = arg;
+  size_t len = s->words * 8, page = 4096;
+  unsigned char resident[256];
+  for (uint8_t *chunk = lo; chunk < hi; chunk += sizeof resident * page) {
+    size_t pages = (size_t)(hi - chunk) / page;
+    if (pages > sizeof resident) pages = sizeof resident;
+    if (mincore(chunk, pages * page, resident) != 0) memset(resident, 1, pages);
+    for (size_t i = 0; i < pages; i++) {
+      if (!(resident[i] & 1)) continue;
+      for (uint8_t *p = chunk + i * page; p < chunk + (i + 1) * page && p + len <= hi; p += 8) {
+        const uint64_t *w = (const uint64_t *)p;
+        if (w[0] != s->pattern[0] || w[1] != s->pattern[1]) continue;
+        size_t k = 2;
+        while (k < s->words && w[k] == s->pattern[k]) k++;
+        if (k < s->words || p == s->skip) continue;
+        if (s->hits < 4) s->found[s->hits] = p;
+        s->hits++;
+      }
+    }
+  }
+  return false;
+}
+
+/* Finds Unicorn's live CPU state: the one place in the heap holding the
+ * general registers written through the API, which follows further writes
+ * through the API and whose writes the API reads back. */
+static uint8_t *find_live_env(struct uc_bridge *b, const uint8_t *ram)
+{
+  uint64_t pattern[GPR_COUNT];
+  for (int i = 0; i < GPR_COUNT; i++) {
+    pattern[i] = 0x6876736d00000000ull | (uint64_t)(i * 0x1357 + 0x2468);
+    uc_reg_write(b->uc, gpr_ids[i], &pattern[i]);
+  }
+  struct env_search s = {.pattern = pattern, .words = GPR_COUNT, .skip = (const uint8_t *)pattern};
+  for_each_heap_mapping(ram, search_mapping, &s);
+  if (s.hits == 0 || s.hits > 4) return NULL;
+  uint8_t *env = NULL;
+  for (unsigned i = 0; i < s.hits; i++) {
+    uint64_t v = 0x7777000011112222ull + i, back = 0;
+    uc_reg_write(b->uc, UC_X86_REG_RAX, &v);
+    if (get64(s.found[i]) != v) continue;
+    put64(s.found[i] + 8 * GPR_RBX, v ^ 0xffff);
+    uc_reg_read(b->uc, UC_X86_REG_RBX, &back);
+    if (back != (v ^ 0xffff)) continue;
+    if (env) return NULL;   /* two live copies: not the layout we know */
+    env = s.found[i];
+  }
+  return env;
 }
 
 bool uc_bridge_init(struct uc_bridge *b, struct uc_struct *uc, uint8_t *scratch, uint64_t scratch_pa, char *err, size_t n)
 {
   *b = (struct uc_bridge){.uc = uc};
-  if (uc_context_alloc(uc, &b->ctx) != UC_ERR_OK) {
-    snprintf(err, n, "cannot allocate a Unicorn context");
-    return false;
-  }
-  b->ctx_size = uc_context_size(uc);
+  struct snapshot snap = {0};
+  b->env = find_live_env(b, scratch);
+  if (!b->env || uc_context_size(uc) < ENV_CR + 5 * 8) goto unknown;
 
-  /* Write recognisable values through the API, then find and check them. */
-  uint64_t pattern[GPR_COUNT];
-  for (int i = 0; i < GPR_COUNT; i++) {
-    pattern[i] = 0x6876736d00000000ull | (uint64_t)(i * 0x1357 + 0x2468);
-    uc_reg_write(uc, gpr_ids[i], &pattern[i]);
-  }
+  /* The fixed offsets, checked against the API. */
   uc_x86_mmr gdt = {0, 0x123456789abcull, 0x1ff, 0}, idt = {0, 0xfedcba98700ull, 0xfff, 0};
   uc_reg_write(uc, UC_X86_REG_GDTR, &gdt);
   uc_reg_write(uc, UC_X86_REG_IDTR, &idt);
   uint64_t rip = 0x1234567, cr0 = 0;
   uc_reg_write(uc, UC_X86_REG_RIP, &rip);
   uc_reg_read(uc, UC_X86_REG_CR0, &cr0);
-  uc_context_save(uc, b->ctx);
-
-  const uint8_t *base = (const uint8_t *)b->ctx;
-  const uint8_t *found = memmem(base, b->ctx_size, pattern, sizeof pattern);
-  if (!found) goto unknown;
-  b->env_offset = (size_t)(found - base);
-  if (b->env_offset + ENV_CR + 5 * 8 > b->ctx_size) goto unknown;
-  uint8_t *e = env(b);
+  uint8_t *e = b->env;
   if (get64(e + ENV_EIP) != rip) goto unknown;
   if (get64(e + ENV_GDT + SC_BASE) != gdt.base || get32(e + ENV_GDT + SC_LIMIT) != gdt.limit) goto unknown;
   if (get64(e + ENV_IDT + SC_BASE) != idt.base || get32(e + ENV_IDT + SC_LIMIT) != idt.limit) goto unknown;
   if (get64(e + ENV_CR) != cr0) goto unknown;
-  if (!find_old_exception(b, scratch, scratch_pa)) goto unknown;
+  uc_x86_mmr ldt = {0x28, 0x5a5a000, 0x77, 0x8200}, back = {0};
+  uc_reg_write(uc, UC_X86_REG_LDTR, &ldt);
+  if (get64(e + ENV_LDT + SC_BASE) != ldt.base || get32(e + ENV_LDT + SC_LIMIT) != ldt.limit) goto unknown;
+  put64(e + ENV_TR + SC_BASE, 0x3c3c000);
+  uc_reg_read(uc, UC_X86_REG_TR, &back);
+  if (back.base != 0x3c3c000) goto unknown;
+
+  /* The rest by what one write through the API changes. */
+  /* EFER: NXE, then NXE|SCE, keeping the long-mode bits Unicorn starts with. */
+  uc_x86_msr efer = {0xc0000080, 0};
+  uc_reg_read(uc, UC_X86_REG_MSR, &efer);
+  efer.value = (efer.value | EFER_NXE) & ~EFER_SCE;
+  b->efer = find_msr(b, &snap, 0xc0000080, 8, efer.value, efer.value | EFER_SCE);
+  b->pat = find_msr(b, &snap, 0x277, 8, 0x0007040600070406ull, 0x0006040600070406ull);
+  b->star = find_msr(b, &snap, 0xc0000081, 8, 0x0023001000000001ull, 0x0023001000000002ull);
+  b->lstar = find_msr(b, &snap, 0xc0000082, 8, 0xffff800000001000ull, 0xffff800000002000ull);
+  b->cstar = find_msr(b, &snap, 0xc0000083, 8, 0xffff800000003000ull, 0xffff800000004000ull);
+  b->fmask = find_msr(b, &snap, 0xc0000084, 8, 0x4700, 0x4701);
+  b->kernel_gs_base = find_msr(b, &snap, 0xc0000102, 8, 0xffff800000005000ull, 0xffff800000006000ull);
+  b->sysenter_cs = find_msr(b, &snap, 0x174, 4, 0x5e08, 0x5e10);
+  b->sysenter_esp = find_msr(b, &snap, 0x175, 8, 0xffff800000007000ull, 0xffff800000008000ull);
+  b->sysenter_eip = find_msr(b, &snap, 0x176, 8, 0xffff800000009000ull, 0xffff80000000a000ull);
+  uint64_t dr0 = 0x1111000;
+  uc_reg_write(uc, UC_X86_REG_DR0, &dr0);
+  if (!snapshot_take(b, &snap)) goto unknown;
+  dr0 = 0x2222000;
+  uc_reg_write(uc, UC_X86_REG_DR0, &dr0);
+  b->dr = changed_field(b, &snap, 8, 0x1111000, 0x2222000);
+  b->old_exception = find_old_exception(b, &snap, scratch, scratch_pa);
+  const size_t *found[] = {&b->efer, &b->pat, &b->star, &b->lstar, &b->cstar, &b->fmask, &b->kernel_gs_base,
+                           &b->sysenter_cs, &b->sysenter_esp, &b->sysenter_eip, &b->dr, &b->old_exception};
+  for (size_t i = 0; i < sizeof found / sizeof *found; i++)
+    if (*found[i] == SIZE_MAX) goto unknown;
+  /* DR7 sits at DR0 + 7 slots: a write through the API shows there. */
+  uint64_t dr7 = 0x401;
+  uc_reg_write(uc, UC_X86_REG_DR7, &dr7);
+  if (get64(e + b->dr + 56) != dr7) goto unknown;
+  dr7 = 0x400;
+  uc_reg_write(uc, UC_X86_REG_DR7, &dr7);
+  free(snap.bytes);
   return true;
 
 unknown:
+  free(snap.bytes);
   snprintf(err, n, "this Unicorn build's CPU state layout is not the one hvsim knows "
                    "(Unicorn 2.1.x expected; run scripts/deps.sh)");
-  uc_context_free(b->ctx);
-  b->ctx = NULL;
+  b->env = NULL;
   return false;
 }
 
-void uc_bridge_fini(struct uc_bridge *b)
-{
-  if (b->ctx) uc_context_free(b->ctx);
-  b->ctx = NULL;
-}
+void uc_bridge_fini(struct uc_bridge *b) { b->env = NULL; }
 
-uint64_t uc_bridge_gpr(struct uc_bridge *b, enum gpr r)
-{
-  uint64_t v = 0;
-  uc_reg_read(b->uc, gpr_ids[r], &v);
-  return v;
-}
+uint64_t uc_bridge_gpr(struct uc_bridge *b, enum gpr r) { return get64(b->env + ENV_REGS + 8 * r); }
 
-void uc_bridge_set_gpr(struct uc_bridge *b, enum gpr r, uint64_t v) { uc_reg_write(b->uc, gpr_ids[r], &v); }
+void uc_bridge_set_gpr(struct uc_bridge *b, enum gpr r, uint64_t v) { put64(b->env + ENV_REGS + 8 * r, v); }
 
-uint64_t uc_bridge_rip(struct uc_bridge *b)
-{
-  uint64_t v = 0;
-  uc_reg_read(b->uc, UC_X86_REG_RIP, &v);
-  return v;
-}
+uint64_t uc_bridge_rip(struct uc_bridge *b) { return get64(b->env + ENV_EIP); }
 
+/* Through the API: inside a hook, a new RIP also makes Unicorn leave the
+ * current translation block and go on from there. */
 void uc_bridge_set_rip(struct uc_bridge *b, uint64_t rip) { uc_reg_write(b->uc, UC_X86_REG_RIP, &rip); }
 
+/* Through the API: while Unicorn executes, the arithmetic flags live in
+ * QEMU's lazy condition-code state, not in the EFLAGS field. */
 uint64_t uc_bridge_rflags(struct uc_bridge *b)
 {
   uint64_t v = 0;
@@ -171,50 +295,44 @@ void uc_bridge_set_rflags(struct uc_bridge *b, uint64_t v) { uc_reg_write(b->uc,
 
 void uc_bridge_mode(struct uc_bridge *b, struct cpu_mode *out)
 {
-  uc_context_save(b->uc, b->ctx);
-  uint32_t hflags = get32(env(b) + ENV_HFLAGS);
+  uint32_t hflags = get32(b->env + ENV_HFLAGS);
   *out = (struct cpu_mode){hflags & HF_CPL_MASK, (hflags & HF_CS64_MASK) != 0, (hflags & HF_CS32_MASK) != 0};
 }
 
 static const int cr_ids[] = {UC_X86_REG_CR0, UC_X86_REG_CR1, UC_X86_REG_CR2, UC_X86_REG_CR3, UC_X86_REG_CR4};
 
+/* CR0, CR3 and CR4 through the API (Unicorn recomputes its mode flags and
+ * flushes its TLB), and only when they change. */
 void uc_bridge_set_cr(struct uc_bridge *b, int cr, uint64_t v)
 {
   /* CR4.VMXE is the model's: Unicorn's copy keeps it clear. */
   if (cr == 4) v &= ~CR4_VMXE;
+  if (get64(b->env + ENV_CR + 8 * cr) == v) return;
+  if (cr == 2) { put64(b->env + ENV_CR + 16, v); return; }
   uc_reg_write(b->uc, cr_ids[cr], &v);
 }
 
 void uc_bridge_set_efer(struct uc_bridge *b, uint64_t efer)
 {
   /* EFER.SVME is the model's: Unicorn cannot hold it (ORACLES.md). */
-  uc_x86_msr msr = {0xc0000080, efer & ~EFER_SVME};
+  efer &= ~EFER_SVME;
+  if (get64(b->env + b->efer) == efer) return;
+  uc_x86_msr msr = {0xc0000080, efer};
   uc_reg_write(b->uc, UC_X86_REG_MSR, &msr);
 }
 
-static void write_msr(struct uc_bridge *b, uint32_t index, uint64_t v)
+static void store_segment(uint8_t *sc, const struct segment *s)
 {
-  uc_x86_msr msr = {index, v};
-  uc_reg_write(b->uc, UC_X86_REG_MSR, &msr);
+  put32(sc + SC_SELECTOR, s->selector);
+  put64(sc + SC_BASE, s->base);
+  put32(sc + SC_LIMIT, s->limit);
+  put32(sc + SC_FLAGS, ar_to_flags(s->ar));
 }
 
-static uint64_t read_msr(struct uc_bridge *b, uint32_t index)
+static struct segment fetch_segment(const uint8_t *sc)
 {
-  uc_x86_msr msr = {index, 0};
-  uc_reg_read(b->uc, UC_X86_REG_MSR, &msr);
-  return msr.value;
-}
-
-static void store_dtable(struct uc_bridge *b, int id, const struct dtable *d)
-{
-  uc_x86_mmr mmr = {0, d->base, d->limit, 0};
-  uc_reg_write(b->uc, id, &mmr);
-}
-
-static void store_sysseg(struct uc_bridge *b, int id, const struct segment *s)
-{
-  uc_x86_mmr mmr = {s->selector, s->base, s->limit, ar_to_flags(s->ar)};
-  uc_reg_write(b->uc, id, &mmr);
+  return (struct segment){(uint16_t)get32(sc + SC_SELECTOR), get64(sc + SC_BASE), get32(sc + SC_LIMIT),
+                          flags_to_ar(get32(sc + SC_FLAGS))};
 }
 
 /* QEMU's mode flags as its segment-load path would compute them. */
@@ -238,96 +356,74 @@ static uint32_t mode_hflags(uint32_t hflags, const struct cpu_state *s)
   return hflags;
 }
 
+static const int dr_ids[8] = {UC_X86_REG_DR0, UC_X86_REG_DR1, UC_X86_REG_DR2, UC_X86_REG_DR3,
+                              UC_X86_REG_DR4, UC_X86_REG_DR5, UC_X86_REG_DR6, UC_X86_REG_DR7};
+
 void uc_bridge_store(struct uc_bridge *b, const struct cpu_state *s)
 {
-  struct uc_struct *uc = b->uc;
+  uint8_t *e = b->env;
   /* EFER before CR0 so that Unicorn's own long-mode activation agrees. */
   uc_bridge_set_efer(b, s->efer);
   uc_bridge_set_cr(b, 4, s->cr4);
   uc_bridge_set_cr(b, 3, s->cr3);
   uc_bridge_set_cr(b, 0, s->cr0);
   uc_bridge_set_cr(b, 2, s->cr2);
-  for (int i = 0; i < GPR_COUNT; i++) uc_reg_write(uc, gpr_ids[i], &s->gpr[i]);
-  uc_reg_write(uc, UC_X86_REG_RIP, &s->rip);
-  uc_reg_write(uc, UC_X86_REG_RFLAGS, &s->rflags);
-  static const int dr_ids[8] = {UC_X86_REG_DR0, UC_X86_REG_DR1, UC_X86_REG_DR2, UC_X86_REG_DR3,
-                                UC_X86_REG_DR4, UC_X86_REG_DR5, UC_X86_REG_DR6, UC_X86_REG_DR7};
-  for (int i = 0; i < 8; i++) uc_reg_write(uc, dr_ids[i], &s->dr[i]);
-  store_dtable(b, UC_X86_REG_GDTR, &s->gdtr);
-  store_dtable(b, UC_X86_REG_IDTR, &s->idtr);
-  store_sysseg(b, UC_X86_REG_LDTR, &s->seg[SEG_LDTR]);
-  store_sysseg(b, UC_X86_REG_TR, &s->seg[SEG_TR]);
-  write_msr(b, 0xc0000081, s->star);
-  write_msr(b, 0xc0000082, s->lstar);
-  write_msr(b, 0xc0000083, s->cstar);
-  write_msr(b, 0xc0000084, s->sfmask);
-  write_msr(b, 0xc0000102, s->kernel_gs_base);
-  write_msr(b, 0x174, s->sysenter_cs);
-  write_msr(b, 0x175, s->sysenter_esp);
-  write_msr(b, 0x176, s->sysenter_eip);
-  write_msr(b, 0x277, s->pat);
-
-  uc_context_save(uc, b->ctx);
-  uint8_t *e = env(b);
-  for (int i = 0; i < 6; i++) {
-    uint8_t *sc = e + ENV_SEGS + i * SEGCACHE_SIZE;
-    put32(sc + SC_SELECTOR, s->seg[i].selector);
-    put64(sc + SC_BASE, s->seg[i].base);
-    put32(sc + SC_LIMIT, s->seg[i].limit);
-    put32(sc + SC_FLAGS, ar_to_flags(s->seg[i].ar));
+  /* Debug registers through the API: DR7 arms QEMU's breakpoints. */
+  for (int i = 0; i < 8; i++) {
+    if (i == 4 || i == 5 || get64(e + b->dr + 8 * i) == s->dr[i]) continue;
+    uc_reg_write(b->uc, dr_ids[i], &s->dr[i]);
   }
+  uc_bridge_store_registers(b, s);
+  put64(e + ENV_GDT + SC_BASE, s->gdtr.base);
+  put32(e + ENV_GDT + SC_LIMIT, s->gdtr.limit);
+  put64(e + ENV_IDT + SC_BASE, s->idtr.base);
+  put32(e + ENV_IDT + SC_LIMIT, s->idtr.limit);
+  store_segment(e + ENV_LDT, &s->seg[SEG_LDTR]);
+  store_segment(e + ENV_TR, &s->seg[SEG_TR]);
+  for (int i = 0; i < 6; i++) store_segment(e + ENV_SEGS + i * SEGCACHE_SIZE, &s->seg[i]);
+  put64(e + b->star, s->star);
+  put64(e + b->lstar, s->lstar);
+  put64(e + b->cstar, s->cstar);
+  put64(e + b->fmask, s->sfmask);
+  put64(e + b->kernel_gs_base, s->kernel_gs_base);
+  put32(e + b->sysenter_cs, (uint32_t)s->sysenter_cs);
+  put64(e + b->sysenter_esp, s->sysenter_esp);
+  put64(e + b->sysenter_eip, s->sysenter_eip);
+  put64(e + b->pat, s->pat);
   put32(e + ENV_HFLAGS, mode_hflags(get32(e + ENV_HFLAGS), s));
-  put32(e + b->old_exception_offset, (uint32_t)-1);
-  uc_context_restore(uc, b->ctx);
+  put32(e + b->old_exception, (uint32_t)-1);
 }
 
 void uc_bridge_store_registers(struct uc_bridge *b, const struct cpu_state *s)
 {
-  for (int i = 0; i < GPR_COUNT; i++) uc_reg_write(b->uc, gpr_ids[i], &s->gpr[i]);
+  memcpy(b->env + ENV_REGS, s->gpr, sizeof s->gpr);
   uc_reg_write(b->uc, UC_X86_REG_RIP, &s->rip);
   uc_reg_write(b->uc, UC_X86_REG_RFLAGS, &s->rflags);
 }
 
-static void fetch_sysseg(struct uc_bridge *b, int id, struct segment *s)
-{
-  uc_x86_mmr mmr = {0};
-  uc_reg_read(b->uc, id, &mmr);
-  *s = (struct segment){mmr.selector, mmr.base, mmr.limit, flags_to_ar(mmr.flags)};
-}
-
 void uc_bridge_fetch(struct uc_bridge *b, struct cpu_state *s)
 {
-  struct uc_struct *uc = b->uc;
-  for (int i = 0; i < GPR_COUNT; i++) uc_reg_read(uc, gpr_ids[i], &s->gpr[i]);
-  uc_reg_read(uc, UC_X86_REG_RIP, &s->rip);
-  uc_reg_read(uc, UC_X86_REG_RFLAGS, &s->rflags);
+  const uint8_t *e = b->env;
+  memcpy(s->gpr, e + ENV_REGS, sizeof s->gpr);
+  s->rip = get64(e + ENV_EIP);
+  s->rflags = uc_bridge_rflags(b);
   /* CR0/CR3/CR4/EFER are written only by the model (every write to them is
    * intercepted), so the model's copies are authoritative; CR2 too. */
-  static const int dr_ids[8] = {UC_X86_REG_DR0, UC_X86_REG_DR1, UC_X86_REG_DR2, UC_X86_REG_DR3,
-                                UC_X86_REG_DR4, UC_X86_REG_DR5, UC_X86_REG_DR6, UC_X86_REG_DR7};
-  for (int i = 0; i < 8; i++) uc_reg_read(uc, dr_ids[i], &s->dr[i]);
-  uc_x86_mmr mmr = {0};
-  uc_reg_read(uc, UC_X86_REG_GDTR, &mmr);
-  s->gdtr = (struct dtable){mmr.base, mmr.limit};
-  uc_reg_read(uc, UC_X86_REG_IDTR, &mmr);
-  s->idtr = (struct dtable){mmr.base, mmr.limit};
-  fetch_sysseg(b, UC_X86_REG_LDTR, &s->seg[SEG_LDTR]);
-  fetch_sysseg(b, UC_X86_REG_TR, &s->seg[SEG_TR]);
-  s->star = read_msr(b, 0xc0000081);
-  s->lstar = read_msr(b, 0xc0000082);
-  s->cstar = read_msr(b, 0xc0000083);
-  s->sfmask = read_msr(b, 0xc0000084);
-  s->kernel_gs_base = read_msr(b, 0xc0000102);
-  s->sysenter_cs = read_msr(b, 0x174);
-  s->sysenter_esp = read_msr(b, 0x175);
-  s->sysenter_eip = read_msr(b, 0x176);
-
-  uc_context_save(uc, b->ctx);
-  const uint8_t *e = env(b);
+  for (int i = 0; i < 8; i++) s->dr[i] = get64(e + b->dr + 8 * i);
+  s->gdtr = (struct dtable){get64(e + ENV_GDT + SC_BASE), get32(e + ENV_GDT + SC_LIMIT)};
+  s->idtr = (struct dtable){get64(e + ENV_IDT + SC_BASE), get32(e + ENV_IDT + SC_LIMIT)};
+  s->seg[SEG_LDTR] = fetch_segment(e + ENV_LDT);
+  s->seg[SEG_TR] = fetch_segment(e + ENV_TR);
+  s->star = get64(e + b->star);
+  s->lstar = get64(e + b->lstar);
+  s->cstar = get64(e + b->cstar);
+  s->sfmask = get64(e + b->fmask);
+  s->kernel_gs_base = get64(e + b->kernel_gs_base);
+  s->sysenter_cs = get32(e + b->sysenter_cs);
+  s->sysenter_esp = get64(e + b->sysenter_esp);
+  s->sysenter_eip = get64(e + b->sysenter_eip);
   for (int i = 0; i < 6; i++) {
-    const uint8_t *sc = e + ENV_SEGS + i * SEGCACHE_SIZE;
-    s->seg[i] = (struct segment){(uint16_t)get32(sc + SC_SELECTOR), get64(sc + SC_BASE),
-                                 get32(sc + SC_LIMIT), flags_to_ar(get32(sc + SC_FLAGS))};
+    s->seg[i] = fetch_segment(e + ENV_SEGS + i * SEGCACHE_SIZE);
     /* Loading a code or data segment register sets the descriptor's
      * accessed bit, so the cached type always has it (SDM Vol. 3A,
      * "Segment Descriptors"); QEMU leaves it clear when IRET or a far

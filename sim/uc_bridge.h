@@ -3,9 +3,14 @@
  * Unicorn's API reads and writes general registers, control registers and
  * MSRs, but in 64-bit mode it sets only the selector of CS/DS/ES/SS and it
  * never exposes a segment's hidden part (base, limit, attributes) or the
- * CPL. The bridge reaches them through a saved CPU context, whose layout it
- * verifies at start-up against values written through the API (and refuses
- * to run on a Unicorn build where they do not match). */
+ * CPL; and each call costs tens of nanoseconds, which world switches and
+ * hooks pay dozens of times. So the bridge works on Unicorn's live CPU
+ * state (QEMU's CPUX86State) directly. It finds it once, at start-up, by
+ * the values it wrote through the API, locates every field it uses the
+ * same way, verifies both directions, and refuses to run on a Unicorn build
+ * where any of this does not hold. Fields whose writes have side effects
+ * inside Unicorn (RIP, RFLAGS, CR0/CR3/CR4, EFER, DR0-DR7) are still
+ * written through the API, and only when they change. */
 #ifndef HVSIM_SIM_UC_BRIDGE_H
 #define HVSIM_SIM_UC_BRIDGE_H
 
@@ -20,10 +25,10 @@ struct uc_context;
 
 struct uc_bridge {
   struct uc_struct *uc;
-  struct uc_context *ctx;
-  size_t ctx_size;
-  size_t env_offset;           /* where the CPU state starts inside the context */
-  size_t old_exception_offset; /* QEMU's double-fault memory, inside the CPU state */
+  uint8_t *env;                /* Unicorn's live CPU state */
+  /* Offsets found at start-up inside the CPU state. */
+  size_t old_exception;        /* QEMU's double-fault memory */
+  size_t efer, dr, pat, star, lstar, cstar, fmask, kernel_gs_base, sysenter_cs, sysenter_esp, sysenter_eip;
 };
 
 /* Returns false (with a message in err) if this Unicorn's layout is unknown.
@@ -33,7 +38,7 @@ bool uc_bridge_init(struct uc_bridge *b, struct uc_struct *uc, uint8_t *scratch,
 void uc_bridge_fini(struct uc_bridge *b);
 
 /* Full state transfer: used at boot, after exception delivery and on world
- * switches (a few microseconds each). */
+ * switches. */
 void uc_bridge_store(struct uc_bridge *b, const struct cpu_state *s);
 /* Only the general registers, RIP and RFLAGS. */
 void uc_bridge_store_registers(struct uc_bridge *b, const struct cpu_state *s);
@@ -50,6 +55,14 @@ void uc_bridge_set_rflags(struct uc_bridge *b, uint64_t rflags);
  * change inside a run: a far jump into a 64-bit segment, an IRET). */
 struct cpu_mode { unsigned cpl; bool cs64, cs32; };
 void uc_bridge_mode(struct uc_bridge *b, struct cpu_mode *out);
+/* The code-segment size alone, for hot paths: 2 for 64-bit, 1 for 32-bit,
+ * 0 for 16-bit code (QEMU's CS64 and CS32 mode flags). */
+static inline unsigned uc_bridge_code_size(const struct uc_bridge *b)
+{
+  uint32_t hflags;
+  __builtin_memcpy(&hflags, b->env + 176, 4);   /* hflags: checked by uc_bridge_init */
+  return (hflags >> 14 & 2) | (hflags >> 4 & 1);
+}
 /* Control registers and EFER through Unicorn's own update paths, so its
  * mode flags follow (protected/long mode, paging). */
 void uc_bridge_set_cr(struct uc_bridge *b, int cr, uint64_t v);

@@ -133,6 +133,12 @@ struct virt_ops {
   /* [hook] Adjusts CPUID's answer (the extension's own leaves). */
   void (*cpuid)(struct machine *m, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 
+  /* [loop] The classes of conditionally hooked instructions
+   * (sim/sysinsn.h: IRET, PUSHF/POPF) the extension needs to see now, e.g.
+   * because the current guest intercepts them. Asked before the machine
+   * resumes Unicorn; a class asked for once stays hooked. */
+  unsigned (*hook_classes)(struct machine *m);
+
   /* Lines for the run summary (exits by reason, ...). */
   void (*report)(struct machine *m, FILE *out);
   void (*destroy)(struct machine *m);

@@ -34,8 +34,35 @@ static void svm_cpuid_epyc_qemu_matches_tcg(void **state)
   assert_true(svm_has(&svm_features_ryzen, SVM_FEAT_NRIP_SAVE));
 }
 
+/* zen2: ryzen's features plus VMCB clean bits and decode assists = 0x4EF. */
+static void svm_cpuid_zen2_has_decode_assists(void **state)
+{
+  uint32_t r[4];
+  svm_cpuid_8000000a(&svm_features_zen2, r);
+  assert_int_equal(r[0], 1);
+  assert_int_equal(r[1], 0x8000);
+  assert_int_equal(r[3], 0x4EF);
+  assert_true(svm_has(&svm_features_zen2, SVM_FEAT_DECODE_ASSISTS));
+  assert_true(svm_has(&svm_features_zen2, SVM_FEAT_VMCB_CLEAN));
+}
+
+/* The models that reproduce an oracle must not claim what the oracle lacks:
+ * neither Bochs 2.7 ryzen nor QEMU 7.2 TCG offers decode assists, VMCB
+ * clean bits, TSC rate or the filter threshold. */
+static void svm_cpuid_oracle_models_lack_decode_assists(void **state)
+{
+  const struct svm_features *oracles[] = {&svm_features_ryzen, &svm_features_epyc_qemu};
+  for (unsigned i = 0; i < 2; i++) {
+    assert_false(svm_has(oracles[i], SVM_FEAT_DECODE_ASSISTS));
+    assert_false(svm_has(oracles[i], SVM_FEAT_VMCB_CLEAN));
+    assert_false(svm_has(oracles[i], SVM_FEAT_TSC_RATE));
+    assert_false(svm_has(oracles[i], SVM_FEAT_PAUSE_FILTER_THRESHOLD));
+  }
+}
+
 static void svm_cpu_models_found_by_name(void **state)
 {
+  assert_ptr_equal(svm_features_by_name("zen2"), &svm_features_zen2);
   assert_ptr_equal(svm_features_by_name("ryzen"), &svm_features_ryzen);
   assert_ptr_equal(svm_features_by_name("epyc-qemu"), &svm_features_epyc_qemu);
   assert_null(svm_features_by_name("pentium"));
@@ -114,7 +141,7 @@ static void svm_hsave_unaligned_or_beyond_maxphyaddr_gp(void **state)
   assert_int_equal(v, (1ull << 40) - 0x1000);
 }
 
-/* Neither model offers TscRateMsr: the MSR does not exist (#GP). */
+/* No model offers TscRateMsr: the MSR does not exist (#GP). */
 static void svm_tsc_ratio_absent_gp(void **state)
 {
   struct svm_msrs m;
@@ -153,6 +180,8 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(svm_cpuid_ryzen_matches_bochs),
     cmocka_unit_test(svm_cpuid_epyc_qemu_matches_tcg),
+    cmocka_unit_test(svm_cpuid_zen2_has_decode_assists),
+    cmocka_unit_test(svm_cpuid_oracle_models_lack_decode_assists),
     cmocka_unit_test(svm_cpu_models_found_by_name),
     cmocka_unit_test(svm_vm_cr_reserved_bit_gp),
     cmocka_unit_test(svm_vm_cr_svmdis_with_svme_gp),

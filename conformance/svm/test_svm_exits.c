@@ -57,13 +57,8 @@ static struct svm_vmcb_control *maps_setup(bool msr_prot, bool ioio_prot)
 
 static void set_ram_bit(uint64_t pa, uint32_t bit) { ram[pa + bit / 8] |= (uint8_t)(1u << (bit % 8)); }
 
-/* A model like ryzen but with decode assists (no shipped model has them). */
-static struct svm_features with_decode_assists(void)
-{
-  struct svm_features f = svm_features_ryzen;
-  f.feature_edx |= SVM_FEAT_DECODE_ASSISTS;
-  return f;
-}
+/* The model with decode assists (zen2). */
+static struct svm_features with_decode_assists(void) { return svm_features_zen2; }
 
 /* ---- intercept bits ---------------------------------------------------- */
 
@@ -247,6 +242,84 @@ static void svm_cr_exitinfo1_without_decode_assists_zero(void **state)
   assert_int_equal(svm_decode_assist_value(&svm_features_epyc_qemu, 0x1000), 0);
 }
 
+/* Instruction bytes: a data #NPF or #PF on a CPU with decode assists; not
+ * an instruction fetch (I/D, bit 4), not any other exit, not without the
+ * feature. */
+static void svm_exit_has_insn_bytes_data_faults_only(void **state)
+{
+  const struct svm_features *da = &svm_features_zen2;
+  assert_true(svm_exit_has_insn_bytes(da, SVM_EXIT_NPF, 0x100000004ull));
+  assert_true(svm_exit_has_insn_bytes(da, SVM_EXIT_EXCP_PF, 0x2));
+  assert_false(svm_exit_has_insn_bytes(da, SVM_EXIT_NPF, 0x100000014ull));   /* fetch */
+  assert_false(svm_exit_has_insn_bytes(da, SVM_EXIT_EXCP_PF, 0x11));        /* fetch */
+  assert_false(svm_exit_has_insn_bytes(da, SVM_EXIT_EXCP_GP, 0));
+  assert_false(svm_exit_has_insn_bytes(da, SVM_EXIT_CPUID, 0));
+  assert_false(svm_exit_has_insn_bytes(&svm_features_ryzen, SVM_EXIT_NPF, 0x100000004ull));
+  assert_false(svm_exit_has_insn_bytes(&svm_features_epyc_qemu, SVM_EXIT_EXCP_PF, 0x2));
+}
+
+/* A fake guest address space for svm_fetch_insn_bytes: bytes are the low
+ * byte of their address, readable in [readable_lo, readable_hi). */
+struct fake_code { uint64_t readable_lo, readable_hi; uint64_t seen[16]; unsigned n; };
+
+static bool fake_fetch(void *ctx, uint64_t la, uint8_t *byte)
+{
+  struct fake_code *c = ctx;
+  if (c->n < 16) c->seen[c->n++] = la;
+  if (la < c->readable_lo || la >= c->readable_hi) return false;
+  *byte = (uint8_t)la;
+  return true;
+}
+
+static void svm_fetch_insn_bytes_fifteen_then_stops_at_unreadable(void **state)
+{
+  struct svm_exit e = {0};
+  struct fake_code all = {.readable_lo = 0x1000, .readable_hi = 0x2000};
+  svm_fetch_insn_bytes(&e, fake_fetch, &all, 0x1010, true);
+  assert_int_equal(e.insn_len, 15);
+  for (unsigned i = 0; i < 15; i++) assert_int_equal(e.insn_bytes[i], (uint8_t)(0x10 + i));
+  /* the page after 0x1FFA is not readable: 6 bytes */
+  struct fake_code edge = {.readable_lo = 0x1000, .readable_hi = 0x2000};
+  svm_fetch_insn_bytes(&e, fake_fetch, &edge, 0x1FFA, true);
+  assert_int_equal(e.insn_len, 6);
+  /* the first byte unreadable (an instruction-fetch fault): none */
+  struct fake_code none = {.readable_lo = 0x1000, .readable_hi = 0x2000};
+  svm_fetch_insn_bytes(&e, fake_fetch, &none, 0x3000, true);
+  assert_int_equal(e.insn_len, 0);
+}
+
+static void svm_fetch_insn_bytes_wraps_at_4gib_outside_long_mode(void **state)
+{
+  struct svm_exit e = {0};
+  struct fake_code c = {.readable_lo = 0, .readable_hi = UINT64_MAX};
+  svm_fetch_insn_bytes(&e, fake_fetch, &c, 0xFFFFFFFEull, false);
+  assert_int_equal(e.insn_len, 15);
+  assert_int_equal(c.seen[1], 0xFFFFFFFFull);
+  assert_int_equal(c.seen[2], 0);
+  struct fake_code l = {.readable_lo = 0, .readable_hi = UINT64_MAX};
+  svm_fetch_insn_bytes(&e, fake_fetch, &l, 0xFFFFFFFEull, true);
+  assert_int_equal(l.seen[2], 0x100000000ull);
+}
+
+/* ---- task switches ----------------------------------------------------- */
+
+static void svm_task_switch_exit_reports_selector_and_source(void **state)
+{
+  struct svm_exit e = svm_task_switch_exit(0x28, SVM_TS_IRET, false, 0, false);
+  assert_int_equal(e.code, SVM_EXIT_TASK_SWITCH);
+  assert_int_equal(e.info1, 0x28);
+  assert_int_equal(e.info2, 1ull << 36);
+  assert_false(e.has_nrip);
+  e = svm_task_switch_exit(0x30, SVM_TS_JMP, false, 0, true);
+  assert_int_equal(e.info2, 1ull << 38 | 1ull << 48);
+  /* a fault through a task gate: neither IRET nor JMP, its error code */
+  e = svm_task_switch_exit(0x38, SVM_TS_CALL_OR_GATE, true, 0x1234, false);
+  assert_int_equal(e.info1, 0x38);
+  assert_int_equal(e.info2, 1ull << 44 | 0x1234);
+  e = svm_task_switch_exit(0x38, SVM_TS_CALL_OR_GATE, false, 0x1234, false);
+  assert_int_equal(e.info2, 0);   /* no error code: none reported */
+}
+
 /* ---- exceptions -------------------------------------------------------- */
 
 static void svm_exception_pf_error_code_and_address(void **state)
@@ -339,6 +412,34 @@ static void svm_vmexit_writes_exitintinfo(void **state)
   assert_int_equal(((struct svm_vmcb *)(ram + VMCB_PA))->control.exitintinfo, 0);
 }
 
+/* #VMEXIT on a CPU with decode assists writes the number of instruction
+ * bytes (VMCB 0D0h) on every exit: the bytes for a data #NPF, zero for
+ * others; without decode assists the field is left alone. */
+static void svm_vmexit_insn_bytes_written_only_with_decode_assists(void **state)
+{
+  struct svm_vmcb *g = (struct svm_vmcb *)(ram + VMCB_PA);
+  struct svm_exit npf = {.code = SVM_EXIT_NPF, .info1 = 0x100000004ull, .insn_len = 3, .insn_bytes = {0x8b, 0x04, 0x25}};
+  enter_guest(&svm_features_zen2);
+  memset(&g->control.insn_len, 0xAA, 16);
+  assert_int_equal(svm_vmexit_ex(&vcpu, &machine, &npf).outcome, SVM_VMEXITED);
+  assert_int_equal(g->control.insn_len, 3);
+  assert_int_equal(g->control.insn_bytes[0], 0x8b);
+  assert_int_equal(g->control.insn_bytes[2], 0x25);
+  assert_int_equal(g->control.insn_bytes[3], 0xAA);   /* beyond the count: untouched */
+
+  struct svm_exit hlt = {.code = SVM_EXIT_HLT};
+  enter_guest(&svm_features_zen2);
+  memset(&g->control.insn_len, 0xAA, 16);
+  svm_vmexit_ex(&vcpu, &machine, &hlt);
+  assert_int_equal(g->control.insn_len, 0);
+
+  enter_guest(&svm_features_ryzen);
+  memset(&g->control.insn_len, 0xAA, 16);
+  svm_vmexit_ex(&vcpu, &machine, &npf);
+  assert_int_equal(g->control.insn_len, 0xAA);
+  assert_int_equal(g->control.insn_bytes[0], 0xAA);
+}
+
 static void svm_vmexit_nested_paging_restores_host_pat(void **state)
 {
   enter_guest(&svm_features_ryzen);
@@ -421,12 +522,17 @@ int main(void)
     cmocka_unit_test(svm_ioio_exitinfo1_rep_outs_segment_only_with_decode_assists),
     cmocka_unit_test(svm_cr_exitinfo1_decode_assists_names_gpr),
     cmocka_unit_test(svm_cr_exitinfo1_without_decode_assists_zero),
+    cmocka_unit_test(svm_exit_has_insn_bytes_data_faults_only),
+    cmocka_unit_test(svm_fetch_insn_bytes_fifteen_then_stops_at_unreadable),
+    cmocka_unit_test(svm_fetch_insn_bytes_wraps_at_4gib_outside_long_mode),
+    cmocka_unit_test(svm_task_switch_exit_reports_selector_and_source),
     cmocka_unit_test(svm_exception_pf_error_code_and_address),
     cmocka_unit_test(svm_exception_without_error_code_info_zero),
     cmocka_unit_test(svm_event_encode_exception_with_error_code),
     cmocka_unit_test(svm_vmexit_non_instruction_exit_nrip_zero),
     cmocka_unit_test(svm_vmexit_instruction_exit_saves_nrip),
     cmocka_unit_test(svm_vmexit_writes_exitintinfo),
+    cmocka_unit_test(svm_vmexit_insn_bytes_written_only_with_decode_assists),
     cmocka_unit_test(svm_vmexit_nested_paging_restores_host_pat),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -395,6 +395,24 @@ static void svm_invlpga_invalidates_va_for_asid(void **state)
   assert_int_equal(invlpga_va, 0x00123456ull);
 }
 
+/* "Decode Assists": an intercepted INVLPGA reports rAX, the address it
+ * would invalidate, in EXITINFO1; without decode assists EXITINFO1 is 0. */
+static void svm_invlpga_intercepted_decode_assists_reports_address(void **state)
+{
+  const struct svm_features *models[] = {&svm_features_zen2, &svm_features_ryzen};
+  for (unsigned i = 0; i < 2; i++) {
+    guest_setup(models[i]);
+    svm_intercept_set(vmcb_in_ram(), SVM_INTERCEPT_INVLPGA, true);
+    assert_int_equal(svm_vmrun(&vcpu, &machine, HOST_NEXT_RIP).outcome, SVM_DONE);
+    cpu.gpr[GPR_RAX] = 0xFFFF800000123456ull;
+    cpu.gpr[GPR_RCX] = 3;
+    struct svm_result r = svm_invlpga(&vcpu, &machine, cpu.rip + 3);
+    assert_int_equal(r.exitcode, SVM_EXIT_INVLPGA);
+    assert_int_equal(vmcb_in_ram()->control.exitinfo1, i == 0 ? 0xFFFF800000123456ull : 0);
+    assert_int_equal(invlpga_calls, 0);
+  }
+}
+
 static void svm_skinit_not_modelled_ud(void **state)
 {
   host_setup(&svm_features_ryzen);
@@ -436,6 +454,7 @@ int main(void)
     cmocka_unit_test(svm_vmload_vmsave_gif_intercepted_vmexit),
     cmocka_unit_test(svm_stgi_clgi_set_gif_and_gif_holds_events),
     cmocka_unit_test(svm_invlpga_invalidates_va_for_asid),
+    cmocka_unit_test(svm_invlpga_intercepted_decode_assists_reports_address),
     cmocka_unit_test(svm_skinit_not_modelled_ud),
     cmocka_unit_test(svm_vmexit_in_host_mode_refused),
     cmocka_unit_test(svm_vmrun_unbacked_vmcb_memory_error),

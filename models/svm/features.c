@@ -6,6 +6,7 @@
 const struct svm_features *const svm_cpu_models[] = {
   &svm_features_ryzen,
   &svm_features_epyc_qemu,
+  &svm_features_zen2,
   NULL,
 };
 

@@ -53,6 +53,7 @@ static inline bool svm_has(const struct svm_features *f, enum svm_feature_bit b)
 /* The models. */
 extern const struct svm_features svm_features_ryzen;
 extern const struct svm_features svm_features_epyc_qemu;
+extern const struct svm_features svm_features_zen2;
 
 /* All models, NULL-terminated, and lookup by name (NULL when unknown). */
 extern const struct svm_features *const svm_cpu_models[];

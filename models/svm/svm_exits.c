@@ -83,6 +83,25 @@ uint64_t svm_decode_assist_value(const struct svm_features *f, uint64_t value)
   return svm_has(f, SVM_FEAT_DECODE_ASSISTS) ? value : 0;
 }
 
+/* "Decode Assists": #NPF and intercepted #PF of data accesses only. */
+bool svm_exit_has_insn_bytes(const struct svm_features *f, uint64_t exitcode, uint64_t exitinfo1)
+{
+  if (!svm_has(f, SVM_FEAT_DECODE_ASSISTS)) return false;
+  if (exitcode != (uint64_t)SVM_EXIT_NPF && exitcode != (uint64_t)SVM_EXIT_EXCP_PF) return false;
+  return !(exitinfo1 & SVM_PF_ERROR_ID);
+}
+
+void svm_fetch_insn_bytes(struct svm_exit *e, svm_fetch_byte_fn fetch, void *ctx, uint64_t la, bool long64)
+{
+  e->insn_len = 0;
+  for (unsigned i = 0; i < sizeof e->insn_bytes; i++) {
+    uint64_t a = la + i;
+    if (!long64) a &= 0xFFFFFFFFull;
+    if (!fetch(ctx, a, &e->insn_bytes[i])) return;
+    e->insn_len = (uint8_t)(i + 1);
+  }
+}
+
 /* "Exception Intercepts": EXITINFO1 holds the error code of exceptions that
  * push one; for #PF, EXITINFO2 holds the faulting address, and CR2 is not
  * written. NRIP is saved only for #BP/#OF/#BR raised by INT3/INTO/BOUND,
@@ -92,6 +111,17 @@ struct svm_exit svm_exception_exit(uint8_t vector, bool has_error, uint32_t erro
   struct svm_exit e = {.code = (uint64_t)SVM_EXIT_EXCP_DE + (vector & 31u)};
   if (has_error) e.info1 = error;
   if (vector == 14) e.info2 = cr2;
+  return e;
+}
+
+struct svm_exit svm_task_switch_exit(uint16_t tss_selector, enum svm_task_switch_source source, bool has_error,
+                                     uint32_t error, bool rf)
+{
+  struct svm_exit e = {.code = (uint64_t)SVM_EXIT_TASK_SWITCH, .info1 = tss_selector};
+  if (source == SVM_TS_IRET) e.info2 |= SVM_TS_EXITINFO2_IRET;
+  if (source == SVM_TS_JMP) e.info2 |= SVM_TS_EXITINFO2_JMP;
+  if (has_error) e.info2 |= SVM_TS_EXITINFO2_HAS_ERROR | error;
+  if (rf) e.info2 |= SVM_TS_EXITINFO2_RF;
   return e;
 }
 

@@ -73,11 +73,48 @@ uint64_t svm_dr_exitinfo1(const struct svm_features *f, unsigned gpr);
  * under decode assists; zero without. */
 uint64_t svm_decode_assist_value(const struct svm_features *f, uint64_t value);
 
+/* ---- Guest instruction bytes ("Decode Assists") ------------------------- */
+
+/* Does this #VMEXIT carry the guest's instruction bytes? On CPUs with
+ * decode assists, a #NPF or an intercepted #PF of a data access gets up to
+ * 15 bytes read from CS:RIP; "instruction-fetch page faults provide no
+ * additional information" (the I/D bit, bit 4 of the error code in
+ * EXITINFO1, is set), and every other exit reports none. */
+#define SVM_PF_ERROR_ID (1ull << 4)
+bool svm_exit_has_insn_bytes(const struct svm_features *f, uint64_t exitcode, uint64_t exitinfo1);
+
+/* Reads one instruction byte at linear address `la` as the guest would
+ * fetch it; false when it cannot be read (not mapped, or a fault). */
+typedef bool (*svm_fetch_byte_fn)(void *ctx, uint64_t la, uint8_t *byte);
+
+/* Fills e->insn_len / e->insn_bytes with the bytes at linear address
+ * `la` (CS.base + RIP): up to 15, ending before the first byte `fetch`
+ * cannot read. Outside 64-bit mode the linear address wraps at 4 GiB. */
+void svm_fetch_insn_bytes(struct svm_exit *e, svm_fetch_byte_fn fetch, void *ctx, uint64_t la, bool long64);
+
 /* ---- Exceptions ("Exception Intercepts") -------------------------------- */
 
 /* The exit of an intercepted exception `vector`: EXITINFO1 the error code
  * when the exception has one, EXITINFO2 the faulting address of #PF. */
 struct svm_exit svm_exception_exit(uint8_t vector, bool has_error, uint32_t error, uint64_t cr2);
+
+/* ---- Task switches ("Miscellaneous Intercepts": task switch) ------------ */
+
+/* What started a task switch: a far CALL or an event through a task gate
+ * (neither EXITINFO2 bit), IRET with RFLAGS.NT = 1, or a far JMP. */
+enum svm_task_switch_source { SVM_TS_CALL_OR_GATE, SVM_TS_IRET, SVM_TS_JMP };
+#define SVM_TS_EXITINFO2_IRET      (1ull << 36)
+#define SVM_TS_EXITINFO2_JMP       (1ull << 38)
+#define SVM_TS_EXITINFO2_HAS_ERROR (1ull << 44)
+#define SVM_TS_EXITINFO2_RF        (1ull << 48)
+
+/* The #VMEXIT(TASK_SWITCH) of a task switch to the TSS `tss_selector`:
+ * EXITINFO1 the selector; EXITINFO2 bits 31:0 the error code the switch
+ * would push (bit 44 says there is one), bit 36 IRET, bit 38 far JMP,
+ * bit 48 the RFLAGS.RF the outgoing TSS would get. The guest RIP stays at
+ * the instruction; NRIP is not saved. */
+struct svm_exit svm_task_switch_exit(uint16_t tss_selector, enum svm_task_switch_source source, bool has_error,
+                                     uint32_t error, bool rf);
 
 /* ---- PAUSE ("Pause Intercept Filtering") -------------------------------- */
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "models/svm/svm_catalog.h"
+#include "models/svm/svm_exits.h"
 
 void svm_vcpu_reset(struct svm_vcpu *v, struct cpu_state *cpu, const struct svm_features *f)
 {
@@ -246,6 +247,14 @@ struct svm_result svm_vmexit_ex(struct svm_vcpu *v, const struct svm_machine *m,
   img.control.exitintinfo = e->intinfo;
   img.control.eventinj &= ~SVM_EVENT_V;
   if (svm_has(v->features, SVM_FEAT_NRIP_SAVE)) img.control.nrip = e->has_nrip ? e->nrip : 0;
+  /* "Decode Assists": the number of bytes fetched is written on every
+   * #VMEXIT ("all other intercepts clear bits 7:0"), the bytes themselves
+   * only when there are some. */
+  if (svm_has(v->features, SVM_FEAT_DECODE_ASSISTS)) {
+    unsigned n = e->insn_len <= sizeof img.control.insn_bytes ? e->insn_len : sizeof img.control.insn_bytes;
+    img.control.insn_len = (uint8_t)n;
+    memcpy(img.control.insn_bytes, e->insn_bytes, n);
+  }
   if (!m->write(m->ctx, v->vmcb_pa, &img, sizeof img)) return mem_error();
 
   /* Host state back; CR0.PE forced, DR7 reset, CPL 0, GIF cleared. */
@@ -349,14 +358,19 @@ struct svm_result svm_vmmcall(struct svm_vcpu *v, const struct svm_machine *m, u
 }
 
 /* INVLPGA: invalidate the translation of rAX (virtual address) for the ASID
- * in ECX (AMD APM Vol. 3, "INVLPGA"). */
+ * in ECX (AMD APM Vol. 3, "INVLPGA"). Intercepted, it reports the address
+ * in EXITINFO1 on CPUs with decode assists (AMD APM Vol. 2, "Decode
+ * Assists", as for INVLPG). */
 struct svm_result svm_invlpga(struct svm_vcpu *v, const struct svm_machine *m, uint64_t next_rip)
 {
   struct svm_result r;
   if (privileged_faults(v, &r)) return r;
-  if (intercepted(v, m, SVM_INTERCEPT_INVLPGA, next_rip, &r)) return r;
   uint64_t va = v->cpu->gpr[GPR_RAX];
   if (!cpu_in_64bit_mode(v->cpu)) va &= 0xFFFFFFFFu;
+  if (v->in_guest && svm_ctl_intercepts(&v->ctl, SVM_INTERCEPT_INVLPGA)) {
+    uint64_t info1 = svm_has(v->features, SVM_FEAT_DECODE_ASSISTS) ? va : 0;
+    return svm_vmexit(v, m, (uint64_t)SVM_EXIT_INVLPGA, info1, 0, next_rip);
+  }
   m->invlpga(m->ctx, va, (uint32_t)v->cpu->gpr[GPR_RCX]);
   v->cpu->rip = next_rip;
   return done();

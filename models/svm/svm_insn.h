@@ -48,6 +48,10 @@ struct svm_exit {
   uint64_t intinfo;       /* EXITINTINFO: the event being delivered, if any */
   uint64_t nrip;
   bool has_nrip;
+  /* The guest instruction bytes of a data #NPF or #PF on a CPU with decode
+   * assists (svm_exit_has_insn_bytes); insn_len 0 for every other exit. */
+  uint8_t insn_len;
+  uint8_t insn_bytes[15];
 };
 
 void svm_vcpu_reset(struct svm_vcpu *v, struct cpu_state *cpu, const struct svm_features *f);
@@ -83,7 +87,9 @@ struct svm_result svm_skinit(struct svm_vcpu *v, const struct svm_machine *m, ui
 
 /* #VMEXIT from guest mode: guest state to the VMCB, host state back from
  * the HSAVE area, GIF cleared. next_rip is stored in NRIP when the model
- * has NRIP save. */
+ * has NRIP save. On a model with decode assists the number of instruction
+ * bytes (VMCB 0D0h) is written on every #VMEXIT: e->insn_len and its bytes
+ * for a data #NPF / #PF, zero for the others. */
 struct svm_result svm_vmexit(struct svm_vcpu *v, const struct svm_machine *m, uint64_t exitcode,
                              uint64_t exitinfo1, uint64_t exitinfo2, uint64_t next_rip);
 

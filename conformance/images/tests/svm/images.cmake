@@ -10,3 +10,17 @@ hvsim_virt_image(svm_misc amd tests/svm/svm_misc.c)
 hvsim_virt_image(svm_desc amd tests/svm/svm_desc.c)
 hvsim_virt_image(svm_shutdown amd tests/svm/svm_shutdown.c)
 hvsim_virt_image(svm_intr amd tests/svm/svm_intr.c)
+hvsim_virt_image(svm_decode amd tests/svm/svm_decode.c)
+hvsim_virt_image(svm_task amd tests/svm/svm_task.c)
+hvsim_virt_image(svm_flags amd tests/svm/svm_flags.c)
+
+# svm_decode also runs on hvsim --cpu zen2, which has decode assists and
+# RDPRU (no oracle offers them): the image checks the values those
+# features give on its own and must pass.
+if(TARGET hvsim)
+  add_test(NAME oracle_svm_decode_hvsim_zen2_passes
+    COMMAND ${CMAKE_COMMAND} -E env HVSIM=$<TARGET_FILE:hvsim> "HVSIM_ARGS=--mem 64M --cpu zen2"
+            ${PROJECT_SOURCE_DIR}/conformance/oracles/run-image.sh hvsim ${_out}/svm_decode
+            ${_out}/oracle-out/hvsim-zen2/svm_decode)
+  set_tests_properties(oracle_svm_decode_hvsim_zen2_passes PROPERTIES TIMEOUT 90 LABELS "oracle;hvsim;svm")
+endif()
