@@ -479,7 +479,8 @@ void machine_take_up_in_hook(struct machine *m, struct insn *in, bool vm_exit)
    * loaded holds for the first instruction. */
   ((struct machine_private *)m)->prev.size = 0;
   if (m->stop != STOP_NONE || m->halted || m->fault_pending || m->event.valid ||
-      intercepts_classes_missing(m->icpt, wanted_hook_classes(m)))
+      intercepts_classes_missing(m->icpt, wanted_hook_classes(m)) ||
+      (m->virt && m->virt->stepping && m->virt->stepping(m)))
     uc_emu_stop(m->uc);
 }
 
@@ -528,7 +529,9 @@ void machine_run(struct machine *m)
       m->state_dirty = true;
       continue;
     }
-    if (step) continue;   /* the one instruction retired */
+    /* The one instruction retired, or a world switch taken up inside a
+     * hook stopped Unicorn to start stepping. */
+    if (step || (m->virt && m->virt->stepping && m->virt->stepping(m))) continue;
     machine_stop(m, STOP_INTERNAL, 125, "Unicorn stopped at rip 0x%llx: %s", (unsigned long long)m->cpu.rip,
                  e == UC_ERR_OK ? "no reason given" : uc_strerror(e));
   }

@@ -163,6 +163,10 @@ struct virt_ops {
    * perform a world switch here (the MTF VM exit once the previous step is
    * over) and return false: the machine reloads Unicorn and goes on. */
   bool (*step)(struct machine *m);
+  /* [hook][loop] Is the extension running the guest one instruction at a
+   * time (step would answer true)? A question only: code that carries
+   * on inside a hook after a world switch stops Unicorn when it is. */
+  bool (*stepping)(struct machine *m);
 };
 
 /* Attaches the extension the CPU model has (none, VMX or SVM) to m->virt.

@@ -454,6 +454,12 @@ bool vmx_ext_step(struct machine *m)
   return true;
 }
 
+bool vmx_ext_stepping(struct machine *m)
+{
+  struct vmx_ext *x = vmx_ext_of(m);
+  return x->cpu.non_root && x->mtf;
+}
+
 /* "VMX-Preemption Timer" (chapter "VMX Non-Root Operation"): the virtual
  * time at which the running guest's timer reaches 0; while a step runs,
  * the time its instruction has retired by, so that a HLT it executes

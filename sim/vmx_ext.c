@@ -369,6 +369,7 @@ static const struct virt_ops vmx_ops = {
   .deadline = vmx_ext_deadline,
   .deadline_reached = vmx_ext_deadline_reached,
   .step = vmx_ext_step,
+  .stepping = vmx_ext_stepping,
 };
 
 /* The EPT capabilities of the model decide what the MMU's EPT formats

@@ -65,6 +65,7 @@ bool vmx_ext_window_wanted(struct machine *m);
 bool vmx_ext_window_open(struct machine *m);
 uint64_t vmx_ext_deadline(struct machine *m);
 bool vmx_ext_step(struct machine *m);
+bool vmx_ext_stepping(struct machine *m);
 bool vmx_ext_deadline_reached(struct machine *m);
 
 /* VMX-instruction information and displacement qualification of a

@@ -20,7 +20,7 @@
 #define RAM (64u << 20)
 #define MAX_INSNS 200000000ull
 
-struct run { enum stop_reason stop; int status; char *serial; };
+struct run { enum stop_reason stop; int status; char *serial; char detail[256]; };
 
 /* Runs IMAGE on `cpu` and returns its serial output. */
 static struct run run_image(const char *image, const struct cpu_model *cpu)
@@ -45,7 +45,8 @@ static struct run run_image(const char *image, const struct cpu_model *cpu)
   struct machine *m = machine_create(&opt, elf, n, err, sizeof err);
   if (!m) fail_msg("machine_create: %s", err);
   machine_run(m);
-  struct run r = {m->stop, m->exit_status, NULL};
+  struct run r = {m->stop, m->exit_status, NULL, ""};
+  snprintf(r.detail, sizeof r.detail, "%s", m->stop_detail);
   machine_destroy(m);
   fclose(out);
   if (tr) fclose(tr);
@@ -54,9 +55,9 @@ static struct run run_image(const char *image, const struct cpu_model *cpu)
 }
 
 /* The whole output on stderr (cmocka cuts long messages); "" for fail_msg. */
-static const char *dump(const char *serial)
+static const char *dump(const struct run *r)
 {
-  fprintf(stderr, "%s", serial);
+  fprintf(stderr, "%s(stop %d, status %d: %s)\n", r->serial, r->stop, r->status, r->detail);
   return "";
 }
 
@@ -69,7 +70,7 @@ static void vmx_machine_mtf_image_passes_where_offered(void **state)
   struct run r = run_image("vmx_mtf", &with_mtf);
   if (!strstr(r.serial, "# the monitor trap flag is supported\n") || strstr(r.serial, "not ok") ||
       !strstr(r.serial, "\nPASS\n"))
-    fail_msg("vmx_mtf with the monitor trap flag did not pass:%s", dump(r.serial));
+    fail_msg("vmx_mtf with the monitor trap flag did not pass:%s", dump(&r));
   assert_int_equal(r.stop, STOP_DEBUG_EXIT);
   assert_int_equal(r.status, 1);
   free(r.serial);
@@ -80,7 +81,7 @@ static void vmx_machine_mtf_image_refused_on_skylake_x(void **state)
   (void)state;
   struct run r = run_image("vmx_mtf", cpu_model_find("skylake-x"));
   if (!strstr(r.serial, "# the monitor trap flag is not supported\n") || !strstr(r.serial, "\nPASS\n"))
-    fail_msg("vmx_mtf on skylake-x did not pass:%s", dump(r.serial));
+    fail_msg("vmx_mtf on skylake-x did not pass:%s", dump(&r));
   free(r.serial);
 }
 
