@@ -29,6 +29,7 @@ struct machine_private {
   struct machine m;
   struct uc_bridge bridge;
   struct block_info prev;      /* the block that ran last (size 0: none since uc_emu_start) */
+  bool stopped_in_hook;        /* machine_take_up_in_hook stopped Unicorn for the run loop */
 };
 
 void machine_stop(struct machine *m, enum stop_reason why, int status, const char *fmt, ...)
@@ -480,8 +481,10 @@ void machine_take_up_in_hook(struct machine *m, struct insn *in, bool vm_exit)
   ((struct machine_private *)m)->prev.size = 0;
   if (m->stop != STOP_NONE || m->halted || m->fault_pending || m->event.valid ||
       intercepts_classes_missing(m->icpt, wanted_hook_classes(m)) ||
-      (m->virt && m->virt->stepping && m->virt->stepping(m)))
+      (m->virt && m->virt->stepping && m->virt->stepping(m))) {
+    ((struct machine_private *)m)->stopped_in_hook = true;
     uc_emu_stop(m->uc);
+  }
 }
 
 void machine_run(struct machine *m)
@@ -501,6 +504,7 @@ void machine_run(struct machine *m)
       continue;
     }
     ((struct machine_private *)m)->prev.size = 0;
+    ((struct machine_private *)m)->stopped_in_hook = false;
     uc_err e = uc_emu_start(m->uc, m->cpu.rip, UNREACHABLE_RIP, 0, step ? 1 : 0);
     uc_bridge_fetch(m->bridge, &m->cpu);
     memcpy(&fetched, &m->cpu, sizeof fetched);
@@ -530,8 +534,9 @@ void machine_run(struct machine *m)
       continue;
     }
     /* The one instruction retired, or a world switch taken up inside a
-     * hook stopped Unicorn to start stepping. */
-    if (step || (m->virt && m->virt->stepping && m->virt->stepping(m))) continue;
+     * hook stopped Unicorn (to start stepping, to hook new classes; Unicorn
+     * may then report the #UD of the VMX instruction taken up). */
+    if (step || ((struct machine_private *)m)->stopped_in_hook) continue;
     machine_stop(m, STOP_INTERNAL, 125, "Unicorn stopped at rip 0x%llx: %s", (unsigned long long)m->cpu.rip,
                  e == UC_ERR_OK ? "no reason given" : uc_strerror(e));
   }

@@ -531,6 +531,13 @@ enum insn_result insn_desc_table(struct insn *in)
  * otherwise Unicorn raises their #DB / #UD as the processor does. */
 enum insn_result insn_native(struct insn *in) { (void)in; return INSN_NATIVE; }
 
+enum insn_result insn_iret(struct insn *in)
+{
+  struct machine *m = in->m;
+  if (m->virt && m->virt->iret) m->virt->iret(m, in);
+  return INSN_NATIVE;
+}
+
 /* Instructions carried out in the run loop on the whole state: the fast
  * system calls load CS and SS and change the CPL (sim/fastsys.c), and
  * Unicorn runs STGI as a no-op where only the SVM model can decide. */

@@ -92,8 +92,8 @@ enum insn_result {
  * IRET, PUSHF and POPF intercepts). X(mnemonic, handler, class) */
 enum hook_class { HOOK_CLASS_IRET = 1u << 0, HOOK_CLASS_PUSHF_POPF = 1u << 1 };
 #define CONDITIONAL_SYSINSN_TABLE(X)                                                          \
-  X(IRET, insn_native, HOOK_CLASS_IRET) X(IRETD, insn_native, HOOK_CLASS_IRET)              \
-  X(IRETQ, insn_native, HOOK_CLASS_IRET) X(PUSHF, insn_native, HOOK_CLASS_PUSHF_POPF)       \
+  X(IRET, insn_iret, HOOK_CLASS_IRET) X(IRETD, insn_iret, HOOK_CLASS_IRET)                  \
+  X(IRETQ, insn_iret, HOOK_CLASS_IRET) X(PUSHF, insn_native, HOOK_CLASS_PUSHF_POPF)         \
   X(PUSHFD, insn_native, HOOK_CLASS_PUSHF_POPF) X(PUSHFQ, insn_native, HOOK_CLASS_PUSHF_POPF) \
   X(POPF, insn_native, HOOK_CLASS_PUSHF_POPF) X(POPFD, insn_native, HOOK_CLASS_PUSHF_POPF)    \
   X(POPFQ, insn_native, HOOK_CLASS_PUSHF_POPF)
@@ -101,6 +101,8 @@ enum hook_class { HOOK_CLASS_IRET = 1u << 0, HOOK_CLASS_PUSHF_POPF = 1u << 1 };
 #define X(mn, fn) enum insn_result fn(struct insn *in);
 SYSINSN_TABLE(X)
 #undef X
+/* IRET: the extension sees it (virt_ops.iret), then Unicorn carries it out. */
+enum insn_result insn_iret(struct insn *in);
 
 /* The handler for a decoded instruction, or NULL when the model does not
  * own it (an instruction a stale hook found where code was rewritten). */

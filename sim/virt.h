@@ -167,6 +167,13 @@ struct virt_ops {
    * time (step would answer true)? A question only: code that carries
    * on inside a hook after a world switch stops Unicorn when it is. */
   bool (*stepping)(struct machine *m);
+
+  /* [hook] An IRET hooked because the extension wanted HOOK_CLASS_IRET
+   * (hook_classes) is about to be carried out by Unicorn: it did not exit.
+   * The extension updates its own state (VMX: IRET ends blocking by NMI or
+   * virtual-NMI blocking) and calls irq_rearm when its deadline changed.
+   * Called for every hooked IRET, in any mode, once the class is hooked. */
+  void (*iret)(struct machine *m, struct insn *in);
 };
 
 /* Attaches the extension the CPU model has (none, VMX or SVM) to m->virt.

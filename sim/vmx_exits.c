@@ -332,6 +332,7 @@ bool vmx_ext_event_exits(struct machine *m, const struct pending_event *ev)
   if (!vmx_exception_exit(&x->cpu.current, &e_in, &e)) return false;
   if (sw_exception && !m->delivering) m->cpu.rip -= ev->insn_len;
   record_delivery(m, &e);
+  if (!m->delivering) vmx_ext_note_iret(m, &e);
   vmx_ext_exit(m, &e);
   return true;
 }
@@ -360,6 +361,7 @@ void vmx_ext_slat_fault(struct machine *m, const struct mmu_fault *f, uint64_t l
   if (f->kind == MMU_FAULT_EPT_VIOLATION) vmx_ept_violation_exit(f->exit_qualification, f->guest_physical, f->guest_linear, &e);
   else vmx_ept_misconfig_exit(f->guest_physical, &e);
   record_delivery(m, &e);
+  if (!m->delivering) vmx_ext_note_iret(m, &e);
   vmx_ext_exit(m, &e);
 }
 
@@ -470,6 +472,7 @@ uint64_t vmx_ext_deadline(struct machine *m)
   if (!x->cpu.non_root) return UINT64_MAX;
   uint64_t t = x->timer_running ? x->timer_deadline : UINT64_MAX;
   if (x->step_armed && x->step_deadline < t) t = x->step_deadline;
+  if (x->nmi_window_at < t) t = x->nmi_window_at;
   return t;
 }
 
@@ -487,7 +490,62 @@ bool vmx_ext_deadline_reached(struct machine *m)
     mtf_exit(m);
     return true;
   }
-  if (!x->timer_running || m->insns < x->timer_deadline) return false;
-  vmx_ext_exit(m, &(struct vmx_exit_info){ .reason = VMX_EXIT_PREEMPTION_TIMER });
-  return true;
+  if (x->timer_running && m->insns >= x->timer_deadline) {
+    vmx_ext_exit(m, &(struct vmx_exit_info){ .reason = VMX_EXIT_PREEMPTION_TIMER });
+    return true;
+  }
+  /* "NMI-Window Exiting": below the timer, above NMIs and interrupts. */
+  if (m->insns >= x->nmi_window_at && vmx_nmi_window_open(&x->cpu.current, m->cpu.nmi_blocking, false)) {
+    struct vmx_exit_info e;
+    vmx_nmi_window_exit(&e);
+    vmx_ext_exit(m, &e);
+    return true;
+  }
+  return false;
+}
+
+/* ---- NMIs ------------------------------------------------------------------- */
+
+/* "NMI-Window Exiting": the window opens where there is no virtual-NMI
+ * blocking (at VM entry, or once the guest's IRET removed it) and no
+ * blocking by STI or MOV SS: the blocking a VM entry loads lasts one
+ * instruction, so the exit then waits for the first one. */
+void vmx_ext_nmi_window_rearm(struct machine *m)
+{
+  struct vmx_ext *x = vmx_ext_of(m);
+  x->nmi_window_at = UINT64_MAX;
+  if (!x->cpu.non_root || !vmx_nmi_window_open(&x->cpu.current, m->cpu.nmi_blocking, false)) return;
+  x->nmi_window_at = m->cpu.sti_blocking || m->cpu.movss_blocking ? m->insns + 1 : m->insns;
+}
+
+/* IRET has to be seen while it can end blocking by NMI. */
+unsigned vmx_ext_hook_classes(struct machine *m)
+{
+  struct vmx_ext *x = vmx_ext_of(m);
+  return x->cpu.non_root && m->cpu.nmi_blocking && vmx_iret_unblocks_nmis(&x->cpu.current) ? HOOK_CLASS_IRET : 0;
+}
+
+/* "Changes to Instruction Behavior in VMX Non-Root Operation", IRET: it
+ * removes blocking by NMI (virtual-NMI blocking with "virtual NMIs"),
+ * even when it then faults; the NMI window may open behind it. */
+void vmx_ext_iret(struct machine *m, struct insn *in)
+{
+  struct vmx_ext *x = vmx_ext_of(m);
+  if (!x->cpu.non_root || !m->cpu.nmi_blocking || !vmx_iret_unblocks_nmis(&x->cpu.current)) return;
+  m->cpu.nmi_blocking = false;
+  x->iret_unblocked = true;
+  x->iret_rip = in->rip;
+  x->iret_insns = m->insns;
+  trace_event(&m->trace, m->insns, "vmx-iret", "nmi-unblocked rip=0x%llx", (unsigned long long)in->rip);
+  vmx_ext_nmi_window_rearm(m);
+  irq_rearm(m);
+}
+
+/* IRET ends its translation block: a fault at its RIP within the block it
+ * began is a fault on that IRET. */
+void vmx_ext_note_iret(struct machine *m, struct vmx_exit_info *e)
+{
+  struct vmx_ext *x = vmx_ext_of(m);
+  if (!x->iret_unblocked || m->cpu.rip != x->iret_rip || m->insns != x->iret_insns) return;
+  vmx_note_nmi_unblocking_by_iret(&x->cpu.current, e);
 }

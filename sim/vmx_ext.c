@@ -125,8 +125,10 @@ void vmx_ext_exit(struct machine *m, const struct vmx_exit_info *e)
               vmx_exit_reason_name(basic), (unsigned long long)e->qualification, (unsigned long long)m->cpu.rip);
   if (basic < VMX_EXIT_REASON_SLOTS) x->exits[basic]++;
   stop_timer(m);
-  /* Stepping ends with non-root operation. */
+  /* Stepping and the NMI window end with non-root operation. */
   x->mtf = x->step_armed = false;
+  x->nmi_window_at = UINT64_MAX;
+  x->iret_unblocked = false;
   /* "Loading Host State": the TSC offset of the guest ends with the exit. */
   m->tsc_offset -= x->tsc_offset;
   x->tsc_offset = 0;
@@ -226,6 +228,11 @@ void vmx_ext_enter(struct machine *m, bool launch)
    * injection and before the first guest instruction, and wakes a guest
    * entered in the HLT state (the exit saves that state). */
   if (!x->cpu.non_root) return;
+  /* "Event Injection": an injected NMI leaves blocking by NMI (virtual-NMI
+   * blocking with "virtual NMIs") in effect. */
+  if (vmx_injection_blocks_nmis(v)) m->cpu.nmi_blocking = true;
+  x->iret_unblocked = false;
+  vmx_ext_nmi_window_rearm(m);
   start_timer(m);
   /* "Monitor Trap Flag": after a vectored injection with the control set,
    * or the injection of a pending MTF VM exit, the MTF exit comes before
@@ -370,6 +377,8 @@ static const struct virt_ops vmx_ops = {
   .deadline_reached = vmx_ext_deadline_reached,
   .step = vmx_ext_step,
   .stepping = vmx_ext_stepping,
+  .hook_classes = vmx_ext_hook_classes,
+  .iret = vmx_ext_iret,
 };
 
 /* The EPT capabilities of the model decide what the MMU's EPT formats
@@ -395,6 +404,7 @@ bool vmx_ext_attach(struct machine *m, const char *model, char *err, size_t err_
   struct vmx_ext *x = calloc(1, sizeof *x);
   if (!x) { snprintf(err, err_size, "out of memory"); return false; }
   x->caps = caps;
+  x->timer_deadline = x->step_deadline = x->nmi_window_at = UINT64_MAX;
   vmx_cpu_init(&x->cpu, caps);
   m->virt = &vmx_ops;
   m->virt_state = x;

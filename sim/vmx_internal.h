@@ -31,6 +31,13 @@ struct vmx_ext {
    * while the guest is halted, when only an event can end the step). */
   bool mtf, step_armed;
   uint64_t step_insns, step_rip, step_rsp, step_deadline;
+  /* NMIs: the virtual time from which the NMI-window exit is due
+   * (UINT64_MAX: the window is closed or not wanted); the IRET at
+   * `iret_rip`, in the block that started at `iret_insns`, that removed
+   * blocking by NMI (for "NMI unblocking due to IRET"). */
+  uint64_t nmi_window_at;
+  bool iret_unblocked;
+  uint64_t iret_rip, iret_insns;
   uint64_t entries, entry_failures;
   uint64_t exits[VMX_EXIT_REASON_SLOTS];
 };
@@ -66,6 +73,13 @@ bool vmx_ext_window_open(struct machine *m);
 uint64_t vmx_ext_deadline(struct machine *m);
 bool vmx_ext_step(struct machine *m);
 bool vmx_ext_stepping(struct machine *m);
+unsigned vmx_ext_hook_classes(struct machine *m);
+void vmx_ext_iret(struct machine *m, struct insn *in);
+/* Recomputes nmi_window_at from the current state ([hook][loop]). */
+void vmx_ext_nmi_window_rearm(struct machine *m);
+/* Sets "NMI unblocking due to IRET" in `e` when the exit is due to a fault
+ * on the IRET that removed blocking by NMI. */
+void vmx_ext_note_iret(struct machine *m, struct vmx_exit_info *e);
 bool vmx_ext_deadline_reached(struct machine *m);
 
 /* VMX-instruction information and displacement qualification of a

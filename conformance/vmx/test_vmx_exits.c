@@ -425,6 +425,85 @@ static void vmx_getsec_raises_ud_on_models_without_smx(void **state)
   assert_int_equal(reason, VMX_EXIT_GETSEC);
 }
 
+/* IRET and NMI blocking ("Changes to Instruction Behavior in VMX Non-Root
+ * Operation"): NMI exiting 0: IRET unblocks NMIs; NMI exiting 1 without
+ * virtual NMIs: it does not; with virtual NMIs: it removes virtual-NMI
+ * blocking. */
+static void vmx_iret_unblocks_nmis_per_nmi_controls(void **state)
+{
+  (void)state;
+  reset();
+  assert_true(vmx_iret_unblocks_nmis(&v));
+  set(VMCSI_PIN_BASED_VM_EXEC_CONTROL, PIN_NMI_EXITING);
+  assert_false(vmx_iret_unblocks_nmis(&v));
+  set(VMCSI_PIN_BASED_VM_EXEC_CONTROL, PIN_NMI_EXITING | PIN_VIRTUAL_NMIS);
+  assert_true(vmx_iret_unblocks_nmis(&v));
+}
+
+/* "NMI-Window Exiting": only with virtual NMIs and the control, and only
+ * without virtual-NMI blocking and outside a MOV SS / STI shadow. */
+static void vmx_nmi_window_opens_without_virtual_nmi_blocking(void **state)
+{
+  (void)state;
+  reset();
+  set(VMCSI_CPU_BASED_VM_EXEC_CONTROL, PROC_NMI_WINDOW_EXITING);
+  assert_false(vmx_nmi_window_open(&v, false, false));                     /* no virtual NMIs */
+  set(VMCSI_PIN_BASED_VM_EXEC_CONTROL, PIN_NMI_EXITING | PIN_VIRTUAL_NMIS);
+  assert_true(vmx_nmi_window_open(&v, false, false));
+  assert_false(vmx_nmi_window_open(&v, true, false));                      /* virtual-NMI blocking */
+  assert_false(vmx_nmi_window_open(&v, false, true));                      /* MOV SS / STI shadow */
+  set(VMCSI_CPU_BASED_VM_EXEC_CONTROL, 0);
+  assert_false(vmx_nmi_window_open(&v, false, false));                     /* control clear */
+  struct vmx_exit_info e;
+  vmx_nmi_window_exit(&e);
+  assert_int_equal(e.reason, VMX_EXIT_NMI_WINDOW);
+  assert_int_equal(e.qualification, 0);
+}
+
+/* "Event Injection": an injected NMI blocks NMIs; other events do not. */
+static void vmx_injected_nmi_blocks_nmis(void **state)
+{
+  (void)state;
+  reset();
+  assert_false(vmx_injection_blocks_nmis(&v));
+  set(VMCSI_VM_ENTRY_INTR_INFO, INTR_INFO_VALID | (INTR_TYPE_NMI << 8) | 2);
+  assert_true(vmx_injection_blocks_nmis(&v));
+  set(VMCSI_VM_ENTRY_INTR_INFO, INTR_INFO_VALID | (INTR_TYPE_HW_EXCEPTION << 8) | 2);
+  assert_false(vmx_injection_blocks_nmis(&v));
+  set(VMCSI_VM_ENTRY_INTR_INFO, (INTR_TYPE_NMI << 8) | 2);                    /* not valid */
+  assert_false(vmx_injection_blocks_nmis(&v));
+}
+
+/* "NMI unblocking due to IRET": bit 12 of the exit interruption
+ * information (exception exits) or of the qualification (EPT violations);
+ * undefined, left 0, with NMI exiting and no virtual NMIs, with valid
+ * IDT-vectoring information, for #DF. */
+static void vmx_nmi_unblocking_due_to_iret_bit(void **state)
+{
+  (void)state;
+  reset();
+  set(VMCSI_PIN_BASED_VM_EXEC_CONTROL, PIN_NMI_EXITING | PIN_VIRTUAL_NMIS);
+  struct vmx_exit_info e = { .reason = VMX_EXIT_EXCEPTION_NMI, .intr_info = 0x80000B0D };
+  vmx_note_nmi_unblocking_by_iret(&v, &e);
+  assert_int_equal(e.intr_info, 0x80001B0D);
+  e = (struct vmx_exit_info){ .reason = VMX_EXIT_EPT_VIOLATION, .qualification = 0x181 };
+  vmx_note_nmi_unblocking_by_iret(&v, &e);
+  assert_int_equal(e.qualification, 0x1181);
+  e = (struct vmx_exit_info){ .reason = VMX_EXIT_EXCEPTION_NMI, .intr_info = 0x80000B08 };   /* #DF */
+  vmx_note_nmi_unblocking_by_iret(&v, &e);
+  assert_int_equal(e.intr_info, 0x80000B08);
+  e = (struct vmx_exit_info){ .reason = VMX_EXIT_EXCEPTION_NMI, .intr_info = 0x80000B0D, .idt_info = 0x80000202 };
+  vmx_note_nmi_unblocking_by_iret(&v, &e);
+  assert_int_equal(e.intr_info, 0x80000B0D);
+  set(VMCSI_PIN_BASED_VM_EXEC_CONTROL, PIN_NMI_EXITING);                      /* no virtual NMIs */
+  e = (struct vmx_exit_info){ .reason = VMX_EXIT_EXCEPTION_NMI, .intr_info = 0x80000B0D };
+  vmx_note_nmi_unblocking_by_iret(&v, &e);
+  assert_int_equal(e.intr_info, 0x80000B0D);
+  set(VMCSI_PIN_BASED_VM_EXEC_CONTROL, 0);                                    /* NMI exiting 0: defined */
+  vmx_note_nmi_unblocking_by_iret(&v, &e);
+  assert_int_equal(e.intr_info, 0x80001B0D);
+}
+
 /* "Monitor Trap Flag": the control is the primary processor-based bit 27;
  * an MTF exit is pending right after VM entry when the entry injects a
  * vectored event with the control set, or injects a pending MTF VM exit
@@ -660,6 +739,12 @@ static bool produces(unsigned reason)
     set_bit(PA_MSR_BITMAP + (reason == VMX_EXIT_WRMSR ? 2048 : 0), 0x10);
     return vmx_msr_exits(&v, &ops, 0x10, reason == VMX_EXIT_WRMSR) &&
            !vmx_msr_exits(&v, &ops, 0x10, reason != VMX_EXIT_WRMSR);
+  case VMX_EXIT_NMI_WINDOW:
+    reset();
+    set(VMCSI_PIN_BASED_VM_EXEC_CONTROL, PIN_NMI_EXITING | PIN_VIRTUAL_NMIS);
+    set(VMCSI_CPU_BASED_VM_EXEC_CONTROL, PROC_NMI_WINDOW_EXITING);
+    vmx_nmi_window_exit(&e);
+    return vmx_nmi_window_open(&v, false, false) && !vmx_nmi_window_open(&v, true, false) && e.reason == reason;
   case VMX_EXIT_MONITOR_TRAP_FLAG:
     reset();
     set(VMCSI_CPU_BASED_VM_EXEC_CONTROL, PROC_MONITOR_TRAP_FLAG);
@@ -727,6 +812,10 @@ int main(int argc, char **argv)
     cmocka_unit_test(vmx_preemption_timer_counts_changes_of_tsc_bit_x),
     cmocka_unit_test(vmx_getsec_raises_ud_on_models_without_smx),
     cmocka_unit_test(vmx_mtf_pending_after_entry_follows_injection),
+    cmocka_unit_test(vmx_iret_unblocks_nmis_per_nmi_controls),
+    cmocka_unit_test(vmx_nmi_window_opens_without_virtual_nmi_blocking),
+    cmocka_unit_test(vmx_injected_nmi_blocks_nmis),
+    cmocka_unit_test(vmx_nmi_unblocking_due_to_iret_bit),
     cmocka_unit_test(vmx_preemption_timer_value_saved_only_with_its_exit_control),
     cmocka_unit_test(vmx_exit_during_delivery_records_idt_vectoring_information),
     cmocka_unit_test(vmx_external_interrupt_exits_only_with_its_pin_control),

@@ -241,6 +241,33 @@ bool vmx_mtf_active(const struct vmcs *v);
 bool vmx_mtf_pending_after_entry(const struct vmcs *v);
 void vmx_mtf_exit(struct vmx_exit_info *e);
 
+/* NMIs in VMX non-root operation. "Changes to Instruction Behavior in VMX
+ * Non-Root Operation", IRET: with "NMI exiting" 0 IRET unblocks NMIs as
+ * usual; with "NMI exiting" 1 it does not affect blocking of NMIs, but
+ * with "virtual NMIs" 1 it removes virtual-NMI blocking. True when IRET
+ * ends the blocking the interruptibility state's "blocking by NMI" bit
+ * tracks. */
+bool vmx_iret_unblocks_nmis(const struct vmcs *v);
+/* "NMI-Window Exiting": with "virtual NMIs" and "NMI-window exiting" 1, a
+ * VM exit (reason 8, qualification 0) occurs before any instruction at
+ * which there is no virtual-NMI blocking and no blocking by MOV SS (the
+ * model, like Bochs, also waits out blocking by STI, which the SDM
+ * permits); immediately after VM entry when that holds. */
+bool vmx_nmi_window_open(const struct vmcs *v, bool nmi_blocking, bool sti_or_movss_blocking);
+void vmx_nmi_window_exit(struct vmx_exit_info *e);
+/* "Event Injection": injecting an NMI (type 2) leaves blocking by NMI in
+ * effect (virtual-NMI blocking when "virtual NMIs" is 1). */
+bool vmx_injection_blocks_nmis(const struct vmcs *v);
+/* "Information for VM Exits Due to Vectored Events" (exit interruption
+ * information bit 12) and "Exit Qualification for EPT Violations" (bit
+ * 12), "NMI unblocking due to IRET": for an exit caused by a fault on an
+ * IRET that began with (virtual-)NMI blocking, which IRET had removed, the
+ * bit is set: in the interruption information of an exception exit, in
+ * the qualification of an EPT violation. Undefined (left 0) with "NMI
+ * exiting" 1 and "virtual NMIs" 0, when IDT-vectoring information is
+ * valid, and for a #DF. */
+void vmx_note_nmi_unblocking_by_iret(const struct vmcs *v, struct vmx_exit_info *e);
+
 /* "External Interrupts" (chapter "VMX Non-Root Operation"): with the
  * "external-interrupt exiting" pin-based control, an external interrupt
  * causes a VM exit (reason 1) whatever RFLAGS.IF is; without it the

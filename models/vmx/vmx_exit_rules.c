@@ -281,6 +281,43 @@ void vmx_save_preemption_timer(struct vmcs *v, uint32_t value)
     vmcs_set(v, VMCSI_VMX_PREEMPTION_TIMER_VALUE, value);
 }
 
+/* ---- NMIs -------------------------------------------------------------------- */
+
+static uint32_t pin(const struct vmcs *v) { return (uint32_t)vmcs_get(v, VMCSI_PIN_BASED_VM_EXEC_CONTROL); }
+
+bool vmx_iret_unblocks_nmis(const struct vmcs *v)
+{
+  if (!(pin(v) & PIN_NMI_EXITING)) return true;
+  return (pin(v) & PIN_VIRTUAL_NMIS) != 0;
+}
+
+bool vmx_nmi_window_open(const struct vmcs *v, bool nmi_blocking, bool sti_or_movss_blocking)
+{
+  if (!(pin(v) & PIN_VIRTUAL_NMIS) || !(proc(v) & PROC_NMI_WINDOW_EXITING)) return false;
+  return !nmi_blocking && !sti_or_movss_blocking;
+}
+
+void vmx_nmi_window_exit(struct vmx_exit_info *e)
+{
+  *e = (struct vmx_exit_info){ .reason = VMX_EXIT_NMI_WINDOW };
+}
+
+bool vmx_injection_blocks_nmis(const struct vmcs *v)
+{
+  uint32_t info = (uint32_t)vmcs_get(v, VMCSI_VM_ENTRY_INTR_INFO);
+  return (info & INTR_INFO_VALID) && INTR_INFO_TYPE(info) == INTR_TYPE_NMI;
+}
+
+void vmx_note_nmi_unblocking_by_iret(const struct vmcs *v, struct vmx_exit_info *e)
+{
+  if ((pin(v) & PIN_NMI_EXITING) && !(pin(v) & PIN_VIRTUAL_NMIS)) return;
+  if (e->idt_info & INTR_INFO_VALID) return;
+  if ((e->reason & 0xFFFF) == VMX_EXIT_EXCEPTION_NMI && (e->intr_info & INTR_INFO_VALID) &&
+      INTR_INFO_VECTOR(e->intr_info) != 8)
+    e->intr_info |= 1u << 12;
+  if ((e->reason & 0xFFFF) == VMX_EXIT_EPT_VIOLATION) e->qualification |= 1u << 12;
+}
+
 /* ---- the monitor trap flag ------------------------------------------------ */
 
 bool vmx_mtf_active(const struct vmcs *v)
