@@ -224,9 +224,7 @@ void vmx_ext_enter(struct machine *m, bool launch)
   /* The injected event woke a guest entered in the HLT state ("Event
    * Injection for VM Entries"). */
   if (injected) m->cpu.halted = false;
-  /* A timer of 0 expires during the entry: the exit comes after event
-   * injection and before the first guest instruction, and wakes a guest
-   * entered in the HLT state (the exit saves that state). */
+  /* The injection may have ended in a VM exit. */
   if (!x->cpu.non_root) return;
   /* "Event Injection": an injected NMI leaves blocking by NMI (virtual-NMI
    * blocking with "virtual NMIs") in effect. */
@@ -245,10 +243,11 @@ void vmx_ext_enter(struct machine *m, bool launch)
     vmx_ext_exit(m, &e);
     return;
   }
-  if (irq_deadline_due(m)) {
-    vmx_ext_deadline_reached(m);
-    return;
-  }
+  /* A timer of 0 expires during the entry, and an NMI window may be open
+   * at once: the exit comes after event injection and before the first
+   * guest instruction, and wakes a guest entered in the HLT state (the
+   * exit saves that state). */
+  if (irq_deadline_due(m) && vmx_ext_deadline_reached(m)) return;
   /* The interrupt window and external interrupts are looked at from the
    * first guest block on (sim/irq.c): the controls just changed. */
   irq_rearm(m);
