@@ -29,7 +29,8 @@ struct machine_private {
   struct machine m;
   struct uc_bridge bridge;
   struct block_info prev;      /* the block that ran last (size 0: none since uc_emu_start) */
-  bool stopped_in_hook;        /* machine_take_up_in_hook stopped Unicorn for the run loop */
+  bool stop_at_next_block;     /* the run loop's turn, after a hook that wrote RIP */
+  bool stopped_for_loop;       /* ... and Unicorn stopped for it */
 };
 
 void machine_stop(struct machine *m, enum stop_reason why, int status, const char *fmt, ...)
@@ -214,6 +215,14 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *use
 {
   struct machine_private *mp = user;
   struct machine *m = &mp->m;
+  /* A hook that wrote RIP made Unicorn go on (which cancels a stop it
+   * asked for): stop here, before this block runs. */
+  if (mp->stop_at_next_block) {
+    mp->stop_at_next_block = false;
+    mp->stopped_for_loop = true;
+    uc_emu_stop(uc);
+    return;
+  }
   /* The blocking by STI / MOV SS a VM entry or VMRUN loaded lasts one
    * instruction: once a block ran, it is over (a block boundary is the
    * machine's granularity; sim/irq.h). */
@@ -481,10 +490,8 @@ void machine_take_up_in_hook(struct machine *m, struct insn *in, bool vm_exit)
   ((struct machine_private *)m)->prev.size = 0;
   if (m->stop != STOP_NONE || m->halted || m->fault_pending || m->event.valid ||
       intercepts_classes_missing(m->icpt, wanted_hook_classes(m)) ||
-      (m->virt && m->virt->stepping && m->virt->stepping(m))) {
-    ((struct machine_private *)m)->stopped_in_hook = true;
-    uc_emu_stop(m->uc);
-  }
+      (m->virt && m->virt->stepping && m->virt->stepping(m)))
+    ((struct machine_private *)m)->stop_at_next_block = true;
 }
 
 void machine_run(struct machine *m)
@@ -504,12 +511,14 @@ void machine_run(struct machine *m)
       continue;
     }
     ((struct machine_private *)m)->prev.size = 0;
-    ((struct machine_private *)m)->stopped_in_hook = false;
+    ((struct machine_private *)m)->stop_at_next_block = false;
+    ((struct machine_private *)m)->stopped_for_loop = false;
     uc_err e = uc_emu_start(m->uc, m->cpu.rip, UNREACHABLE_RIP, 0, step ? 1 : 0);
     uc_bridge_fetch(m->bridge, &m->cpu);
     memcpy(&fetched, &m->cpu, sizeof fetched);
     if (m->stop != STOP_NONE) break;
-    if (intercepts_retranslate_pending(m->icpt) && !m->irq_stop && !m->fault_pending && !m->event.valid) continue;
+    bool loop_turn = intercepts_retranslate_pending(m->icpt) || ((struct machine_private *)m)->stopped_for_loop;
+    if (loop_turn && !m->irq_stop && !m->fault_pending && !m->event.valid && !m->halted) continue;
     if ((m->irq_stop || m->halted) && !m->fault_pending && !m->event.valid) {
       irq_take(m);
       continue;
@@ -533,10 +542,7 @@ void machine_run(struct machine *m)
       m->state_dirty = true;
       continue;
     }
-    /* The one instruction retired, or a world switch taken up inside a
-     * hook stopped Unicorn (to start stepping, to hook new classes; Unicorn
-     * may then report the #UD of the VMX instruction taken up). */
-    if (step || ((struct machine_private *)m)->stopped_in_hook) continue;
+    if (step) continue;   /* the one instruction retired */
     machine_stop(m, STOP_INTERNAL, 125, "Unicorn stopped at rip 0x%llx: %s", (unsigned long long)m->cpu.rip,
                  e == UC_ERR_OK ? "no reason given" : uc_strerror(e));
   }

@@ -36,7 +36,7 @@ static const char usage[] =
   "explain-vmcs  list every VM-entry check a VMCS dump fails (docs/explain-vmcs.md);\n"
   "              --cpu: skylake-x (default) or nehalem. Exit 0 all pass, 1 some fail, 2 bad dump\n"
   "explain-vmcb  list every VMRUN consistency check a VMCB dump fails (docs/explain-vmcb.md);\n"
-  "              --cpu: ryzen (default) or epyc-qemu. Exit 0 all pass, 1 some fail, 2 bad dump\n"
+  "              --cpu: ryzen (default), epyc-qemu or zen2. Exit 0 all pass, 1 some fail, 2 bad dump\n"
   "\n"
   "Exit status of run: the guest's isa-debug-exit status; 0 after Bochs's iodebug exit or\n"
   "a triple fault (shutdown, as QEMU -no-reboot); 3 when the guest halted with nothing to\n"

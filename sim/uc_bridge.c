@@ -301,14 +301,17 @@ void uc_bridge_mode(struct uc_bridge *b, struct cpu_mode *out)
 
 static const int cr_ids[] = {UC_X86_REG_CR0, UC_X86_REG_CR1, UC_X86_REG_CR2, UC_X86_REG_CR3, UC_X86_REG_CR4};
 
-/* CR0, CR3 and CR4 through the API (Unicorn recomputes its mode flags and
- * flushes its TLB), and only when they change. */
+/* CR0 and CR4 through the API (Unicorn recomputes its mode flags), and
+ * only when they change. */
 void uc_bridge_set_cr(struct uc_bridge *b, int cr, uint64_t v)
 {
   /* CR4.VMXE is the model's: Unicorn's copy keeps it clear. */
   if (cr == 4) v &= ~CR4_VMXE;
   if (get64(b->env + ENV_CR + 8 * cr) == v) return;
-  if (cr == 2) { put64(b->env + ENV_CR + 16, v); return; }
+  /* Unicorn translates through the model (its virtual-TLB mode): CR2 and
+   * CR3 are plain values to it, and the machine flushes Unicorn's TLB
+   * itself on every change of translation context. */
+  if (cr == 2 || cr == 3) { put64(b->env + ENV_CR + 8 * cr, v); return; }
   uc_reg_write(b->uc, cr_ids[cr], &v);
 }
 
