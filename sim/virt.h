@@ -171,7 +171,9 @@ struct virt_ops {
   /* [hook] An IRET hooked because the extension wanted HOOK_CLASS_IRET
    * (hook_classes) is about to be carried out by Unicorn: it did not exit.
    * The extension updates its own state (VMX: IRET ends blocking by NMI or
-   * virtual-NMI blocking) and calls irq_rearm when its deadline changed.
+   * virtual-NMI blocking, m->cpu.nmi_blocking, which only the extension
+   * and its world switch use) and calls irq_rearm when its deadline
+   * changed.
    * Called for every hooked IRET, in any mode, once the class is hooked. */
   void (*iret)(struct machine *m, struct insn *in);
 };
