@@ -187,8 +187,9 @@ static void hook_intr(uc_engine *uc, uint32_t intno, void *user)
     else if (intno == VEC_OF && before[1] == 0xce) software = true, len = 1;
   }
   m->fault_pending = false;
+  bool has_error = !software && exception_has_error_code((uint8_t)intno);
   m->event = (struct pending_event){.valid = true, .vector = (uint8_t)intno, .software = software, .insn_len = len,
-                                    .has_error = !software && exception_has_error_code((uint8_t)intno)};
+                                    .has_error = has_error, .error = has_error ? uc_bridge_error_code(m->bridge) : 0};
   uc_emu_stop(uc);
 }
 

@@ -122,6 +122,42 @@ static size_t find_old_exception(struct uc_bridge *b, struct snapshot *snap, uin
   return changed_field(b, snap, 4, UINT32_MAX, 0);
 }
 
+/* QEMU keeps the error code of the exception it raises in its CPU state;
+ * Unicorn's interrupt hook does not pass it on. Found by loading DS with a
+ * selector past the GDT limit (#GP(selector)): the only int32 that goes
+ * from 0 to that selector. */
+static size_t find_error_code(struct uc_bridge *b, struct snapshot *snap, uint8_t *scratch, uint64_t scratch_pa)
+{
+  uint8_t saved[2];
+  memcpy(saved, scratch, 2);
+  static const uint8_t mov_ds_cx[] = {0x8e, 0xd9};   /* mov ds, cx */
+  memcpy(scratch, mov_ds_cx, sizeof mov_ds_cx);
+  uint64_t selector = 0xfff8, zero = 0;
+  uc_reg_write(b->uc, UC_X86_REG_RCX, &selector);
+  uc_x86_mmr gdt = {0, 0x1000, 0x1ff, 0};
+  uc_reg_write(b->uc, UC_X86_REG_GDTR, &gdt);
+  /* Selectors mean something in protected mode only. */
+  uint64_t cr0 = 0, pe = 0;
+  uc_reg_read(b->uc, UC_X86_REG_CR0, &cr0);
+  pe = cr0 | CR0_PE;
+  uc_reg_write(b->uc, UC_X86_REG_CR0, &pe);
+  /* The #DE of find_old_exception would turn this #GP into #DF. */
+  put32(b->env + b->old_exception, UINT32_MAX);
+  size_t found = SIZE_MAX;
+  if (snapshot_take(b, snap)) {
+    uc_hook h;
+    uc_hook_add(b->uc, &h, UC_HOOK_INTR, (void *)stop_on_intr, NULL, 1, 0);
+    uc_emu_start(b->uc, scratch_pa, scratch_pa + sizeof mov_ds_cx, 0, 1);
+    uc_hook_del(b->uc, h);
+    found = changed_field(b, snap, 4, 0, selector);
+  }
+  put32(b->env + b->old_exception, UINT32_MAX);
+  uc_reg_write(b->uc, UC_X86_REG_RCX, &zero);
+  uc_reg_write(b->uc, UC_X86_REG_CR0, &cr0);
+  memcpy(scratch, saved, 2);
+  return found;
+}
+
 /* Readable, writable, non-executable private mappings of this process
  * (where Unicorn's heap lives), except the guest's RAM and anything too
  * large to be a heap. Calls `visit` on each until it returns true. */
@@ -249,8 +285,10 @@ bool uc_bridge_init(struct uc_bridge *b, struct uc_struct *uc, uint8_t *scratch,
   uc_reg_write(uc, UC_X86_REG_DR0, &dr0);
   b->dr = changed_field(b, &snap, 8, 0x1111000, 0x2222000);
   b->old_exception = find_old_exception(b, &snap, scratch, scratch_pa);
+  b->error_code = find_error_code(b, &snap, scratch, scratch_pa);
   const size_t *found[] = {&b->efer, &b->pat, &b->star, &b->lstar, &b->cstar, &b->fmask, &b->kernel_gs_base,
-                           &b->sysenter_cs, &b->sysenter_esp, &b->sysenter_eip, &b->dr, &b->old_exception};
+                           &b->sysenter_cs, &b->sysenter_esp, &b->sysenter_eip, &b->dr, &b->old_exception,
+                           &b->error_code};
   for (size_t i = 0; i < sizeof found / sizeof *found; i++)
     if (*found[i] == SIZE_MAX) goto unknown;
   /* DR7 sits at DR0 + 7 slots: a write through the API shows there. */
@@ -275,6 +313,8 @@ void uc_bridge_fini(struct uc_bridge *b) { b->env = NULL; }
 uint64_t uc_bridge_gpr(struct uc_bridge *b, enum gpr r) { return get64(b->env + ENV_REGS + 8 * r); }
 
 void uc_bridge_set_gpr(struct uc_bridge *b, enum gpr r, uint64_t v) { put64(b->env + ENV_REGS + 8 * r, v); }
+
+uint32_t uc_bridge_error_code(struct uc_bridge *b) { return get32(b->env + b->error_code); }
 
 uint64_t uc_bridge_rip(struct uc_bridge *b) { return get64(b->env + ENV_EIP); }
 

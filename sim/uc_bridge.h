@@ -28,6 +28,7 @@ struct uc_bridge {
   uint8_t *env;                /* Unicorn's live CPU state */
   /* Offsets found at start-up inside the CPU state. */
   size_t old_exception;        /* QEMU's double-fault memory */
+  size_t error_code;           /* of the exception Unicorn raised last */
   size_t efer, dr, pat, star, lstar, cstar, fmask, kernel_gs_base, sysenter_cs, sysenter_esp, sysenter_eip;
 };
 
@@ -48,6 +49,9 @@ void uc_bridge_fetch(struct uc_bridge *b, struct cpu_state *s);
 uint64_t uc_bridge_gpr(struct uc_bridge *b, enum gpr r);
 void uc_bridge_set_gpr(struct uc_bridge *b, enum gpr r, uint64_t v);
 uint64_t uc_bridge_rip(struct uc_bridge *b);
+/* The error code of the exception Unicorn just raised (its interrupt hook
+ * gives only the vector). */
+uint32_t uc_bridge_error_code(struct uc_bridge *b);
 void uc_bridge_set_rip(struct uc_bridge *b, uint64_t rip);
 uint64_t uc_bridge_rflags(struct uc_bridge *b);
 void uc_bridge_set_rflags(struct uc_bridge *b, uint64_t rflags);

@@ -66,6 +66,17 @@ static int int_0x40(void)
     return rt_fault_vector();
 }
 
+/* MOV to DS with a selector past the GDT's limit: #GP with the selector
+ * (its RPL and TI bits cleared) as error code (SDM Vol. 2, "MOV—Move":
+ * "#GP(selector) If segment selector index is outside descriptor table
+ * limits"). The runtime GDT is small; selector 0xfff8 lies far past it. */
+static int load_ds_beyond_gdt(void)
+{
+    rt_fault_clear();
+    __asm__ volatile("mov %%ds, %%r8d\n" RT_PROBE("mov %0, %%ds") "\nmov %%r8d, %%ds" :: "r"(0xfffbu) : "r8", "memory");
+    return rt_fault_vector();
+}
+
 static int read_via_stack(uint64_t offset)
 {
     uint64_t v;
@@ -128,6 +139,7 @@ void test_main(void)
     expect_trap(int3(), 3, "INT3 (#BP)");
     tap_eq(0, rt_fault.error_code, "INT3: no error code");
     expect_trap(int_0x40(), 0x40, "INT 0x40");
+    expect_fault(load_ds_beyond_gdt(), 13, 0xfff8, "MOV DS, selector past the GDT limit (#GP(selector))");
     noncanonical();
     expect_fault(probe_write8((volatile uint8_t *)(uintptr_t)UNMAPPED, 1), 14, 0x2, "write to unmapped page (#PF)");
     tap_eq(UNMAPPED, rt_fault.cr2, "write to unmapped page: CR2");
