@@ -17,6 +17,7 @@
 static uint8_t *ram;
 static uint64_t next_page = 0x100000;
 static unsigned scale_div = 1; /* `bench_mmu SECTION DIV`: DIV times fewer iterations (for valgrind) */
+static const char *only_label;  /* `bench_mmu SECTION DIV LABEL`: only the runs whose label contains LABEL */
 
 static uint64_t page(void)
 {
@@ -85,6 +86,7 @@ static void fail(const char *what, const struct mmu_fault *f)
 /* Cold walks: every caching structure emptied before each translation. */
 static void cold(const char *label, const char *kind, unsigned levels, struct mmu *m)
 {
+  if (only_label && !strstr(label, only_label)) return;
   uint64_t vas[PAGES];
   struct mmu_context c = context(kind, levels, vas);
   struct mmu_translation t;
@@ -110,6 +112,7 @@ static void cold(const char *label, const char *kind, unsigned levels, struct mm
 
 static void hits(const char *label, const char *kind, unsigned levels, struct mmu *m)
 {
+  if (only_label && !strstr(label, only_label)) return;
   uint64_t vas[PAGES];
   struct mmu_context c = context(kind, levels, vas);
   struct mmu_translation t;
@@ -155,12 +158,14 @@ static void sweep(const char *label, struct mmu *m)
          100.0 * (double)st->tlb_misses / st->translations, dt / n * 1e9);
 }
 
-/* `bench_mmu [cold|hits|sweep [DIV]]` runs one section (for profiling),
- * optionally DIV times shorter; no argument runs all. */
+/* `bench_mmu [cold|hits|sweep [DIV [LABEL]]]` runs one section (for
+ * profiling), optionally DIV times shorter and only for the labels containing
+ * LABEL; no argument runs all. */
 int main(int argc, char **argv)
 {
   const char *only = argc > 1 ? argv[1] : 0;
   if (argc > 2 && atoi(argv[2]) > 0) scale_div = (unsigned)atoi(argv[2]);
+  if (argc > 3) only_label = argv[3];
   ram = aligned_alloc(4096, RAM);
   if (!ram) return 1;
   struct mmu m;

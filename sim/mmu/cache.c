@@ -54,7 +54,13 @@ struct mmu_entry *cache_slot(struct mmu *m, struct mmu_cache *c, uint64_t index,
     struct mmu_entry *e = &set[w];
     if (keys[w] == key && e->tag == tag && e->root == root && e->pcid == pcid) return e;
   }
-  uint64_t free_ways = ~valid & ((1ull << c->ways) - 1);
+  return cache_victim(m, c, si, s);
+}
+
+struct mmu_entry *cache_victim(struct mmu *m, struct mmu_cache *c, uint32_t si, uint64_t *s)
+{
+  struct mmu_entry *set = c->e + (size_t)si * c->ways;
+  uint64_t free_ways = ~s[SET_VALID] & ((1ull << c->ways) - 1);
   if (free_ways) return &set[__builtin_ctzll(free_ways)]; /* the lowest invalid way */
   if (m->geo.replacement == MMU_REPL_FIFO) {
     uint32_t v = (uint32_t)(s[SET_GEN] >> 32);
@@ -62,6 +68,13 @@ struct mmu_entry *cache_slot(struct mmu *m, struct mmu_cache *c, uint64_t index,
     return &set[v];
   }
   return &set[(s[SET_ORDER] >> (4 * (c->ways - 1))) & 0xF]; /* least recently used */
+}
+
+struct mmu_entry *cache_slot_after_miss(struct mmu *m, struct mmu_cache *c, uint64_t index)
+{
+  if (!c->sets) return 0;
+  uint32_t si = (uint32_t)(index & c->set_mask);
+  return cache_victim(m, c, si, cache_set_current(m, c, si));
 }
 
 void cache_invalidate(struct mmu *m, struct mmu_cache *c, const struct cache_match *mt)

@@ -108,6 +108,16 @@ static inline struct mmu_entry *cache_lookup(struct mmu *m, struct mmu_cache *c,
 struct mmu_entry *cache_slot(struct mmu *m, struct mmu_cache *c, uint64_t index, uint64_t key,
                              uint16_t tag, uint16_t pcid, uint64_t root);
 
+/* The slot of set `si` (block `s`, current) a new entry goes into when no
+ * entry has its key and tags: an invalid way, else the policy's victim. */
+struct mmu_entry *cache_victim(struct mmu *m, struct mmu_cache *c, uint32_t si, uint64_t *s);
+
+/* cache_slot() for a key that cache_lookup() just missed (or whose entry it
+ * found was dropped) with nothing filled into the cache since, and whose
+ * lookup and fill tags are the same (no PCID, no globals: the guest-physical
+ * TLB): no entry for the key can be valid, so the set is not scanned again. */
+struct mmu_entry *cache_slot_after_miss(struct mmu *m, struct mmu_cache *c, uint64_t index);
+
 /* Marks the slot filled: valid, current generation, most recently used. */
 static inline void cache_commit(struct mmu *m, struct mmu_cache *c, struct mmu_entry *e)
 {

@@ -8,6 +8,7 @@
 #include "models/vmx/ept_format.h"
 #include "sim/mmu/cache.h"
 #include "sim/mmu/walk.h"
+#include "sim/mmu/walk_fast.h"
 #include "sim/mmu/x86_format.h"
 
 /* A Skylake-like shape: a large 4 KiB array, small large-page arrays, small
@@ -41,7 +42,15 @@ bool mmu_phys_init(struct mmu_phys *p, uint8_t *ram, uint64_t ram_size, uint8_t 
       for (unsigned ad = 0; ad < 2; ad++) {
         ept_format_build(&p->ept[five][mbec][ad], five ? 5 : 4, maxphy, mbec, ad,
                          features & MMU_FEAT_EPT_1G, features & MMU_FEAT_EPT_EXEC_ONLY);
-        pt_format_tabulate(&p->ept[five][mbec][ad]);
+        struct pt_format *f = &p->ept[five][mbec][ad];
+        pt_format_tabulate(f);
+        /* The misconfiguration rules of models/vmx read only entry bits
+         * 2:0, 5:3 (memory type) and 10 (user-execute under MBEC). */
+        for (unsigned leaf = 0; leaf < 2; leaf++)
+          for (unsigned i = 0; i < 128; i++) {
+            uint64_t e = (i & 0x3F) | ((uint64_t)(i >> 6) << 10);
+            if (ept_entry_misconfig(f, e, leaf)) f->ept_misconfig[leaf][i >> 6] |= 1ull << (i & 63);
+          }
       }
   return true;
 }
@@ -222,6 +231,7 @@ static struct walk_env *env_for(struct mmu *m, const struct mmu_context *ctx, un
   struct walk_env *w = (struct walk_env *)m->memo_env;
   if (!m->memo_valid || !same_env_ctx(&m->memo_ctx, ctx)) {
     if (!walk_env_init(w, &m->phys, m, ctx, 0, fault)) { m->memo_valid = false; return 0; }
+    w->fast = walk_fast_ok(w);
     m->memo_ctx = *ctx;
     m->memo_valid = true;
   }
@@ -249,7 +259,7 @@ bool mmu_translate(struct mmu *m, const struct mmu_context *ctx, uint64_t linear
   if (w->gf) { m->stats.tlb_misses++; count_tag(m, ctx->tag, false); }
   struct walk_result r;
   m->stats.walks++;
-  bool ok = walk_translate(w, lin, acc, out, fault, &r);
+  bool ok = w->fast ? walk_fast_translate(w, lin, acc, out, fault, &r) : walk_translate(w, lin, acc, out, fault, &r);
   m->stats.refs += w->refs;
   if (!ok) {
     m->stats.faults++;

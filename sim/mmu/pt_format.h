@@ -62,6 +62,15 @@ struct pt_format {
    * right in every format (pt_rights_index); filled by pt_format_tabulate(). */
   bool rights_tabulated;
   uint8_t rights_lut[32];
+  /* The cached MMU's nested fast path (walk.c, nested_walk_fast) handles
+   * this format: 8-byte entries, 9 index bits, 4 or 5 levels, a full top
+   * table, rights at every level. Set by pt_format_tabulate(). */
+  bool fast_walk;
+  /* EPT: ept_entry_misconfig() tabulated over the bits it reads (2:0, the
+   * memory type 5:3, and 10), by leaf/table: bit pt_ept_misconfig_index(e)
+   * of ept_misconfig[leaf] is set when the entry is misconfigured. Filled
+   * by mmu_phys_init(). */
+  uint64_t ept_misconfig[2][2];
   struct pt_level lv[PT_MAX_LEVELS + 1]; /* indexed by level, 1..levels */
 };
 
@@ -90,6 +99,10 @@ static inline unsigned pt_rights_index(uint64_t e)
  * PT_RIGHTS_BITS; otherwise the walker computes it entry by entry. */
 static inline void pt_format_tabulate(struct pt_format *f)
 {
+  f->fast_walk = f->entry_size == 8 && f->index_bits == 9 && !f->top_entries && !f->pse36 &&
+                 (f->levels == 4 || f->levels == 5);
+  for (unsigned l = 1; l <= f->levels; l++)
+    if (f->lv[l].rights_ignored) f->fast_walk = false;
   uint64_t used = f->bit_r | f->bit_w | f->bit_xs | f->bit_xu | f->bit_u | f->bit_nx;
   f->rights_tabulated = (used & ~PT_RIGHTS_BITS) == 0;
   if (!f->rights_tabulated) return;
@@ -97,6 +110,18 @@ static inline void pt_format_tabulate(struct pt_format *f)
     uint64_t e = (i & 7) | ((uint64_t)(i >> 3 & 1) << 10) | ((uint64_t)(i >> 4) << 63);
     f->rights_lut[i] = (uint8_t)pt_entry_rights(f, e);
   }
+}
+
+/* Bits 5:0 and 10 of an EPT entry as a 7-bit index. */
+static inline unsigned pt_ept_misconfig_index(uint64_t e)
+{
+  return (unsigned)((e & 0x3F) | ((e >> 4) & 0x40));
+}
+
+static inline bool pt_ept_misconfigured(const struct pt_format *f, uint64_t e, bool leaf)
+{
+  unsigned i = pt_ept_misconfig_index(e);
+  return (f->ept_misconfig[leaf][i >> 6] >> (i & 63)) & 1;
 }
 
 static inline unsigned pt_rights(const struct pt_format *f, uint64_t e)

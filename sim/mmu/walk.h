@@ -20,6 +20,7 @@ struct walk_env {
   uint16_t pcid;
   uint16_t gpa_tag;                /* tag of guest-physical mappings: ASID (NPT), 0 (EPT) */
   bool ps_write;                   /* guest paging-structure accesses count as writes */
+  bool fast;                       /* the cached MMU uses walk_fast_translate() */
   /* The path of the last nested walk in this translation: the tables it
    * went through and the rights down to each level. A nested walk for an
    * address in the same region reads the same entries again; it takes them
