@@ -108,15 +108,34 @@ static inline struct mmu_entry *cache_lookup(struct mmu *m, struct mmu_cache *c,
 struct mmu_entry *cache_slot(struct mmu *m, struct mmu_cache *c, uint64_t index, uint64_t key,
                              uint16_t tag, uint16_t pcid, uint64_t root);
 
-/* The slot of set `si` (block `s`, current) a new entry goes into when no
- * entry has its key and tags: an invalid way, else the policy's victim. */
-struct mmu_entry *cache_victim(struct mmu *m, struct mmu_cache *c, uint32_t si, uint64_t *s);
+/* The way of a set (block `s`, current) a new entry goes into when no entry
+ * has its key and tags: the lowest invalid way, else the policy's victim. */
+static inline uint32_t cache_victim_way(struct mmu *m, struct mmu_cache *c, uint64_t *s)
+{
+  uint64_t free_ways = ~s[SET_VALID] & ((1ull << c->ways) - 1);
+  if (free_ways) return (uint32_t)__builtin_ctzll(free_ways);
+  if (m->geo.replacement == MMU_REPL_FIFO) {
+    uint32_t v = (uint32_t)(s[SET_GEN] >> 32);
+    s[SET_GEN] = (s[SET_GEN] & 0xFFFFFFFFull) | ((uint64_t)((v + 1) % c->ways) << 32);
+    return v;
+  }
+  return (uint32_t)(s[SET_ORDER] >> (4 * (c->ways - 1))) & 0xF; /* least recently used */
+}
 
-/* cache_slot() for a key that cache_lookup() just missed (or whose entry it
- * found was dropped) with nothing filled into the cache since, and whose
- * lookup and fill tags are the same (no PCID, no globals: the guest-physical
- * TLB): no entry for the key can be valid, so the set is not scanned again. */
-struct mmu_entry *cache_slot_after_miss(struct mmu *m, struct mmu_cache *c, uint64_t index);
+/* Marks way w of a set (block `s`) filled with `key`: valid, current
+ * generation, most recently used. */
+static inline void cache_commit_way(struct mmu *m, struct mmu_cache *c, uint64_t *s, uint32_t w, uint64_t key)
+{
+  c->filled_gen = m->generation;
+  s[SET_KEYS + w] = key;
+  s[SET_VALID] |= 1ull << w;
+  cache_touch(s, w);
+}
+
+/* cache_slot() that also gives the slot's set block and way (for
+ * cache_commit_way()). */
+struct mmu_entry *cache_slot_at(struct mmu *m, struct mmu_cache *c, uint64_t index, uint64_t key, uint16_t tag,
+                               uint16_t pcid, uint64_t root, uint64_t **block, uint32_t *way);
 
 /* Marks the slot filled: valid, current generation, most recently used. */
 static inline void cache_commit(struct mmu *m, struct mmu_cache *c, struct mmu_entry *e)

@@ -36,6 +36,7 @@ bool mmu_phys_init(struct mmu_phys *p, uint8_t *ram, uint64_t ram_size, uint8_t 
     for (unsigned nxe = 0; nxe < 2; nxe++) {
       x86_format_build(&p->x86[mode][nxe], (enum mmu_x86_mode)mode, maxphy, features, nxe);
       pt_format_tabulate(&p->x86[mode][nxe]);
+      pt_format_fast(&p->x86[mode][nxe]);
     }
   for (unsigned five = 0; five < 2; five++)
     for (unsigned mbec = 0; mbec < 2; mbec++)
@@ -51,6 +52,7 @@ bool mmu_phys_init(struct mmu_phys *p, uint8_t *ram, uint64_t ram_size, uint8_t 
             uint64_t e = (i & 0x3F) | ((uint64_t)(i >> 6) << 10);
             if (ept_entry_misconfig(f, e, leaf)) f->ept_misconfig[leaf][i >> 6] |= 1ull << (i & 63);
           }
+        pt_format_fast(f);
       }
   return true;
 }
@@ -198,18 +200,29 @@ static void tlb_fill(struct mmu *m, struct walk_env *w, uint64_t lin, const stru
   unsigned s = shift >= 30 ? MMU_PAGE_1G : shift > 12 ? MMU_PAGE_LARGE : MMU_PAGE_4K;
   uint64_t key = tlb_key(lin, shift);
   uint64_t mask = (1ull << shift) - 1;
-  struct mmu_entry *e = cache_slot(m, &m->tlb[s], lin >> shift, key, w->ctx->tag, w->pcid, w->root_tag);
+  uint64_t *block;
+  uint32_t way;
+  struct mmu_entry *e = cache_slot_at(m, &m->tlb[s], lin >> shift, key, w->ctx->tag, w->pcid, w->root_tag,
+                                      &block, &way);
   if (!e) return;
-  *e = (struct mmu_entry){
-    .key = key, .root = w->root_tag, .hpa = out->pa & ~mask, .gpa = out->gpa & ~mask,
-    .tag = w->ctx->tag, .pcid = w->pcid, .rights = (uint8_t)r->rights, .nrights = (uint8_t)r->nrights,
-    .perms = (uint8_t)out->perms, .sig = sig,
-    .shift = (uint8_t)shift, .gshift = (uint8_t)(r->gshift > shift ? r->gshift : shift), .pkey = (uint8_t)r->pkey,
-    .flags = (uint8_t)((r->global ? ENT_GLOBAL : 0) | (r->gdirty ? ENT_GDIRTY : 0) |
-                       (r->ndirty ? ENT_NDIRTY : 0) |
-                       (w->nf && w->nf->kind == PT_KIND_EPT ? ENT_EPT : 0)),
-  };
-  cache_commit(m, &m->tlb[s], e);
+  /* Field by field: every field is written, without zeroing the line first. */
+  e->key = key;
+  e->root = w->root_tag;
+  e->hpa = out->pa & ~mask;
+  e->gpa = out->gpa & ~mask;
+  e->tag = w->ctx->tag;
+  e->pcid = w->pcid;
+  e->rights = (uint8_t)r->rights;
+  e->nrights = (uint8_t)r->nrights;
+  e->flags = (uint8_t)((r->global ? ENT_GLOBAL : 0) | (r->gdirty ? ENT_GDIRTY : 0) | (r->ndirty ? ENT_NDIRTY : 0) |
+                       (w->nf && w->nf->kind == PT_KIND_EPT ? ENT_EPT : 0));
+  e->shift = (uint8_t)shift;
+  e->nshift = 0;
+  e->gshift = (uint8_t)(r->gshift > shift ? r->gshift : shift);
+  e->pkey = (uint8_t)r->pkey;
+  e->perms = (uint8_t)out->perms;
+  e->sig = sig;
+  cache_commit_way(m, &m->tlb[s], block, way, key);
 }
 
 static_assert(sizeof(struct walk_env) <= sizeof(((struct mmu *)0)->memo_env), "memo_env too small");

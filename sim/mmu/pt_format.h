@@ -62,15 +62,26 @@ struct pt_format {
    * right in every format (pt_rights_index); filled by pt_format_tabulate(). */
   bool rights_tabulated;
   uint8_t rights_lut[32];
-  /* The cached MMU's nested fast path (walk.c, nested_walk_fast) handles
-   * this format: 8-byte entries, 9 index bits, 4 or 5 levels, a full top
-   * table, rights at every level. Set by pt_format_tabulate(). */
+  /* The cached MMU's fast translation (walk_fast.c) handles this format:
+   * 8-byte entries, 9 index bits, 4 or 5 levels, a full top table, rights
+   * at every level. Set by pt_format_tabulate(). */
   bool fast_walk;
   /* EPT: ept_entry_misconfig() tabulated over the bits it reads (2:0, the
    * memory type 5:3, and 10), by leaf/table: bit pt_ept_misconfig_index(e)
    * of ept_misconfig[leaf] is set when the entry is misconfigured. Filled
    * by mmu_phys_init(). */
   uint64_t ept_misconfig[2][2];
+  /* The same rules folded for walk_fast.c: an entry is usable without a
+   * fault and without an accessed-flag write iff (e & rsvd[level][leaf]) |
+   * (~e & need1) is 0 and, for EPT, bit pt_ept_misconfig_index(e) of
+   * unusable[leaf] is clear (not present, or misconfigured). A level maps a
+   * page iff it is 1 or e & ps[level]. Filled by pt_format_fast(). */
+  struct {
+    uint64_t need1;                       /* x86: P and A; EPT: A when A/D is on */
+    uint64_t rsvd[PT_MAX_LEVELS + 1][2];
+    uint64_t ps[PT_MAX_LEVELS + 1];
+    uint64_t unusable[2][2];
+  } fast;
   struct pt_level lv[PT_MAX_LEVELS + 1]; /* indexed by level, 1..levels */
 };
 
@@ -100,7 +111,8 @@ static inline unsigned pt_rights_index(uint64_t e)
 static inline void pt_format_tabulate(struct pt_format *f)
 {
   f->fast_walk = f->entry_size == 8 && f->index_bits == 9 && !f->top_entries && !f->pse36 &&
-                 (f->levels == 4 || f->levels == 5);
+                 (f->levels == 4 || f->levels == 5) &&
+                 ((f->bit_r | f->bit_w | f->bit_xs | f->bit_xu | f->bit_u | f->bit_nx) & ~PT_RIGHTS_BITS) == 0;
   for (unsigned l = 1; l <= f->levels; l++)
     if (f->lv[l].rights_ignored) f->fast_walk = false;
   uint64_t used = f->bit_r | f->bit_w | f->bit_xs | f->bit_xu | f->bit_u | f->bit_nx;
@@ -109,6 +121,27 @@ static inline void pt_format_tabulate(struct pt_format *f)
   for (unsigned i = 0; i < 32; i++) {
     uint64_t e = (i & 7) | ((uint64_t)(i >> 3 & 1) << 10) | ((uint64_t)(i >> 4) << 63);
     f->rights_lut[i] = (uint8_t)pt_entry_rights(f, e);
+  }
+}
+
+/* Fills f->fast from the masks (and f->ept_misconfig, already filled for
+ * EPT). */
+static inline void pt_format_fast(struct pt_format *f)
+{
+  f->fast.need1 = f->a_bit | (f->kind == PT_KIND_X86 ? f->present : 0);
+  for (unsigned l = 1; l <= f->levels; l++) {
+    f->fast.rsvd[l][0] = f->lv[l].rsvd_table;
+    f->fast.rsvd[l][1] = f->lv[l].rsvd_leaf;
+    f->fast.ps[l] = f->lv[l].large_ok ? f->ps_bit : 0;
+  }
+  for (unsigned leaf = 0; leaf < 2; leaf++) {
+    f->fast.unusable[leaf][0] = f->fast.unusable[leaf][1] = 0;
+    if (f->kind != PT_KIND_EPT) continue;
+    for (unsigned i = 0; i < 128; i++) {
+      uint64_t e = (i & 0x3F) | ((uint64_t)(i >> 6) << 10);
+      bool bad = !(e & f->present) || ((f->ept_misconfig[leaf][i >> 6] >> (i & 63)) & 1);
+      if (bad) f->fast.unusable[leaf][i >> 6] |= 1ull << (i & 63);
+    }
   }
 }
 

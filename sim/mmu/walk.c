@@ -105,20 +105,6 @@ uint32_t walk_guest_check(const struct walk_env *w, unsigned rights, unsigned pk
   return PF_P | (pk ? PF_PK : 0);
 }
 
-bool walk_nested_allows(const struct walk_env *w, unsigned nr, enum mmu_access acc, bool user_page)
-{
-  if (!w->nf) return true;
-  if (w->nf->kind == PT_KIND_X86 && !(nr & PT_RIGHT_U)) return false; /* NPT: user accesses */
-  switch (acc) {
-  case MMU_READ:  return nr & PT_RIGHT_R;
-  case MMU_WRITE: return (nr & PT_RIGHT_W) && (nr & PT_RIGHT_R);
-  case MMU_FETCH:
-    /* Mode-based execute control: user-mode linear addresses need XU. */
-    return nr & (user_page && w->nf->kind == PT_KIND_EPT ? PT_RIGHT_XU : PT_RIGHT_XS);
-  }
-  return false;
-}
-
 /* MMU_PERM_* the guest's rules (walk_guest_check) allow for a translation
  * with these rights and protection key. The answer depends on nothing else
  * than the access mode (sig), so the last one is remembered: consecutive

@@ -8,7 +8,7 @@
  * 4- or 5-level guest paging, and no SLAT or a nested format with fast_walk. */
 static inline bool walk_fast_ok(const struct walk_env *w)
 {
-  return w->mmu && w->gf && w->gf->fast_walk && (!w->nf || w->nf->fast_walk);
+  return w->mmu && w->phys->ram_size >= 8 && w->gf && w->gf->fast_walk && (!w->nf || w->nf->fast_walk);
 }
 
 /* walk_translate() for a configuration walk_fast_ok() accepts; same results,
