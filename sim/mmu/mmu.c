@@ -244,7 +244,7 @@ static struct walk_env *env_for(struct mmu *m, const struct mmu_context *ctx, un
   struct walk_env *w = (struct walk_env *)m->memo_env;
   if (!m->memo_valid || !same_env_ctx(&m->memo_ctx, ctx)) {
     if (!walk_env_init(w, &m->phys, m, ctx, 0, fault)) { m->memo_valid = false; return 0; }
-    w->fast = walk_fast_ok(w);
+    w->fast = !m->generic_only && walk_fast_ok(w);
     m->memo_ctx = *ctx;
     m->memo_valid = true;
   }

@@ -210,6 +210,10 @@ struct mmu_cache {
 struct mmu {
   uint32_t generation;     /* bumped by a full flush; older entries are invalid */
   bool memo_valid;
+  /* Tests: translate with the generic walker only (sim/mmu/walk.c), never
+   * the specialised one (walk_fast.c); both must give the same results,
+   * memory writes, cache contents and statistics. Set before translating. */
+  bool generic_only;
   struct mmu_cache tlb[MMU_PAGE_SIZES];
   struct mmu_cache psc[MMU_PSC_LEVELS];
   struct mmu_cache gpa_tlb;

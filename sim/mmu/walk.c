@@ -360,8 +360,32 @@ static bool nested_translate(struct walk_env *w, uint64_t gpa, enum mmu_access a
                              bool user_page, uint64_t linear, bool linear_valid, unsigned grights,
                              struct nres *r, struct mmu_fault *fault)
 {
-  if (w->mmu) return walk_nested_cached(w, gpa, acc, final, user_page, linear, linear_valid, grights, r, fault);
-  return walk_nested(w, gpa, acc, final, user_page, linear, linear_valid, grights, r, fault);
+  struct mmu *m = w->mmu;
+  if (!m) return walk_nested(w, gpa, acc, final, user_page, linear, linear_valid, grights, r, fault);
+  uint64_t key = gpa & ~0xFFFull;
+  struct mmu_entry *e = cache_lookup(m, &m->gpa_tlb, gpa >> 12, key, w->gpa_tag, 0, w->root_tag);
+  if (e && walk_nested_allows(w, e->nrights, acc, user_page) && (acc != MMU_WRITE || (e->flags & ENT_NDIRTY))) {
+    m->stats.gpa_hits++;
+    r->hpa = e->hpa | (gpa & 0xFFF);
+    r->rights = e->nrights;
+    r->shift = e->nshift;
+    r->dirty = e->flags & ENT_NDIRTY;
+    return true;
+  }
+  /* A miss, or an entry that does not allow this access: walk afresh. */
+  if (e) cache_drop(&m->gpa_tlb, e);
+  m->stats.gpa_misses++;
+  if (!walk_nested(w, gpa, acc, final, user_page, linear, linear_valid, grights, r, fault)) return false;
+  e = cache_slot(m, &m->gpa_tlb, gpa >> 12, key, w->gpa_tag, 0, w->root_tag);
+  if (e) {
+    *e = (struct mmu_entry){ .key = key, .root = w->root_tag, .hpa = r->hpa & ~0xFFFull,
+                             .tag = w->gpa_tag, .nrights = (uint8_t)r->rights, .shift = 12, .gshift = 12,
+                             .nshift = (uint8_t)r->shift,
+                             .flags = (uint8_t)((r->dirty ? ENT_NDIRTY : 0) |
+                                                (w->nf->kind == PT_KIND_EPT ? ENT_EPT : 0)) };
+    cache_commit(m, &m->gpa_tlb, e);
+  }
+  return true;
 }
 
 /* ---- Guest dimension and the whole translation ------------------------------------------- */

@@ -173,36 +173,6 @@ nested_cached(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool final,
   return true;
 }
 
-bool walk_nested_cached(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool final, bool user_page,
-                        uint64_t linear, bool linear_valid, unsigned grights, struct nres *r,
-                        struct mmu_fault *fault)
-{
-  struct mmu *m = w->mmu;
-  if (!w->nf->fast_walk || w->phys->ram_size < 8) {
-    /* A PAE or 32-bit host's nested format: the generic walk, same caching. */
-    struct mmu_cache *c = &m->gpa_tlb;
-    struct mmu_entry *e = cache_lookup(m, c, gpa >> 12, gpa & ~0xFFFull, w->gpa_tag, 0, w->root_tag);
-    if (e) {
-      if (walk_nested_allows(w, e->nrights, acc, user_page) && (acc != MMU_WRITE || (e->flags & ENT_NDIRTY))) {
-        m->stats.gpa_hits++;
-        r->hpa = e->hpa | (gpa & 0xFFF);
-        r->rights = e->nrights;
-        r->shift = e->nshift;
-        r->dirty = e->flags & ENT_NDIRTY;
-        return true;
-      }
-      cache_drop(c, e);
-    }
-    m->stats.gpa_misses++;
-    if (!walk_nested(w, gpa, acc, final, user_page, linear, linear_valid, grights, r, fault)) return false;
-    gpa_fill(w, gpa, r, w->nf->kind == PT_KIND_EPT ? NK_EPT : NK_NPT);
-    return true;
-  }
-  if (w->nf->kind == PT_KIND_EPT)
-    return nested_cached(w, gpa, acc, final, user_page, linear, linear_valid, grights, r, fault, NK_EPT);
-  return nested_cached(w, gpa, acc, final, user_page, linear, linear_valid, grights, r, fault, NK_NPT);
-}
-
 /* Fills the paging-structure-cache entry of level l (the table below it is
  * at `next`) after its lookup missed; as gpa_fill(), no second scan. */
 static inline __attribute__((always_inline)) void psc_fill(struct walk_env *w, unsigned l, uint64_t linear, uint64_t next, unsigned rights,

@@ -40,11 +40,6 @@ struct nres {
 bool walk_nested(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool final, bool user_page,
                  uint64_t linear, bool linear_valid, unsigned grights, struct nres *r, struct mmu_fault *fault);
 
-/* A nested translation through the guest-physical TLB (w->mmu set). */
-bool walk_nested_cached(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool final, bool user_page,
-                        uint64_t linear, bool linear_valid, unsigned grights, struct nres *r,
-                        struct mmu_fault *fault);
-
 /* Fills *fault with the #PF for `linear` (ec gets W, U and I/D added). */
 bool walk_page_fault(struct walk_env *w, uint64_t linear, enum mmu_access acc, uint32_t ec, const char *why,
                      struct mmu_fault *fault);
