@@ -142,7 +142,9 @@ static void build_case(struct pcase *p, unsigned n)
     f->ctx.slat = ept ? MMU_SLAT_EPT : MMU_SLAT_NPT;
     bool ad = ept && chance(50);
     f->ctx.ept_mbec = ept && chance(20);
-    p->nf = ept ? &f->mmu.phys.ept[0][f->ctx.ept_mbec][ad] : fx_x86(f, MMU_X86_4LEVEL, true);
+    bool five = chance(25); /* 5-level EPT, or an NPT host with LA57 */
+    p->nf = ept ? &f->mmu.phys.ept[five][f->ctx.ept_mbec][ad]
+                : fx_x86(f, five ? MMU_X86_5LEVEL : MMU_X86_4LEVEL, true);
     uint64_t tb = ept ? (E_RWX | (f->ctx.ept_mbec ? E_XU : 0)) : X_TABLE;
     uint64_t lb = ept ? (E_RWX | E_WB | (f->ctx.ept_mbec ? E_XU : 0)) : (X_P | X_W | X_U);
     p->nroot = fx_page(f);
@@ -152,8 +154,12 @@ static void build_case(struct pcase *p, unsigned n)
     } else {
       fx_map(f, p->nf, p->nroot, 0, 0, lvl, tb, lb | (ept ? E_PS : X_PS));
     }
-    if (ept) f->ctx.eptp = p->nroot | 6 | (3u << 3) | (ad ? EPTP_AD : 0);
-    else { f->ctx.ncr3 = p->nroot; f->ctx.host_cr4 = CR4_PAE; f->ctx.host_efer = EFER_LMA | EFER_NXE; }
+    if (ept) f->ctx.eptp = p->nroot | 6 | ((five ? 4u : 3u) << 3) | (ad ? EPTP_AD : 0);
+    else {
+      f->ctx.ncr3 = p->nroot;
+      f->ctx.host_cr4 = CR4_PAE | (five ? CR4_LA57 : 0);
+      f->ctx.host_efer = EFER_LMA | EFER_NXE;
+    }
   }
   /* Guest tables. */
   p->groot = fx_page(f);
