@@ -24,6 +24,7 @@ bool cache_alloc(struct mmu_cache *c, const struct mmu_cache_geometry *g)
     set[SET_GEN] = 0; /* generation 0 is never current; FIFO pointer 0 */
     set[SET_ORDER] = order;
     set[SET_VALID] = 0;
+    set[SET_FILLS] = SET_ORDERED;
     for (uint32_t w = 0; w < g->ways; w++) set[SET_KEYS + w] = 0;
   }
   c->sets = g->sets;
@@ -31,6 +32,14 @@ bool cache_alloc(struct mmu_cache *c, const struct mmu_cache_geometry *g)
   c->set_mask = g->sets - 1;
   c->stride = stride;
   return true;
+}
+
+void cache_order_write(uint64_t *s)
+{
+  uint64_t n = s[SET_FILLS], o = 0;
+  for (unsigned p = 0; p < 16; p++) o |= (uint64_t)(p < n ? n - 1 - p : p) << (4 * p);
+  s[SET_ORDER] = o;
+  s[SET_FILLS] = SET_ORDERED;
 }
 
 void cache_free(struct mmu_cache *c)

@@ -194,7 +194,9 @@ struct mmu_entry;   /* sim/mmu/cache.h */
  * one or two cache lines: word 0 holds the generation the set's contents
  * belong to (low half; lazy full flush) and the FIFO pointer (high half),
  * word 1 the LRU order (4-bit way numbers, most recently used first), word 2
- * a bit per valid way, then the key of each way. */
+ * a bit per valid way, word 3 how many ways have been filled in order since
+ * the set was emptied (the LRU order implied; sim/mmu/cache.h), then the
+ * key of each way. */
 #define MMU_CACHE_MAX_WAYS 16
 
 struct mmu_cache {
