@@ -159,6 +159,11 @@ static bool tlb_hit(struct mmu *m, struct walk_env *w, uint64_t lin, enum mmu_ac
                     struct mmu_translation *out)
 {
   const struct mmu_context *c = w->ctx;
+  /* Nothing filled since the last full flush: every lookup would miss. */
+  uint32_t gen = m->generation;
+  if (m->tlb[MMU_PAGE_4K].filled_gen != gen && m->tlb[MMU_PAGE_LARGE].filled_gen != gen &&
+      m->tlb[MMU_PAGE_1G].filled_gen != gen)
+    return false;
   for (unsigned i = 0; i < sizeof tlb_sizes / sizeof tlb_sizes[0]; i++) {
     unsigned shift = tlb_sizes[i].shift, s = tlb_sizes[i].array;
     if (shift == 22 && w->gf->index_bits != 10) continue;

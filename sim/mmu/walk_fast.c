@@ -110,18 +110,19 @@ slow:
   return false;
 }
 
-/* Fills the guest-physical TLB entry for gpa after a lookup that missed
+/* Fills the guest-physical TLB entry for gpa in set si (block blk if the
+ * lookup already made it current, else NULL) after a lookup that missed
  * (or whose entry was dropped): no entry for the key is valid (lookup and
  * fill match the same entries: no PCID, never global), so the slot is the
  * set's free way or victim without a second scan. */
-static inline __attribute__((always_inline)) void gpa_fill(struct walk_env *w, uint64_t gpa, const struct nres *r, const enum nested_kind k)
+static inline __attribute__((always_inline)) void gpa_fill(struct walk_env *w, uint64_t gpa, uint32_t si, uint64_t *blk,
+                                                           const struct nres *r, const enum nested_kind k)
 {
   struct mmu *m = w->mmu;
   struct mmu_cache *c = &m->gpa_tlb;
   if (!c->sets) return;
-  uint32_t si = (uint32_t)((gpa >> 12) & c->set_mask);
-  uint64_t *s = cache_set_current(m, c, si);
-  uint32_t way = cache_victim_way(m, c, s);
+  if (!blk) blk = cache_set_current(m, c, si);
+  uint32_t way = cache_victim_way(m, c, blk);
   struct mmu_entry *e = &c->e[(size_t)si * c->ways + way];
   uint64_t key = gpa & ~0xFFFull;
   e->key = key;
@@ -139,7 +140,7 @@ static inline __attribute__((always_inline)) void gpa_fill(struct walk_env *w, u
   e->pkey = 0;
   e->perms = 0;
   e->sig = 0;
-  cache_commit_way(m, c, s, way, key);
+  cache_commit_way(m, c, blk, way, key);
 }
 
 /* A nested translation through the guest-physical TLB: a hit that allows the
@@ -152,7 +153,23 @@ nested_cached(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool final,
 {
   struct mmu *m = w->mmu;
   struct mmu_cache *c = &m->gpa_tlb;
-  struct mmu_entry *e = cache_lookup(m, c, gpa >> 12, gpa & ~0xFFFull, w->gpa_tag, 0, w->root_tag);
+  /* cache_lookup(), keeping the set for the fill. */
+  uint32_t si = (uint32_t)((gpa >> 12) & c->set_mask);
+  uint64_t *blk = 0;
+  struct mmu_entry *e = 0;
+  if (c->filled_gen == m->generation) {
+    blk = cache_set_current(m, c, si);
+    uint64_t key = gpa & ~0xFFFull;
+    for (uint64_t v = blk[SET_VALID]; v; v &= v - 1) {
+      uint32_t way = (uint32_t)__builtin_ctzll(v);
+      if (blk[SET_KEYS + way] != key) continue;
+      struct mmu_entry *x = &c->e[(size_t)si * c->ways + way];
+      if (x->tag != w->gpa_tag || x->root != w->root_tag || (x->pcid != 0 && !(x->flags & ENT_GLOBAL))) continue;
+      cache_touch(blk, way);
+      e = x;
+      break;
+    }
+  }
   if (e) {
     if (nested_allows(e->nrights, acc, user_page, k) && (acc != MMU_WRITE || (e->flags & ENT_NDIRTY))) {
       m->stats.gpa_hits++;
@@ -169,7 +186,7 @@ nested_cached(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool final,
   if (!nested_walk_fast(w, gpa, acc, user_page, r, k) &&
       !walk_nested(w, gpa, acc, final, user_page, linear, linear_valid, grights, r, fault))
     return false;
-  gpa_fill(w, gpa, r, k);
+  gpa_fill(w, gpa, si, blk, r, k);
   return true;
 }
 
