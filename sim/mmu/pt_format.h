@@ -81,6 +81,9 @@ struct pt_format {
     uint64_t rsvd[PT_MAX_LEVELS + 1][2];
     uint64_t ps[PT_MAX_LEVELS + 1];
     uint64_t unusable[2][2];
+    /* [leaf][pt_fast_index(e)]: the entry's rights (pt_rights()), plus
+     * PT_FAST_UNUSABLE when `unusable` has the entry's bit. */
+    uint8_t lut[2][256];
   } fast;
   struct pt_level lv[PT_MAX_LEVELS + 1]; /* indexed by level, 1..levels */
 };
@@ -124,6 +127,17 @@ static inline void pt_format_tabulate(struct pt_format *f)
   }
 }
 
+#define PT_FAST_UNUSABLE 0x80u
+
+/* Entry bits 5:0, 10 and 63 (everything the rights and the EPT rules
+ * read) as an 8-bit index. */
+static inline unsigned pt_fast_index(uint64_t e)
+{
+  return (unsigned)((e & 0x3F) | ((e >> 4) & 0x40) | ((e >> 56) & 0x80));
+}
+
+static inline unsigned pt_rights(const struct pt_format *f, uint64_t e);
+
 /* Fills f->fast from the masks (and f->ept_misconfig, already filled for
  * EPT). */
 static inline void pt_format_fast(struct pt_format *f)
@@ -143,6 +157,13 @@ static inline void pt_format_fast(struct pt_format *f)
       if (bad) f->fast.unusable[leaf][i >> 6] |= 1ull << (i & 63);
     }
   }
+  for (unsigned leaf = 0; leaf < 2; leaf++)
+    for (unsigned i = 0; i < 256; i++) {
+      uint64_t e = (i & 0x3F) | ((uint64_t)(i >> 6 & 1) << 10) | ((uint64_t)(i >> 7) << 63);
+      unsigned u = i & 0x7F;
+      bool bad = (f->fast.unusable[leaf][u >> 6] >> (u & 63)) & 1;
+      f->fast.lut[leaf][i] = (uint8_t)(pt_rights(f, e) | (bad ? PT_FAST_UNUSABLE : 0));
+    }
 }
 
 /* Bits 5:0 and 10 of an EPT entry as a 7-bit index. */
@@ -151,11 +172,6 @@ static inline unsigned pt_ept_misconfig_index(uint64_t e)
   return (unsigned)((e & 0x3F) | ((e >> 4) & 0x40));
 }
 
-static inline bool pt_ept_misconfigured(const struct pt_format *f, uint64_t e, bool leaf)
-{
-  unsigned i = pt_ept_misconfig_index(e);
-  return (f->ept_misconfig[leaf][i >> 6] >> (i & 63)) & 1;
-}
 
 static inline unsigned pt_rights(const struct pt_format *f, uint64_t e)
 {

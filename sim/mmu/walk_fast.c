@@ -80,13 +80,9 @@ nested_walk_fast(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool use
     if (ea > last) goto slow;
     memcpy(&e, ram + ea, 8);
     unsigned leaf = level == 1 || (e & f->fast.ps[level]);
-    uint64_t bad = (e & f->fast.rsvd[level][leaf]) | (~e & need1);
-    if (k == NK_EPT) {
-      unsigned i = pt_ept_misconfig_index(e);
-      bad |= (f->fast.unusable[leaf][i >> 6] >> (i & 63)) & 1;
-    }
-    if (bad) goto slow;
-    rights &= fast_rights(f, e);
+    unsigned v = f->fast.lut[leaf][pt_fast_index(e)]; /* rights, EPT misconfiguration / not present */
+    if ((e & f->fast.rsvd[level][leaf]) | (~e & need1) | (v & PT_FAST_UNUSABLE)) goto slow;
+    rights &= v;
     if (leaf) break;
     table = e & f->lv[level].table_addr;
     w->npath.rights[level] = rights;
