@@ -121,21 +121,18 @@ static inline __attribute__((always_inline)) void gpa_fill(struct walk_env *w, u
   uint32_t way = cache_victim_way(m, c, blk);
   struct mmu_entry *e = &c->e[(size_t)si * c->ways + way];
   uint64_t key = gpa & ~0xFFFull;
+  /* The fields a guest-physical entry is read by (lookup, hit, invalidation);
+   * gpa, rights, pkey, perms and sig belong to TLB entries only. */
   e->key = key;
   e->root = w->root_tag;
   e->hpa = r->hpa & ~0xFFFull;
-  e->gpa = 0;
   e->tag = w->gpa_tag;
   e->pcid = 0;
-  e->rights = 0;
   e->nrights = (uint8_t)r->rights;
   e->flags = (uint8_t)((r->dirty ? ENT_NDIRTY : 0) | (k == NK_EPT ? ENT_EPT : 0));
   e->shift = 12;
   e->nshift = (uint8_t)r->shift;
   e->gshift = 12;
-  e->pkey = 0;
-  e->perms = 0;
-  e->sig = 0;
   cache_commit_way(m, c, blk, way, key);
 }
 
@@ -200,21 +197,17 @@ static inline __attribute__((always_inline)) void psc_fill(struct walk_env *w, u
   uint32_t way = cache_victim_way(m, c, blk);
   struct mmu_entry *e = &c->e[(size_t)si * c->ways + way];
   uint64_t key = linear & ~((1ull << s) - 1);
+  /* The fields a paging-structure-cache entry is read by (lookup, walk
+   * start, invalidation); the others belong to TLB entries only. */
   e->key = key;
   e->root = w->root_tag;
   e->hpa = next;
-  e->gpa = 0;
   e->tag = w->ctx->tag;
   e->pcid = w->pcid;
   e->rights = (uint8_t)rights;
-  e->nrights = 0;
   e->flags = k == NK_EPT ? ENT_EPT : 0;
   e->shift = (uint8_t)s;
-  e->nshift = 0;
   e->gshift = (uint8_t)s;
-  e->pkey = 0;
-  e->perms = 0;
-  e->sig = 0;
   cache_commit_way(m, c, blk, way, key);
 }
 
