@@ -83,7 +83,7 @@ void cache_order_write(uint64_t *s) __attribute__((cold));
  * once, so this is exact LRU: the victim is the last way in the order. */
 static inline void cache_touch(uint64_t *s, uint32_t w)
 {
-  if (s[SET_FILLS] != SET_ORDERED) cache_order_write(s);
+  if (__builtin_expect(s[SET_FILLS] != SET_ORDERED, 0)) cache_order_write(s);
   uint64_t o = s[SET_ORDER];
   /* The position p of w's nibble: the lowest zero nibble of o ^ w-in-every-
    * nibble (w occurs once among the ways; unused high nibbles come after). */
@@ -133,7 +133,7 @@ static inline uint32_t cache_victim_way(struct mmu *m, struct mmu_cache *c, uint
     s[SET_GEN] = (s[SET_GEN] & 0xFFFFFFFFull) | ((uint64_t)((v + 1) % c->ways) << 32);
     return v;
   }
-  if (s[SET_FILLS] != SET_ORDERED) cache_order_write(s);
+  if (__builtin_expect(s[SET_FILLS] != SET_ORDERED, 0)) cache_order_write(s);
   return (uint32_t)(s[SET_ORDER] >> (4 * (c->ways - 1))) & 0xF; /* least recently used */
 }
 

@@ -155,45 +155,53 @@ static inline uint64_t tlb_key(uint64_t lin, unsigned shift) { return ((lin >> s
 
 static const unsigned perm_of[] = { [MMU_READ] = MMU_PERM_READ, [MMU_WRITE] = MMU_PERM_WRITE, [MMU_FETCH] = MMU_PERM_EXEC };
 
+/* A TLB entry found for the access: a hit if it allows the access. */
+static inline bool tlb_use(struct mmu *m, struct walk_env *w, struct mmu_entry *e, unsigned s, unsigned shift,
+                           uint64_t lin, enum mmu_access acc, uint64_t sig, struct mmu_translation *out)
+{
+  if (e->sig != sig) {
+    /* The access mode changed since the permissions were computed. */
+    struct walk_result r = { .rights = e->rights, .nrights = e->nrights, .pkey = e->pkey,
+                             .gdirty = e->flags & ENT_GDIRTY, .ndirty = e->flags & ENT_NDIRTY };
+    e->perms = (uint8_t)walk_perms(w, &r);
+    e->sig = sig;
+  }
+  /* The permissions already require every dirty flag a write would set. */
+  if (!(e->perms & perm_of[acc])) {
+    /* The cached entry does not allow this access (or a dirty flag must
+     * be set): drop it and walk, as a page fault would drop it anyway
+     * (SDM Vol. 3A, "Invalidation of TLBs and Paging-Structure Caches"). */
+    cache_drop(&m->tlb[s], e);
+    return false;
+  }
+  uint64_t off = lin & ((1ull << shift) - 1);
+  out->pa = e->hpa | off;
+  out->page_base = out->pa & ~0xFFFull;
+  out->gpa = e->gpa | off;
+  out->perms = e->perms;
+  out->refs = 0;
+  out->page_shift = e->shift;
+  out->tlb_hit = true;
+  m->stats.tlb_hits[s]++;
+  return true;
+}
+
 static bool tlb_hit(struct mmu *m, struct walk_env *w, uint64_t lin, enum mmu_access acc, uint64_t sig,
                     struct mmu_translation *out)
 {
   const struct mmu_context *c = w->ctx;
-  /* Nothing filled since the last full flush: every lookup would miss. */
-  uint32_t gen = m->generation;
-  if (m->tlb[MMU_PAGE_4K].filled_gen != gen && m->tlb[MMU_PAGE_LARGE].filled_gen != gen &&
-      m->tlb[MMU_PAGE_1G].filled_gen != gen)
+  struct mmu_entry *e = cache_lookup(m, &m->tlb[MMU_PAGE_4K], lin >> 12, tlb_key(lin, 12), c->tag, w->pcid,
+                                     w->root_tag);
+  if (e) return tlb_use(m, w, e, MMU_PAGE_4K, 12, lin, acc, sig, out);
+  /* Nothing filled in the larger arrays since the last full flush: every
+   * other lookup would miss too. */
+  if (m->tlb[MMU_PAGE_LARGE].filled_gen != m->generation && m->tlb[MMU_PAGE_1G].filled_gen != m->generation)
     return false;
-  for (unsigned i = 0; i < sizeof tlb_sizes / sizeof tlb_sizes[0]; i++) {
+  for (unsigned i = 1; i < sizeof tlb_sizes / sizeof tlb_sizes[0]; i++) {
     unsigned shift = tlb_sizes[i].shift, s = tlb_sizes[i].array;
     if (shift == 22 && w->gf->index_bits != 10) continue;
-    struct mmu_entry *e = cache_lookup(m, &m->tlb[s], lin >> shift, tlb_key(lin, shift), c->tag, w->pcid, w->root_tag);
-    if (!e) continue;
-    if (e->sig != sig) {
-      /* The access mode changed since the permissions were computed. */
-      struct walk_result r = { .rights = e->rights, .nrights = e->nrights, .pkey = e->pkey,
-                               .gdirty = e->flags & ENT_GDIRTY, .ndirty = e->flags & ENT_NDIRTY };
-      e->perms = (uint8_t)walk_perms(w, &r);
-      e->sig = sig;
-    }
-    /* The permissions already require every dirty flag a write would set. */
-    if (!(e->perms & perm_of[acc])) {
-      /* The cached entry does not allow this access (or a dirty flag must
-       * be set): drop it and walk, as a page fault would drop it anyway
-       * (SDM Vol. 3A, "Invalidation of TLBs and Paging-Structure Caches"). */
-      cache_drop(&m->tlb[s], e);
-      return false;
-    }
-    uint64_t off = lin & ((1ull << shift) - 1);
-    out->pa = e->hpa | off;
-    out->page_base = out->pa & ~0xFFFull;
-    out->gpa = e->gpa | off;
-    out->perms = e->perms;
-    out->refs = 0;
-    out->page_shift = e->shift;
-    out->tlb_hit = true;
-    m->stats.tlb_hits[s]++;
-    return true;
+    e = cache_lookup(m, &m->tlb[s], lin >> shift, tlb_key(lin, shift), c->tag, w->pcid, w->root_tag);
+    if (e) return tlb_use(m, w, e, s, shift, lin, acc, sig, out);
   }
   return false;
 }
