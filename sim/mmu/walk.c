@@ -108,10 +108,10 @@ uint32_t walk_guest_check(const struct walk_env *w, unsigned rights, unsigned pk
 /* MMU_PERM_* the guest's rules (walk_guest_check) allow for a translation
  * with these rights and protection key. The answer depends on nothing else
  * than the access mode (sig), so the last one is remembered: consecutive
- * translations nearly always repeat it. */
+ * translations nearly always repeat it (walk_guest_perms_remembered()). */
 unsigned walk_guest_perms(struct walk_env *w, unsigned rights, unsigned pkey)
 {
-  unsigned key = rights | pkey << 5 | 1u << 9;
+  unsigned key = walk_guest_perms_key(rights, pkey);
   if (w->gp_key == key && w->gp_sig == w->sig) return w->gp_perms;
   unsigned p = 0;
   if (!walk_guest_check(w, rights, pkey, MMU_READ)) p |= MMU_PERM_READ;

@@ -80,7 +80,9 @@ nested_walk_fast(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool use
     if (ea > last) goto slow;
     memcpy(&e, ram + ea, 8);
     unsigned leaf = level == 1 || (e & f->fast.ps[level]);
-    unsigned v = f->fast.lut[leaf][pt_fast_index(e)]; /* rights, EPT misconfiguration / not present */
+    /* Rights, EPT misconfiguration / not present. EPT rights and rules do
+     * not read bit 63 (pt_fast_index() bit 7): the lower half serves. */
+    unsigned v = f->fast.lut[leaf][k == NK_EPT ? pt_fast_index(e) & 0x7F : pt_fast_index(e)];
     if ((e & f->fast.rsvd[level][leaf]) | (~e & need1) | (v & PT_FAST_UNUSABLE)) goto slow;
     rights &= v;
     if (leaf) break;
@@ -277,7 +279,7 @@ fast_translate(struct walk_env *w, uint64_t linear, enum mmu_access acc, struct 
   /* Access rights of the whole walk, then the guest's accessed/dirty flags
    * (SDM Vol. 3A, "Access Rights", "Accessed and Dirty Flags"). */
   unsigned pkey = f->pkeys ? (unsigned)(e >> 59) & 0xF : 0;
-  unsigned g = walk_guest_perms(w, rights, pkey);
+  unsigned g = walk_guest_perms_remembered(w, rights, pkey);
   static const unsigned perm_of[] = { [MMU_READ] = MMU_PERM_READ, [MMU_WRITE] = MMU_PERM_WRITE,
                                       [MMU_FETCH] = MMU_PERM_EXEC };
   if (!(g & perm_of[acc]))

@@ -47,4 +47,14 @@ bool walk_page_fault(struct walk_env *w, uint64_t linear, enum mmu_access acc, u
 /* MMU_PERM_* the guest's rules allow for these rights and key (remembered). */
 unsigned walk_guest_perms(struct walk_env *w, unsigned rights, unsigned pkey);
 
+/* The key walk_guest_perms() remembers its last answer under (with w->sig). */
+static inline unsigned walk_guest_perms_key(unsigned rights, unsigned pkey) { return rights | pkey << 5 | 1u << 9; }
+
+/* walk_guest_perms() with the remembered answer checked inline. */
+static inline unsigned walk_guest_perms_remembered(struct walk_env *w, unsigned rights, unsigned pkey)
+{
+  if (w->gp_key == walk_guest_perms_key(rights, pkey) && w->gp_sig == w->sig) return w->gp_perms;
+  return walk_guest_perms(w, rights, pkey);
+}
+
 #endif
