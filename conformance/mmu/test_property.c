@@ -37,6 +37,7 @@ static bool chance(unsigned percent) { return pick(100) < percent; }
 struct pcase {
   struct fx f;
   uint8_t *ram2;
+  struct mmu *gen;  /* the second cached MMU (generic walker only), or NULL */
   struct mmu_phys ref;
   const struct pt_format *gf, *nf;
   enum mmu_x86_mode mode;
@@ -117,6 +118,7 @@ static void build_case(struct pcase *p, unsigned n)
   memset(f->ram, 0, REGION);
   f->next = TABLES;
   mmu_flush_all(&f->mmu);
+  if (p->gen) mmu_flush_all(p->gen);
   unsigned slat = pick(3);
   static const enum mmu_x86_mode modes[] = { MMU_X86_32, MMU_X86_32_PSE, MMU_X86_PAE, MMU_X86_4LEVEL, MMU_X86_5LEVEL };
   p->mode = modes[pick(5)];
@@ -140,7 +142,9 @@ static void build_case(struct pcase *p, unsigned n)
     f->ctx.slat = ept ? MMU_SLAT_EPT : MMU_SLAT_NPT;
     bool ad = ept && chance(50);
     f->ctx.ept_mbec = ept && chance(20);
-    p->nf = ept ? &f->mmu.phys.ept[0][f->ctx.ept_mbec][ad] : fx_x86(f, MMU_X86_4LEVEL, true);
+    bool five = chance(25); /* 5-level EPT, or an NPT host with LA57 */
+    p->nf = ept ? &f->mmu.phys.ept[five][f->ctx.ept_mbec][ad]
+                : fx_x86(f, five ? MMU_X86_5LEVEL : MMU_X86_4LEVEL, true);
     uint64_t tb = ept ? (E_RWX | (f->ctx.ept_mbec ? E_XU : 0)) : X_TABLE;
     uint64_t lb = ept ? (E_RWX | E_WB | (f->ctx.ept_mbec ? E_XU : 0)) : (X_P | X_W | X_U);
     p->nroot = fx_page(f);
@@ -150,8 +154,12 @@ static void build_case(struct pcase *p, unsigned n)
     } else {
       fx_map(f, p->nf, p->nroot, 0, 0, lvl, tb, lb | (ept ? E_PS : X_PS));
     }
-    if (ept) f->ctx.eptp = p->nroot | 6 | (3u << 3) | (ad ? EPTP_AD : 0);
-    else { f->ctx.ncr3 = p->nroot; f->ctx.host_cr4 = CR4_PAE; f->ctx.host_efer = EFER_LMA | EFER_NXE; }
+    if (ept) f->ctx.eptp = p->nroot | 6 | ((five ? 4u : 3u) << 3) | (ad ? EPTP_AD : 0);
+    else {
+      f->ctx.ncr3 = p->nroot;
+      f->ctx.host_cr4 = CR4_PAE | (five ? CR4_LA57 : 0);
+      f->ctx.host_efer = EFER_LMA | EFER_NXE;
+    }
   }
   /* Guest tables. */
   p->groot = fx_page(f);
@@ -236,6 +244,7 @@ static void change_guest_leaf(struct pcase *p)
                   p->leaf_level[i], (unsigned long long)ea, (unsigned long long)e,
                   (unsigned long long)fx_get(&p->f, ea, p->gf->entry_size));
   mmu_invlpg(&p->f.mmu, &p->f.ctx, p->va[i]);
+  if (p->gen) mmu_invlpg(p->gen, &p->f.ctx, p->va[i]);
 }
 
 /* Changes a table entry anywhere in the guest tables, then invalidates all of
@@ -256,6 +265,7 @@ static void change_guest_table(struct pcase *p)
   if (chance(20) && p->f.next + 4096 <= REGION) keep = fx_page(&p->f);
   set_both(p, ea, keep | guest_table_bits() | (chance(3) ? X_PS : 0), p->gf->entry_size);
   assert_true(mmu_invpcid(&p->f.mmu, &p->f.ctx, MMU_INVPCID_ALL_GLOBAL, 0, 0));
+  if (p->gen) assert_true(mmu_invpcid(p->gen, &p->f.ctx, MMU_INVPCID_ALL_GLOBAL, 0, 0));
 }
 
 /* Changes one nested leaf, then INVEPT single-context or TLB_CONTROL 3. */
@@ -272,46 +282,76 @@ static void change_nested_leaf(struct pcase *p)
     set_both(p, ea, addr | nested_leaf_bits(p) | (l > 1 ? (1u << 7) : 0), 8);
     break;
   }
-  if (p->f.ctx.slat == MMU_SLAT_EPT) assert_true(mmu_invept(&p->f.mmu, MMU_INVEPT_SINGLE, p->f.ctx.eptp));
-  else assert_true(mmu_svm_tlb_control(&p->f.mmu, 3, p->f.ctx.tag));
+  struct mmu *both[2] = { &p->f.mmu, p->gen };
+  for (unsigned k = 0; k < 2 && both[k]; k++) {
+    if (p->f.ctx.slat == MMU_SLAT_EPT) assert_true(mmu_invept(both[k], MMU_INVEPT_SINGLE, p->f.ctx.eptp));
+    else assert_true(mmu_svm_tlb_control(both[k], 3, p->f.ctx.tag));
+  }
 }
 
-static void test_property_cached_matches_reference(void **s)
+/* Two cached MMUs on the same RAM contents and operations must agree in
+ * everything, the TLB-hit flag and reference count of each translation and
+ * every statistic included. */
+static void compare_cached(unsigned n, unsigned op, bool ok1, const struct mmu_translation *t1,
+                           const struct mmu_fault *f1, bool ok2, const struct mmu_translation *t2,
+                           const struct mmu_fault *f2)
 {
-  (void)s;
-  struct pcase p;
-  fx_init(&p.f, NULL);
-  p.ram2 = calloc(1, p.f.size);
-  assert_non_null(p.ram2);
-  assert_true(mmu_phys_init(&p.ref, p.ram2, p.f.size, p.f.mmu.phys.maxphyaddr, p.f.mmu.phys.features));
+  bool same = ok1 == ok2;
+  if (same && ok1)
+    same = t1->pa == t2->pa && t1->page_base == t2->page_base && t1->gpa == t2->gpa && t1->perms == t2->perms &&
+           t1->refs == t2->refs && t1->page_shift == t2->page_shift && t1->tlb_hit == t2->tlb_hit;
+  if (same && !ok1)
+    same = f1->kind == f2->kind && f1->error_code == f2->error_code && f1->cr2 == f2->cr2 &&
+           f1->exit_qualification == f2->exit_qualification && f1->guest_physical == f2->guest_physical &&
+           f1->guest_linear == f2->guest_linear && f1->exitinfo1 == f2->exitinfo1 &&
+           f1->exitinfo2 == f2->exitinfo2 && !strcmp(f1->reason ? f1->reason : "", f2->reason ? f2->reason : "");
+  if (!same)
+    print_error("case %u op %u: fast ok=%d pa=%#llx perms=%u refs=%u hit=%d kind=%d / generic ok=%d pa=%#llx "
+                "perms=%u refs=%u hit=%d kind=%d\n", n, op, ok1, (unsigned long long)t1->pa, t1->perms, t1->refs,
+                t1->tlb_hit, f1->kind, ok2, (unsigned long long)t2->pa, t2->perms, t2->refs, t2->tlb_hit, f2->kind);
+  assert_true(same);
+}
+
+/* Runs CASES random cases; each access goes through the cached MMU and
+ * either the reference walker (p->gen NULL) or the generic-only MMU. */
+static void run_cases(struct pcase *p)
+{
   rng_state = 0x9E3779B97F4A7C15ull;
   unsigned accesses = 0, hits = 0, faults = 0;
+  uint8_t *other = p->gen ? p->gen->phys.ram : p->ram2;
   for (unsigned n = 0; n < CASES; n++) {
-    build_case(&p, n);
+    build_case(p, n);
+    if (p->gen) memcpy(other, p->f.ram, REGION);
     for (unsigned op = 0; op < OPS; op++) {
       unsigned what = pick(100);
       bool trace = g_trace = getenv("MMU_PROPERTY_TRACE") && (unsigned)atoi(getenv("MMU_PROPERTY_TRACE")) == n;
-      if (what < 8) { if (trace) print_message("op %u: change leaf\n", op); change_guest_leaf(&p); continue; }
-      if (what < 11) { if (trace) print_message("op %u: change table\n", op); change_guest_table(&p); continue; }
-      if (what < 14) { if (trace) print_message("op %u: change nested\n", op); change_nested_leaf(&p); continue; }
-      randomize_mode_bits(&p);
-      uint64_t va = p.va[pick(p.nmaps)] + (chance(70) ? pick(0x1000) : chance(70) ? pick(0x2000) : (rnd() & 0x3FFFFF));
+      if (what < 8) { if (trace) print_message("op %u: change leaf\n", op); change_guest_leaf(p); continue; }
+      if (what < 11) { if (trace) print_message("op %u: change table\n", op); change_guest_table(p); continue; }
+      if (what < 14) { if (trace) print_message("op %u: change nested\n", op); change_nested_leaf(p); continue; }
+      randomize_mode_bits(p);
+      uint64_t va = p->va[pick(p->nmaps)] + (chance(70) ? pick(0x1000) : chance(70) ? pick(0x2000) : (rnd() & 0x3FFFFF));
       enum mmu_access acc = (enum mmu_access)pick(3);
       unsigned flags = chance(10) ? MMU_IMPLICIT_SUPERVISOR : 0;
       struct mmu_translation t1 = { 0 }, t2 = { 0 };
       struct mmu_fault f1 = { 0 }, f2 = { 0 };
-      bool ok1 = mmu_translate(&p.f.mmu, &p.f.ctx, va, acc, flags, &t1, &f1);
-      bool ok2 = mmu_reference_translate(&p.ref, &p.f.ctx, va, acc, flags, &t2, &f2);
-      if (getenv("MMU_PROPERTY_TRACE") && (unsigned)atoi(getenv("MMU_PROPERTY_TRACE")) == n)
-        print_message("op %u: %s slat=%d va=%#llx acc=%d cpl=%u ok=%d/%d hit=%d\n", op, p.gf->name,
-                      p.f.ctx.slat, (unsigned long long)va, acc, p.f.ctx.cpl, ok1, ok2, t1.tlb_hit);
-      compare(n, op, ok1, &t1, &f1, ok2, &t2, &f2);
+      bool ok1 = mmu_translate(&p->f.mmu, &p->f.ctx, va, acc, flags, &t1, &f1);
+      bool ok2 = p->gen ? mmu_translate(p->gen, &p->f.ctx, va, acc, flags, &t2, &f2)
+                        : mmu_reference_translate(&p->ref, &p->f.ctx, va, acc, flags, &t2, &f2);
+      if (trace)
+        print_message("op %u: %s slat=%d va=%#llx acc=%d cpl=%u ok=%d/%d hit=%d\n", op, p->gf->name,
+                      p->f.ctx.slat, (unsigned long long)va, acc, p->f.ctx.cpl, ok1, ok2, t1.tlb_hit);
+      if (p->gen) compare_cached(n, op, ok1, &t1, &f1, ok2, &t2, &f2);
+      else compare(n, op, ok1, &t1, &f1, ok2, &t2, &f2);
       accesses++;
       hits += t1.tlb_hit;
       faults += !ok1;
     }
-    if (memcmp(p.f.ram, p.ram2, REGION) != 0) {
-      print_error("case %u: memory (A/D flags) differs between cached and reference\n", n);
+    if (memcmp(p->f.ram, other, REGION) != 0) {
+      print_error("case %u: memory (A/D flags) differs between the two\n", n);
+      fail();
+    }
+    if (p->gen && memcmp(mmu_stats(&p->f.mmu), mmu_stats(p->gen), sizeof(struct mmu_stats)) != 0) {
+      print_error("case %u: statistics differ between the fast and the generic walker\n", n);
       fail();
     }
   }
@@ -320,14 +360,68 @@ static void test_property_cached_matches_reference(void **s)
   assert_true(hits > accesses / 10);
   assert_true(faults > accesses / 10);
   assert_true(faults < accesses - accesses / 10);
+}
+
+static void test_property_cached_matches_reference(void **s)
+{
+  (void)s;
+  struct pcase p = { 0 };
+  fx_init(&p.f, NULL);
+  p.ram2 = calloc(1, p.f.size);
+  assert_non_null(p.ram2);
+  assert_true(mmu_phys_init(&p.ref, p.ram2, p.f.size, p.f.mmu.phys.maxphyaddr, p.f.mmu.phys.features));
+  run_cases(&p);
   free(p.ram2);
   fx_fini(&p.f);
+}
+
+/* Runs the cases through two cached MMUs of geometry `geo`: the default one
+ * (specialised translation where it applies) and a generic-only one. */
+static void run_fast_against_generic(const struct mmu_geometry *geo)
+{
+  struct pcase p = { 0 };
+  fx_init(&p.f, geo);
+  struct mmu gen;
+  uint8_t *ram3 = calloc(1, p.f.size);
+  assert_non_null(ram3);
+  assert_true(mmu_init(&gen, geo, ram3, p.f.size));
+  gen.generic_only = true;
+  p.gen = &gen;
+  p.ram2 = ram3; /* set_both() keeps the generic MMU's RAM in step */
+  run_cases(&p);
+  mmu_fini(&gen);
+  free(ram3);
+  fx_fini(&p.f);
+}
+
+/* The specialised translation (sim/mmu/walk_fast.c) against the generic
+ * walker with the same caches: not only the same architectural answers but
+ * the same cache contents, seen through TLB hits, reference counts and the
+ * statistics (hits and misses of every cache). The run covers the fast
+ * path's configurations (4/5-level guests, EPT and NPT) and its hand-overs
+ * (faults, flag updates); the other modes take the generic path in both.
+ * Besides the default geometry, tiny caches with LRU and with FIFO
+ * replacement, so that every cache evicts and the victim choice shows. */
+static void test_property_fast_walker_matches_generic_walker(void **s)
+{
+  (void)s;
+  run_fast_against_generic(&mmu_default_geometry);
+  struct mmu_geometry tiny = mmu_default_geometry;
+  tiny.tlb[MMU_PAGE_4K] = (struct mmu_cache_geometry){ 2, 3 };
+  tiny.tlb[MMU_PAGE_LARGE] = (struct mmu_cache_geometry){ 1, 2 };
+  tiny.tlb[MMU_PAGE_1G] = (struct mmu_cache_geometry){ 1, 1 };
+  for (unsigned l = 2; l < MMU_PSC_LEVELS; l++) tiny.psc[l] = (struct mmu_cache_geometry){ 1, 2 };
+  tiny.gpa_tlb = (struct mmu_cache_geometry){ 2, 3 };
+  run_fast_against_generic(&tiny);
+  tiny.replacement = MMU_REPL_FIFO;
+  run_fast_against_generic(&tiny);
 }
 
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_property_cached_matches_reference),
+    cmocka_unit_test(test_property_fast_walker_matches_generic_walker),
   };
   return cmocka_run_group_tests_name("mmu_property", tests, NULL, NULL);
 }

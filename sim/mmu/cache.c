@@ -24,6 +24,7 @@ bool cache_alloc(struct mmu_cache *c, const struct mmu_cache_geometry *g)
     set[SET_GEN] = 0; /* generation 0 is never current; FIFO pointer 0 */
     set[SET_ORDER] = order;
     set[SET_VALID] = 0;
+    set[SET_FILLS] = SET_ORDERED;
     for (uint32_t w = 0; w < g->ways; w++) set[SET_KEYS + w] = 0;
   }
   c->sets = g->sets;
@@ -33,6 +34,14 @@ bool cache_alloc(struct mmu_cache *c, const struct mmu_cache_geometry *g)
   return true;
 }
 
+void cache_order_write(uint64_t *s)
+{
+  uint64_t n = s[SET_FILLS], o = 0;
+  for (unsigned p = 0; p < 16; p++) o |= (uint64_t)(p < n ? n - 1 - p : p) << (4 * p);
+  s[SET_ORDER] = o;
+  s[SET_FILLS] = SET_ORDERED;
+}
+
 void cache_free(struct mmu_cache *c)
 {
   free(c->e);
@@ -40,28 +49,30 @@ void cache_free(struct mmu_cache *c)
   *c = (struct mmu_cache){ 0 };
 }
 
-struct mmu_entry *cache_slot(struct mmu *m, struct mmu_cache *c, uint64_t index, uint64_t key,
-                             uint16_t tag, uint16_t pcid, uint64_t root)
+struct mmu_entry *cache_slot_at(struct mmu *m, struct mmu_cache *c, uint64_t index, uint64_t key, uint16_t tag,
+                               uint16_t pcid, uint64_t root, uint64_t **block, uint32_t *way)
 {
   if (!c->sets) return 0;
   uint32_t si = (uint32_t)(index & c->set_mask);
   struct mmu_entry *set = c->e + (size_t)si * c->ways;
   uint64_t *s = cache_set_current(m, c, si);
+  *block = s;
   const uint64_t *keys = s + SET_KEYS;
-  uint64_t valid = s[SET_VALID];
-  for (uint64_t v = valid; v; v &= v - 1) {
+  for (uint64_t v = s[SET_VALID]; v; v &= v - 1) {
     uint32_t w = (uint32_t)__builtin_ctzll(v);
     struct mmu_entry *e = &set[w];
-    if (keys[w] == key && e->tag == tag && e->root == root && e->pcid == pcid) return e;
+    if (keys[w] == key && e->tag == tag && e->root == root && e->pcid == pcid) { *way = w; return e; }
   }
-  uint64_t free_ways = ~valid & ((1ull << c->ways) - 1);
-  if (free_ways) return &set[__builtin_ctzll(free_ways)]; /* the lowest invalid way */
-  if (m->geo.replacement == MMU_REPL_FIFO) {
-    uint32_t v = (uint32_t)(s[SET_GEN] >> 32);
-    s[SET_GEN] = (s[SET_GEN] & 0xFFFFFFFFull) | ((uint64_t)((v + 1) % c->ways) << 32);
-    return &set[v];
-  }
-  return &set[(s[SET_ORDER] >> (4 * (c->ways - 1))) & 0xF]; /* least recently used */
+  *way = cache_victim_way(m, c, s);
+  return &set[*way];
+}
+
+struct mmu_entry *cache_slot(struct mmu *m, struct mmu_cache *c, uint64_t index, uint64_t key,
+                             uint16_t tag, uint16_t pcid, uint64_t root)
+{
+  uint64_t *block;
+  uint32_t way;
+  return cache_slot_at(m, c, index, key, tag, pcid, root, &block, &way);
 }
 
 void cache_invalidate(struct mmu *m, struct mmu_cache *c, const struct cache_match *mt)

@@ -49,8 +49,16 @@ struct cache_match {
 bool cache_alloc(struct mmu_cache *c, const struct mmu_cache_geometry *g);
 void cache_free(struct mmu_cache *c);
 
-/* The block of one set (see struct mmu_cache). */
-enum { SET_GEN, SET_ORDER, SET_VALID, SET_KEYS };
+/* The block of one set (see struct mmu_cache). SET_FILLS: while the set
+ * has only been filled way after way since it was emptied by a full flush
+ * (ways 0, 1, .., n-1, no lookup hit, no other fill), n; the LRU order is
+ * then implied (n-1 most recent .. 0, the unfilled ways after) and is only
+ * written out (SET_ORDERED) when a hit or another fill needs it. A cold
+ * translation fills sets in exactly this way, so it skips the order update;
+ * the order of never-filled ways is irrelevant, as every way has been filled
+ * (and moved to the front) before a victim is chosen. */
+enum { SET_GEN, SET_ORDER, SET_VALID, SET_FILLS, SET_KEYS };
+#define SET_ORDERED 0xFFu
 
 static inline uint64_t *cache_set(const struct mmu_cache *c, size_t set) { return c->sets_mem + set * c->stride; }
 
@@ -61,15 +69,21 @@ static inline uint64_t *cache_set_current(struct mmu *m, struct mmu_cache *c, si
   uint64_t *s = cache_set(c, set);
   if ((uint32_t)s[SET_GEN] != m->generation) {
     s[SET_VALID] = 0;
+    s[SET_FILLS] = 0;
     s[SET_GEN] = (s[SET_GEN] & ~0xFFFFFFFFull) | m->generation;
   }
   return s;
 }
 
+/* Writes out the order SET_FILLS implies: n-1, .., 0, then n, n+1, ...
+ * (cache.c; rare: once per set between full flushes, and only if used). */
+void cache_order_write(uint64_t *s) __attribute__((cold));
+
 /* Makes way w the most recently used of its set. The order holds every way
  * once, so this is exact LRU: the victim is the last way in the order. */
 static inline void cache_touch(uint64_t *s, uint32_t w)
 {
+  if (__builtin_expect(s[SET_FILLS] != SET_ORDERED, 0)) cache_order_write(s);
   uint64_t o = s[SET_ORDER];
   /* The position p of w's nibble: the lowest zero nibble of o ^ w-in-every-
    * nibble (w occurs once among the ways; unused high nibbles come after). */
@@ -108,6 +122,43 @@ static inline struct mmu_entry *cache_lookup(struct mmu *m, struct mmu_cache *c,
 struct mmu_entry *cache_slot(struct mmu *m, struct mmu_cache *c, uint64_t index, uint64_t key,
                              uint16_t tag, uint16_t pcid, uint64_t root);
 
+/* The way of a set (block `s`, current) a new entry goes into when no entry
+ * has its key and tags: the lowest invalid way, else the policy's victim. */
+static inline uint32_t cache_victim_way(struct mmu *m, struct mmu_cache *c, uint64_t *s)
+{
+  uint64_t free_ways = ~s[SET_VALID] & ((1ull << c->ways) - 1);
+  if (free_ways) return (uint32_t)__builtin_ctzll(free_ways);
+  if (m->geo.replacement == MMU_REPL_FIFO) {
+    uint32_t v = (uint32_t)(s[SET_GEN] >> 32);
+    s[SET_GEN] = (s[SET_GEN] & 0xFFFFFFFFull) | ((uint64_t)((v + 1) % c->ways) << 32);
+    return v;
+  }
+  if (__builtin_expect(s[SET_FILLS] != SET_ORDERED, 0)) cache_order_write(s);
+  return (uint32_t)(s[SET_ORDER] >> (4 * (c->ways - 1))) & 0xF; /* least recently used */
+}
+
+/* Way w of set block s has just been filled: the most recently used. */
+static inline void cache_touch_filled(uint64_t *s, uint32_t w)
+{
+  if (s[SET_FILLS] == w) s[SET_FILLS] = w + 1u; /* the next way in fill order: the order stays implied */
+  else cache_touch(s, w);
+}
+
+/* Marks way w of a set (block `s`) filled with `key`: valid, current
+ * generation, most recently used. */
+static inline void cache_commit_way(struct mmu *m, struct mmu_cache *c, uint64_t *s, uint32_t w, uint64_t key)
+{
+  c->filled_gen = m->generation;
+  s[SET_KEYS + w] = key;
+  s[SET_VALID] |= 1ull << w;
+  cache_touch_filled(s, w);
+}
+
+/* cache_slot() that also gives the slot's set block and way (for
+ * cache_commit_way()). */
+struct mmu_entry *cache_slot_at(struct mmu *m, struct mmu_cache *c, uint64_t index, uint64_t key, uint16_t tag,
+                               uint16_t pcid, uint64_t root, uint64_t **block, uint32_t *way);
+
 /* Marks the slot filled: valid, current generation, most recently used. */
 static inline void cache_commit(struct mmu *m, struct mmu_cache *c, struct mmu_entry *e)
 {
@@ -117,7 +168,7 @@ static inline void cache_commit(struct mmu *m, struct mmu_cache *c, struct mmu_e
   uint32_t w = (uint32_t)(i % c->ways);
   s[SET_KEYS + w] = e->key;
   s[SET_VALID] |= 1ull << w;
-  cache_touch(s, w);
+  cache_touch_filled(s, w);
 }
 
 static inline void cache_drop(struct mmu_cache *c, struct mmu_entry *e)

@@ -8,6 +8,7 @@
 #include "models/vmx/ept_format.h"
 #include "sim/mmu/cache.h"
 #include "sim/mmu/walk.h"
+#include "sim/mmu/walk_fast.h"
 #include "sim/mmu/x86_format.h"
 
 /* A Skylake-like shape: a large 4 KiB array, small large-page arrays, small
@@ -35,13 +36,23 @@ bool mmu_phys_init(struct mmu_phys *p, uint8_t *ram, uint64_t ram_size, uint8_t 
     for (unsigned nxe = 0; nxe < 2; nxe++) {
       x86_format_build(&p->x86[mode][nxe], (enum mmu_x86_mode)mode, maxphy, features, nxe);
       pt_format_tabulate(&p->x86[mode][nxe]);
+      pt_format_fast(&p->x86[mode][nxe]);
     }
   for (unsigned five = 0; five < 2; five++)
     for (unsigned mbec = 0; mbec < 2; mbec++)
       for (unsigned ad = 0; ad < 2; ad++) {
         ept_format_build(&p->ept[five][mbec][ad], five ? 5 : 4, maxphy, mbec, ad,
                          features & MMU_FEAT_EPT_1G, features & MMU_FEAT_EPT_EXEC_ONLY);
-        pt_format_tabulate(&p->ept[five][mbec][ad]);
+        struct pt_format *f = &p->ept[five][mbec][ad];
+        pt_format_tabulate(f);
+        /* The misconfiguration rules of models/vmx read only entry bits
+         * 2:0, 5:3 (memory type) and 10 (user-execute under MBEC). */
+        for (unsigned leaf = 0; leaf < 2; leaf++)
+          for (unsigned i = 0; i < 128; i++) {
+            uint64_t e = (i & 0x3F) | ((uint64_t)(i >> 6) << 10);
+            if (ept_entry_misconfig(f, e, leaf)) f->ept_misconfig[leaf][i >> 6] |= 1ull << (i & 63);
+          }
+        pt_format_fast(f);
       }
   return true;
 }
@@ -144,40 +155,53 @@ static inline uint64_t tlb_key(uint64_t lin, unsigned shift) { return ((lin >> s
 
 static const unsigned perm_of[] = { [MMU_READ] = MMU_PERM_READ, [MMU_WRITE] = MMU_PERM_WRITE, [MMU_FETCH] = MMU_PERM_EXEC };
 
+/* A TLB entry found for the access: a hit if it allows the access. */
+static inline bool tlb_use(struct mmu *m, struct walk_env *w, struct mmu_entry *e, unsigned s, unsigned shift,
+                           uint64_t lin, enum mmu_access acc, uint64_t sig, struct mmu_translation *out)
+{
+  if (e->sig != sig) {
+    /* The access mode changed since the permissions were computed. */
+    struct walk_result r = { .rights = e->rights, .nrights = e->nrights, .pkey = e->pkey,
+                             .gdirty = e->flags & ENT_GDIRTY, .ndirty = e->flags & ENT_NDIRTY };
+    e->perms = (uint8_t)walk_perms(w, &r);
+    e->sig = sig;
+  }
+  /* The permissions already require every dirty flag a write would set. */
+  if (!(e->perms & perm_of[acc])) {
+    /* The cached entry does not allow this access (or a dirty flag must
+     * be set): drop it and walk, as a page fault would drop it anyway
+     * (SDM Vol. 3A, "Invalidation of TLBs and Paging-Structure Caches"). */
+    cache_drop(&m->tlb[s], e);
+    return false;
+  }
+  uint64_t off = lin & ((1ull << shift) - 1);
+  out->pa = e->hpa | off;
+  out->page_base = out->pa & ~0xFFFull;
+  out->gpa = e->gpa | off;
+  out->perms = e->perms;
+  out->refs = 0;
+  out->page_shift = e->shift;
+  out->tlb_hit = true;
+  m->stats.tlb_hits[s]++;
+  return true;
+}
+
 static bool tlb_hit(struct mmu *m, struct walk_env *w, uint64_t lin, enum mmu_access acc, uint64_t sig,
                     struct mmu_translation *out)
 {
   const struct mmu_context *c = w->ctx;
-  for (unsigned i = 0; i < sizeof tlb_sizes / sizeof tlb_sizes[0]; i++) {
+  struct mmu_entry *e = cache_lookup(m, &m->tlb[MMU_PAGE_4K], lin >> 12, tlb_key(lin, 12), c->tag, w->pcid,
+                                     w->root_tag);
+  if (e) return tlb_use(m, w, e, MMU_PAGE_4K, 12, lin, acc, sig, out);
+  /* Nothing filled in the larger arrays since the last full flush: every
+   * other lookup would miss too. */
+  if (m->tlb[MMU_PAGE_LARGE].filled_gen != m->generation && m->tlb[MMU_PAGE_1G].filled_gen != m->generation)
+    return false;
+  for (unsigned i = 1; i < sizeof tlb_sizes / sizeof tlb_sizes[0]; i++) {
     unsigned shift = tlb_sizes[i].shift, s = tlb_sizes[i].array;
     if (shift == 22 && w->gf->index_bits != 10) continue;
-    struct mmu_entry *e = cache_lookup(m, &m->tlb[s], lin >> shift, tlb_key(lin, shift), c->tag, w->pcid, w->root_tag);
-    if (!e) continue;
-    if (e->sig != sig) {
-      /* The access mode changed since the permissions were computed. */
-      struct walk_result r = { .rights = e->rights, .nrights = e->nrights, .pkey = e->pkey,
-                               .gdirty = e->flags & ENT_GDIRTY, .ndirty = e->flags & ENT_NDIRTY };
-      e->perms = (uint8_t)walk_perms(w, &r);
-      e->sig = sig;
-    }
-    /* The permissions already require every dirty flag a write would set. */
-    if (!(e->perms & perm_of[acc])) {
-      /* The cached entry does not allow this access (or a dirty flag must
-       * be set): drop it and walk, as a page fault would drop it anyway
-       * (SDM Vol. 3A, "Invalidation of TLBs and Paging-Structure Caches"). */
-      cache_drop(&m->tlb[s], e);
-      return false;
-    }
-    uint64_t off = lin & ((1ull << shift) - 1);
-    out->pa = e->hpa | off;
-    out->page_base = out->pa & ~0xFFFull;
-    out->gpa = e->gpa | off;
-    out->perms = e->perms;
-    out->refs = 0;
-    out->page_shift = e->shift;
-    out->tlb_hit = true;
-    m->stats.tlb_hits[s]++;
-    return true;
+    e = cache_lookup(m, &m->tlb[s], lin >> shift, tlb_key(lin, shift), c->tag, w->pcid, w->root_tag);
+    if (e) return tlb_use(m, w, e, s, shift, lin, acc, sig, out);
   }
   return false;
 }
@@ -189,18 +213,29 @@ static void tlb_fill(struct mmu *m, struct walk_env *w, uint64_t lin, const stru
   unsigned s = shift >= 30 ? MMU_PAGE_1G : shift > 12 ? MMU_PAGE_LARGE : MMU_PAGE_4K;
   uint64_t key = tlb_key(lin, shift);
   uint64_t mask = (1ull << shift) - 1;
-  struct mmu_entry *e = cache_slot(m, &m->tlb[s], lin >> shift, key, w->ctx->tag, w->pcid, w->root_tag);
+  uint64_t *block;
+  uint32_t way;
+  struct mmu_entry *e = cache_slot_at(m, &m->tlb[s], lin >> shift, key, w->ctx->tag, w->pcid, w->root_tag,
+                                      &block, &way);
   if (!e) return;
-  *e = (struct mmu_entry){
-    .key = key, .root = w->root_tag, .hpa = out->pa & ~mask, .gpa = out->gpa & ~mask,
-    .tag = w->ctx->tag, .pcid = w->pcid, .rights = (uint8_t)r->rights, .nrights = (uint8_t)r->nrights,
-    .perms = (uint8_t)out->perms, .sig = sig,
-    .shift = (uint8_t)shift, .gshift = (uint8_t)(r->gshift > shift ? r->gshift : shift), .pkey = (uint8_t)r->pkey,
-    .flags = (uint8_t)((r->global ? ENT_GLOBAL : 0) | (r->gdirty ? ENT_GDIRTY : 0) |
-                       (r->ndirty ? ENT_NDIRTY : 0) |
-                       (w->nf && w->nf->kind == PT_KIND_EPT ? ENT_EPT : 0)),
-  };
-  cache_commit(m, &m->tlb[s], e);
+  /* Field by field: every field is written, without zeroing the line first. */
+  e->key = key;
+  e->root = w->root_tag;
+  e->hpa = out->pa & ~mask;
+  e->gpa = out->gpa & ~mask;
+  e->tag = w->ctx->tag;
+  e->pcid = w->pcid;
+  e->rights = (uint8_t)r->rights;
+  e->nrights = (uint8_t)r->nrights;
+  e->flags = (uint8_t)((r->global ? ENT_GLOBAL : 0) | (r->gdirty ? ENT_GDIRTY : 0) | (r->ndirty ? ENT_NDIRTY : 0) |
+                       (w->nf && w->nf->kind == PT_KIND_EPT ? ENT_EPT : 0));
+  e->shift = (uint8_t)shift;
+  e->nshift = 0;
+  e->gshift = (uint8_t)(r->gshift > shift ? r->gshift : shift);
+  e->pkey = (uint8_t)r->pkey;
+  e->perms = (uint8_t)out->perms;
+  e->sig = sig;
+  cache_commit_way(m, &m->tlb[s], block, way, key);
 }
 
 static_assert(sizeof(struct walk_env) <= sizeof(((struct mmu *)0)->memo_env), "memo_env too small");
@@ -222,6 +257,7 @@ static struct walk_env *env_for(struct mmu *m, const struct mmu_context *ctx, un
   struct walk_env *w = (struct walk_env *)m->memo_env;
   if (!m->memo_valid || !same_env_ctx(&m->memo_ctx, ctx)) {
     if (!walk_env_init(w, &m->phys, m, ctx, 0, fault)) { m->memo_valid = false; return 0; }
+    w->fast = !m->generic_only && walk_fast_ok(w);
     m->memo_ctx = *ctx;
     m->memo_valid = true;
   }
@@ -249,7 +285,7 @@ bool mmu_translate(struct mmu *m, const struct mmu_context *ctx, uint64_t linear
   if (w->gf) { m->stats.tlb_misses++; count_tag(m, ctx->tag, false); }
   struct walk_result r;
   m->stats.walks++;
-  bool ok = walk_translate(w, lin, acc, out, fault, &r);
+  bool ok = w->fast ? walk_fast_translate(w, lin, acc, out, fault, &r) : walk_translate(w, lin, acc, out, fault, &r);
   m->stats.refs += w->refs;
   if (!ok) {
     m->stats.faults++;

@@ -194,7 +194,9 @@ struct mmu_entry;   /* sim/mmu/cache.h */
  * one or two cache lines: word 0 holds the generation the set's contents
  * belong to (low half; lazy full flush) and the FIFO pointer (high half),
  * word 1 the LRU order (4-bit way numbers, most recently used first), word 2
- * a bit per valid way, then the key of each way. */
+ * a bit per valid way, word 3 how many ways have been filled in order since
+ * the set was emptied (the LRU order implied; sim/mmu/cache.h), then the
+ * key of each way. */
 #define MMU_CACHE_MAX_WAYS 16
 
 struct mmu_cache {
@@ -210,6 +212,10 @@ struct mmu_cache {
 struct mmu {
   uint32_t generation;     /* bumped by a full flush; older entries are invalid */
   bool memo_valid;
+  /* Tests: translate with the generic walker only (sim/mmu/walk.c), never
+   * the specialised one (walk_fast.c); both must give the same results,
+   * memory writes, cache contents and statistics. Set before translating. */
+  bool generic_only;
   struct mmu_cache tlb[MMU_PAGE_SIZES];
   struct mmu_cache psc[MMU_PSC_LEVELS];
   struct mmu_cache gpa_tlb;

@@ -62,6 +62,29 @@ struct pt_format {
    * right in every format (pt_rights_index); filled by pt_format_tabulate(). */
   bool rights_tabulated;
   uint8_t rights_lut[32];
+  /* The cached MMU's fast translation (walk_fast.c) handles this format:
+   * 8-byte entries, 9 index bits, 4 or 5 levels, a full top table, rights
+   * at every level. Set by pt_format_tabulate(). */
+  bool fast_walk;
+  /* EPT: ept_entry_misconfig() tabulated over the bits it reads (2:0, the
+   * memory type 5:3, and 10), by leaf/table: bit pt_ept_misconfig_index(e)
+   * of ept_misconfig[leaf] is set when the entry is misconfigured. Filled
+   * by mmu_phys_init(). */
+  uint64_t ept_misconfig[2][2];
+  /* The same rules folded for walk_fast.c: an entry is usable without a
+   * fault and without an accessed-flag write iff (e & rsvd[level][leaf]) |
+   * (~e & need1) is 0 and, for EPT, bit pt_ept_misconfig_index(e) of
+   * unusable[leaf] is clear (not present, or misconfigured). A level maps a
+   * page iff it is 1 or e & ps[level]. Filled by pt_format_fast(). */
+  struct {
+    uint64_t need1;                       /* x86: P and A; EPT: A when A/D is on */
+    uint64_t rsvd[PT_MAX_LEVELS + 1][2];
+    uint64_t ps[PT_MAX_LEVELS + 1];
+    uint64_t unusable[2][2];
+    /* [leaf][pt_fast_index(e)]: the entry's rights (pt_rights()), plus
+     * PT_FAST_UNUSABLE when `unusable` has the entry's bit. */
+    uint8_t lut[2][256];
+  } fast;
   struct pt_level lv[PT_MAX_LEVELS + 1]; /* indexed by level, 1..levels */
 };
 
@@ -90,6 +113,11 @@ static inline unsigned pt_rights_index(uint64_t e)
  * PT_RIGHTS_BITS; otherwise the walker computes it entry by entry. */
 static inline void pt_format_tabulate(struct pt_format *f)
 {
+  f->fast_walk = f->entry_size == 8 && f->index_bits == 9 && !f->top_entries && !f->pse36 &&
+                 (f->levels == 4 || f->levels == 5) &&
+                 ((f->bit_r | f->bit_w | f->bit_xs | f->bit_xu | f->bit_u | f->bit_nx) & ~PT_RIGHTS_BITS) == 0;
+  for (unsigned l = 1; l <= f->levels; l++)
+    if (f->lv[l].rights_ignored) f->fast_walk = false;
   uint64_t used = f->bit_r | f->bit_w | f->bit_xs | f->bit_xu | f->bit_u | f->bit_nx;
   f->rights_tabulated = (used & ~PT_RIGHTS_BITS) == 0;
   if (!f->rights_tabulated) return;
@@ -98,6 +126,52 @@ static inline void pt_format_tabulate(struct pt_format *f)
     f->rights_lut[i] = (uint8_t)pt_entry_rights(f, e);
   }
 }
+
+#define PT_FAST_UNUSABLE 0x80u
+
+/* Entry bits 5:0, 10 and 63 (everything the rights and the EPT rules
+ * read) as an 8-bit index. */
+static inline unsigned pt_fast_index(uint64_t e)
+{
+  return (unsigned)((e & 0x3F) | ((e >> 4) & 0x40) | ((e >> 56) & 0x80));
+}
+
+static inline unsigned pt_rights(const struct pt_format *f, uint64_t e);
+
+/* Fills f->fast from the masks (and f->ept_misconfig, already filled for
+ * EPT). */
+static inline void pt_format_fast(struct pt_format *f)
+{
+  f->fast.need1 = f->a_bit | (f->kind == PT_KIND_X86 ? f->present : 0);
+  for (unsigned l = 1; l <= f->levels; l++) {
+    f->fast.rsvd[l][0] = f->lv[l].rsvd_table;
+    f->fast.rsvd[l][1] = f->lv[l].rsvd_leaf;
+    f->fast.ps[l] = f->lv[l].large_ok ? f->ps_bit : 0;
+  }
+  for (unsigned leaf = 0; leaf < 2; leaf++) {
+    f->fast.unusable[leaf][0] = f->fast.unusable[leaf][1] = 0;
+    if (f->kind != PT_KIND_EPT) continue;
+    for (unsigned i = 0; i < 128; i++) {
+      uint64_t e = (i & 0x3F) | ((uint64_t)(i >> 6) << 10);
+      bool bad = !(e & f->present) || ((f->ept_misconfig[leaf][i >> 6] >> (i & 63)) & 1);
+      if (bad) f->fast.unusable[leaf][i >> 6] |= 1ull << (i & 63);
+    }
+  }
+  for (unsigned leaf = 0; leaf < 2; leaf++)
+    for (unsigned i = 0; i < 256; i++) {
+      uint64_t e = (i & 0x3F) | ((uint64_t)(i >> 6 & 1) << 10) | ((uint64_t)(i >> 7) << 63);
+      unsigned u = i & 0x7F;
+      bool bad = (f->fast.unusable[leaf][u >> 6] >> (u & 63)) & 1;
+      f->fast.lut[leaf][i] = (uint8_t)(pt_rights(f, e) | (bad ? PT_FAST_UNUSABLE : 0));
+    }
+}
+
+/* Bits 5:0 and 10 of an EPT entry as a 7-bit index. */
+static inline unsigned pt_ept_misconfig_index(uint64_t e)
+{
+  return (unsigned)((e & 0x3F) | ((e >> 4) & 0x40));
+}
+
 
 static inline unsigned pt_rights(const struct pt_format *f, uint64_t e)
 {

@@ -8,6 +8,7 @@
  * Exceptions"); SDM Vol. 3C, "VMX Support for Address Translation"; APM Vol. 2,
  * "Nested Paging". */
 #include "sim/mmu/walk.h"
+#include "sim/mmu/walk_internal.h"
 
 #include <string.h>
 
@@ -15,27 +16,6 @@
 #include "models/vmx/ept_format.h"
 #include "sim/mmu/cache.h"
 #include "sim/mmu/x86_format.h"
-
-/* ---- Physical memory --------------------------------------------------------- */
-
-/* Reads outside RAM return all ones, like an unclaimed bus cycle. */
-static inline uint64_t ram_read(const struct mmu_phys *p, uint64_t pa, unsigned size)
-{
-  if (pa >= p->ram_size || p->ram_size - pa < size) return size == 4 ? 0xFFFFFFFFull : ~0ull;
-  if (size == 4) { uint32_t v; memcpy(&v, p->ram + pa, 4); return v; }
-  uint64_t v;
-  memcpy(&v, p->ram + pa, 8);
-  return v;
-}
-
-/* Sets flag bits in an entry as the processor's locked update does: only the
- * bytes holding the bits change. Writes outside RAM are dropped. */
-static inline void ram_set_bits(const struct mmu_phys *p, uint64_t pa, uint64_t bits, unsigned size)
-{
-  if (pa >= p->ram_size || p->ram_size - pa < size) return;
-  for (unsigned i = 0; i < size; i++)
-    p->ram[pa + i] |= (uint8_t)(bits >> (8 * i));
-}
 
 /* ---- Context ------------------------------------------------------------------ */
 
@@ -125,27 +105,13 @@ uint32_t walk_guest_check(const struct walk_env *w, unsigned rights, unsigned pk
   return PF_P | (pk ? PF_PK : 0);
 }
 
-bool walk_nested_allows(const struct walk_env *w, unsigned nr, enum mmu_access acc, bool user_page)
-{
-  if (!w->nf) return true;
-  if (w->nf->kind == PT_KIND_X86 && !(nr & PT_RIGHT_U)) return false; /* NPT: user accesses */
-  switch (acc) {
-  case MMU_READ:  return nr & PT_RIGHT_R;
-  case MMU_WRITE: return (nr & PT_RIGHT_W) && (nr & PT_RIGHT_R);
-  case MMU_FETCH:
-    /* Mode-based execute control: user-mode linear addresses need XU. */
-    return nr & (user_page && w->nf->kind == PT_KIND_EPT ? PT_RIGHT_XU : PT_RIGHT_XS);
-  }
-  return false;
-}
-
 /* MMU_PERM_* the guest's rules (walk_guest_check) allow for a translation
  * with these rights and protection key. The answer depends on nothing else
  * than the access mode (sig), so the last one is remembered: consecutive
- * translations nearly always repeat it. */
-static unsigned guest_perms(struct walk_env *w, unsigned rights, unsigned pkey)
+ * translations nearly always repeat it (walk_guest_perms_remembered()). */
+unsigned walk_guest_perms(struct walk_env *w, unsigned rights, unsigned pkey)
 {
-  unsigned key = rights | pkey << 5 | 1u << 9;
+  unsigned key = walk_guest_perms_key(rights, pkey);
   if (w->gp_key == key && w->gp_sig == w->sig) return w->gp_perms;
   unsigned p = 0;
   if (!walk_guest_check(w, rights, pkey, MMU_READ)) p |= MMU_PERM_READ;
@@ -160,7 +126,7 @@ static unsigned guest_perms(struct walk_env *w, unsigned rights, unsigned pkey)
 unsigned walk_perms(struct walk_env *w, const struct walk_result *r)
 {
   bool upage = r->rights & PT_RIGHT_U;
-  unsigned g = guest_perms(w, r->rights, r->pkey);
+  unsigned g = walk_guest_perms(w, r->rights, r->pkey);
   unsigned p = 0;
   if ((g & MMU_PERM_READ) && walk_nested_allows(w, r->nrights, MMU_READ, upage)) p |= MMU_PERM_READ;
   if (r->gdirty && r->ndirty && (g & MMU_PERM_WRITE) && walk_nested_allows(w, r->nrights, MMU_WRITE, upage))
@@ -188,12 +154,6 @@ struct dim {
   uint64_t e[PT_MAX_LEVELS + 1], e_hpa[PT_MAX_LEVELS + 1];
   uint64_t tbl_hpa[PT_MAX_LEVELS + 1];      /* host-physical table read at each level */
   unsigned acc_rights[PT_MAX_LEVELS + 1];   /* rights through each level */
-};
-
-struct nres {
-  uint64_t hpa;
-  unsigned rights, shift;
-  bool dirty;
 };
 
 static bool nested_translate(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool final,
@@ -363,7 +323,7 @@ static void nested_remember(struct walk_env *w, const struct dim *d, unsigned st
   w->npath.low = d->leaf + 1;
 }
 
-static bool nested_walk(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool final,
+bool walk_nested(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool final,
                         bool user_page, uint64_t linear, bool linear_valid, unsigned grights,
                         struct nres *r, struct mmu_fault *fault)
 {
@@ -401,41 +361,36 @@ static bool nested_translate(struct walk_env *w, uint64_t gpa, enum mmu_access a
                              struct nres *r, struct mmu_fault *fault)
 {
   struct mmu *m = w->mmu;
-  struct mmu_entry *e = 0;
+  if (!m) return walk_nested(w, gpa, acc, final, user_page, linear, linear_valid, grights, r, fault);
   uint64_t key = gpa & ~0xFFFull;
-  if (m) {
-    e = cache_lookup(m, &m->gpa_tlb, gpa >> 12, key, w->gpa_tag, 0, w->root_tag);
-    if (e && walk_nested_allows(w, e->nrights, acc, user_page) &&
-        (acc != MMU_WRITE || (e->flags & ENT_NDIRTY))) {
-      m->stats.gpa_hits++;
-      r->hpa = e->hpa | (gpa & 0xFFF);
-      r->rights = e->nrights;
-      r->shift = e->nshift;
-      r->dirty = e->flags & ENT_NDIRTY;
-      return true;
-    }
-    /* A miss, or an entry that does not allow this access: walk afresh. */
-    if (e) cache_drop(&m->gpa_tlb, e);
-    m->stats.gpa_misses++;
+  struct mmu_entry *e = cache_lookup(m, &m->gpa_tlb, gpa >> 12, key, w->gpa_tag, 0, w->root_tag);
+  if (e && walk_nested_allows(w, e->nrights, acc, user_page) && (acc != MMU_WRITE || (e->flags & ENT_NDIRTY))) {
+    m->stats.gpa_hits++;
+    r->hpa = e->hpa | (gpa & 0xFFF);
+    r->rights = e->nrights;
+    r->shift = e->nshift;
+    r->dirty = e->flags & ENT_NDIRTY;
+    return true;
   }
-  if (!nested_walk(w, gpa, acc, final, user_page, linear, linear_valid, grights, r, fault)) return false;
-  if (m) {
-    e = cache_slot(m, &m->gpa_tlb, gpa >> 12, key, w->gpa_tag, 0, w->root_tag);
-    if (e) {
-      *e = (struct mmu_entry){ .key = key, .root = w->root_tag, .hpa = r->hpa & ~0xFFFull,
-                               .tag = w->gpa_tag, .nrights = (uint8_t)r->rights, .shift = 12, .gshift = 12,
-                               .nshift = (uint8_t)r->shift,
-                               .flags = (uint8_t)((r->dirty ? ENT_NDIRTY : 0) |
-                                                  (w->nf->kind == PT_KIND_EPT ? ENT_EPT : 0)) };
-      cache_commit(m, &m->gpa_tlb, e);
-    }
+  /* A miss, or an entry that does not allow this access: walk afresh. */
+  if (e) cache_drop(&m->gpa_tlb, e);
+  m->stats.gpa_misses++;
+  if (!walk_nested(w, gpa, acc, final, user_page, linear, linear_valid, grights, r, fault)) return false;
+  e = cache_slot(m, &m->gpa_tlb, gpa >> 12, key, w->gpa_tag, 0, w->root_tag);
+  if (e) {
+    *e = (struct mmu_entry){ .key = key, .root = w->root_tag, .hpa = r->hpa & ~0xFFFull,
+                             .tag = w->gpa_tag, .nrights = (uint8_t)r->rights, .shift = 12, .gshift = 12,
+                             .nshift = (uint8_t)r->shift,
+                             .flags = (uint8_t)((r->dirty ? ENT_NDIRTY : 0) |
+                                                (w->nf->kind == PT_KIND_EPT ? ENT_EPT : 0)) };
+    cache_commit(m, &m->gpa_tlb, e);
   }
   return true;
 }
 
 /* ---- Guest dimension and the whole translation ------------------------------------------- */
 
-static bool page_fault(struct walk_env *w, uint64_t linear, enum mmu_access acc, uint32_t ec,
+bool walk_page_fault(struct walk_env *w, uint64_t linear, enum mmu_access acc, uint32_t ec,
                        const char *why, struct mmu_fault *fault)
 {
   const struct mmu_context *c = w->ctx;
@@ -478,9 +433,9 @@ static bool guest_start(struct walk_env *w, struct dim *d, uint64_t linear, enum
   if (pae_regs) {
     /* SDM "PAE Paging": the PDPTE registers, not memory, supply level 3. */
     uint64_t pdpte = w->ctx->pdpte[(linear >> 30) & 3];
-    if (!(pdpte & 1)) return page_fault(w, linear, acc, 0, "PDPTE register not present", fault);
+    if (!(pdpte & 1)) return walk_page_fault(w, linear, acc, 0, "PDPTE register not present", fault);
     if (!mmu_pdpte_valid(pdpte, w->phys->maxphyaddr))
-      return page_fault(w, linear, acc, PF_P | PF_RSVD, "reserved bit set in a PDPTE register", fault);
+      return walk_page_fault(w, linear, acc, PF_P | PF_RSVD, "reserved bit set in a PDPTE register", fault);
     d->start = 2;
     d->table = pdpte & f->lv[3].table_addr;
     d->table_hpa = !w->nf;
@@ -526,16 +481,16 @@ bool walk_translate(struct walk_env *w, uint64_t linear, enum mmu_access acc,
     if (!guest_start(w, &d, linear, acc, fault)) return false;
     dim_walk(w, &d, true, linear, fault);
     if (d.st == DIM_NESTED_FAULT) return false;
-    if (d.st == DIM_NOT_PRESENT) return page_fault(w, linear, acc, 0, d.reason, fault);
-    if (d.st != DIM_OK) return page_fault(w, linear, acc, PF_P | PF_RSVD, d.reason, fault);
+    if (d.st == DIM_NOT_PRESENT) return walk_page_fault(w, linear, acc, 0, d.reason, fault);
+    if (d.st != DIM_OK) return walk_page_fault(w, linear, acc, PF_P | PF_RSVD, d.reason, fault);
     const struct pt_format *f = w->gf;
     uint64_t leaf = d.e[d.leaf];
     res->rights = d.rights;
     res->pkey = f->pkeys ? (unsigned)(leaf >> 59) & 0xF : 0;
     static const unsigned perm_of[] = { [MMU_READ] = MMU_PERM_READ, [MMU_WRITE] = MMU_PERM_WRITE,
                                         [MMU_FETCH] = MMU_PERM_EXEC };
-    if (!(guest_perms(w, d.rights, res->pkey) & perm_of[acc]))
-      return page_fault(w, linear, acc, walk_guest_check(w, d.rights, res->pkey, acc),
+    if (!(walk_guest_perms(w, d.rights, res->pkey) & perm_of[acc]))
+      return walk_page_fault(w, linear, acc, walk_guest_check(w, d.rights, res->pkey, acc),
                         "access rights do not allow the access", fault);
     /* The guest walk is complete: set its accessed/dirty flags (SDM
      * "Accessed and Dirty Flags"), then access the final guest-physical page. */

@@ -20,6 +20,7 @@ struct walk_env {
   uint16_t pcid;
   uint16_t gpa_tag;                /* tag of guest-physical mappings: ASID (NPT), 0 (EPT) */
   bool ps_write;                   /* guest paging-structure accesses count as writes */
+  bool fast;                       /* the cached MMU uses walk_fast_translate() */
   /* The path of the last nested walk in this translation: the tables it
    * went through and the rights down to each level. A nested walk for an
    * address in the same region reads the same entries again; it takes them
@@ -75,7 +76,21 @@ bool walk_translate(struct walk_env *w, uint64_t linear, enum mmu_access acc,
  * Rights", "Protection Keys"). */
 uint32_t walk_guest_check(const struct walk_env *w, unsigned rights, unsigned pkey, enum mmu_access acc);
 
-bool walk_nested_allows(const struct walk_env *w, unsigned nrights, enum mmu_access acc, bool user_page);
+/* Whether nested rights allow an access: NPT accesses are user accesses
+ * (APM Vol. 2, "Nested Paging"); EPT writes need read too (a write-only
+ * entry is a misconfiguration); fetches need X, or XU for user-mode linear
+ * addresses under mode-based execute control (SDM Vol. 3C, "EPT Violations"). */
+static inline bool walk_nested_allows(const struct walk_env *w, unsigned nr, enum mmu_access acc, bool user_page)
+{
+  if (!w->nf) return true;
+  if (w->nf->kind == PT_KIND_X86 && !(nr & PT_RIGHT_U)) return false;
+  switch (acc) {
+  case MMU_READ:  return nr & PT_RIGHT_R;
+  case MMU_WRITE: return (nr & PT_RIGHT_W) && (nr & PT_RIGHT_R);
+  case MMU_FETCH: return nr & (user_page && w->nf->kind == PT_KIND_EPT ? PT_RIGHT_XU : PT_RIGHT_XS);
+  }
+  return false;
+}
 
 /* MMU_PERM_* Unicorn may cache for a page with these rights and dirty state. */
 unsigned walk_perms(struct walk_env *w, const struct walk_result *r);
