@@ -85,6 +85,14 @@ static bool load_descriptor(struct delivery *d, uint16_t sel, struct segment *se
   uint32_t lo, hi;
   memcpy(&lo, desc, 4);
   memcpy(&hi, desc + 4, 4);
+  /* Loading a code or data segment sets its descriptor's accessed bit, in
+   * memory too (SDM Vol. 3A, "Segment Descriptors"). */
+  const uint32_t s_bit = 1u << 12, accessed = 1u << 8;
+  if ((hi & s_bit) && !(hi & accessed)) {
+    hi |= accessed;
+    uint8_t type = (uint8_t)(hi >> 8);
+    if (!write_mem(d, table->base + index + 5, &type, 1)) return false;
+  }
   uint32_t limit = (lo & 0xffff) | (hi & 0xf0000);
   if (hi & (1u << 23)) limit = (limit << 12) | 0xfff;
   *seg = (struct segment){

@@ -434,11 +434,13 @@ void uc_bridge_store(struct uc_bridge *b, const struct cpu_state *s)
   put64(e + b->sysenter_eip, s->sysenter_eip);
   put64(e + b->pat, s->pat);
   put32(e + ENV_HFLAGS, mode_hflags(get32(e + ENV_HFLAGS), s));
-  put32(e + b->old_exception, (uint32_t)-1);
 }
 
 void uc_bridge_store_registers(struct uc_bridge *b, const struct cpu_state *s)
 {
+  /* Unicorn never delivers the exceptions it raises (the model does), so
+   * QEMU's memory of the last one must not turn the next into #DF. */
+  put32(b->env + b->old_exception, (uint32_t)-1);
   memcpy(b->env + ENV_REGS, s->gpr, sizeof s->gpr);
   uc_reg_write(b->uc, UC_X86_REG_RIP, &s->rip);
   uc_reg_write(b->uc, UC_X86_REG_RFLAGS, &s->rflags);

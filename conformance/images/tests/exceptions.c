@@ -77,6 +77,22 @@ static int load_ds_beyond_gdt(void)
     return rt_fault_vector();
 }
 
+/* Delivery loads CS from the gate's selector; a descriptor whose accessed
+ * bit is clear gets it set, in memory too (SDM Vol. 3A, "Segment
+ * Descriptors": the processor sets the accessed bit when it loads the
+ * segment selector into a segment register). */
+static void delivery_sets_cs_accessed(void)
+{
+    extern uint64_t rt_gdt[];
+    const uint64_t accessed = 1ull << 40;
+    rt_gdt[3] &= ~accessed;        /* 0x18, the 64-bit code segment the IDT gates name */
+    int vec = ud2();
+    tap_eq(6, (uint64_t)vec, "UD2 with CS's descriptor not accessed: #UD");
+    tap_eq_or_departure(1, (rt_gdt[3] & accessed) != 0, 0, "qemu-tcg-delivery-cs-not-accessed",
+                        "delivery set the accessed bit of the CS descriptor it loaded");
+    rt_gdt[3] |= accessed;
+}
+
 static int read_via_stack(uint64_t offset)
 {
     uint64_t v;
@@ -144,4 +160,5 @@ void test_main(void)
     expect_fault(probe_write8((volatile uint8_t *)(uintptr_t)UNMAPPED, 1), 14, 0x2, "write to unmapped page (#PF)");
     tap_eq(UNMAPPED, rt_fault.cr2, "write to unmapped page: CR2");
     from_user_mode();
+    delivery_sets_cs_accessed();
 }
