@@ -20,12 +20,6 @@ struct code_page { uint64_t la, pa, generation; uint8_t bytes[4096]; };
 struct code_block { uint64_t la, pa, generation; uint32_t size; uint16_t icount; uint8_t mode; };
 #define CODE_BLOCKS 16384       /* direct-mapped by a hash of both addresses */
 
-/* The blocks that ran since the last fetch fill or TLB flush: nothing that
- * decides a decode (the physical page, its bytes) can have changed for
- * them, so the linear address, size and code size are enough. */
-struct recent_block { uint64_t la, epoch; uint32_t size; uint16_t icount; uint8_t mode; };
-#define RECENT_BLOCKS 4096
-
 /* Linear-to-physical code pages of Unicorn's TLB since its last flush. */
 struct fetch_page { uint64_t la, pa, generation; };
 #define FETCH_PAGES 1024
@@ -42,8 +36,6 @@ struct intercepts {
   struct fetch_page fetch[FETCH_PAGES];
   uint64_t generation;         /* of Unicorn's TLB: bumped by every flush */
   uint64_t page_generations;   /* handed out to code pages, never twice */
-  uint64_t epoch;              /* bumped by every fetch fill and TLB flush */
-  struct recent_block recent[RECENT_BLOCKS];
   uint64_t retranslate_la;     /* a block to translate again, or UINT64_MAX */
   uint32_t retranslate_size;
 };
@@ -105,7 +97,7 @@ void intercepts_fetch_fill(struct intercepts *ic, uint64_t page_la, uint64_t pag
 {
   struct fetch_page *f = &ic->fetch[(page_la >> 12) & (FETCH_PAGES - 1)];
   *f = (struct fetch_page){page_la, page_pa, ic->generation};
-  ic->epoch++;
+  ic->m->code_epoch++;
   struct code_page *cp = page_slot(ic, page_la, page_pa);
   if (cp->la != page_la || cp->pa != page_pa) {
     watch_page(ic, cp, page_la, page_pa, p);
@@ -124,7 +116,7 @@ void intercepts_fetch_fill(struct intercepts *ic, uint64_t page_la, uint64_t pag
 void intercepts_tlb_flushed(struct intercepts *ic)
 {
   ic->generation++;
-  ic->epoch++;
+  ic->m->code_epoch++;
 }
 
 /* The physical page behind the linear code page `la` in Unicorn's TLB now,
@@ -190,7 +182,7 @@ static unsigned decode_block(struct intercepts *ic, uint64_t la, uint32_t size, 
   return count ? count : 1;
 }
 
-__attribute__((noinline)) static unsigned lookup_block(struct intercepts *ic, uint64_t la, uint32_t size, uint8_t mode_key)
+static unsigned lookup_block(struct intercepts *ic, uint64_t la, uint32_t size, uint8_t mode_key)
 {
   struct cpu_mode mode = {.cs64 = mode_key >> 1, .cs32 = mode_key & 1};
   uint64_t page_la = la & ~0xfffull, pa = fetch_page_pa(ic, page_la);
@@ -216,12 +208,7 @@ __attribute__((noinline)) static unsigned lookup_block(struct intercepts *ic, ui
 
 unsigned intercepts_enter_block(struct intercepts *ic, uint64_t la, uint32_t size)
 {
-  uint8_t mode = (uint8_t)uc_bridge_code_size(ic->bridge);
-  struct recent_block *r = &ic->recent[(la ^ la >> 12) & (RECENT_BLOCKS - 1)];
-  if (r->la == la && r->epoch == ic->epoch && r->size == size && r->mode == mode) return r->icount;
-  unsigned icount = lookup_block(ic, la, size, mode);
-  if (icount) *r = (struct recent_block){la, ic->epoch, size, (uint16_t)icount, mode};
-  return icount;
+  return lookup_block(ic, la, size, (uint8_t)uc_bridge_code_size(ic->bridge));
 }
 
 void intercepts_invalid_at(struct intercepts *ic, uint64_t la)
@@ -254,7 +241,7 @@ void intercepts_want_classes(struct intercepts *ic, unsigned classes)
   /* Code decoded without these classes must be decoded and translated
    * again. */
   memset(ic->blocks, 0, CODE_BLOCKS * sizeof *ic->blocks);
-  ic->epoch++;
+  ic->m->code_epoch++;
   uc_ctl_flush_tb(ic->m->uc);
 }
 

@@ -38,7 +38,9 @@ void intercepts_tlb_flushed(struct intercepts *ic);
 /* The translation block at `la` of `size` bytes is about to run. Returns
  * its instruction count, or 0 when it must not run yet: it has
  * instructions to hook that its translation lacks (the run loop then calls
- * intercepts_retranslate and starts again at `la`). */
+ * intercepts_retranslate and starts again at `la`). The machine remembers
+ * the answer for the blocks that run again while m->code_epoch stays: no
+ * fetch fill, TLB flush or newly wanted class since. */
 unsigned intercepts_enter_block(struct intercepts *ic, uint64_t la, uint32_t size);
 void intercepts_retranslate(struct intercepts *ic);
 /* Unicorn raised #UD for the instruction at `la`. Unicorn runs no block

@@ -25,12 +25,18 @@
 
 struct block_info { uint64_t address; uint32_t size; };
 
+/* The blocks that ran in this code epoch (sim/intercept.h): their
+ * instruction counts, looked up on every block start. */
+struct recent_block { uint64_t address, epoch; uint32_t size; uint16_t icount; uint8_t code_size; };
+#define RECENT_BLOCKS 4096
+
 struct machine_private {
   struct machine m;
   struct uc_bridge bridge;
   struct block_info prev;      /* the block that ran last (size 0: none since uc_emu_start) */
   bool stop_at_next_block;     /* the run loop's turn, after a hook that wrote RIP */
   bool stopped_for_loop;       /* ... and Unicorn stopped for it */
+  struct recent_block recent[RECENT_BLOCKS];
 };
 
 void machine_stop(struct machine *m, enum stop_reason why, int status, const char *fmt, ...)
@@ -236,10 +242,16 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *use
   }
   /* A block with an instruction to hook that its translation lacks does
    * not run: the run loop has it translated again. */
-  unsigned icount = intercepts_enter_block(m->icpt, address, size);
-  if (!icount) {
-    uc_emu_stop(uc);
-    return;
+  uint8_t code_size = (uint8_t)uc_bridge_code_size(&mp->bridge);
+  struct recent_block *r = &mp->recent[(address ^ address >> 12) & (RECENT_BLOCKS - 1)];
+  unsigned icount = r->icount;
+  if (r->address != address || r->epoch != m->code_epoch || r->size != size || r->code_size != code_size) {
+    icount = intercepts_enter_block(m->icpt, address, size);
+    if (!icount) {
+      uc_emu_stop(uc);
+      return;
+    }
+    *r = (struct recent_block){address, m->code_epoch, size, (uint16_t)icount, code_size};
   }
   m->insns += icount;
   mp->prev = (struct block_info){address, size};

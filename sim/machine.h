@@ -105,6 +105,7 @@ struct machine {
   bool state_dirty;            /* cpu changed by the model: reload Unicorn */
   bool tlb_flush;              /* flush Unicorn's TLB before resuming */
   uint64_t tlb_fills;          /* translations Unicorn asked for */
+  uint64_t code_epoch;         /* sim/intercept.c: what decides a block's decode may have changed */
 };
 
 /* Creates the machine and loads IMAGE (a multiboot ELF). On failure returns
