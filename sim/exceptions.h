@@ -25,10 +25,6 @@ struct pending_event {
                                   extension was already asked (interrupt_exits) */
   uint8_t insn_len;            /* software: the instruction's length */
   bool at_rip;                 /* raised inside an instruction hook: RIP and RAX */
-  bool vm_exit;                /* not an exception: the virtualization extension
-                                  announced an exit for the instruction at rip */
-  bool deferred;               /* not an exception: the instruction at rip is
-                                  carried out in the run loop (INSN_DEFERRED) */
   uint64_t rip, rax;           /* as they were before the instruction */
 };
 

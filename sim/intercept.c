@@ -152,18 +152,10 @@ static unsigned decode_block(struct intercepts *ic, uint64_t la, uint32_t size, 
   struct machine *m = ic->m;
   uint8_t bytes[4096 + 15];
   uint32_t len = size < 4096 ? size : 4096;
-  /* Reading may fault (a block ending at an unmapped page); that is not
-   * the guest's outcome. */
-  struct mmu_fault saved = m->fault;
-  bool pending = m->fault_pending;
-  bool readable = machine_read_linear(m, la, bytes, len, false);
-  m->fault = saved;
-  m->fault_pending = pending;
   *owned = false;
-  if (!readable) return 1;
+  if (!machine_peek_linear(m, la, bytes, len, false)) return 1;
   ZydisDecoder dec;
-  ZydisDecoderInit(&dec, mode->cs64 ? ZYDIS_MACHINE_MODE_LONG_64 : mode->cs32 ? ZYDIS_MACHINE_MODE_LEGACY_32 : ZYDIS_MACHINE_MODE_LEGACY_16,
-                   mode->cs64 ? ZYDIS_STACK_WIDTH_64 : mode->cs32 ? ZYDIS_STACK_WIDTH_32 : ZYDIS_STACK_WIDTH_16);
+  insn_decoder_init(&dec, mode);
   unsigned count = 0;
   for (uint32_t at = 0; at < len; count++) {
     ZydisDecodedInstruction zi;
@@ -182,8 +174,9 @@ static unsigned decode_block(struct intercepts *ic, uint64_t la, uint32_t size, 
   return count ? count : 1;
 }
 
-static unsigned lookup_block(struct intercepts *ic, uint64_t la, uint32_t size, uint8_t mode_key)
+unsigned intercepts_enter_block(struct intercepts *ic, uint64_t la, uint32_t size)
 {
+  uint8_t mode_key = (uint8_t)uc_bridge_code_size(ic->bridge);
   struct cpu_mode mode = {.cs64 = mode_key >> 1, .cs32 = mode_key & 1};
   uint64_t page_la = la & ~0xfffull, pa = fetch_page_pa(ic, page_la);
   bool owned;
@@ -204,11 +197,6 @@ static unsigned lookup_block(struct intercepts *ic, uint64_t la, uint32_t size, 
   ic->retranslate_la = la;
   ic->retranslate_size = size;
   return 0;
-}
-
-unsigned intercepts_enter_block(struct intercepts *ic, uint64_t la, uint32_t size)
-{
-  return lookup_block(ic, la, size, (uint8_t)uc_bridge_code_size(ic->bridge));
 }
 
 void intercepts_invalid_at(struct intercepts *ic, uint64_t la)

@@ -104,6 +104,18 @@ bool machine_read_linear(struct machine *m, uint64_t la, void *buf, unsigned len
   return access_linear(m, la, buf, len, false, supervisor);
 }
 
+bool machine_peek_linear(struct machine *m, uint64_t la, void *buf, unsigned len, bool supervisor)
+{
+  struct mmu_fault fault = m->fault;
+  bool pending = m->fault_pending;
+  uint64_t linear = m->fault_linear;
+  bool ok = access_linear(m, la, buf, len, false, supervisor);
+  m->fault = fault;
+  m->fault_pending = pending;
+  m->fault_linear = linear;
+  return ok;
+}
+
 bool machine_write_linear(struct machine *m, uint64_t la, const void *buf, unsigned len, bool supervisor)
 {
   return access_linear(m, la, (void *)buf, len, true, supervisor);
@@ -440,21 +452,12 @@ static void take_up_insn(struct machine *m, struct insn *in, bool vm_exit)
   }
 }
 
-/* Events that are not (or not yet) exceptions, taken up in the run loop:
- * an instruction handed over by its hook (take_up_insn), and the
- * extension's own instructions, which Unicorn does not know (#UD). */
+/* The extension's own instructions, which Unicorn does not know: their
+ * #UD reaches the run loop the first time, before they are hooked
+ * (intercepts_invalid_at). True when the extension carried one out. */
 static bool take_up_loop_event(struct machine *m, const struct pending_event *ev)
 {
   struct insn in;
-  if (ev->deferred || ev->vm_exit) {
-    if (!insn_decode(m, m->cpu.rip, &in)) {
-      machine_stop(m, STOP_INTERNAL, 125, "cannot decode the instruction at 0x%llx again",
-                   (unsigned long long)m->cpu.rip);
-      return true;
-    }
-    take_up_insn(m, &in, ev->vm_exit);
-    return true;
-  }
   if (m->virt && m->virt->execute && ev->vector == VEC_UD && ev->at_rip && !ev->software &&
       insn_decode(m, m->cpu.rip, &in))
     return m->virt->execute(m, &in);
@@ -479,7 +482,6 @@ static void reload_unicorn(struct machine *m, const struct cpu_state *fetched)
     uc_bridge_store_registers(m->bridge, &m->cpu);
     return;
   }
-  if (getenv("DBGR")) { const uint8_t *x=(const void*)&same, *y=(const void*)fetched; for (size_t i=0;i<sizeof same;i++) if (x[i]!=y[i]) { fprintf(stderr,"diff at %zu flush=%d\n", i, m->tlb_flush); break; } }
   uc_bridge_store(m->bridge, &m->cpu);
   machine_flush_unicorn_tlb(m);
 }

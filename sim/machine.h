@@ -144,6 +144,9 @@ void machine_paging_context(struct machine *m, struct mmu_context *ctx);
  * architectural fault in m->fault. */
 bool machine_read_linear(struct machine *m, uint64_t la, void *buf, unsigned len, bool supervisor);
 bool machine_write_linear(struct machine *m, uint64_t la, const void *buf, unsigned len, bool supervisor);
+/* A read the model makes for itself (instruction bytes, a descriptor it
+ * inspects): a failure is no architectural fault and leaves none pending. */
+bool machine_peek_linear(struct machine *m, uint64_t la, void *buf, unsigned len, bool supervisor);
 
 /* Time stamp counter as the guest sees it (virtual time). */
 static inline uint64_t machine_tsc(const struct machine *m) { return m->insns + m->tsc_offset; }

@@ -95,12 +95,7 @@ static bool clts_lmsw(struct machine *m, struct svm_ext *x, struct insn *in, gpr
     /* A source in memory that cannot be read faults before any intercept
      * ("Instruction Intercepts": memory exceptions come first). */
     uint16_t w;
-    struct mmu_fault saved = m->fault;
-    bool pending = m->fault_pending;
-    bool ok = machine_read_linear(m, insn_operand_linear(in, &in->op[0]), &w, 2, false);
-    m->fault = saved;
-    m->fault_pending = pending;
-    if (!ok) return false;
+    if (!machine_peek_linear(m, insn_operand_linear(in, &in->op[0]), &w, 2, false)) return false;
     src = w & 0xF;
   }
   uint64_t cr0 = m->cpu.cr0;
@@ -167,13 +162,7 @@ static bool iret_exits(struct machine *m, struct svm_ext *x, struct svm_exit *e)
 static uint16_t iret_back_link(struct machine *m)
 {
   uint16_t sel = 0;
-  struct mmu_fault saved = m->fault;
-  bool pending = m->fault_pending;
-  uint64_t saved_linear = m->fault_linear;
-  if (!machine_read_linear(m, m->cpu.seg[SEG_TR].base, &sel, sizeof sel, true)) sel = 0;
-  m->fault = saved;
-  m->fault_pending = pending;
-  m->fault_linear = saved_linear;
+  if (!machine_peek_linear(m, m->cpu.seg[SEG_TR].base, &sel, sizeof sel, true)) sel = 0;
   return sel;
 }
 
@@ -370,22 +359,16 @@ unsigned svm_ext_hook_classes(struct machine *m)
  * which gives no bytes either. */
 static bool fetch_byte(void *ctx, uint64_t la, uint8_t *byte)
 {
-  return machine_read_linear(ctx, la, byte, 1, false);
+  return machine_peek_linear(ctx, la, byte, 1, false);
 }
 
 static void add_insn_bytes(struct machine *m, struct svm_exit *e)
 {
   struct svm_ext *x = svm_ext_of(m);
   if (!svm_exit_has_insn_bytes(x->features, e->code, e->info1)) return;
-  struct mmu_fault saved = m->fault;
-  bool pending = m->fault_pending;
-  uint64_t saved_linear = m->fault_linear;
   bool long64 = cpu_in_64bit_mode(&m->cpu);
   uint64_t la = (long64 ? 0 : m->cpu.seg[SEG_CS].base) + m->cpu.rip;
   svm_fetch_insn_bytes(e, fetch_byte, m, la, long64);
-  m->fault = saved;
-  m->fault_pending = pending;
-  m->fault_linear = saved_linear;
 }
 
 /* Exceptions and INT n in the guest ("Exception Intercepts", "Instruction
@@ -427,14 +410,7 @@ static bool task_gate_exits(struct machine *m, const struct pending_event *ev)
   if (!(s->cr0 & CR0_PE) || (s->efer & EFER_LMA)) return false;
   if ((uint64_t)ev->vector * 8 + 7 > s->idtr.limit) return false;
   uint32_t gate[2];
-  struct mmu_fault saved = m->fault;
-  bool pending = m->fault_pending;
-  uint64_t saved_linear = m->fault_linear;
-  bool ok = machine_read_linear(m, s->idtr.base + (uint64_t)ev->vector * 8, gate, sizeof gate, true);
-  m->fault = saved;
-  m->fault_pending = pending;
-  m->fault_linear = saved_linear;
-  if (!ok) return false;
+  if (!machine_peek_linear(m, s->idtr.base + (uint64_t)ev->vector * 8, gate, sizeof gate, true)) return false;
   unsigned type = (gate[1] >> 8) & 0x1f, dpl = (gate[1] >> 13) & 3;
   if (type != 5 || !(gate[1] & (1u << 15))) return false;
   if (ev->software && dpl < cpu_cpl(s)) return false;

@@ -14,6 +14,12 @@ static enum insn_result ud(struct insn *in) { raise_exception(in->m, VEC_UD, fal
 
 /* ---- operands ---------------------------------------------------------- */
 
+void insn_decoder_init(ZydisDecoder *dec, const struct cpu_mode *mode)
+{
+  ZydisDecoderInit(dec, mode->cs64 ? ZYDIS_MACHINE_MODE_LONG_64 : mode->cs32 ? ZYDIS_MACHINE_MODE_LEGACY_32 : ZYDIS_MACHINE_MODE_LEGACY_16,
+                   mode->cs64 ? ZYDIS_STACK_WIDTH_64 : mode->cs32 ? ZYDIS_STACK_WIDTH_32 : ZYDIS_STACK_WIDTH_16);
+}
+
 static ZydisMachineMode zmode(const struct insn *in)
 {
   return in->mode.cs64 ? ZYDIS_MACHINE_MODE_LONG_64 : in->mode.cs32 ? ZYDIS_MACHINE_MODE_LEGACY_32
@@ -547,23 +553,19 @@ bool insn_decode(struct machine *m, uint64_t rip, struct insn *in)
 {
   *in = (struct insn){.m = m, .rip = rip};
   uc_bridge_mode(m->bridge, &in->mode);
-  /* Reading the bytes may fault; that is not this instruction's outcome. */
-  struct mmu_fault saved = m->fault;
-  bool pending = m->fault_pending;
   /* Up to 15 bytes, as many as can be fetched: the rest of RIP's page,
-   * then the next page if it translates. */
+   * then the next page if it translates. Failing to read them is not this
+   * instruction's outcome. */
   uint8_t bytes[15];
   unsigned in_page = 4096 - (unsigned)(rip & 0xfff), n = 0;
   if (in_page > sizeof bytes) in_page = sizeof bytes;
-  if (machine_read_linear(m, rip, bytes, in_page, false)) {
+  if (machine_peek_linear(m, rip, bytes, in_page, false)) {
     n = in_page;
-    if (n < sizeof bytes && machine_read_linear(m, rip + n, bytes + n, sizeof bytes - n, false)) n = sizeof bytes;
+    if (n < sizeof bytes && machine_peek_linear(m, rip + n, bytes + n, sizeof bytes - n, false)) n = sizeof bytes;
   }
-  m->fault = saved;
-  m->fault_pending = pending;
   if (n == 0) return false;
   ZydisDecoder dec;
-  ZydisDecoderInit(&dec, zmode(in), in->mode.cs64 ? ZYDIS_STACK_WIDTH_64 : in->mode.cs32 ? ZYDIS_STACK_WIDTH_32 : ZYDIS_STACK_WIDTH_16);
+  insn_decoder_init(&dec, &in->mode);
   if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, bytes, n, &in->zi, in->op))) return false;
   in->next_rip = rip + in->zi.length;
   return true;

@@ -22,15 +22,15 @@ enum insn_result {
   INSN_NEXT,      /* done: continue at next_rip */
   INSN_FAULTED,   /* an exception was raised; RIP stays at the instruction */
   INSN_STOPPED,   /* the run stops here (HLT with nothing to wake it, ...) */
-  INSN_DEFERRED,  /* carried out in the run loop with the whole state in hand */
-  INSN_EXIT,      /* the hypervisor intercepts it: a VM exit in the run loop */
+  INSN_DEFERRED,  /* carried out with the whole state in hand (machine_take_up_in_hook) */
+  INSN_EXIT,      /* the hypervisor intercepts it: a VM exit, the same way */
   INSN_NATIVE,    /* checked; Unicorn carries it out (string port I/O,
                    * descriptor-table loads and stores, ICEBP, RSM) */
 };
 
-/* The virtualization extensions' instructions: deferred to the run loop,
- * where the extension carries them out (virt_ops.execute) or the machine
- * raises #UD. Hooking them keeps Unicorn from raising its own #UD first. */
+/* The virtualization extensions' instructions: deferred, then carried out
+ * by the extension on the whole state (virt_ops.execute) or #UD. Hooking
+ * them keeps Unicorn from raising its own #UD first. */
 #define VIRT_INSTRUCTIONS(X)                                                               \
   X(VMXON, insn_defer) X(VMXOFF, insn_defer) X(VMCLEAR, insn_defer) X(VMPTRLD, insn_defer) \
   X(VMPTRST, insn_defer) X(VMREAD, insn_defer) X(VMWRITE, insn_defer)                      \
@@ -113,6 +113,8 @@ insn_handler sysinsn_handler(const struct insn *in);
  * with the conditional `classes` wanted? */
 bool sysinsn_hooked(const ZydisDecodedInstruction *zi, unsigned classes);
 
+/* A Zydis decoder for code of `mode`'s size. */
+void insn_decoder_init(ZydisDecoder *dec, const struct cpu_mode *mode);
 /* Decodes the instruction at `rip` in the current mode. */
 bool insn_decode(struct machine *m, uint64_t rip, struct insn *in);
 uint64_t insn_operand_linear(struct insn *in, const ZydisDecodedOperand *op);

@@ -9,10 +9,12 @@
  *         registers are current: read them through sim/uc_bridge.h (m->cpu
  *         is only as fresh as the last return from Unicorn). These
  *         callbacks answer questions and must not change state.
- *  [loop] in the run loop, after Unicorn returned. m->cpu holds the whole,
- *         current vCPU state; the extension rewrites it freely (a world
- *         switch replaces all of it) and the machine reloads Unicorn and
- *         flushes Unicorn's TLB before resuming.
+ *  [loop] with the whole state in hand: in the run loop after Unicorn
+ *         returned, or in a code hook through machine_take_up_in_hook
+ *         (sim/machine.h). m->cpu holds the whole, current vCPU state; the
+ *         extension rewrites it freely (a world switch replaces all of it)
+ *         and the machine reloads Unicorn and flushes Unicorn's TLB before
+ *         it goes on.
  * Every callback may be NULL: the machine then behaves as a processor
  * without the extension at that point. */
 #ifndef HVSIM_SIM_VIRT_H

@@ -318,7 +318,7 @@ static void record_delivery(struct machine *m, struct vmx_exit_info *e)
 bool vmx_ext_event_exits(struct machine *m, const struct pending_event *ev)
 {
   struct vmx_ext *x = vmx_ext_of(m);
-  if (!x->cpu.non_root || ev->vm_exit) return false;
+  if (!x->cpu.non_root) return false;
   /* The injected event itself never consults the exception bitmap; faults
    * raised while delivering it do ("Event Injection"). */
   if (x->injecting && !m->delivering) return false;

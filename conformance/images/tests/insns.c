@@ -150,10 +150,10 @@ static void user_mode_checks(void)
 }
 
 /* Code written at run time must be carried out like any other: a
- * simulator that finds system instructions by scanning code pages has to
- * scan a page again when its bytes change, including a change to a prefix
- * byte only (hvsim compares the page with its copy from the last scan and
- * rescans the blocks that differ, with the bytes around them). */
+ * simulator that finds system instructions by decoding code must decode
+ * it again when its bytes change, including a change to a prefix byte only
+ * (hvsim compares a code page with its copy at every fetch fill and
+ * decodes the page's blocks anew when any byte differs). */
 static uint8_t code_page[4096] __attribute__((aligned(4096)));
 
 static struct cpuid_regs call_code(unsigned offset)
