@@ -73,6 +73,7 @@ struct hv_vcpu;
     OP(void, inject, (struct hv_vcpu *v, int vector, bool has_error, uint32_t error)) \
     OP(void, set_cr, (struct hv_vcpu *v, int cr)) /* push v->cr0/cr4 (and shadow CR3) */ \
     OP(uint64_t, guest_cr3, (struct hv_vcpu *v)) /* the guest's CR3 (SLAT mode) */ \
+    OP(uint64_t, guest_rflags, (struct hv_vcpu *v)) /* read when needed, not per exit */ \
     OP(void, flush_tlb, (struct hv_vcpu *v))     /* after shadow tables change */ \
     OP(void, dump, (struct hv_vcpu *v))          /* vendor state for a stop */
 
@@ -105,7 +106,8 @@ struct hv_vcpu {
     const struct hv_backend *be;
     enum hv_mem_mode mode;
     struct plat_gprs g;          /* r[4] (RSP) synced by the backend at each exit */
-    uint64_t rip, rflags;        /* synced by the backend at each exit */
+    uint64_t rip;                /* synced by the backend at each exit */
+    uint64_t rflags;             /* at set-up; then be->guest_rflags */
     uint64_t cr0, cr4, efer;     /* the values the guest sees */
     uint64_t cr3;                /* the guest's CR3 in shadow mode */
     uint64_t pat;                /* emulated IA32_PAT */

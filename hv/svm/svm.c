@@ -79,6 +79,12 @@ static uint64_t svm_guest_cr3(struct hv_vcpu *v)
     return hv_svm.vmcb->cr3;
 }
 
+static uint64_t svm_guest_rflags(struct hv_vcpu *v)
+{
+    (void)v;
+    return hv_svm.vmcb->rflags;
+}
+
 static void svm_flush_tlb(struct hv_vcpu *v)
 {
     (void)v;
@@ -135,14 +141,18 @@ static void svm_run(struct hv_vcpu *v)
     /* VMRUN loads the guest's CR2 from the VMCB (APM Vol. 2, "VMRUN
      * Instruction"). Bochs 2.7 does not, and its guest inherits the
      * processor's CR2; loading the same value first is harmless where
-     * VMRUN does load it. */
-    plat_write_cr(2, c->cr2);
+     * VMRUN does load it. #VMEXIT saves the guest's CR2 and restores no
+     * host CR2, so the processor still holds the VMCB's value unless hv
+     * changed it (an injected #PF). */
+    if (!hv_svm.cr2_held_valid || hv_svm.cr2_held != c->cr2)
+        plat_write_cr(2, c->cr2);
     plat_svm_run(hv_svm.vmcb_pa, &v->g);
+    hv_svm.cr2_held = c->cr2;
+    hv_svm.cr2_held_valid = true;
     v->exits++;
     v->g.r[0] = c->rax;
     v->g.r[4] = c->rsp;
     v->rip = c->rip;
-    v->rflags = c->rflags;
     c->eventinj = 0;
 
     uint64_t code = c->exitcode;
@@ -277,6 +287,7 @@ const struct hv_backend hv_svm_backend = {
     .inject = svm_inject,
     .set_cr = hv_svm_set_cr,
     .guest_cr3 = svm_guest_cr3,
+    .guest_rflags = svm_guest_rflags,
     .flush_tlb = svm_flush_tlb,
     .dump = svm_dump,
 };

@@ -19,6 +19,8 @@ struct svm_state {
     uint64_t vmcb_pa, hsave_pa, iopm_pa, msrpm_pa, ncr3;
     struct vmcb *vmcb;
     bool nrips, decode_assists, flush_pending;
+    uint64_t cr2_held;       /* the processor's CR2 after the last #VMEXIT */
+    bool cr2_held_valid;
 };
 extern struct svm_state hv_svm;
 

@@ -90,6 +90,12 @@ static uint64_t vmx_guest_cr3(struct hv_vcpu *v)
     return hv_vmx_read(GUEST_CR3);
 }
 
+static uint64_t vmx_guest_rflags(struct hv_vcpu *v)
+{
+    (void)v;
+    return hv_vmx_read(GUEST_RFLAGS);
+}
+
 /* Shadow mode runs without VPID: every VM entry and exit then invalidates
  * the guest's linear mappings ("Operations that Invalidate Cached
  * Mappings"), so shadow changes need nothing more. */
@@ -153,10 +159,13 @@ static void vmx_run(struct hv_vcpu *v)
     }
     hv_vmx.launched = true;
     v->exits++;
-    v->rip = hv_vmx_read(GUEST_RIP);
-    v->g.r[4] = hv_vmx_read(GUEST_RSP);
-    v->rflags = hv_vmx_read(GUEST_RFLAGS);
-    hv_vmx_write(ENTRY_INTR_INFO, 0);
+    /* Only what every exit needs is read, and only what changed is written
+     * back: each VMREAD/VMWRITE costs a round of microcode on hardware.
+     * The exit itself cleared the valid bit of the VM-entry
+     * interruption-information field ("Updating VM-Entry Control Fields"). */
+    uint64_t rip = hv_vmx_read(GUEST_RIP), rsp = hv_vmx_read(GUEST_RSP);
+    v->rip = rip;
+    v->g.r[4] = rsp;
     uint64_t reason = hv_vmx_read(EXIT_REASON);
     uint64_t basic = reason & 0xffff;
     if (basic < VMX_EXIT_MAX)
@@ -179,8 +188,10 @@ static void vmx_run(struct hv_vcpu *v)
     }
     if (next == HV_ADVANCE)
         v->rip += hv_vmx_read(EXIT_INSTRUCTION_LEN);
-    hv_vmx_write(GUEST_RIP, v->rip);
-    hv_vmx_write(GUEST_RSP, v->g.r[4]);
+    if (v->rip != rip)
+        hv_vmx_write(GUEST_RIP, v->rip);
+    if (v->g.r[4] != rsp)
+        hv_vmx_write(GUEST_RSP, v->g.r[4]);
 }
 
 /* ---- exit handlers ---- */
@@ -284,6 +295,7 @@ const struct hv_backend hv_vmx_backend = {
     .inject = vmx_inject,
     .set_cr = hv_vmx_set_cr,
     .guest_cr3 = vmx_guest_cr3,
+    .guest_rflags = vmx_guest_rflags,
     .flush_tlb = vmx_flush_tlb,
     .dump = vmx_dump,
 };

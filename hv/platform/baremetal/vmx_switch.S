@@ -1,9 +1,10 @@
 /* plat_vmx_run(gprs, launched): the VMX world switch of the bare-metal
  * platform. The guest's RSP and RIP live in the VMCS; the other registers
- * are switched here. HOST_RSP and HOST_RIP are written on every entry so a
- * VM exit lands on .Lexit with this frame on the stack (SDM Vol. 3C,
- * "Loading Host State": RSP and RIP come from the host-state area; RFLAGS
- * is cleared except bit 1). Returns 0 after a VM exit, 1 for VMfailInvalid
+ * are switched here. HOST_RSP and HOST_RIP make a VM exit land on .Lexit
+ * with this frame on the stack (SDM Vol. 3C, "Loading Host State": RSP and
+ * RIP come from the host-state area; RFLAGS is cleared except bit 1); they
+ * are written at VMLAUNCH (a new VMCS) and when this frame moved, not on
+ * every entry. Returns 0 after a VM exit, 1 for VMfailInvalid
  * (CF=1), 2 for VMfailValid (ZF=1): SDM Vol. 3C, "Conventions". */
 #define HOST_RSP 0x6C14
 #define HOST_RIP 0x6C16
@@ -17,12 +18,17 @@ plat_vmx_run:
         pushq   %r14
         pushq   %r15
         pushq   %rdi                    /* gprs */
-        movq    $HOST_RSP, %rax
+        testl   %esi, %esi
+        jz      3f
+        cmpq    %rsp, vmx_host_rsp(%rip)
+        je      4f
+3:      movq    $HOST_RSP, %rax
         vmwrite %rsp, %rax
+        movq    %rsp, vmx_host_rsp(%rip)
         movq    $HOST_RIP, %rax
         leaq    .Lexit(%rip), %rdx
         vmwrite %rdx, %rax
-        testl   %esi, %esi              /* flags survive the MOVs below */
+4:      testl   %esi, %esi              /* flags survive the MOVs below */
         movq    %rdi, %rax
         movq    8(%rax), %rcx
         movq    16(%rax), %rdx
@@ -79,3 +85,8 @@ plat_vmx_run:
         popq    %rbx
         popq    %rbp
         ret
+
+        .bss
+        .balign 8
+vmx_host_rsp:                           /* HOST_RSP as last written */
+        .quad   0
