@@ -25,6 +25,8 @@ enum {
 #define HF_SS32_MASK   (1u << 5)
 #define HF_ADDSEG_MASK (1u << 6)
 #define HF_CS64_MASK   (1u << 15)
+#define HF_MP_SHIFT    9                    /* MP, EM, TS: CR0 bits 1-3 */
+#define HF_CR0_MASK    (7u << HF_MP_SHIFT)
 _Static_assert(ENV_HFLAGS == 176 && HF_CS64_MASK >> 14 == 2 && HF_CS32_MASK >> 4 == 1, "uc_bridge_code_size");
 /* QEMU descriptor-cache flags: the descriptor's high dword. */
 #define DESC_P_MASK    (1u << 15)
@@ -257,6 +259,13 @@ bool uc_bridge_init(struct uc_bridge *b, struct uc_struct *uc, uint8_t *scratch,
   if (get64(e + ENV_IDT + SC_BASE) != idt.base || get32(e + ENV_IDT + SC_LIMIT) != idt.limit) goto unknown;
   if (get64(e + ENV_CR) != cr0) goto unknown;
   uc_x86_mmr ldt = {0x28, 0x5a5a000, 0x77, 0x8200}, back = {0};
+  /* CR0's MP, EM and TS in QEMU's mode flags (uc_bridge_set_cr). */
+  for (uint64_t bits = CR0_MP; bits <= CR0_TS; bits <<= 1) {
+    uint64_t v = cr0 | bits;
+    uc_reg_write(uc, UC_X86_REG_CR0, &v);
+    if ((get32(e + ENV_HFLAGS) & HF_CR0_MASK) != (uint32_t)bits << (HF_MP_SHIFT - 1)) goto unknown;
+  }
+  uc_reg_write(uc, UC_X86_REG_CR0, &cr0);
   uc_reg_write(uc, UC_X86_REG_LDTR, &ldt);
   if (get64(e + ENV_LDT + SC_BASE) != ldt.base || get32(e + ENV_LDT + SC_LIMIT) != ldt.limit) goto unknown;
   put64(e + ENV_TR + SC_BASE, 0x3c3c000);
@@ -352,6 +361,16 @@ void uc_bridge_set_cr(struct uc_bridge *b, int cr, uint64_t v)
    * CR3 are plain values to it, and the machine flushes Unicorn's TLB
    * itself on every change of translation context. */
   if (cr == 2 || cr == 3) { put64(b->env + ENV_CR + 8 * cr, v); return; }
+  /* So is CR0 while PE and PG stay: QEMU would only copy MP, EM and TS to
+   * its mode flags, and flush its TLB for a change of WP, which the
+   * machine's own flush covers. */
+  uint64_t old = get64(b->env + ENV_CR);
+  if (cr == 0 && !((old ^ v) & (CR0_PE | CR0_PG))) {
+    put64(b->env + ENV_CR, v | CR0_ET);
+    uint32_t hflags = get32(b->env + ENV_HFLAGS);
+    put32(b->env + ENV_HFLAGS, (hflags & ~HF_CR0_MASK) | ((uint32_t)v << (HF_MP_SHIFT - 1) & HF_CR0_MASK));
+    return;
+  }
   uc_reg_write(b->uc, cr_ids[cr], &v);
 }
 

@@ -26,16 +26,24 @@ const struct vmcs_field_info vmcs_fields[VMCS_FIELD_COUNT] = {
 #undef VMCS_FIELD
 };
 
+/* A switch over the catalogue: VMREAD and VMWRITE look a field up on every
+ * execution, and a hypervisor runs a dozen of them per exit. */
+static int field_by_full_encoding(uint32_t full)
+{
+  switch (full) {
+#define VMCS_FIELD(n, e, w, t, f) case e: return VMCSI_##n;
+#include "models/vmx/vmcs_fields.def"
+#undef VMCS_FIELD
+  default: return -1;   /* not in the catalogue */
+  }
+}
+
 int vmcs_field_by_encoding(uint32_t encoding)
 {
-  uint32_t full = encoding & ~1u;
-  for (int i = 0; i < VMCS_FIELD_COUNT; i++) {
-    if (vmcs_fields[i].encoding != full) continue;
-    /* Only 64-bit fields have a HIGH encoding. */
-    if (VMCS_ENC_HIGH(encoding) && vmcs_fields[i].width != VMCS_WIDTH_W64) return -1;
-    return i;
-  }
-  return -1;
+  int i = field_by_full_encoding(encoding & ~1u);
+  /* Only 64-bit fields have a HIGH encoding. */
+  if (i < 0 || (VMCS_ENC_HIGH(encoding) && vmcs_fields[i].width != VMCS_WIDTH_W64)) return -1;
+  return i;
 }
 
 int vmcs_field_by_name(const char *name, bool *high)
