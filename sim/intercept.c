@@ -20,8 +20,9 @@ struct code_page { uint64_t la, pa, generation; uint8_t bytes[4096]; };
 struct code_block { uint64_t la, pa, generation; uint32_t size; uint16_t icount; uint8_t mode; };
 #define CODE_BLOCKS 16384       /* direct-mapped by a hash of both addresses */
 
-/* Linear-to-physical code pages of Unicorn's TLB since its last flush. */
-struct fetch_page { uint64_t la, pa, generation; };
+/* Linear-to-physical code pages of Unicorn's TLB since its last flush, in
+ * the part of it that was filled (sim/uc_tlb.c). */
+struct fetch_page { uint64_t la, pa, generation; int part; };
 #define FETCH_PAGES 1024
 
 struct intercepts {
@@ -96,7 +97,7 @@ static void watch_page(struct intercepts *ic, struct code_page *cp, uint64_t pag
 void intercepts_fetch_fill(struct intercepts *ic, uint64_t page_la, uint64_t page_pa, const uint8_t *p)
 {
   struct fetch_page *f = &ic->fetch[(page_la >> 12) & (FETCH_PAGES - 1)];
-  *f = (struct fetch_page){page_la, page_pa, ic->generation};
+  *f = (struct fetch_page){page_la, page_pa, ic->generation, ic->m->utlb.active};
   ic->m->code_epoch++;
   struct code_page *cp = page_slot(ic, page_la, page_pa);
   if (cp->la != page_la || cp->pa != page_pa) {
@@ -124,7 +125,7 @@ void intercepts_tlb_flushed(struct intercepts *ic)
 static uint64_t fetch_page_pa(struct intercepts *ic, uint64_t page_la)
 {
   struct fetch_page *f = &ic->fetch[(page_la >> 12) & (FETCH_PAGES - 1)];
-  if (f->la == page_la && f->generation == ic->generation) return f->pa;
+  if (f->la == page_la && f->generation == ic->generation && f->part == ic->m->utlb.active) return f->pa;
   /* Not filled since the flush: Unicorn went on through translation
    * blocks chained to each other, without looking its TLB up. */
   struct mmu_context ctx;
@@ -133,7 +134,7 @@ static uint64_t fetch_page_pa(struct intercepts *ic, uint64_t page_la)
   struct mmu_fault fault;
   if (!mmu_translate(&ic->m->mmu, &ctx, page_la, MMU_FETCH, 0, &t, &fault) || t.page_base >= ic->m->ram_size)
     return EMPTY;
-  *f = (struct fetch_page){page_la, t.page_base, ic->generation};
+  *f = (struct fetch_page){page_la, t.page_base, ic->generation, ic->m->utlb.active};
   return t.page_base;
 }
 

@@ -51,12 +51,6 @@ void machine_stop(struct machine *m, enum stop_reason why, int status, const cha
   uc_emu_stop(m->uc);
 }
 
-void machine_flush_unicorn_tlb(struct machine *m)
-{
-  uc_ctl_flush_tlb(m->uc);
-  intercepts_tlb_flushed(m->icpt);
-}
-
 /* ---- memory as the model sees it ---------------------------------------- */
 
 static unsigned current_cpl(struct machine *m)
@@ -252,9 +246,12 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *use
     uc_emu_stop(uc);
     return;
   }
+  if (m->utlb.active == 0 && !uc_bridge_cpl0_without_ac(&mp->bridge)) uc_tlb_leave_part0(m);
   /* A block with an instruction to hook that its translation lacks does
-   * not run: the run loop has it translated again. */
-  uint8_t code_size = (uint8_t)uc_bridge_code_size(&mp->bridge);
+   * not run: the run loop has it translated again. Blocks of the two
+   * parts of Unicorn's TLB are told apart (the same address can be another
+   * context's code). */
+  uint8_t code_size = (uint8_t)(uc_bridge_code_size(&mp->bridge) | (m->utlb.active + 1) << 2);
   struct recent_block *r = &mp->recent[(address ^ address >> 12) & (RECENT_BLOCKS - 1)];
   unsigned icount = r->icount;
   if (r->address != address || r->epoch != m->code_epoch || r->size != size || r->code_size != code_size) {
@@ -363,6 +360,7 @@ struct machine *machine_create(const struct machine_options *opt, const uint8_t 
   if (e != UC_ERR_OK) { snprintf(err, n, "Unicorn cannot map RAM: %s", uc_strerror(e)); goto fail; }
   uc_ctl_tlb_mode(uc, UC_TLB_VIRTUAL);
   if (!uc_bridge_init(&mp->bridge, uc, m->ram, 0, err, n)) goto fail;
+  m->utlb = (struct uc_tlb){.active = -1, .part = {UC_TLB_UNKNOWN, UC_TLB_UNKNOWN}};
   m->icpt = intercepts_create(m);
   if (!m->icpt) { snprintf(err, n, "out of memory"); goto fail; }
   if (!virt_attach(m, err, n)) goto fail;
@@ -467,9 +465,10 @@ static bool take_up_loop_event(struct machine *m, const struct pending_event *ev
 /* Hands the model's state back to Unicorn after the run loop changed it.
  * When only the general registers, RIP and RFLAGS changed (VMREAD, VMWRITE,
  * an exception-free instruction of the extension) and the translation
- * context stayed (no m->tlb_flush), writing those is enough: Unicorn's TLB
- * and translated code stay valid. Anything else reloads everything and
- * flushes Unicorn's TLB. */
+ * context stayed (no m->tlb_flush, no world switch), writing those is
+ * enough: Unicorn's TLB and translated code stay valid. Anything else
+ * reloads everything, and Unicorn's TLB keeps what it holds for the new
+ * context or is flushed (sim/uc_tlb.c). */
 static void reload_unicorn(struct machine *m, const struct cpu_state *fetched)
 {
   m->state_dirty = false;
@@ -478,12 +477,13 @@ static void reload_unicorn(struct machine *m, const struct cpu_state *fetched)
   memcpy(same.gpr, fetched->gpr, sizeof same.gpr);
   same.rip = fetched->rip;
   same.rflags = fetched->rflags;
-  if (!m->tlb_flush && memcmp(&same, fetched, sizeof same) == 0) {
+  if (!m->tlb_flush && !m->context_switched && memcmp(&same, fetched, sizeof same) == 0) {
     uc_bridge_store_registers(m->bridge, &m->cpu);
     return;
   }
+  m->context_switched = false;
   uc_bridge_store(m->bridge, &m->cpu);
-  machine_flush_unicorn_tlb(m);
+  uc_tlb_switch(m);
 }
 
 /* The classes of conditionally hooked instructions the extension wants. */

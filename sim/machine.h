@@ -49,6 +49,17 @@ struct machine_options {
   const char *image_name;      /* as given by the user, for the multiboot info */
 };
 
+/* Unicorn's TLB in two parts that hold a translation context each
+ * (sim/uc_tlb.c). */
+#define UC_TLB_PARTS 2
+enum uc_tlb_part { UC_TLB_EMPTY, UC_TLB_HOLDS, UC_TLB_UNKNOWN };
+struct uc_tlb {
+  int active;                            /* the part running code fills; -1: QEMU's own indexes */
+  enum uc_tlb_part part[UC_TLB_PARTS];
+  struct mmu_context key[UC_TLB_PARTS];  /* of a part that holds one */
+  uint64_t invalidations;                /* the model's, when last compared */
+};
+
 struct machine {
   struct machine_options opt;
   uint8_t *ram;
@@ -104,6 +115,8 @@ struct machine {
   struct uc_bridge *bridge;
   bool state_dirty;            /* cpu changed by the model: reload Unicorn */
   bool tlb_flush;              /* flush Unicorn's TLB before resuming */
+  bool context_switched;       /* a world switch: the context may change while m->cpu does not */
+  struct uc_tlb utlb;          /* what Unicorn's TLB holds (sim/uc_tlb.c) */
   uint64_t tlb_fills;          /* translations Unicorn asked for */
   uint64_t code_epoch;         /* sim/intercept.c: what decides a block's decode may have changed */
 };
@@ -134,6 +147,11 @@ void machine_take_up_in_hook(struct machine *m, struct insn *in, bool vm_exit);
 
 /* Flushes Unicorn's TLB (a translation-context change). */
 void machine_flush_unicorn_tlb(struct machine *m);
+/* After a full store of the state into Unicorn: keeps what Unicorn's TLB
+ * holds for the new context, or flushes it (sim/uc_tlb.c). */
+void uc_tlb_switch(struct machine *m);
+/* [block hook] The part-0 context left CPL 0 or set RFLAGS.AC. */
+void uc_tlb_leave_part0(struct machine *m);
 
 /* The translation context of the current mode: paging from m->cpu, the CPL
  * and RFLAGS.AC from Unicorn, SLAT root and tag from the extension. */

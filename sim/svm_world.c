@@ -11,12 +11,15 @@
 #include "models/svm/vmrun_checks.h"
 #include "sim/irq.h"
 
-/* The tag the model's TLB uses now; a change flushes Unicorn's TLB. */
+/* The tag the model's TLB uses now. It is part of the translation context
+ * Unicorn's TLB is kept for (sim/uc_tlb.c); switching it invalidates
+ * nothing (mmu_switch_tag). */
 static void switch_asid(struct machine *m, uint16_t asid)
 {
   struct svm_ext *x = svm_ext_of(m);
-  if (mmu_switch_tag(&m->mmu, x->asid, asid)) m->tlb_flush = true;
+  mmu_switch_tag(&m->mmu, x->asid, asid);
   x->asid = asid;
+  m->context_switched = true;
 }
 
 /* The machine's half of #VMEXIT, after the model loaded the host. */

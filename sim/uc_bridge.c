@@ -12,7 +12,7 @@
 
 /* Offsets inside CPUX86State (x86-64 target). */
 enum {
-  ENV_REGS = 0, ENV_EIP = 128, ENV_HFLAGS = 176, ENV_SEGS = 184, SEGCACHE_SIZE = 24,
+  ENV_REGS = 0, ENV_EIP = 128, ENV_EFLAGS = 136, ENV_HFLAGS = 176, ENV_SEGS = 184, SEGCACHE_SIZE = 24,
   ENV_LDT = ENV_SEGS + 6 * SEGCACHE_SIZE, ENV_TR = ENV_LDT + SEGCACHE_SIZE,
   ENV_GDT = ENV_SEGS + 8 * SEGCACHE_SIZE, ENV_IDT = ENV_GDT + SEGCACHE_SIZE,
   ENV_CR = ENV_IDT + SEGCACHE_SIZE,
@@ -27,6 +27,7 @@ enum {
 #define HF_CS64_MASK   (1u << 15)
 #define HF_MP_SHIFT    9                    /* MP, EM, TS: CR0 bits 1-3 */
 #define HF_CR0_MASK    (7u << HF_MP_SHIFT)
+#define HF_SMAP_MASK   (1u << 23)
 _Static_assert(ENV_HFLAGS == 176 && HF_CS64_MASK >> 14 == 2 && HF_CS32_MASK >> 4 == 1, "uc_bridge_code_size");
 /* QEMU descriptor-cache flags: the descriptor's high dword. */
 #define DESC_P_MASK    (1u << 15)
@@ -241,7 +242,7 @@ static uint8_t *find_live_env(struct uc_bridge *b, const uint8_t *ram)
 
 bool uc_bridge_init(struct uc_bridge *b, struct uc_struct *uc, uint8_t *scratch, uint64_t scratch_pa, char *err, size_t n)
 {
-  *b = (struct uc_bridge){.uc = uc};
+  *b = (struct uc_bridge){.uc = uc, .smap_copy = -1};
   struct snapshot snap = {0};
   b->env = find_live_env(b, scratch);
   if (!b->env || uc_context_size(uc) < ENV_CR + 5 * 8) goto unknown;
@@ -258,6 +259,13 @@ bool uc_bridge_init(struct uc_bridge *b, struct uc_struct *uc, uint8_t *scratch,
   if (get64(e + ENV_GDT + SC_BASE) != gdt.base || get32(e + ENV_GDT + SC_LIMIT) != gdt.limit) goto unknown;
   if (get64(e + ENV_IDT + SC_BASE) != idt.base || get32(e + ENV_IDT + SC_LIMIT) != idt.limit) goto unknown;
   if (get64(e + ENV_CR) != cr0) goto unknown;
+  /* RFLAGS.AC where uc_bridge_cpl0_without_ac reads it. */
+  uint64_t rflags = RFLAGS_FIXED1 | RFLAGS_AC;
+  uc_reg_write(uc, UC_X86_REG_RFLAGS, &rflags);
+  if (!(get64(e + ENV_EFLAGS) & RFLAGS_AC)) goto unknown;
+  rflags = RFLAGS_FIXED1;
+  uc_reg_write(uc, UC_X86_REG_RFLAGS, &rflags);
+  if (get64(e + ENV_EFLAGS) & RFLAGS_AC) goto unknown;
   uc_x86_mmr ldt = {0x28, 0x5a5a000, 0x77, 0x8200}, back = {0};
   /* CR0's MP, EM and TS in QEMU's mode flags (uc_bridge_set_cr). */
   for (uint64_t bits = CR0_MP; bits <= CR0_TS; bits <<= 1) {
@@ -352,6 +360,21 @@ static const int cr_ids[] = {UC_X86_REG_CR0, UC_X86_REG_CR1, UC_X86_REG_CR2, UC_
 
 /* CR0 and CR4 through the API (Unicorn recomputes its mode flags), and
  * only when they change. */
+/* QEMU's copy of CR4.SMAP as the steering wants it; QEMU's CR4 update
+ * path sets it from CR4 (already cut to the features its CPU has). */
+static void steer(struct uc_bridge *b)
+{
+  uint32_t hflags = get32(b->env + ENV_HFLAGS) & ~HF_SMAP_MASK;
+  bool copy = b->smap_copy < 0 ? (get64(b->env + ENV_CR + 8 * 4) & CR4_SMAP) != 0 : b->smap_copy;
+  put32(b->env + ENV_HFLAGS, hflags | (copy ? HF_SMAP_MASK : 0));
+}
+
+void uc_bridge_steer_tlb_index(struct uc_bridge *b, int copy)
+{
+  b->smap_copy = copy;
+  steer(b);
+}
+
 void uc_bridge_set_cr(struct uc_bridge *b, int cr, uint64_t v)
 {
   /* CR4.VMXE is the model's: Unicorn's copy keeps it clear. */
@@ -372,6 +395,7 @@ void uc_bridge_set_cr(struct uc_bridge *b, int cr, uint64_t v)
     return;
   }
   uc_reg_write(b->uc, cr_ids[cr], &v);
+  if (cr == 4) steer(b);
 }
 
 void uc_bridge_set_efer(struct uc_bridge *b, uint64_t efer)
@@ -453,6 +477,7 @@ void uc_bridge_store(struct uc_bridge *b, const struct cpu_state *s)
   put64(e + b->sysenter_eip, s->sysenter_eip);
   put64(e + b->pat, s->pat);
   put32(e + ENV_HFLAGS, mode_hflags(get32(e + ENV_HFLAGS), s));
+  steer(b);
 }
 
 void uc_bridge_store_registers(struct uc_bridge *b, const struct cpu_state *s)

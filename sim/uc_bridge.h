@@ -30,6 +30,7 @@ struct uc_bridge {
   size_t old_exception;        /* QEMU's double-fault memory */
   size_t error_code;           /* of the exception Unicorn raised last */
   size_t efer, dr, pat, star, lstar, cstar, fmask, kernel_gs_base, sysenter_cs, sysenter_esp, sysenter_eip;
+  int smap_copy;               /* uc_bridge_steer_tlb_index */
 };
 
 /* Returns false (with a message in err) if this Unicorn's layout is unknown.
@@ -66,6 +67,23 @@ static inline unsigned uc_bridge_code_size(const struct uc_bridge *b)
   uint32_t hflags;
   __builtin_memcpy(&hflags, b->env + 176, 4);   /* hflags: checked by uc_bridge_init */
   return (hflags >> 14 & 2) | (hflags >> 4 & 1);
+}
+/* QEMU picks one of three TLB indexes for each access: 1 at CPL 3; at CPL
+ * 0-2, 0 when its copy of CR4.SMAP is set and RFLAGS.AC clear, else 2.
+ * The copy steers nothing else: the model computes every permission
+ * (Unicorn's virtual-TLB mode). `copy` 1 keeps CPL-0 code with AC clear on
+ * index 0 alone; 0 keeps any code off index 0; -1 is CR4.SMAP itself. It
+ * survives writes of CR4 and full stores until steered again. */
+void uc_bridge_steer_tlb_index(struct uc_bridge *b, int copy);
+/* Whether code now runs at CPL 0 with RFLAGS.AC clear (index 0 under copy 1),
+ * from the mode flags and RFLAGS as the block that starts sees them. */
+static inline bool uc_bridge_cpl0_without_ac(const struct uc_bridge *b)
+{
+  uint32_t hflags;
+  uint64_t rflags;
+  __builtin_memcpy(&hflags, b->env + 176, 4);   /* checked by uc_bridge_init */
+  __builtin_memcpy(&rflags, b->env + 136, 8);   /* AC is kept there, not in the lazy flags */
+  return !(hflags & 3) && !(rflags & RFLAGS_AC);
 }
 /* Control registers and EFER through Unicorn's own update paths, so its
  * mode flags follow (protected/long mode, paging). */

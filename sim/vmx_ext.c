@@ -72,11 +72,9 @@ struct vmx_msr_ops vmx_ext_msrs(struct machine *m)
 
 static bool vpid_enabled(struct vmx_ext *x) { return vmx_proc2(&x->cpu.current) & PROC2_ENABLE_VPID; }
 
-static void switched(struct machine *m)
-{
-  m->state_dirty = true;
-  m->tlb_flush = true;
-}
+/* A new translation context: Unicorn's TLB keeps or flushes what it holds
+ * (sim/uc_tlb.c), by the context and the model's invalidations. */
+static void switched(struct machine *m) { m->state_dirty = m->context_switched = true; }
 
 /* The TSC without the guest's offset: the VMX-preemption timer counts
  * with the processor's TSC ("VMX-Preemption Timer"), which TSC offsetting
