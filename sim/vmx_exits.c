@@ -167,9 +167,19 @@ static enum taken decide(const struct view *w, struct insn *in, struct vmx_exit_
     if (in->mode.cpl > 0) return NOT_TAKEN;
     e->reason = VMX_EXIT_CR_ACCESS;
     return cr_exit(w, in, v, e) ? TAKEN_EXIT : NOT_TAKEN;
-  /* "PAUSE exiting" (PAUSE-loop exiting, which depends on the time
-   * between PAUSEs, is not modelled: docs/vmx.md). */
-  case ZYDIS_MNEMONIC_PAUSE: kind = VMX_KIND_PAUSE; break;
+  case ZYDIS_MNEMONIC_PAUSE: {
+    /* "PAUSE exiting" (below), else "PAUSE-loop exiting" with virtual time
+     * (m->insns, the rate of the machine's TSC) as the counter; asked on
+     * a copy here, recorded by vmx_ext_insn_exits for the PAUSE that
+     * runs. */
+    struct vmx_pause_loop ple = vmx_ext_of(m)->cpu.ple;
+    if (vmx_pause_loop_exits(v, &ple, in->mode.cpl, m->insns)) {
+      e->reason = VMX_EXIT_PAUSE;
+      return TAKEN_EXIT;
+    }
+    kind = VMX_KIND_PAUSE;
+    break;
+  }
   case ZYDIS_MNEMONIC_LLDT: case ZYDIS_MNEMONIC_LTR: case ZYDIS_MNEMONIC_SLDT: case ZYDIS_MNEMONIC_STR: {
     /* #UD in real-address and virtual-8086 mode comes before the exit
      * ("Relative Priority of Faults and VM Exits"). */
@@ -198,7 +208,13 @@ bool vmx_ext_insn_exits(struct machine *m, struct insn *in)
   if (!vmx_in_guest(m)) return false;
   struct view w = { m, true };
   struct vmx_exit_info e;
-  return decide(&w, in, &e) != NOT_TAKEN;
+  if (decide(&w, in, &e) != NOT_TAKEN) return true;
+  /* A PAUSE that does not exit is the previous PAUSE for PAUSE-loop
+   * exiting — the one state this hook changes, since it is the PAUSE
+   * executing (the machine runs it as a NOP next). */
+  if (in->zi.mnemonic == ZYDIS_MNEMONIC_PAUSE)
+    vmx_pause_loop_exits(&vmx_ext_of(m)->cpu.current, &vmx_ext_of(m)->cpu.ple, in->mode.cpl, m->insns);
+  return false;
 }
 
 bool vmx_ext_io_exits(struct machine *m, uint16_t port, unsigned size, bool is_in)

@@ -202,6 +202,19 @@ struct vmx_insn_operands {
 };
 uint32_t vmx_insn_info_encode(const struct vmx_insn_operands *o);
 
+/* PAUSE at CPL 0 with "PAUSE exiting" 0 and "PAUSE-loop exiting" 1 (SDM
+ * Vol. 3C, "Instructions That Cause VM Exits Conditionally", PAUSE): a
+ * PAUSE more than PLE_Gap after the previous PAUSE at CPL 0 (or the first
+ * at CPL 0 since VM entry) is the first in a loop; otherwise a VM exit
+ * (reason 40, qualification 0) occurs when more than PLE_Window has passed
+ * since the first in the loop. `now` is a counter at the TSC's rate.
+ * Returns whether this PAUSE exits and records it in *p (the caller asks
+ * on a copy when it only wants the answer). False, *p untouched, when the
+ * rule does not apply: CPL > 0 (PAUSE-loop exiting is ignored), "PAUSE
+ * exiting" 1 (it wins: vmx_insn_exits), or "PAUSE-loop exiting" not in
+ * effect (secondary controls not activated). */
+bool vmx_pause_loop_exits(const struct vmcs *v, struct vmx_pause_loop *p, unsigned cpl, uint64_t now);
+
 /* "VMX-Preemption Timer" (chapter "VMX Non-Root Operation") and "VMX-
  * Preemption Timer" (chapter "VM Entries"): with "activate VMX-preemption
  * timer", VM entry starts the timer with the VMX-preemption timer-value
