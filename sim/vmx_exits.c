@@ -180,6 +180,15 @@ static enum taken decide(const struct view *w, struct insn *in, struct vmx_exit_
     kind = VMX_KIND_PAUSE;
     break;
   }
+  case ZYDIS_MNEMONIC_JMP: case ZYDIS_MNEMONIC_CALL: {
+    /* "Task Switches": a far JMP or CALL to a TSS or task gate exits
+     * unconditionally, after the checks that fault first
+     * (insn_far_task_switch); qualification source 2 JMP, 0 CALL. */
+    uint16_t tss;
+    if (!insn_far_task_switch(in, &tss)) return NOT_TAKEN;
+    vmx_task_switch_exit(tss, in->zi.mnemonic == ZYDIS_MNEMONIC_JMP ? VMX_TS_JMP : VMX_TS_CALL, in->zi.length, e);
+    return TAKEN_EXIT;
+  }
   case ZYDIS_MNEMONIC_LLDT: case ZYDIS_MNEMONIC_LTR: case ZYDIS_MNEMONIC_SLDT: case ZYDIS_MNEMONIC_STR: {
     /* #UD in real-address and virtual-8086 mode comes before the exit
      * ("Relative Priority of Faults and VM Exits"). */
@@ -534,11 +543,17 @@ void vmx_ext_nmi_window_rearm(struct machine *m)
   x->nmi_window_at = m->cpu.sti_blocking || m->cpu.movss_blocking ? m->insns + 1 : m->insns;
 }
 
-/* IRET has to be seen while it can end blocking by NMI. */
+/* IRET has to be seen while it can end blocking by NMI; far JMP and CALL
+ * while the guest is in protected mode outside IA-32e mode, where they can
+ * start a task switch (an exit). */
 unsigned vmx_ext_hook_classes(struct machine *m)
 {
   struct vmx_ext *x = vmx_ext_of(m);
-  return x->cpu.non_root && m->cpu.nmi_blocking && vmx_iret_unblocks_nmis(&x->cpu.current) ? HOOK_CLASS_IRET : 0;
+  if (!x->cpu.non_root) return 0;
+  unsigned k = 0;
+  if (m->cpu.nmi_blocking && vmx_iret_unblocks_nmis(&x->cpu.current)) k |= HOOK_CLASS_IRET;
+  if ((m->cpu.cr0 & CR0_PE) && !(m->cpu.efer & EFER_LMA)) k |= HOOK_CLASS_FAR_BRANCH;
+  return k;
 }
 
 /* "Changes to Instruction Behavior in VMX Non-Root Operation", IRET: it

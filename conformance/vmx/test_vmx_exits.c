@@ -494,6 +494,26 @@ static void vmx_pause_loop_ignored_at_cpl3_with_pause_exiting_or_inactive(void *
   assert_memory_equal(&in_loop, &p, sizeof p);
 }
 
+/* "Exit Qualification for Task Switches": the TSS selector in 15:0, the
+ * source in 31:30 (0 CALL, 1 IRET, 2 JMP, 3 task gate in the IDT); each
+ * source gives a different qualification for the same selector. */
+static void vmx_task_switch_qualification_layout(void **state)
+{
+  (void)state;
+  struct vmx_exit_info e;
+  const uint64_t expected[4] = { 0x0033, 0x40000033, 0x80000033, 0xC0000033 };
+  for (unsigned src = VMX_TS_CALL; src <= VMX_TS_IDT_GATE; src++) {
+    vmx_task_switch_exit(0x33, (enum vmx_task_switch_source)src, src == VMX_TS_IDT_GATE ? 0 : 5, &e);
+    assert_int_equal(VMX_EXIT_TASK_SWITCH, e.reason);
+    assert_int_equal(expected[src], e.qualification);
+    assert_int_equal(src == VMX_TS_IDT_GATE ? 0 : 5, e.insn_len);
+  }
+  vmx_task_switch_exit(0xFFFB, VMX_TS_JMP, 7, &e);              /* all 16 selector bits, RPL and TI kept */
+  assert_int_equal(0x8000FFFBu, e.qualification);
+  assert_int_equal(0, e.intr_info);
+  assert_int_equal(0, e.idt_info);
+}
+
 static void vmx_preemption_timer_of_zero_fires_at_entry(void **state)
 {
   (void)state;
@@ -867,6 +887,9 @@ static bool produces(unsigned reason)
     vmx_interrupt_window_exit(&e);
     return vmx_interrupt_window_open(&v, RFLAGS_IF, false) && !vmx_interrupt_window_open(&v, 0, false) &&
            e.reason == reason;
+  case VMX_EXIT_TASK_SWITCH:
+    vmx_task_switch_exit(0x28, VMX_TS_JMP, 7, &e);
+    return e.reason == reason && e.qualification == (0x28u | 2u << 30) && e.insn_len == 7;
   case VMX_EXIT_EPT_VIOLATION: vmx_ept_violation_exit(0x181, 1, 2, &e); return e.reason == reason;
   case VMX_EXIT_EPT_MISCONFIG: vmx_ept_misconfig_exit(1, &e); return e.reason == reason;
   default: return false;
@@ -911,6 +934,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(vmx_pause_loop_gap_exceeded_starts_a_new_loop),
     cmocka_unit_test(vmx_pause_loop_first_pause_after_entry_never_exits),
     cmocka_unit_test(vmx_pause_loop_ignored_at_cpl3_with_pause_exiting_or_inactive),
+    cmocka_unit_test(vmx_task_switch_qualification_layout),
     cmocka_unit_test(vmx_preemption_timer_of_zero_fires_at_entry),
     cmocka_unit_test(vmx_preemption_timer_counts_changes_of_tsc_bit_x),
     cmocka_unit_test(vmx_getsec_raises_ud_on_models_without_smx),

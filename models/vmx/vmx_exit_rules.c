@@ -199,6 +199,13 @@ uint64_t vmx_dr_qualification(unsigned dr, bool from_dr, unsigned gpr)
   return (dr & 7) | (from_dr ? 1u << 4 : 0) | ((uint64_t)(gpr & 0xF) << 8);
 }
 
+void vmx_task_switch_exit(uint16_t tss_selector, enum vmx_task_switch_source source, unsigned insn_len,
+                          struct vmx_exit_info *e)
+{
+  *e = (struct vmx_exit_info){ .reason = VMX_EXIT_TASK_SWITCH, .insn_len = insn_len,
+                               .qualification = tss_selector | ((uint64_t)(source & 3u) << 30) };
+}
+
 /* "Changes to Instruction Behavior in VMX Non-Root Operation", MOV from
  * CR0 / CR4: "...for each bit set in the guest/host mask, the value of the
  * corresponding bit in the read shadow". */
