@@ -566,21 +566,60 @@ static unsigned system_type(const uint32_t d[2]) { return (d[1] & (1u << 12)) ? 
 static unsigned desc_dpl(const uint32_t d[2]) { return (d[1] >> 13) & 3; }
 static bool desc_present(const uint32_t d[2]) { return (d[1] & (1u << 15)) != 0; }
 
-enum { TSS16_AVAILABLE = 1, TASK_GATE = 5, TSS32_AVAILABLE = 9 };
+enum { TSS16_AVAILABLE = 1, TSS16_BUSY = 3, TASK_GATE = 5, TSS32_AVAILABLE = 9, TSS32_BUSY = 11 };
+
+/* The new TSS's selector and descriptor pass the checks before a task
+ * switch (SDM Vol. 3C, "Task Switches", steps 2 to 4): in the GDT within
+ * its limit, a TSS whose busy bit is `busy` (set for IRET's return, clear
+ * for JMP, CALL and gates), present, with a limit of at least 67H (32-bit
+ * TSS) or 2BH (16-bit TSS; SDM Vol. 3A, "Task Switching"). */
+static bool new_tss_ok(struct machine *m, const struct cpu_state *s, uint16_t sel, bool busy)
+{
+  uint32_t d[2];
+  if ((sel & 4) || (sel & ~3u) == 0 || !read_descriptor(m, s, sel, d)) return false;
+  unsigned type = system_type(d);
+  bool is32 = type == (busy ? TSS32_BUSY : TSS32_AVAILABLE);
+  if ((!is32 && type != (busy ? TSS16_BUSY : TSS16_AVAILABLE)) || !desc_present(d)) return false;
+  uint32_t limit = (d[0] & 0xffffu) | (d[1] & 0xf0000u);
+  if (d[1] & (1u << 23)) limit = limit << 12 | 0xfffu;
+  return limit >= (is32 ? 0x67u : 0x2Bu);
+}
+
+/* The live state (asked inside hooks too: the descriptor tables and the
+ * mode may have changed since Unicorn last returned); false outside
+ * protected mode outside IA-32e mode, which alone has task switches (in
+ * IA-32e mode a TSS or task gate target, or IRET with NT, is #GP; real and
+ * virtual-8086 mode far transfers load selectors as values). */
+static bool legacy_protected_state(struct machine *m, struct cpu_state *s)
+{
+  *s = m->cpu;
+  uc_bridge_fetch(m->bridge, s);
+  return (s->cr0 & CR0_PE) && !(s->rflags & RFLAGS_VM) && !(s->efer & EFER_LMA);
+}
+
+bool insn_iret_task_switch(struct insn *in, uint16_t *tss_selector)
+{
+  struct machine *m = in->m;
+  if (in->zi.mnemonic != ZYDIS_MNEMONIC_IRET && in->zi.mnemonic != ZYDIS_MNEMONIC_IRETD) return false;
+  struct cpu_state s;
+  if (!legacy_protected_state(m, &s) || !(s.rflags & RFLAGS_NT)) return false;
+  /* "If IRET is executed with RFLAGS.NT = 1 outside IA-32e mode, a TSS
+   * descriptor is accessed directly and no privilege checks are made":
+   * the back link, the first word of the current TSS, names a busy TSS. */
+  uint16_t sel;
+  if (!machine_peek_linear(m, s.seg[SEG_TR].base, &sel, sizeof sel, true)) return false;
+  if (!new_tss_ok(m, &s, sel, true)) return false;
+  *tss_selector = sel;
+  return true;
+}
 
 bool insn_far_task_switch(struct insn *in, uint16_t *tss_selector)
 {
   struct machine *m = in->m;
   if (in->zi.mnemonic != ZYDIS_MNEMONIC_JMP && in->zi.mnemonic != ZYDIS_MNEMONIC_CALL) return false;
   if (in->zi.meta.branch_type != ZYDIS_BRANCH_TYPE_FAR) return false;
-  /* The live state (this is asked inside the hook too): the descriptor
-   * tables and the mode may have changed since Unicorn last returned. */
-  struct cpu_state s = m->cpu;
-  uc_bridge_fetch(m->bridge, &s);
-  /* Only protected mode outside IA-32e mode has task switches (in IA-32e
-   * mode a TSS or task gate target is #GP; real and virtual-8086 mode
-   * far transfers load selectors as values). */
-  if (!(s.cr0 & CR0_PE) || (s.rflags & RFLAGS_VM) || (s.efer & EFER_LMA)) return false;
+  struct cpu_state s;
+  if (!legacy_protected_state(m, &s)) return false;
   const ZydisDecodedOperand *op = &in->op[0];
   uint16_t sel;
   if (op->type == ZYDIS_OPERAND_TYPE_POINTER) {
@@ -607,15 +646,8 @@ bool insn_far_task_switch(struct insn *in, uint16_t *tss_selector)
   unsigned type = system_type(d);
   if (type != TASK_GATE && type != TSS16_AVAILABLE && type != TSS32_AVAILABLE) return false;
   if (desc_dpl(d) < need || !desc_present(d)) return false;
-  if (type == TASK_GATE) {
-    sel = (uint16_t)(d[0] >> 16);
-    if ((sel & 4) || (sel & ~3u) == 0 || !read_descriptor(m, &s, sel, d)) return false;
-    type = system_type(d);
-    if ((type != TSS16_AVAILABLE && type != TSS32_AVAILABLE) || !desc_present(d)) return false;
-  }
-  uint32_t limit = (d[0] & 0xffffu) | (d[1] & 0xf0000u);
-  if (d[1] & (1u << 23)) limit = limit << 12 | 0xfffu;
-  if (limit < (type == TSS32_AVAILABLE ? 0x67u : 0x2Bu)) return false;
+  if (type == TASK_GATE) sel = (uint16_t)(d[0] >> 16);
+  if (!new_tss_ok(m, &s, sel, false)) return false;
   *tss_selector = sel;
   return true;
 }

@@ -138,6 +138,10 @@ bool insn_fault_address(struct machine *m, uint64_t rip, uint64_t page, uint64_t
  * transfer, a fault, another mode). Reads the live state: usable inside a
  * hook and in the run loop. */
 bool insn_far_task_switch(struct insn *in, uint16_t *tss_selector);
+/* An IRET (IRETD) with RFLAGS.NT = 1 in protected mode outside IA-32e
+ * mode whose back link (the current TSS's first word) names a busy TSS
+ * that passes the same checks: true with that selector. */
+bool insn_iret_task_switch(struct insn *in, uint16_t *tss_selector);
 
 /* RDPRU exists when CPUID Fn8000_0008 EBX bit 4 is set (AMD APM Vol. 3,
  * "RDPRU"); register IDs: 0 MPERF, 1 APERF. */

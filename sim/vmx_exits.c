@@ -189,6 +189,14 @@ static enum taken decide(const struct view *w, struct insn *in, struct vmx_exit_
     vmx_task_switch_exit(tss, in->zi.mnemonic == ZYDIS_MNEMONIC_JMP ? VMX_TS_JMP : VMX_TS_CALL, in->zi.length, e);
     return TAKEN_EXIT;
   }
+  case ZYDIS_MNEMONIC_IRET: case ZYDIS_MNEMONIC_IRETD: {
+    /* The same for IRET with RFLAGS.NT = 1 (source 1): a return to the
+     * task the back link names (insn_iret_task_switch). */
+    uint16_t tss;
+    if (!insn_iret_task_switch(in, &tss)) return NOT_TAKEN;
+    vmx_task_switch_exit(tss, VMX_TS_IRET, in->zi.length, e);
+    return TAKEN_EXIT;
+  }
   case ZYDIS_MNEMONIC_LLDT: case ZYDIS_MNEMONIC_LTR: case ZYDIS_MNEMONIC_SLDT: case ZYDIS_MNEMONIC_STR: {
     /* #UD in real-address and virtual-8086 mode comes before the exit
      * ("Relative Priority of Faults and VM Exits"). */
@@ -543,16 +551,16 @@ void vmx_ext_nmi_window_rearm(struct machine *m)
   x->nmi_window_at = m->cpu.sti_blocking || m->cpu.movss_blocking ? m->insns + 1 : m->insns;
 }
 
-/* IRET has to be seen while it can end blocking by NMI; far JMP and CALL
- * while the guest is in protected mode outside IA-32e mode, where they can
- * start a task switch (an exit). */
+/* IRET has to be seen while it can end blocking by NMI; far JMP, CALL and
+ * IRET while the guest is in protected mode outside IA-32e mode, where
+ * they can start a task switch (an exit). */
 unsigned vmx_ext_hook_classes(struct machine *m)
 {
   struct vmx_ext *x = vmx_ext_of(m);
   if (!x->cpu.non_root) return 0;
   unsigned k = 0;
   if (m->cpu.nmi_blocking && vmx_iret_unblocks_nmis(&x->cpu.current)) k |= HOOK_CLASS_IRET;
-  if ((m->cpu.cr0 & CR0_PE) && !(m->cpu.efer & EFER_LMA)) k |= HOOK_CLASS_FAR_BRANCH;
+  if ((m->cpu.cr0 & CR0_PE) && !(m->cpu.efer & EFER_LMA)) k |= HOOK_CLASS_FAR_BRANCH | HOOK_CLASS_IRET;
   return k;
 }
 

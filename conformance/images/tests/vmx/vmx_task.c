@@ -6,7 +6,10 @@
  * ptr16:32, 9A; CALL m16:32, FF /3). Each is a VM exit 9 whatever the
  * controls: qualification = the TSS selector (the gate's for a gate) with
  * the source in bits 31:30 (2 JMP, 0 CALL), the instruction's length,
- * the guest RIP at the instruction. A far JMP to a code segment runs on;
+ * the guest RIP at the instruction. IRET with RFLAGS.NT = 1 whose back
+ * link names the busy TSS B exits the same way (source 1, length 1); with
+ * TSS B available it is #TS (exit 0 under the exception bitmap) before any
+ * task switch. A far JMP to a code segment runs on;
  * a far JMP to the busy TSS A raises #GP before any task switch (exit 0
  * under the exception bitmap; its error code is not compared: hvsim
  * reports 0 for faults Unicorn raises on segment loads,
@@ -34,10 +37,11 @@ static uint8_t stack32[4096] __attribute__((aligned(16)));
 #define EXIT_TASK_SWITCH 9
 #define EXIT_VMCALL 18
 #define TS_CALL 0u
+#define TS_IRET 1u
 #define TS_JMP 2u
 
 extern char v32_ljmp[], v32_ljmp_mem[], v32_lcall[], v32_lcall_mem[], v32_ljmp_code[], v32_code_target[],
-    v32_ljmp_busy[], v32_taskb[];
+    v32_ljmp_busy[], v32_taskb[], v32_nt[], v32_iret[];
 __asm__(".text\n"
         ".code32\n"
         "v32_ljmp: ljmp $0x20, $0\n vmcall\n"
@@ -47,6 +51,9 @@ __asm__(".text\n"
         "v32_ljmp_code: ljmp $0x08, $v32_code_target\n"
         "v32_code_target: vmcall\n"
         "v32_ljmp_busy: ljmp $0x18, $0\n vmcall\n"
+        /* RFLAGS.NT = 1, then IRET: a return to the back link's task. */
+        "v32_nt: pushfl\n orl $0x4000, (%esp)\n popfl\n"
+        "v32_iret: iretl\n vmcall\n"
         /* TSS B's code, reached only by a machine that switches tasks. */
         "v32_taskb: vmcall\n"
         "1: jmp 1b\n"
@@ -64,13 +71,15 @@ static uint64_t tss_desc(const void *tss, unsigned type)
     return 0x67 | (base & 0xFFFFFF) << 16 | (uint64_t)(0x80 | type) << 40 | (base >> 24) << 56;
 }
 
+static int busy_b;   /* TSS B's descriptor busy (IRET's return target) */
+
 static void guest_state(void)
 {
     ggdt[0] = 0;
     ggdt[1] = 0x00CF9B000000FFFFull;   /* 32-bit code, accessed */
     ggdt[2] = 0x00CF93000000FFFFull;   /* data, accessed */
     ggdt[3] = tss_desc(tss_a, 0xB);
-    ggdt[4] = tss_desc(tss_b, 0x9);
+    ggdt[4] = tss_desc(tss_b, busy_b ? 0xB : 0x9);
     ggdt[5] = (uint64_t)GSEL_TSS_B << 16 | 0x8500ull << 32;   /* task gate, present, DPL 0 */
     memset(tss_b, 0, sizeof tss_b);
     tss_b[8] = (uint32_t)(uintptr_t)v32_taskb;
@@ -114,9 +123,9 @@ static unsigned run_at(const char *at)
     return r == VM_EXITED ? vmx_exit_reason() : ~0u;
 }
 
-static void expect_task_switch(const char *what, const char *at, unsigned len, unsigned source)
+static void expect_task_switch(const char *what, const char *start, const char *at, unsigned len, unsigned source)
 {
-    tap_eq(EXIT_TASK_SWITCH, run_at(at), "%s: exit reason task switch", what);
+    tap_eq(EXIT_TASK_SWITCH, run_at(start), "%s: exit reason task switch", what);
     tap_eq(GSEL_TSS_B | (uint64_t)source << 30, vmread(EXIT_QUALIFICATION),
            "%s: qualification (TSS selector, source)", what);
     tap_eq(len, vmread(EXIT_INSN_LEN), "%s: instruction length", what);
@@ -134,10 +143,25 @@ void test_main(void)
     vmx_setup_vmcs((void (*)(void))v32_ljmp, 0, PROC2_EPT | PROC2_UNRESTRICTED);
     vmwrite(EPT_POINTER, (uintptr_t)ept_pml4 | (3u << 3) | 6);
 
-    expect_task_switch("JMP ptr16:32 to TSS B", v32_ljmp, 7, TS_JMP);
-    expect_task_switch("JMP m16:32 to TSS B", v32_ljmp_mem, 6, TS_JMP);
-    expect_task_switch("CALL ptr16:32 through a task gate", v32_lcall, 7, TS_CALL);
-    expect_task_switch("CALL m16:32 through a task gate", v32_lcall_mem, 6, TS_CALL);
+    expect_task_switch("JMP ptr16:32 to TSS B", v32_ljmp, v32_ljmp, 7, TS_JMP);
+    expect_task_switch("JMP m16:32 to TSS B", v32_ljmp_mem, v32_ljmp_mem, 6, TS_JMP);
+    expect_task_switch("CALL ptr16:32 through a task gate", v32_lcall, v32_lcall, 7, TS_CALL);
+    expect_task_switch("CALL m16:32 through a task gate", v32_lcall_mem, v32_lcall_mem, 6, TS_CALL);
+
+    /* IRET with NT = 1 returns to the task in TSS A's back link, which must
+     * be busy: TSS B marked busy, back link = TSS B. */
+    memset(tss_a, 0, sizeof tss_a);
+    tss_a[0] = GSEL_TSS_B;
+    busy_b = 1;
+    expect_task_switch("IRET with NT to the back link", v32_nt, v32_iret, 1, TS_IRET);
+    tap_check(vmread(GUEST_RFLAGS) & 0x4000, "IRET task switch: the saved RFLAGS has NT");
+    /* The same IRET whose back link is an available TSS: #TS, no switch. */
+    busy_b = 0;
+    vmwrite(EXCEPTION_BITMAP, 1u << 10);
+    tap_eq(0, run_at(v32_nt), "IRET with NT to an available TSS: #TS (exit 0), not a task switch");
+    tap_eq(0x80000B0A, vmread(EXIT_INTR_INFO) & 0x80000FFF, "IRET to an available TSS: #TS with an error code");
+    tap_check(vmread(GUEST_RIP) == (uintptr_t)v32_iret, "IRET to an available TSS: guest RIP at the IRET");
+    vmwrite(EXCEPTION_BITMAP, 0);
 
     tap_eq(EXIT_VMCALL, run_at(v32_ljmp_code), "far JMP to a code segment: no exit, VMCALL");
     tap_check(vmread(GUEST_RIP) == (uintptr_t)v32_code_target, "far JMP to a code segment: it jumped");
