@@ -250,6 +250,19 @@ static bool classify(struct machine *m, struct insn *in, gpr_reader gpr, struct 
   case ZYDIS_MNEMONIC_IRETD:
   case ZYDIS_MNEMONIC_IRETQ:
     return iret_exits(m, x, e);
+  case ZYDIS_MNEMONIC_JMP:
+  case ZYDIS_MNEMONIC_CALL: {
+    /* A far JMP or CALL to a TSS or task gate is a task switch: under
+     * the task-switch intercept ("Miscellaneous Intercepts") EXITINFO1 is
+     * the TSS selector, EXITINFO2 bit 38 for JMP (none for CALL), bit 48
+     * RF. */
+    uint16_t tss;
+    if (!svm_ctl_intercepts(&x->vcpu.ctl, SVM_INTERCEPT_TASK_SWITCH) || !insn_far_task_switch(in, &tss)) return false;
+    bool jmp = in->zi.mnemonic == ZYDIS_MNEMONIC_JMP;
+    *e = svm_task_switch_exit(tss, jmp ? SVM_TS_JMP : SVM_TS_CALL_OR_GATE, false, 0,
+                              (uc_bridge_rflags(m->bridge) & RFLAGS_RF) != 0);
+    return true;
+  }
   case ZYDIS_MNEMONIC_RDRAND:
   case ZYDIS_MNEMONIC_RDSEED:
     return false;   /* no intercept exists for them */
@@ -325,8 +338,10 @@ void svm_ext_exit_for_insn(struct machine *m, struct insn *in)
   }
   if (e.code == (uint64_t)SVM_EXIT_TASK_SWITCH) {
     /* A task switch: fault-like, no NRIP ("Next RIP"). */
-    e.info1 = iret_back_link(m);
-    trace_event(&m->trace, m->insns, "task-switch", "iret tss=0x%x intercepted", (unsigned)e.info1);
+    bool iret = in->zi.mnemonic != ZYDIS_MNEMONIC_JMP && in->zi.mnemonic != ZYDIS_MNEMONIC_CALL;
+    if (iret) e.info1 = iret_back_link(m);
+    trace_event(&m->trace, m->insns, "task-switch", "%s tss=0x%x intercepted",
+                iret ? "iret" : ZydisMnemonicGetString(in->zi.mnemonic), (unsigned)e.info1);
     svm_ext_vmexit(m, &e);
     return;
   }
@@ -337,7 +352,8 @@ void svm_ext_exit_for_insn(struct machine *m, struct insn *in)
 
 /* The conditionally hooked instructions this guest intercepts (sim/virt.h
  * hook_classes): IRET under the IRET or the task-switch intercept (IRET
- * with NT), PUSHF and POPF under theirs. */
+ * with NT), PUSHF and POPF under theirs, far JMP and CALL under the
+ * task-switch intercept. */
 unsigned svm_ext_hook_classes(struct machine *m)
 {
   struct svm_ext *x = svm_ext_of(m);
@@ -348,6 +364,10 @@ unsigned svm_ext_hook_classes(struct machine *m)
     k |= HOOK_CLASS_IRET;
   if (svm_ctl_intercepts(c, SVM_INTERCEPT_PUSHF) || svm_ctl_intercepts(c, SVM_INTERCEPT_POPF))
     k |= HOOK_CLASS_PUSHF_POPF;
+  /* Far JMP and CALL can start a task switch only in protected mode
+   * outside long mode. */
+  if (svm_ctl_intercepts(c, SVM_INTERCEPT_TASK_SWITCH) && (m->cpu.cr0 & CR0_PE) && !(m->cpu.efer & EFER_LMA))
+    k |= HOOK_CLASS_FAR_BRANCH;
   return k;
 }
 

@@ -544,6 +544,114 @@ enum insn_result insn_iret(struct insn *in)
   return INSN_NATIVE;
 }
 
+/* ---- far JMP and CALL to another task -------------------------------------- */
+
+/* The descriptor `sel` names in the GDT or the LDT of `s`; false when it
+ * lies beyond the table's limit or cannot be read. */
+static bool read_descriptor(struct machine *m, const struct cpu_state *s, uint16_t sel, uint32_t d[2])
+{
+  uint64_t base = s->gdtr.base, limit = s->gdtr.limit;
+  if (sel & 4) {
+    if (s->seg[SEG_LDTR].ar & SEG_AR_UNUSABLE) return false;
+    base = s->seg[SEG_LDTR].base;
+    limit = s->seg[SEG_LDTR].limit;
+  }
+  if ((uint64_t)(sel & ~7u) + 7 > limit) return false;
+  return machine_peek_linear(m, base + (sel & ~7u), d, 8, true);
+}
+
+/* A system descriptor's type (bits 11:8 of its high word), or 0 for a
+ * code or data segment (S = 1), whose types the checks below never want. */
+static unsigned system_type(const uint32_t d[2]) { return (d[1] & (1u << 12)) ? 0 : (d[1] >> 8) & 0xF; }
+static unsigned desc_dpl(const uint32_t d[2]) { return (d[1] >> 13) & 3; }
+static bool desc_present(const uint32_t d[2]) { return (d[1] & (1u << 15)) != 0; }
+
+enum { TSS16_AVAILABLE = 1, TSS16_BUSY = 3, TASK_GATE = 5, TSS32_AVAILABLE = 9, TSS32_BUSY = 11 };
+
+/* The new TSS's selector and descriptor pass the checks before a task
+ * switch (SDM Vol. 3C, "Task Switches", steps 2 to 4): in the GDT within
+ * its limit, a TSS whose busy bit is `busy` (set for IRET's return, clear
+ * for JMP, CALL and gates), present, with a limit of at least 67H (32-bit
+ * TSS) or 2BH (16-bit TSS; SDM Vol. 3A, "Task Switching"). */
+static bool new_tss_ok(struct machine *m, const struct cpu_state *s, uint16_t sel, bool busy)
+{
+  uint32_t d[2];
+  if ((sel & 4) || (sel & ~3u) == 0 || !read_descriptor(m, s, sel, d)) return false;
+  unsigned type = system_type(d);
+  bool is32 = type == (busy ? TSS32_BUSY : TSS32_AVAILABLE);
+  if ((!is32 && type != (busy ? TSS16_BUSY : TSS16_AVAILABLE)) || !desc_present(d)) return false;
+  uint32_t limit = (d[0] & 0xffffu) | (d[1] & 0xf0000u);
+  if (d[1] & (1u << 23)) limit = limit << 12 | 0xfffu;
+  return limit >= (is32 ? 0x67u : 0x2Bu);
+}
+
+/* The live state (asked inside hooks too: the descriptor tables and the
+ * mode may have changed since Unicorn last returned); false outside
+ * protected mode outside IA-32e mode, which alone has task switches (in
+ * IA-32e mode a TSS or task gate target, or IRET with NT, is #GP; real and
+ * virtual-8086 mode far transfers load selectors as values). */
+static bool legacy_protected_state(struct machine *m, struct cpu_state *s)
+{
+  *s = m->cpu;
+  uc_bridge_fetch(m->bridge, s);
+  return (s->cr0 & CR0_PE) && !(s->rflags & RFLAGS_VM) && !(s->efer & EFER_LMA);
+}
+
+bool insn_iret_task_switch(struct insn *in, uint16_t *tss_selector)
+{
+  struct machine *m = in->m;
+  if (in->zi.mnemonic != ZYDIS_MNEMONIC_IRET && in->zi.mnemonic != ZYDIS_MNEMONIC_IRETD) return false;
+  struct cpu_state s;
+  if (!legacy_protected_state(m, &s) || !(s.rflags & RFLAGS_NT)) return false;
+  /* "If IRET is executed with RFLAGS.NT = 1 outside IA-32e mode, a TSS
+   * descriptor is accessed directly and no privilege checks are made":
+   * the back link, the first word of the current TSS, names a busy TSS. */
+  uint16_t sel;
+  if (!machine_peek_linear(m, s.seg[SEG_TR].base, &sel, sizeof sel, true)) return false;
+  if (!new_tss_ok(m, &s, sel, true)) return false;
+  *tss_selector = sel;
+  return true;
+}
+
+bool insn_far_task_switch(struct insn *in, uint16_t *tss_selector)
+{
+  struct machine *m = in->m;
+  if (in->zi.mnemonic != ZYDIS_MNEMONIC_JMP && in->zi.mnemonic != ZYDIS_MNEMONIC_CALL) return false;
+  if (in->zi.meta.branch_type != ZYDIS_BRANCH_TYPE_FAR) return false;
+  struct cpu_state s;
+  if (!legacy_protected_state(m, &s)) return false;
+  const ZydisDecodedOperand *op = &in->op[0];
+  uint16_t sel;
+  if (op->type == ZYDIS_OPERAND_TYPE_POINTER) {
+    sel = op->ptr.segment;                      /* EA / 9A: ptr16:16 or ptr16:32 */
+  } else if (op->type == ZYDIS_OPERAND_TYPE_MEMORY) {
+    /* FF /3, FF /5: m16:16 or m16:32, the selector after the offset. */
+    uint64_t la = insn_operand_linear(in, op) + in->zi.operand_width / 8;
+    if (!machine_peek_linear(m, la & 0xffffffffull, &sel, sizeof sel, false)) return false;
+  } else {
+    return false;
+  }
+  /* SDM Vol. 3C, "Task Switches" (chapter "VMX Non-Root Operation"): the
+   * checks that fault before a task switch can become a VM exit — a task
+   * gate's P bit and privilege (DPL >= CPL and RPL), a TSS descriptor's
+   * privilege when reached directly, the new TSS selector within the GDT,
+   * the TSS descriptor's type (available: a JMP or CALL to a busy TSS is
+   * #GP), P bit, S bit and limit (SDM Vol. 3A, "Task Switching": 67H for
+   * a 32-bit TSS, 2BH for a 16-bit one). The AMD APM gives no order;
+   * the same checks are taken. Any failure leaves the instruction to
+   * Unicorn, which raises the fault (or makes an ordinary far transfer). */
+  unsigned cpl = cpu_cpl(&s), rpl = sel & 3, need = cpl > rpl ? cpl : rpl;
+  uint32_t d[2];
+  if ((sel & ~3u) == 0 || !read_descriptor(m, &s, sel, d)) return false;
+  unsigned type = system_type(d);
+  if (type != TASK_GATE && type != TSS16_AVAILABLE && type != TSS32_AVAILABLE) return false;
+  if (desc_dpl(d) < need || !desc_present(d)) return false;
+  if (type == TASK_GATE) sel = (uint16_t)(d[0] >> 16);
+  if (!new_tss_ok(m, &s, sel, false)) return false;
+  *tss_selector = sel;
+  return true;
+}
+
 /* Instructions carried out in the run loop on the whole state: the fast
  * system calls load CS and SS and change the CPL (sim/fastsys.c), and
  * Unicorn runs STGI as a no-op where only the SVM model can decide. */
@@ -608,6 +716,10 @@ bool sysinsn_hooked(const ZydisDecodedInstruction *zi, unsigned classes)
    * (0F 20-23). */
   if (zi->mnemonic == ZYDIS_MNEMONIC_MOV)
     return zi->opcode_map == ZYDIS_OPCODE_MAP_0F && zi->opcode >= 0x20 && zi->opcode <= 0x23;
+  /* Of the JMPs and CALLs, only the far ones (EA, 9A, FF /3, FF /5). */
+  if ((zi->mnemonic == ZYDIS_MNEMONIC_JMP || zi->mnemonic == ZYDIS_MNEMONIC_CALL) &&
+      zi->meta.branch_type != ZYDIS_BRANCH_TYPE_FAR)
+    return false;
   switch (zi->mnemonic) {
 #define X(mn, fn) case ZYDIS_MNEMONIC_##mn:
     SYSINSN_TABLE(X)

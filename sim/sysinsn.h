@@ -89,14 +89,18 @@ enum insn_result {
 
 /* Instructions too common to hook everywhere: hooked only in code that
  * runs while the extension wants their class (virt_ops.hook_classes; SVM's
- * IRET, PUSHF and POPF intercepts). X(mnemonic, handler, class) */
-enum hook_class { HOOK_CLASS_IRET = 1u << 0, HOOK_CLASS_PUSHF_POPF = 1u << 1 };
+ * IRET, PUSHF and POPF intercepts; far JMP and CALL, which can start a
+ * task switch, under SVM's task-switch intercept and in VMX non-root
+ * operation — of JMP and CALL only the far forms, EA, 9A, FF /3 and
+ * FF /5, are hooked: sysinsn_hooked). X(mnemonic, handler, class) */
+enum hook_class { HOOK_CLASS_IRET = 1u << 0, HOOK_CLASS_PUSHF_POPF = 1u << 1, HOOK_CLASS_FAR_BRANCH = 1u << 2 };
 #define CONDITIONAL_SYSINSN_TABLE(X)                                                          \
   X(IRET, insn_iret, HOOK_CLASS_IRET) X(IRETD, insn_iret, HOOK_CLASS_IRET)                  \
   X(IRETQ, insn_iret, HOOK_CLASS_IRET) X(PUSHF, insn_native, HOOK_CLASS_PUSHF_POPF)         \
   X(PUSHFD, insn_native, HOOK_CLASS_PUSHF_POPF) X(PUSHFQ, insn_native, HOOK_CLASS_PUSHF_POPF) \
   X(POPF, insn_native, HOOK_CLASS_PUSHF_POPF) X(POPFD, insn_native, HOOK_CLASS_PUSHF_POPF)    \
-  X(POPFQ, insn_native, HOOK_CLASS_PUSHF_POPF)
+  X(POPFQ, insn_native, HOOK_CLASS_PUSHF_POPF) X(JMP, insn_native, HOOK_CLASS_FAR_BRANCH)     \
+  X(CALL, insn_native, HOOK_CLASS_FAR_BRANCH)
 
 #define X(mn, fn) enum insn_result fn(struct insn *in);
 SYSINSN_TABLE(X)
@@ -125,6 +129,19 @@ uint64_t insn_operand_linear(struct insn *in, const ZydisDecodedOperand *op);
  * operand of the instruction at `rip` that touches `page` (UINT64_MAX: the
  * first memory operand). */
 bool insn_fault_address(struct machine *m, uint64_t rip, uint64_t page, uint64_t *la, bool *stack);
+
+/* A far JMP or CALL (EA, 9A, FF /3, FF /5) in protected mode outside
+ * IA-32e mode whose target is an available TSS or a task gate, past the
+ * checks that fault before a task switch could become a VM exit (SDM Vol.
+ * 3C, "Task Switches"): true with the selector of the TSS switched to (a
+ * task gate's TSS selector). false: no task switch (an ordinary far
+ * transfer, a fault, another mode). Reads the live state: usable inside a
+ * hook and in the run loop. */
+bool insn_far_task_switch(struct insn *in, uint16_t *tss_selector);
+/* An IRET (IRETD) with RFLAGS.NT = 1 in protected mode outside IA-32e
+ * mode whose back link (the current TSS's first word) names a busy TSS
+ * that passes the same checks: true with that selector. */
+bool insn_iret_task_switch(struct insn *in, uint16_t *tss_selector);
 
 /* RDPRU exists when CPUID Fn8000_0008 EBX bit 4 is set (AMD APM Vol. 3,
  * "RDPRU"); register IDs: 0 MPERF, 1 APERF. */

@@ -167,9 +167,36 @@ static enum taken decide(const struct view *w, struct insn *in, struct vmx_exit_
     if (in->mode.cpl > 0) return NOT_TAKEN;
     e->reason = VMX_EXIT_CR_ACCESS;
     return cr_exit(w, in, v, e) ? TAKEN_EXIT : NOT_TAKEN;
-  /* "PAUSE exiting" (PAUSE-loop exiting, which depends on the time
-   * between PAUSEs, is not modelled: docs/vmx.md). */
-  case ZYDIS_MNEMONIC_PAUSE: kind = VMX_KIND_PAUSE; break;
+  case ZYDIS_MNEMONIC_PAUSE: {
+    /* "PAUSE exiting" (below), else "PAUSE-loop exiting" with virtual time
+     * (m->insns, the rate of the machine's TSC) as the counter; asked on
+     * a copy here, recorded by vmx_ext_insn_exits for the PAUSE that
+     * runs. */
+    struct vmx_pause_loop ple = vmx_ext_of(m)->cpu.ple;
+    if (vmx_pause_loop_exits(v, &ple, in->mode.cpl, m->insns)) {
+      e->reason = VMX_EXIT_PAUSE;
+      return TAKEN_EXIT;
+    }
+    kind = VMX_KIND_PAUSE;
+    break;
+  }
+  case ZYDIS_MNEMONIC_JMP: case ZYDIS_MNEMONIC_CALL: {
+    /* "Task Switches": a far JMP or CALL to a TSS or task gate exits
+     * unconditionally, after the checks that fault first
+     * (insn_far_task_switch); qualification source 2 JMP, 0 CALL. */
+    uint16_t tss;
+    if (!insn_far_task_switch(in, &tss)) return NOT_TAKEN;
+    vmx_task_switch_exit(tss, in->zi.mnemonic == ZYDIS_MNEMONIC_JMP ? VMX_TS_JMP : VMX_TS_CALL, in->zi.length, e);
+    return TAKEN_EXIT;
+  }
+  case ZYDIS_MNEMONIC_IRET: case ZYDIS_MNEMONIC_IRETD: {
+    /* The same for IRET with RFLAGS.NT = 1 (source 1): a return to the
+     * task the back link names (insn_iret_task_switch). */
+    uint16_t tss;
+    if (!insn_iret_task_switch(in, &tss)) return NOT_TAKEN;
+    vmx_task_switch_exit(tss, VMX_TS_IRET, in->zi.length, e);
+    return TAKEN_EXIT;
+  }
   case ZYDIS_MNEMONIC_LLDT: case ZYDIS_MNEMONIC_LTR: case ZYDIS_MNEMONIC_SLDT: case ZYDIS_MNEMONIC_STR: {
     /* #UD in real-address and virtual-8086 mode comes before the exit
      * ("Relative Priority of Faults and VM Exits"). */
@@ -198,7 +225,13 @@ bool vmx_ext_insn_exits(struct machine *m, struct insn *in)
   if (!vmx_in_guest(m)) return false;
   struct view w = { m, true };
   struct vmx_exit_info e;
-  return decide(&w, in, &e) != NOT_TAKEN;
+  if (decide(&w, in, &e) != NOT_TAKEN) return true;
+  /* A PAUSE that does not exit is the previous PAUSE for PAUSE-loop
+   * exiting — the one state this hook changes, since it is the PAUSE
+   * executing (the machine runs it as a NOP next). */
+  if (in->zi.mnemonic == ZYDIS_MNEMONIC_PAUSE)
+    vmx_pause_loop_exits(&vmx_ext_of(m)->cpu.current, &vmx_ext_of(m)->cpu.ple, in->mode.cpl, m->insns);
+  return false;
 }
 
 bool vmx_ext_io_exits(struct machine *m, uint16_t port, unsigned size, bool is_in)
@@ -518,11 +551,17 @@ void vmx_ext_nmi_window_rearm(struct machine *m)
   x->nmi_window_at = m->cpu.sti_blocking || m->cpu.movss_blocking ? m->insns + 1 : m->insns;
 }
 
-/* IRET has to be seen while it can end blocking by NMI. */
+/* IRET has to be seen while it can end blocking by NMI; far JMP, CALL and
+ * IRET while the guest is in protected mode outside IA-32e mode, where
+ * they can start a task switch (an exit). */
 unsigned vmx_ext_hook_classes(struct machine *m)
 {
   struct vmx_ext *x = vmx_ext_of(m);
-  return x->cpu.non_root && m->cpu.nmi_blocking && vmx_iret_unblocks_nmis(&x->cpu.current) ? HOOK_CLASS_IRET : 0;
+  if (!x->cpu.non_root) return 0;
+  unsigned k = 0;
+  if (m->cpu.nmi_blocking && vmx_iret_unblocks_nmis(&x->cpu.current)) k |= HOOK_CLASS_IRET;
+  if ((m->cpu.cr0 & CR0_PE) && !(m->cpu.efer & EFER_LMA)) k |= HOOK_CLASS_FAR_BRANCH | HOOK_CLASS_IRET;
+  return k;
 }
 
 /* "Changes to Instruction Behavior in VMX Non-Root Operation", IRET: it

@@ -395,6 +395,125 @@ static void vmx_exception_exit_information(void **state)
   assert_false(vmx_exception_exit(&v, &ud, &e));
 }
 
+/* ---- PAUSE-loop exiting (SDM Vol. 3C, "Instructions That Cause VM Exits
+ * Conditionally", PAUSE) ------------------------------------------------ */
+
+static void ple_controls(uint32_t gap, uint32_t window)
+{
+  reset();
+  set(VMCSI_CPU_BASED_VM_EXEC_CONTROL, PROC_SECONDARY_CTLS);
+  set(VMCSI_SECONDARY_VM_EXEC_CONTROL, PROC2_PAUSE_LOOP_EXITING);
+  set(VMCSI_PLE_GAP, gap);
+  set(VMCSI_PLE_WINDOW, window);
+}
+
+/* PAUSEs closer than PLE_Gap form one loop; the first PAUSE more than
+ * PLE_Window after the loop's first exits ("exceeds": equal does not). */
+static void vmx_pause_loop_exits_once_window_exceeded_within_gap(void **state)
+{
+  (void)state;
+  ple_controls(10, 100);
+  struct vmx_pause_loop p = {0};
+  assert_false(vmx_pause_loop_exits(&v, &p, 0, 1000));      /* first after entry: first in a loop */
+  assert_true(p.seen);
+  assert_int_equal(1000, p.first);
+  for (uint64_t t = 1010; t <= 1100; t += 10) {              /* gap exactly 10: not exceeded, same loop */
+    assert_false(vmx_pause_loop_exits(&v, &p, 0, t));
+    assert_int_equal(1000, p.first);
+    assert_int_equal(t, p.last);
+  }
+  /* 1100 - 1000 = 100 was not more than the window; 1101 is. */
+  assert_true(vmx_pause_loop_exits(&v, &p, 0, 1101));
+}
+
+/* A PAUSE more than PLE_Gap after the previous one starts a new loop: the
+ * window counts from it, so a spin with pauses too far apart never exits
+ * however long it lasts. */
+static void vmx_pause_loop_gap_exceeded_starts_a_new_loop(void **state)
+{
+  (void)state;
+  ple_controls(10, 100);
+  struct vmx_pause_loop p = {0};
+  for (uint64_t t = 0; t <= 90; t += 10) assert_false(vmx_pause_loop_exits(&v, &p, 0, t));
+  assert_false(vmx_pause_loop_exits(&v, &p, 0, 101));        /* 11 > gap: first in a new loop, not an exit */
+  assert_int_equal(101, p.first);
+  assert_false(vmx_pause_loop_exits(&v, &p, 0, 111));        /* 111 - 0 > window, but the loop began at 101 */
+  assert_false(vmx_pause_loop_exits(&v, &p, 0, 201));        /* gap exceeded again (90): another new loop */
+  assert_int_equal(201, p.first);
+  for (uint64_t t = 211; t <= 301; t += 10) assert_false(vmx_pause_loop_exits(&v, &p, 0, t));
+  assert_true(vmx_pause_loop_exits(&v, &p, 0, 302));         /* 101 after 201 */
+
+  ple_controls(10, 0);
+  p = (struct vmx_pause_loop){0};
+  for (uint64_t t = 0; t < 100000; t += 11) assert_false(vmx_pause_loop_exits(&v, &p, 0, t));
+}
+
+/* The first PAUSE at CPL 0 after VM entry is the first in a loop whatever
+ * the time since the last one; the same PAUSE with that state seen exits. */
+static void vmx_pause_loop_first_pause_after_entry_never_exits(void **state)
+{
+  (void)state;
+  ple_controls(1000, 0);
+  struct vmx_pause_loop p = { .seen = false, .last = 500, .first = 0 };
+  struct vmx_pause_loop q = p;
+  q.seen = true;
+  assert_false(vmx_pause_loop_exits(&v, &p, 0, 501));
+  assert_int_equal(501, p.first);
+  assert_true(vmx_pause_loop_exits(&v, &q, 0, 501));         /* within the gap of 500, 501 after 0 */
+  assert_true(vmx_pause_loop_exits(&v, &p, 0, 502));         /* now in a loop: window 0 exceeded */
+}
+
+/* The rule applies only at CPL 0, with "PAUSE exiting" 0 and the
+ * secondary controls activated; otherwise it neither exits nor counts. */
+static void vmx_pause_loop_ignored_at_cpl3_with_pause_exiting_or_inactive(void **state)
+{
+  (void)state;
+  const struct vmx_pause_loop in_loop = { .seen = true, .last = 100, .first = 0 };
+  struct vmx_pause_loop p;
+  unsigned reason;
+  ple_controls(1000, 0);
+  p = in_loop;
+  assert_true(vmx_pause_loop_exits(&v, &p, 0, 101));
+  p = in_loop;
+  assert_false(vmx_pause_loop_exits(&v, &p, 3, 101));
+  assert_memory_equal(&in_loop, &p, sizeof p);
+  /* "PAUSE exiting" wins: the exit is vmx_insn_exits's, at any CPL. */
+  set(VMCSI_CPU_BASED_VM_EXEC_CONTROL, PROC_SECONDARY_CTLS | PROC_PAUSE_EXITING);
+  assert_false(vmx_pause_loop_exits(&v, &p, 0, 101));
+  assert_memory_equal(&in_loop, &p, sizeof p);
+  assert_true(vmx_insn_exits(&v, VMX_KIND_PAUSE, &reason));
+  assert_int_equal(VMX_EXIT_PAUSE, reason);
+  /* "PAUSE-loop exiting" without "activate secondary controls". */
+  set(VMCSI_CPU_BASED_VM_EXEC_CONTROL, 0);
+  assert_false(vmx_pause_loop_exits(&v, &p, 0, 101));
+  assert_false(vmx_insn_exits(&v, VMX_KIND_PAUSE, &reason));
+  /* Nor with the control itself clear. */
+  set(VMCSI_CPU_BASED_VM_EXEC_CONTROL, PROC_SECONDARY_CTLS);
+  set(VMCSI_SECONDARY_VM_EXEC_CONTROL, 0);
+  assert_false(vmx_pause_loop_exits(&v, &p, 0, 101));
+  assert_memory_equal(&in_loop, &p, sizeof p);
+}
+
+/* "Exit Qualification for Task Switches": the TSS selector in 15:0, the
+ * source in 31:30 (0 CALL, 1 IRET, 2 JMP, 3 task gate in the IDT); each
+ * source gives a different qualification for the same selector. */
+static void vmx_task_switch_qualification_layout(void **state)
+{
+  (void)state;
+  struct vmx_exit_info e;
+  const uint64_t expected[4] = { 0x0033, 0x40000033, 0x80000033, 0xC0000033 };
+  for (unsigned src = VMX_TS_CALL; src <= VMX_TS_IDT_GATE; src++) {
+    vmx_task_switch_exit(0x33, (enum vmx_task_switch_source)src, src == VMX_TS_IDT_GATE ? 0 : 5, &e);
+    assert_int_equal(VMX_EXIT_TASK_SWITCH, e.reason);
+    assert_int_equal(expected[src], e.qualification);
+    assert_int_equal(src == VMX_TS_IDT_GATE ? 0 : 5, e.insn_len);
+  }
+  vmx_task_switch_exit(0xFFFB, VMX_TS_JMP, 7, &e);              /* all 16 selector bits, RPL and TI kept */
+  assert_int_equal(0x8000FFFBu, e.qualification);
+  assert_int_equal(0, e.intr_info);
+  assert_int_equal(0, e.idt_info);
+}
+
 static void vmx_preemption_timer_of_zero_fires_at_entry(void **state)
 {
   (void)state;
@@ -768,6 +887,9 @@ static bool produces(unsigned reason)
     vmx_interrupt_window_exit(&e);
     return vmx_interrupt_window_open(&v, RFLAGS_IF, false) && !vmx_interrupt_window_open(&v, 0, false) &&
            e.reason == reason;
+  case VMX_EXIT_TASK_SWITCH:
+    vmx_task_switch_exit(0x28, VMX_TS_JMP, 7, &e);
+    return e.reason == reason && e.qualification == (0x28u | 2u << 30) && e.insn_len == 7;
   case VMX_EXIT_EPT_VIOLATION: vmx_ept_violation_exit(0x181, 1, 2, &e); return e.reason == reason;
   case VMX_EXIT_EPT_MISCONFIG: vmx_ept_misconfig_exit(1, &e); return e.reason == reason;
   default: return false;
@@ -808,6 +930,11 @@ int main(int argc, char **argv)
     cmocka_unit_test(vmx_exception_bitmap_selects_vectors),
     cmocka_unit_test(vmx_page_fault_exits_by_error_code_mask_and_match),
     cmocka_unit_test(vmx_exception_exit_information),
+    cmocka_unit_test(vmx_pause_loop_exits_once_window_exceeded_within_gap),
+    cmocka_unit_test(vmx_pause_loop_gap_exceeded_starts_a_new_loop),
+    cmocka_unit_test(vmx_pause_loop_first_pause_after_entry_never_exits),
+    cmocka_unit_test(vmx_pause_loop_ignored_at_cpl3_with_pause_exiting_or_inactive),
+    cmocka_unit_test(vmx_task_switch_qualification_layout),
     cmocka_unit_test(vmx_preemption_timer_of_zero_fires_at_entry),
     cmocka_unit_test(vmx_preemption_timer_counts_changes_of_tsc_bit_x),
     cmocka_unit_test(vmx_getsec_raises_ud_on_models_without_smx),

@@ -123,6 +123,25 @@ static void vmx_entry_loads_guest_state(void **state)
   assert_false(s.movss_blocking);
 }
 
+/* "Instructions That Cause VM Exits Conditionally" (PAUSE): the first
+ * PAUSE at CPL 0 after VM entry is the first in a loop, so VM entry
+ * forgets the previous PAUSE; a VM exit alone does not. */
+static void vmx_entry_starts_pause_loop_afresh(void **state)
+{
+  (void)state;
+  setup(&vmx_caps_skylake_x);
+  set(VMCSI_CPU_BASED_VM_EXEC_CONTROL, get(VMCSI_CPU_BASED_VM_EXEC_CONTROL) | PROC_SECONDARY_CTLS);
+  set(VMCSI_SECONDARY_VM_EXEC_CONTROL, get(VMCSI_SECONDARY_VM_EXEC_CONTROL) | PROC2_PAUSE_LOOP_EXITING);
+  set(VMCSI_PLE_GAP, 1000);
+  set(VMCSI_PLE_WINDOW, 0);
+  x.ple = (struct vmx_pause_loop){ .seen = true, .last = 10, .first = 0 };
+  struct vmx_pause_loop kept = x.ple;
+  assert_true(vmx_pause_loop_exits(&x.current, &kept, 0, 11));   /* without an entry: in the loop */
+  assert_true(vmx_vm_enter(&x, &s, &mem, &msrs, true));
+  assert_false(x.ple.seen);
+  assert_false(vmx_pause_loop_exits(&x.current, &x.ple, 0, 11));
+}
+
 static void vmx_entry_without_load_efer_takes_lma_lme_from_ia32e_guest(void **state)
 {
   (void)state;
@@ -534,6 +553,7 @@ int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(vmx_entry_loads_guest_state),
+    cmocka_unit_test(vmx_entry_starts_pause_loop_afresh),
     cmocka_unit_test(vmx_entry_without_load_efer_takes_lma_lme_from_ia32e_guest),
     cmocka_unit_test(vmx_entry_pdptes_from_vmcs_with_ept_from_memory_without),
     cmocka_unit_test(vmx_entry_loads_the_msr_load_list),

@@ -131,6 +131,17 @@ uint64_t vmx_cr_qualification(unsigned cr, enum vmx_cr_access a, unsigned gpr, b
 /* MOV DR: DR number 2:0, direction 4 (1 = MOV from DR), register 11:8. */
 uint64_t vmx_dr_qualification(unsigned dr, bool from_dr, unsigned gpr);
 
+/* "Task Switches" (chapter "VMX Non-Root Operation"): any attempt at a
+ * task switch in non-root operation is a VM exit (reason 9), whatever the
+ * controls. "Exit Qualification for Task Switches": bits 15:0 the
+ * selector of the TSS switched to, bits 31:30 the source. The VM-exit
+ * instruction length is recorded for a switch an instruction started
+ * (`insn_len`, 0 for an event through a task gate in the IDT that no
+ * instruction raised); the guest RIP stays at the instruction. */
+enum vmx_task_switch_source { VMX_TS_CALL = 0, VMX_TS_IRET = 1, VMX_TS_JMP = 2, VMX_TS_IDT_GATE = 3 };
+void vmx_task_switch_exit(uint16_t tss_selector, enum vmx_task_switch_source source, unsigned insn_len,
+                          struct vmx_exit_info *e);
+
 /* The value MOV from CR0/CR4 reads in non-root operation: bits the
  * guest/host mask owns come from the read shadow. */
 uint64_t vmx_cr_read_shadowed(const struct vmcs *v, unsigned cr, uint64_t actual);
@@ -201,6 +212,19 @@ struct vmx_insn_operands {
   unsigned reg2;
 };
 uint32_t vmx_insn_info_encode(const struct vmx_insn_operands *o);
+
+/* PAUSE at CPL 0 with "PAUSE exiting" 0 and "PAUSE-loop exiting" 1 (SDM
+ * Vol. 3C, "Instructions That Cause VM Exits Conditionally", PAUSE): a
+ * PAUSE more than PLE_Gap after the previous PAUSE at CPL 0 (or the first
+ * at CPL 0 since VM entry) is the first in a loop; otherwise a VM exit
+ * (reason 40, qualification 0) occurs when more than PLE_Window has passed
+ * since the first in the loop. `now` is a counter at the TSC's rate.
+ * Returns whether this PAUSE exits and records it in *p (the caller asks
+ * on a copy when it only wants the answer). False, *p untouched, when the
+ * rule does not apply: CPL > 0 (PAUSE-loop exiting is ignored), "PAUSE
+ * exiting" 1 (it wins: vmx_insn_exits), or "PAUSE-loop exiting" not in
+ * effect (secondary controls not activated). */
+bool vmx_pause_loop_exits(const struct vmcs *v, struct vmx_pause_loop *p, unsigned cpl, uint64_t now);
 
 /* "VMX-Preemption Timer" (chapter "VMX Non-Root Operation") and "VMX-
  * Preemption Timer" (chapter "VM Entries"): with "activate VMX-preemption

@@ -71,6 +71,30 @@ bool vmx_insn_exits(const struct vmcs *v, enum vmx_insn_kind k, unsigned *reason
   return exits;
 }
 
+bool vmx_pause_loop_exits(const struct vmcs *v, struct vmx_pause_loop *p, unsigned cpl, uint64_t now)
+{
+  /* "The 'PAUSE-loop exiting' VM-execution control is ignored if CPL > 0"
+   * and "if CPL = 0 and 'PAUSE exiting' is 1". */
+  if (cpl > 0 || (proc(v) & PROC_PAUSE_EXITING) || !(vmx_proc2(v) & PROC2_PAUSE_LOOP_EXITING)) return false;
+  uint32_t gap = (uint32_t)vmcs_get(v, VMCSI_PLE_GAP), window = (uint32_t)vmcs_get(v, VMCSI_PLE_WINDOW);
+  bool exits = false;
+  /* "If this amount of time exceeds the value of the VM-execution control
+   * field PLE_Gap, the processor considers this execution to be the first
+   * execution of PAUSE in a loop. (It also does so for the first execution
+   * of PAUSE at CPL 0 after VM entry.) Otherwise, the processor determines
+   * the amount of time since the most recent execution of PAUSE that was
+   * considered to be the first in a loop. If this amount of time exceeds
+   * the value of the VM-execution control field PLE_Window, a VM exit
+   * occurs." */
+  if (!p->seen || now - p->last > gap)
+    p->first = now;
+  else
+    exits = now - p->first > window;
+  p->seen = true;
+  p->last = now;
+  return exits;
+}
+
 bool vmx_insn_ud_in_guest(const struct vmcs *v, enum vmx_insn_kind k)
 {
   if (k == VMX_KIND_RDTSCP) return !(vmx_proc2(v) & PROC2_ENABLE_RDTSCP);
@@ -173,6 +197,13 @@ uint64_t vmx_cr_qualification(unsigned cr, enum vmx_cr_access a, unsigned gpr, b
 uint64_t vmx_dr_qualification(unsigned dr, bool from_dr, unsigned gpr)
 {
   return (dr & 7) | (from_dr ? 1u << 4 : 0) | ((uint64_t)(gpr & 0xF) << 8);
+}
+
+void vmx_task_switch_exit(uint16_t tss_selector, enum vmx_task_switch_source source, unsigned insn_len,
+                          struct vmx_exit_info *e)
+{
+  *e = (struct vmx_exit_info){ .reason = VMX_EXIT_TASK_SWITCH, .insn_len = insn_len,
+                               .qualification = tss_selector | ((uint64_t)(source & 3u) << 30) };
 }
 
 /* "Changes to Instruction Behavior in VMX Non-Root Operation", MOV from

@@ -35,6 +35,16 @@ struct vmx_mem_ops {
   void *ctx;
 };
 
+/* "PAUSE-loop exiting" (SDM Vol. 3C, "Instructions That Cause VM Exits
+ * Conditionally", PAUSE): the times of the previous PAUSE at CPL 0 and of
+ * the PAUSE last considered the first in a loop, measured with a counter
+ * that runs at the TSC's rate. `seen` is false until the first such
+ * PAUSE after VM entry (which is always the first in a loop). */
+struct vmx_pause_loop {
+  bool seen;
+  uint64_t last, first;
+};
+
 /* The VMX state of one logical processor. */
 struct vmx_cpu {
   const struct vmx_caps *caps;
@@ -45,6 +55,7 @@ struct vmx_cpu {
   uint64_t vmxon_ptr;
   uint64_t current_vmcs_ptr; /* VMX_INVALID_PTR when none */
   struct vmcs current;       /* cache of the current VMCS */
+  struct vmx_pause_loop ple; /* PAUSE-loop exiting, reset by VM entry */
 };
 #define VMX_INVALID_PTR (~0ull)
 

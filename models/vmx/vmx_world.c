@@ -309,6 +309,9 @@ bool vmx_vm_enter(struct vmx_cpu *x, struct cpu_state *s, const struct vmx_mem_o
   struct vmcs *v = &x->current;
   vmx_load_guest_state(v, s, m);
   x->non_root = true;
+  /* The first PAUSE at CPL 0 after VM entry starts a loop ("Instructions
+   * That Cause VM Exits Conditionally", PAUSE). */
+  x->ple.seen = false;
   unsigned failed = vmx_msr_list_load(m, msr, F(VM_ENTRY_MSR_LOAD_ADDR), (uint32_t)F(VM_ENTRY_MSR_LOAD_COUNT));
   if (!failed) return true;
   /* "VM-Entry Failures During or After Loading Guest State": exit reason

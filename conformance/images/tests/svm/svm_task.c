@@ -6,14 +6,21 @@
  * IRET or a far JMP), the guest RIP at the INT (AMD APM Vol. 2,
  * "Miscellaneous Intercepts": task switch; "#VMEXIT"). Then IRET with
  * RFLAGS.NT = 1, a return to the task named by the current TSS's back link
- * (TSS B, busy): EXITINFO1 = that selector, EXITINFO2 bit 36 (IRET). */
+ * (TSS B, busy): EXITINFO1 = that selector, EXITINFO2 bit 36 (IRET). Far JMP and CALL: JMP ptr16:32 (EA)
+ * and JMP m16:32 (FF /5) straight to TSS B exit with EXITINFO1 = 20H and
+ * EXITINFO2 bit 38 (far JMP); CALL ptr16:32 (9A) and CALL m16:32 (FF /3)
+ * through a task gate in the GDT exit with the gate's TSS selector and
+ * EXITINFO2 = 0; a far JMP to a code segment runs (no task switch), and a
+ * far JMP to the busy TSS A raises #GP before any task switch (the #GP
+ * intercept takes it; its error code is not compared: hvsim reports 0 for
+ * faults Unicorn raises on segment loads, docs/architecture.md). */
 #include "tests/svm/svm_lib.h"
 
 static uint8_t hsave[4096] __attribute__((aligned(4096)));
 static uint8_t vmcb[4096] __attribute__((aligned(4096)));
 static uint8_t host_save[4096] __attribute__((aligned(4096)));
 static uint8_t guest_stack[4096] __attribute__((aligned(16)));
-static uint64_t ggdt[5] __attribute__((aligned(16)));
+static uint64_t ggdt[6] __attribute__((aligned(16)));
 static uint64_t gidt[0x41] __attribute__((aligned(16)));
 static uint32_t tss_a[26] __attribute__((aligned(128)));
 static uint32_t tss_b[26] __attribute__((aligned(128)));
@@ -22,6 +29,7 @@ static uint32_t tss_b[26] __attribute__((aligned(128)));
 #define GSEL_DATA   0x10
 #define GSEL_TSS_A  0x18   /* the guest's current task (busy) */
 #define GSEL_TSS_B  0x20   /* the gate's target (available) */
+#define GSEL_GATE   0x28   /* a task gate to TSS B in the GDT */
 #define VEC_TASK    0x40
 #define ICPT1_TASK_SWITCH 29
 #define EXIT_TASK_SWITCH  0x07D
@@ -42,7 +50,23 @@ __asm__(".text\n"
         /* The new task, if a machine switches without the intercept. */
         "g32_taskb: vmmcall\n"
         "2: jmp 2b\n"
-        ".code64\n");
+        /* Far transfers: straight to TSS B, through the GDT task gate, to
+         * a code segment, to the busy TSS A. */
+        "g32_ljmp: ljmp $0x20, $0\n vmmcall\n"
+        "g32_ljmp_mem: ljmp *g32_far_tss_b\n vmmcall\n"
+        "g32_lcall: lcall $0x28, $0\n vmmcall\n"
+        "g32_lcall_mem: lcall *g32_far_gate\n vmmcall\n"
+        "g32_ljmp_code: ljmp $0x08, $g32_code_target\n"
+        "g32_code_target: vmmcall\n"
+        "g32_ljmp_busy: ljmp $0x18, $0\n vmmcall\n"
+        ".code64\n"
+        ".data\n.balign 8\n"
+        "g32_far_tss_b: .long 0\n .word 0x20\n"
+        ".balign 8\n"
+        "g32_far_gate: .long 0\n .word 0x28\n"
+        ".text\n");
+extern char g32_ljmp[], g32_ljmp_mem[], g32_lcall[], g32_lcall_mem[], g32_ljmp_code[], g32_code_target[],
+    g32_ljmp_busy[];
 
 /* A 32-bit TSS descriptor (type 9 available, 0xB busy), limit 0x67. */
 static uint64_t tss_desc(const void *tss, unsigned type)
@@ -72,6 +96,7 @@ static void guest_init(void)
     ggdt[2] = 0x00CF92000000FFFFull;
     ggdt[3] = tss_desc(tss_a, 0xB);
     ggdt[4] = tss_desc(tss_b, 0x9);
+    ggdt[5] = (uint64_t)GSEL_TSS_B << 16 | 0x8500ull << 32;   /* task gate, present, DPL 0 */
     /* Vector 0x40: a task gate (type 5, present, DPL 0) to TSS B. */
     gidt[VEC_TASK] = (uint64_t)GSEL_TSS_B << 16 | 0x8500ull << 32;
     memset(tss_b, 0, sizeof tss_b);
@@ -100,6 +125,31 @@ static void guest_init(void)
     vmcb_wr64(vmcb, VMCB_RIP, (uintptr_t)g32_int);
     vmcb_wr64(vmcb, VMCB_RSP, (uintptr_t)(guest_stack + sizeof guest_stack));
     vmcb_wr64(vmcb, VMCB_G_PAT, rdmsr(0x277));
+}
+
+/* A far JMP or CALL at `at` that starts a task switch to TSS B under the
+ * TASK_SWITCH intercept: EXITINFO1 the TSS selector (through a gate: the
+ * gate's), EXITINFO2 `info2` (bit 38 for JMP), the guest RIP at the
+ * instruction (AMD APM Vol. 2, "Miscellaneous Intercepts": task switch).
+ * QEMU 7.2 TCG switches to TSS B, whose code exits with VMMCALL. */
+static void far_task_switch(const char *what, const char *at, uint64_t info2)
+{
+    const char *qemu = "qemu-tcg-no-task-switch-intercept";
+    guest_init();
+    vmcb_intercept(vmcb, VMCB_INTERCEPT_VEC1, ICPT1_TASK_SWITCH, true);
+    vmcb_wr64(vmcb, VMCB_RIP, (uintptr_t)at);
+    /* TR = TSS A in the guest (VMLOAD state, as for the IRET case), so a
+     * machine that switches saves the old task there. */
+    __asm__ volatile("vmsave" : : "a"((uintptr_t)host_save) : "memory");
+    __asm__ volatile("vmload" : : "a"((uintptr_t)vmcb) : "memory");
+    svm_vmrun(vmcb);
+    __asm__ volatile("vmload" : : "a"((uintptr_t)host_save) : "memory");
+    tap_eq_or_departure(EXIT_TASK_SWITCH, vmcb_rd64(vmcb, VMCB_EXITCODE), EXIT_VMMCALL, qemu, "%s: EXITCODE", what);
+    tap_eq_or_departure(GSEL_TSS_B, vmcb_rd64(vmcb, VMCB_EXITINFO1), 0, qemu, "%s: EXITINFO1 is the TSS selector",
+                        what);
+    tap_eq_or_departure(info2, vmcb_rd64(vmcb, VMCB_EXITINFO2), 0, qemu, "%s: EXITINFO2", what);
+    tap_eq_or_departure((uintptr_t)at, vmcb_rd64(vmcb, VMCB_RIP), (uintptr_t)g32_taskb, qemu,
+                        "%s: guest RIP at the instruction", what);
 }
 
 void test_main(void)
@@ -156,5 +206,27 @@ void test_main(void)
                         "IRET task switch exit: EXITINFO2 says IRET");
     tap_eq_or_departure((uintptr_t)g32_iret, vmcb_rd64(vmcb, VMCB_RIP), (uintptr_t)g32_taskb, qemu,
                         "IRET task switch exit: guest RIP at the IRET");
+
+    far_task_switch("JMP ptr16:32 to TSS B", g32_ljmp, 1ull << 38);
+    far_task_switch("JMP m16:32 to TSS B", g32_ljmp_mem, 1ull << 38);
+    far_task_switch("CALL ptr16:32 through a task gate", g32_lcall, 0);
+    far_task_switch("CALL m16:32 through a task gate", g32_lcall_mem, 0);
+
+    /* Not task switches: a far JMP to a code segment runs on; a far JMP
+     * to a busy TSS is #GP (SDM Vol. 3A, "Task Switching"; the faults
+     * come before the intercept). */
+    guest_init();
+    vmcb_intercept(vmcb, VMCB_INTERCEPT_VEC1, ICPT1_TASK_SWITCH, true);
+    vmcb_wr64(vmcb, VMCB_RIP, (uintptr_t)g32_ljmp_code);
+    svm_vmrun(vmcb);
+    tap_eq(EXIT_VMMCALL, vmcb_rd64(vmcb, VMCB_EXITCODE), "far JMP to a code segment: no intercept, VMMCALL");
+    tap_check(vmcb_rd64(vmcb, VMCB_RIP) == (uintptr_t)g32_code_target, "far JMP to a code segment: it jumped");
+    guest_init();
+    vmcb_intercept(vmcb, VMCB_INTERCEPT_VEC1, ICPT1_TASK_SWITCH, true);
+    vmcb_wr32(vmcb, VMCB_INTERCEPT_EXC, 1u << 13);
+    vmcb_wr64(vmcb, VMCB_RIP, (uintptr_t)g32_ljmp_busy);
+    svm_vmrun(vmcb);
+    tap_eq(EXIT_EXCP_BASE + 13, vmcb_rd64(vmcb, VMCB_EXITCODE), "far JMP to a busy TSS: #GP, not a task switch");
+    tap_check(vmcb_rd64(vmcb, VMCB_RIP) == (uintptr_t)g32_ljmp_busy, "far JMP to a busy TSS: guest RIP at the JMP");
     svm_stgi();
 }
