@@ -65,7 +65,7 @@ static bool part_can_hold(const struct machine *m, int p, const struct mmu_conte
 
 static void activate(struct machine *m, int p)
 {
-  static const int copy[UC_TLB_PARTS + 1] = {-1, -1, -1};   /* none, part 0, part 1 */
+  static const int copy[UC_TLB_PARTS + 1] = {-1, 1, 0};   /* none, part 0, part 1 */
   m->utlb.active = p;
   uc_bridge_steer_tlb_index(m->bridge, copy[p + 1]);
 }
