@@ -37,7 +37,10 @@ struct machine_private {
   bool stop_at_next_block;     /* the run loop's turn, after a hook that wrote RIP */
   bool stopped_for_loop;       /* ... and Unicorn stopped for it */
   struct recent_block recent[RECENT_BLOCKS];
+  struct irq_nmi nmi;          /* the NMI latch and the local APIC (sim/irq.h) */
 };
+
+struct irq_nmi *machine_irq_nmi(struct machine *m) { return &((struct machine_private *)m)->nmi; }
 
 void machine_stop(struct machine *m, enum stop_reason why, int status, const char *fmt, ...)
 {
@@ -166,6 +169,17 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
    * any time (the TLB only caches the model's translations; QEMU re-reads
    * its TLB after a fill) and deterministic (a function of the count). */
   if ((++m->tlb_fills & 4095) == 0) machine_flush_unicorn_tlb(m);
+  /* The local APIC's register page (sim/irq.h): Unicorn's MMIO page. */
+  if (irq_is_apic_page(m, t.page_base)) {
+    if (acc == MMU_FETCH) {
+      machine_stop(m, STOP_INTERNAL, 125, "instruction fetch from the local APIC page (linear 0x%llx)",
+                   (unsigned long long)va);
+      return false;
+    }
+    e->paddr = irq_apic_mmio_page(m);
+    e->perms = UC_PROT_READ | ((t.perms & MMU_PERM_WRITE) ? UC_PROT_WRITE : 0);
+    return true;
+  }
   if (t.page_base >= m->ram_size) {
     /* The status goes through machine_stop: after another stop (a debug
      * exit whose translation block runs on) it must not be overwritten. */
