@@ -38,6 +38,7 @@ struct machine_private {
   bool stopped_for_loop;       /* ... and Unicorn stopped for it */
   struct recent_block recent[RECENT_BLOCKS];
   struct irq_nmi nmi;          /* the NMI latch and the local APIC (sim/irq.h) */
+  uint64_t irq_stop_rip;       /* the block start where the block hook stopped for irq.c */
 };
 
 struct irq_nmi *machine_irq_nmi(struct machine *m) { return &((struct machine_private *)m)->nmi; }
@@ -263,6 +264,10 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *use
   if (m->insns >= m->irq_check_at && m->stop == STOP_NONE && !m->event.valid && !m->fault_pending &&
       irq_should_stop(m, mp->prev.address, mp->prev.size)) {
     m->irq_stop = true;
+    /* After a chained jump Unicorn's RIP can still be the previous block's
+     * start (measured: a direct JMP between blocks that ran linked before):
+     * the run loop takes the interrupt at this block's address. */
+    mp->irq_stop_rip = address;
     uc_emu_stop(uc);
     return;
   }
@@ -549,6 +554,10 @@ void machine_run(struct machine *m)
     bool loop_turn = intercepts_retranslate_pending(m->icpt) || ((struct machine_private *)m)->stopped_for_loop;
     if (loop_turn && !m->irq_stop && !m->fault_pending && !m->event.valid && !m->halted) continue;
     if ((m->irq_stop || m->halted) && !m->fault_pending && !m->event.valid) {
+      if (m->irq_stop && m->cpu.rip != ((struct machine_private *)m)->irq_stop_rip) {
+        m->cpu.rip = ((struct machine_private *)m)->irq_stop_rip;
+        m->state_dirty = true;
+      }
       irq_take(m);
       continue;
     }
