@@ -52,7 +52,6 @@ void irq_set_nmi_ops(struct machine *m, const struct irq_nmi_ops *ops) { machine
 void irq_raise_nmi(struct machine *m)
 {
   struct irq_nmi *n = machine_irq_nmi(m);
-  n->nmis++;
   trace_event(&m->trace, m->insns, "nmi", "raised%s", n->pending ? " (one already pending: lost)" : "");
   n->pending = true;
   irq_rearm(m);
@@ -200,9 +199,14 @@ bool irq_should_stop(struct machine *m, uint64_t prev, uint32_t prev_size)
   sync_time(m);
   irq_rearm(m);
   /* The extension's deadline (the VMX-preemption timer) is not masked by
-   * RFLAGS.IF or the interrupt shadows. */
-  if (irq_deadline_due(m)) return true;
-  bool intr = pic_intr(&m->pic) && !held(m), window = window_wanted(m), nmi = nmi_ready(m);
+   * RFLAGS.IF or the interrupt shadows. A pending NMI, which the
+   * extensions count in their deadline (irq_nmi_deadline), waits out the
+   * MOV SS / POP SS shadow ("blocking by MOV SS" covers maskable and
+   * nonmaskable interrupts) and STI's; so then does a deadline due at the
+   * same boundary, one block later at most. */
+  bool nmi = nmi_ready(m);
+  if (irq_deadline_due(m) && !nmi) return true;
+  bool intr = pic_intr(&m->pic) && !held(m), window = window_wanted(m);
   if (!intr && !window && !nmi) return false;
   if (m->irq_hold) {
     /* The run loop could not take it at this boundary: let a block run. */

@@ -118,7 +118,6 @@ struct irq_nmi {
    * as an external interrupt. */
   bool delivering;
   const struct irq_nmi_ops *ops;
-  uint64_t nmis;           /* NMIs raised, for the run summary */
 };
 struct irq_nmi *machine_irq_nmi(struct machine *m);
 

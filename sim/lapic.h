@@ -25,10 +25,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* IA32_APIC_BASE (SDM Vol. 3A, "Local APIC Status and Location"). */
-#define LAPIC_BASE_BSP (1ull << 8)
+/* IA32_APIC_BASE (SDM Vol. 3A, "Local APIC Status and Location"): bit 11
+ * is the APIC global enable; bits 12 and up the page's base. */
 #define LAPIC_BASE_ENABLE (1ull << 11)
-#define LAPIC_BASE_DEFAULT 0xFEE00000ull
 
 /* Register offsets in the 4 KiB page ("Local APIC Register Address Map"). */
 #define LAPIC_REG_TABLE(X)              \

@@ -189,6 +189,29 @@ static void nmi_wakes_hlt_with_if_0(void **state)
   machine_destroy(m);
 }
 
+/* "Masking Exceptions and Interrupts When Switching Stacks" (SDM Vol. 3A)
+ * and the interruptibility state's "blocking by MOV SS" ("interrupts
+ * (maskable and nonmaskable)"): an NMI pending when MOV SS completes is
+ * not taken before the next instruction. The handler exits with status 3
+ * when the saved EIP is that next instruction, 1 otherwise. */
+static void nmi_waits_out_mov_ss_shadow(void **state)
+{
+  (void)state;
+  struct guest g;
+  guest_start(&g);
+  store(&g, APIC + 0x300, 0x400);
+  EMIT(&g, 0x8c, 0xd8, 0x8e, 0xd0);                    /* mov eax, ds; mov ss, eax */
+  uint32_t shadowed = g.at;
+  EMIT(&g, 0x90, 0xeb, 0x00, 0xeb, 0xfe);              /* nop; jmp +0; jmp $ */
+  g.at = HANDLER;
+  EMIT(&g, 0x58, 0x2d, U32(shadowed));                 /* pop eax; sub eax, shadowed */
+  EMIT(&g, 0x0f, 0x94, 0xc0, 0xe6, 0xf4, 0xeb, 0xfe);  /* setz al; out 0xf4, al; jmp $ */
+  struct machine *m = run(&g);
+  assert_int_equal(m->stop, STOP_DEBUG_EXIT);
+  assert_int_equal(m->exit_status, 1);
+  machine_destroy(m);
+}
+
 /* IA32_APIC_BASE moves the page: at 300000H (in RAM) the ICR sends. */
 static void nmi_apic_page_follows_apic_base(void **state)
 {
@@ -268,6 +291,7 @@ int main(void)
     cmocka_unit_test(nmi_without_icr_write_is_not_delivered),
     cmocka_unit_test(nmi_inside_handler_is_held_until_iret),
     cmocka_unit_test(nmi_wakes_hlt_with_if_0),
+    cmocka_unit_test(nmi_waits_out_mov_ss_shadow),
     cmocka_unit_test(nmi_apic_page_follows_apic_base),
     cmocka_unit_test(nmi_disabled_apic_has_no_page),
     cmocka_unit_test(nmi_unmodelled_apic_register_stops_with_its_name),
