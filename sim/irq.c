@@ -1,15 +1,87 @@
 /* Interrupt sources on virtual time and their delivery (see irq.h). */
 #include "sim/irq.h"
 
+#include <unicorn/unicorn.h>
+
 #include "sim/machine.h"
 #include "sim/sysinsn.h"
 #include "sim/uc_bridge.h"
+
+/* ---- the local APIC's page and the NMI latch ------------------------------ */
+
+uint64_t irq_apic_mmio_page(const struct machine *m) { return (m->ram_size + 0xFFF) & ~0xFFFull; }
+
+bool irq_is_apic_page(const struct machine *m, uint64_t page_base)
+{
+  return (m->apic_base & LAPIC_BASE_ENABLE) && page_base == (m->apic_base & ~0xFFFull);
+}
+
+/* Unicorn calls these for every access to the page, inside its execution:
+ * an access without a modelled outcome stops the run with the model's
+ * message (the instruction itself completes, reading 0). */
+static uint64_t apic_mmio_read(uc_engine *uc, uint64_t offset, unsigned size, void *user)
+{
+  (void)uc;
+  struct machine *m = user;
+  char msg[200];
+  uint32_t v;
+  if (lapic_read(&machine_irq_nmi(m)->apic, (uint32_t)offset, size, &v, msg, sizeof msg) != LAPIC_OK) {
+    machine_stop(m, STOP_INTERNAL, 125, "%s", msg);
+    return 0;
+  }
+  trace_event(&m->trace, m->insns, "apic-read", "offset=0x%03x value=0x%08x", (unsigned)offset, v);
+  return v;
+}
+
+static void apic_mmio_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_t value, void *user)
+{
+  (void)uc;
+  struct machine *m = user;
+  char msg[200];
+  trace_event(&m->trace, m->insns, "apic-write", "offset=0x%03x value=0x%08x", (unsigned)offset, (uint32_t)value);
+  switch (lapic_write(&machine_irq_nmi(m)->apic, (uint32_t)offset, size, (uint32_t)value, msg, sizeof msg)) {
+  case LAPIC_OK: return;
+  case LAPIC_SEND_NMI: irq_raise_nmi(m); return;
+  case LAPIC_UNMODELLED: machine_stop(m, STOP_INTERNAL, 125, "%s", msg); return;
+  }
+  machine_stop(m, STOP_INTERNAL, 125, "local APIC: unexpected result of a write at 0x%03x", (unsigned)offset);
+}
+
+void irq_set_nmi_ops(struct machine *m, const struct irq_nmi_ops *ops) { machine_irq_nmi(m)->ops = ops; }
+
+void irq_raise_nmi(struct machine *m)
+{
+  struct irq_nmi *n = machine_irq_nmi(m);
+  trace_event(&m->trace, m->insns, "nmi", "raised%s", n->pending ? " (one already pending: lost)" : "");
+  n->pending = true;
+  irq_rearm(m);
+}
+
+bool irq_nmi_pending(struct machine *m) { return machine_irq_nmi(m)->pending; }
+void irq_nmi_consume(struct machine *m) { machine_irq_nmi(m)->pending = false; }
+bool irq_nmi_delivering(struct machine *m) { return machine_irq_nmi(m)->delivering; }
+
+/* A pending NMI the extension's rules (or, without them, blocking by NMI)
+ * do not hold. */
+static bool nmi_ready(struct machine *m)
+{
+  struct irq_nmi *n = machine_irq_nmi(m);
+  if (!n->pending) return false;
+  if (n->ops && n->ops->held) return !n->ops->held(m);
+  return !m->cpu.nmi_blocking;
+}
 
 void irq_init(struct machine *m)
 {
   pic_init(&m->pic);
   pit_init(&m->pit);
   m->irq_check_at = UINT64_MAX;
+  struct irq_nmi *n = machine_irq_nmi(m);
+  lapic_reset(&n->apic, 0);
+  n->pending = n->delivering = false;
+  uc_err e = uc_mmio_map(m->uc, irq_apic_mmio_page(m), 0x1000, apic_mmio_read, m, apic_mmio_write, m);
+  if (e != UC_ERR_OK)
+    machine_stop(m, STOP_INTERNAL, 125, "Unicorn cannot map the local APIC page: %s", uc_strerror(e));
 }
 
 uint64_t irq_pit_clock(uint64_t insns)
@@ -53,7 +125,7 @@ bool irq_deadline_due(struct machine *m) { return m->insns >= virt_deadline(m); 
 
 void irq_rearm(struct machine *m)
 {
-  if (pic_intr(&m->pic) || window_wanted(m)) {
+  if (pic_intr(&m->pic) || window_wanted(m) || nmi_ready(m)) {
     m->irq_check_at = 0;      /* a request is waiting: look at every block */
     return;
   }
@@ -127,10 +199,15 @@ bool irq_should_stop(struct machine *m, uint64_t prev, uint32_t prev_size)
   sync_time(m);
   irq_rearm(m);
   /* The extension's deadline (the VMX-preemption timer) is not masked by
-   * RFLAGS.IF or the interrupt shadows. */
-  if (irq_deadline_due(m)) return true;
+   * RFLAGS.IF or the interrupt shadows. A pending NMI, which the
+   * extensions count in their deadline (irq_nmi_deadline), waits out the
+   * MOV SS / POP SS shadow ("blocking by MOV SS" covers maskable and
+   * nonmaskable interrupts) and STI's; so then does a deadline due at the
+   * same boundary, one block later at most. */
+  bool nmi = nmi_ready(m);
+  if (irq_deadline_due(m) && !nmi) return true;
   bool intr = pic_intr(&m->pic) && !held(m), window = window_wanted(m);
-  if (!intr && !window) return false;
+  if (!intr && !window && !nmi) return false;
   if (m->irq_hold) {
     /* The run loop could not take it at this boundary: let a block run. */
     m->irq_hold = false;
@@ -138,7 +215,7 @@ bool irq_should_stop(struct machine *m, uint64_t prev, uint32_t prev_size)
   }
   bool if1 = (uc_bridge_rflags(m->bridge) & RFLAGS_IF) != 0;
   bool virt_may_exit = intr && m->virt && m->virt->interrupt_would_exit && m->virt->interrupt_would_exit(m);
-  if (!if1 && !virt_may_exit) return false;
+  if (!if1 && !virt_may_exit && !nmi) return false;
   /* The shadow of the last instruction of the previous block, or, before
    * the first block of this run, the blocking a VM entry / VMRUN loaded. */
   if (prev_size ? in_shadow(m, prev, prev_size) : (m->cpu.sti_blocking || m->cpu.movss_blocking)) return false;
@@ -153,7 +230,7 @@ bool irq_should_stop(struct machine *m, uint64_t prev, uint32_t prev_size)
  * edge to come, the vCPU would sleep forever: the run stops and says so. */
 static bool wait_for_interrupt(struct machine *m)
 {
-  if (pic_intr(&m->pic) || irq_deadline_due(m)) return true;
+  if (pic_intr(&m->pic) || irq_deadline_due(m) || nmi_ready(m)) return true;
   uint64_t at = m->irq_check_at;
   if (at == UINT64_MAX) {
     machine_stop(m, STOP_HALTED, 0, "guest halted (HLT before rip 0x%llx) waiting for an interrupt and no timer armed",
@@ -186,6 +263,38 @@ static bool deadline_taken(struct machine *m)
   return true;
 }
 
+/* "NMI Handling" (SDM Vol. 3A): the extension may take the NMI as an exit;
+ * else it goes through the current IDT (vector 2, an external event: no
+ * error code, the saved RIP the interrupted instruction, not subject to
+ * exception bitmaps or intercepts) and "the processor blocks the delivery
+ * of subsequent NMIs until the next execution of IRET". Blocking starts
+ * with the delivery, so a fault during it already sees it. */
+static void take_nmi(struct machine *m, bool halted)
+{
+  struct irq_nmi *n = machine_irq_nmi(m);
+  m->state_dirty = true;
+  m->cpu.halted = halted;
+  if (n->ops && n->ops->exits && n->ops->exits(m)) {
+    irq_rearm(m);
+    return;
+  }
+  m->cpu.halted = false;
+  n->pending = false;
+  trace_event(&m->trace, m->insns, "nmi", "delivered rip=0x%llx", (unsigned long long)m->cpu.rip);
+  m->cpu.nmi_blocking = true;
+  struct pending_event ev = {.valid = true, .vector = VEC_NMI, .external = true};
+  n->delivering = true;
+  deliver_event(m, &ev);
+  n->delivering = false;
+  irq_rearm(m);
+}
+
+uint64_t irq_nmi_deadline(struct machine *m)
+{
+  if (!nmi_ready(m)) return UINT64_MAX;
+  return m->cpu.sti_blocking || m->cpu.movss_blocking ? m->insns + 1 : m->insns;
+}
+
 void irq_take(struct machine *m)
 {
   bool halted = m->halted;
@@ -201,6 +310,12 @@ void irq_take(struct machine *m)
    * VMX-preemption timer take priority over ... NMI-window exiting and
    * lower priority events"); it also ends a halt. */
   if (deadline_taken(m)) return;
+  /* "Priority Among Concurrent Exceptions and Interrupts": NMIs before
+   * maskable interrupts (and their windows). */
+  if (nmi_ready(m)) {
+    take_nmi(m, halted);
+    return;
+  }
   if ((m->cpu.rflags & RFLAGS_IF) && window_wanted(m) && m->virt->window_open && m->virt->window_open(m)) {
     m->state_dirty = true;
     irq_rearm(m);
@@ -208,6 +323,10 @@ void irq_take(struct machine *m)
   }
   if (halted && !wait_for_interrupt(m)) return;
   if (deadline_taken(m)) return;
+  if (nmi_ready(m)) {
+    take_nmi(m, halted);
+    return;
+  }
   if (pic_intr(&m->pic) && held(m)) {
     m->cpu.halted = false;
     return;

@@ -21,6 +21,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "sim/lapic.h"
+
 struct machine;
 
 void irq_init(struct machine *m);
@@ -66,5 +68,82 @@ void irq_rearm(struct machine *m);
 
 /* [hook][loop] Has virtual time reached the extension's deadline? */
 bool irq_deadline_due(struct machine *m);
+
+/* ---- NMIs and the local APIC ---------------------------------------------
+ * The machine's one NMI source is the local APIC's ICR sending an NMI to
+ * the processor itself (sim/lapic.h). The APIC's 4 KiB register page sits
+ * at IA32_APIC_BASE while its global enable bit (11) is set: the TLB-fill
+ * hook (sim/machine.c) sends accesses whose final physical address is on
+ * that page (after EPT/NPT in a guest: an identity mapping of the page
+ * reaches the APIC, as on hardware without APIC virtualization) to an MMIO
+ * page of Unicorn's own, whose callbacks are lapic_read / lapic_write.
+ * Instruction fetches from the page stop the run.
+ *
+ * An NMI sets the processor's NMI latch (one pending NMI; a second while
+ * one is pending is lost, SDM Vol. 3A, "Nonmaskable Interrupt (NMI)").
+ * The block hook stops at the next translation-block start where it is
+ * not held (blocking by NMI, the extension's rules) and is outside the
+ * STI / MOV SS / POP SS shadow (STI: "NMIs ... may be blocked for one
+ * macroinstruction following an STI", SDM Vol. 2, "STI"); irq_take takes
+ * it after the extension's deadline and before the interrupt window and
+ * external interrupts ("Priority Among Concurrent Exceptions and
+ * Interrupts": NMI above maskable hardware interrupts): the extension may
+ * take it as an exit, else it is delivered through the current IDT as
+ * vector 2 and blocks NMIs until the next IRET ("NMI Handling": the
+ * extensions' virt_ops.iret ends the blocking, see sim/vmx_exits.c and
+ * sim/svm_intercepts.c). */
+
+/* The extension's NMI rules. sim/virt.h has no NMI operations, so the
+ * extension registers these at attach time (irq_set_nmi_ops). */
+struct irq_nmi_ops {
+  /* [hook][loop] Is a pending NMI held now (not delivered, no exit)? VMX:
+   * blocking by NMI, which in non-root operation with "virtual NMIs" does
+   * not block NMIs; SVM: GIF = 0 or blocking by NMI. Without ops:
+   * m->cpu.nmi_blocking. */
+  bool (*held)(struct machine *m);
+  /* [loop] An NMI that is not held arrives: true when the extension took
+   * it as an exit (VMX "NMI exiting": exit 0; SVM's NMI intercept:
+   * #VMEXIT 61H). The extension says whether the NMI is consumed
+   * (irq_nmi_consume) or stays pending. */
+  bool (*exits)(struct machine *m);
+};
+
+/* The NMI latch and the local APIC, which sim/machine.c keeps for the
+ * machine (machine_irq_nmi). */
+struct irq_nmi {
+  struct lapic apic;
+  bool pending;
+  /* deliver_event is delivering this NMI through the IDT now: an exit
+   * during that delivery records it as an NMI (IDT-vectoring type 2), not
+   * as an external interrupt. */
+  bool delivering;
+  const struct irq_nmi_ops *ops;
+};
+struct irq_nmi *machine_irq_nmi(struct machine *m);
+
+/* The extension's registration (kept across irq_init). */
+void irq_set_nmi_ops(struct machine *m, const struct irq_nmi_ops *ops);
+
+/* Unicorn's physical page that holds the APIC's MMIO registers: past the
+ * end of RAM, where no translation of the model's ever points. */
+uint64_t irq_apic_mmio_page(const struct machine *m);
+/* [hook] Is host-physical page `page_base` the APIC's register page now? */
+bool irq_is_apic_page(const struct machine *m, uint64_t page_base);
+
+/* [hook][loop] Sets the NMI latch and re-arms the block hook. */
+void irq_raise_nmi(struct machine *m);
+bool irq_nmi_pending(struct machine *m);
+/* The NMI was taken (delivered, or consumed by an exit). */
+void irq_nmi_consume(struct machine *m);
+/* [hook][loop] The virtual time from which a pending NMI that is not held
+ * is due (one instruction later under VM-entry-loaded STI / MOV SS
+ * blocking), UINT64_MAX for none. The extensions fold it into their
+ * virt_ops.deadline, so that the machine stops for it whatever RFLAGS.IF
+ * says and a HLT with IF = 0 right after the ICR write waits for it
+ * (sim/sysinsn.c wakes a HLT only for the extension's deadline); their
+ * deadline_reached leaves it to irq_take, which takes it. */
+uint64_t irq_nmi_deadline(struct machine *m);
+/* Is the event being delivered now the NMI (IDT-vectoring information)? */
+bool irq_nmi_delivering(struct machine *m);
 
 #endif

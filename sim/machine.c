@@ -37,7 +37,11 @@ struct machine_private {
   bool stop_at_next_block;     /* the run loop's turn, after a hook that wrote RIP */
   bool stopped_for_loop;       /* ... and Unicorn stopped for it */
   struct recent_block recent[RECENT_BLOCKS];
+  struct irq_nmi nmi;          /* the NMI latch and the local APIC (sim/irq.h) */
+  uint64_t irq_stop_rip;       /* the block start where the block hook stopped for irq.c */
 };
+
+struct irq_nmi *machine_irq_nmi(struct machine *m) { return &((struct machine_private *)m)->nmi; }
 
 void machine_stop(struct machine *m, enum stop_reason why, int status, const char *fmt, ...)
 {
@@ -160,6 +164,17 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
    * any time (the TLB only caches the model's translations; QEMU re-reads
    * its TLB after a fill) and deterministic (a function of the count). */
   if ((++m->tlb_fills & 4095) == 0) machine_flush_unicorn_tlb(m);
+  /* The local APIC's register page (sim/irq.h): Unicorn's MMIO page. */
+  if (irq_is_apic_page(m, t.page_base)) {
+    if (acc == MMU_FETCH) {
+      machine_stop(m, STOP_INTERNAL, 125, "instruction fetch from the local APIC page (linear 0x%llx)",
+                   (unsigned long long)va);
+      return false;
+    }
+    e->paddr = irq_apic_mmio_page(m);
+    e->perms = UC_PROT_READ | ((t.perms & MMU_PERM_WRITE) ? UC_PROT_WRITE : 0);
+    return true;
+  }
   if (t.page_base >= m->ram_size) {
     /* The status goes through machine_stop: after another stop (a debug
      * exit whose translation block runs on) it must not be overwritten. */
@@ -243,6 +258,10 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *use
   if (m->insns >= m->irq_check_at && m->stop == STOP_NONE && !m->event.valid && !m->fault_pending &&
       irq_should_stop(m, mp->prev.address, mp->prev.size)) {
     m->irq_stop = true;
+    /* After a chained jump Unicorn's RIP can still be the previous block's
+     * start (measured: a direct JMP between blocks that ran linked before):
+     * the run loop takes the interrupt at this block's address. */
+    mp->irq_stop_rip = address;
     uc_emu_stop(uc);
     return;
   }
@@ -535,6 +554,10 @@ void machine_run(struct machine *m)
     bool loop_turn = intercepts_retranslate_pending(m->icpt) || ((struct machine_private *)m)->stopped_for_loop;
     if (loop_turn && !m->irq_stop && !m->fault_pending && !m->event.valid && !m->halted) continue;
     if ((m->irq_stop || m->halted) && !m->fault_pending && !m->event.valid) {
+      if (m->irq_stop && m->cpu.rip != ((struct machine_private *)m)->irq_stop_rip) {
+        m->cpu.rip = ((struct machine_private *)m)->irq_stop_rip;
+        m->state_dirty = true;
+      }
       irq_take(m);
       continue;
     }

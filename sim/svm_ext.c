@@ -7,6 +7,7 @@
 
 #include "models/svm/features.h"
 #include "models/svm/svm_msrs.h"
+#include "sim/irq.h"
 #include "sim/svm_ext.h"
 
 static enum virt_msr_result from_svm(enum svm_msr_result r)
@@ -79,8 +80,15 @@ static const struct virt_ops svm_ops = {
   .wrmsr = svm_ext_wrmsr,
   .cpuid = svm_ext_cpuid,
   .hook_classes = svm_ext_hook_classes,
+  .iret = svm_ext_iret,
+  .deadline = svm_ext_deadline,
   .report = svm_ext_report,
   .destroy = svm_ext_destroy,
+};
+
+static const struct irq_nmi_ops svm_nmi_ops = {
+  .held = svm_ext_nmi_held,
+  .exits = svm_ext_nmi_exits,
 };
 
 /* Physical memory as the SVM model sees it: the machine's RAM; anything
@@ -121,5 +129,6 @@ bool svm_ext_attach(struct machine *m, const char *model, char *err, size_t err_
   x->mem = (struct svm_machine){m, ram_read, ram_write, ram_invlpga};
   m->virt = &svm_ops;
   m->virt_state = x;
+  irq_set_nmi_ops(m, &svm_nmi_ops);
   return true;
 }

@@ -53,4 +53,12 @@ bool svm_ext_interrupt_exits(struct machine *m);
 bool svm_ext_window_wanted(struct machine *m);
 bool svm_ext_window_open(struct machine *m);
 
+/* Physical NMIs (sim/svm_intercepts.c; struct irq_nmi_ops, sim/irq.h) and
+ * the IRET that ends blocking by NMI (virt_ops.iret); the extension's
+ * deadline is a pending NMI's (irq_nmi_deadline). */
+bool svm_ext_nmi_held(struct machine *m);
+bool svm_ext_nmi_exits(struct machine *m);
+void svm_ext_iret(struct machine *m, struct insn *in);
+uint64_t svm_ext_deadline(struct machine *m);
+
 #endif

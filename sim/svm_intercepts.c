@@ -8,6 +8,7 @@
  * instruction's simple exceptions (#UD for an invalid form, #GP for CPL)
  * and before its memory and operand-value exceptions, so an instruction
  * that would raise one of the former runs into it instead of exiting. */
+#include "sim/irq.h"
 #include "sim/svm_ext.h"
 
 /* Registers as the caller sees them: Unicorn's inside a hook, m->cpu in
@@ -357,9 +358,11 @@ void svm_ext_exit_for_insn(struct machine *m, struct insn *in)
 unsigned svm_ext_hook_classes(struct machine *m)
 {
   struct svm_ext *x = svm_ext_of(m);
-  if (!x->vcpu.in_guest) return 0;
+  /* IRET ends blocking by NMI, in the host and in the guest. */
+  unsigned nmi = m->cpu.nmi_blocking ? HOOK_CLASS_IRET : 0;
+  if (!x->vcpu.in_guest) return nmi;
   const struct svm_vmcb_control *c = &x->vcpu.ctl;
-  unsigned k = 0;
+  unsigned k = nmi;
   if (svm_ctl_intercepts(c, SVM_INTERCEPT_IRET) || svm_ctl_intercepts(c, SVM_INTERCEPT_TASK_SWITCH))
     k |= HOOK_CLASS_IRET;
   if (svm_ctl_intercepts(c, SVM_INTERCEPT_PUSHF) || svm_ctl_intercepts(c, SVM_INTERCEPT_POPF))
@@ -399,10 +402,12 @@ static void add_insn_bytes(struct machine *m, struct svm_exit *e)
 /* "Event Injection" and "#VMEXIT": an intercepted exception or #NPF raised
  * while an event was being delivered (an injected one included) records
  * that event in EXITINTINFO, so the hypervisor can deliver it again. */
-static uint64_t event_intinfo(const struct pending_event *d)
+static uint64_t event_intinfo(const struct pending_event *d, bool m_nmi)
 {
-  /* An interrupt acknowledged from the PIC is INTR whatever its vector. */
-  enum svm_event_type type = d->external                           ? SVM_EVENT_INTR
+  /* An interrupt acknowledged from the PIC is INTR whatever its vector;
+   * the machine delivers an NMI as an external event too (sim/irq.c). */
+  enum svm_event_type type = d->external && m_nmi                  ? SVM_EVENT_NMI
+                             : d->external                           ? SVM_EVENT_INTR
                              : d->software && d->insn_len != 1     ? SVM_EVENT_SOFT_INT
                              : d->vector == VEC_NMI && !d->software ? SVM_EVENT_NMI
                              : d->vector < 32                       ? SVM_EVENT_EXCEPTION
@@ -410,9 +415,15 @@ static uint64_t event_intinfo(const struct pending_event *d)
   return svm_event_encode(d->vector, type, d->has_error, d->error);
 }
 
+/* Is `d` the NMI the machine is delivering (sim/irq.c)? */
+static bool nmi_delivering(const struct machine *m, const struct pending_event *d)
+{
+  return d->external && d->vector == VEC_NMI && irq_nmi_delivering((struct machine *)m);
+}
+
 static uint64_t delivering_intinfo(const struct machine *m)
 {
-  return m->delivering ? event_intinfo(m->delivering) : 0;
+  return m->delivering ? event_intinfo(m->delivering, nmi_delivering(m, m->delivering)) : 0;
 }
 
 /* An event delivered through a task gate in legacy protected mode is a
@@ -436,7 +447,7 @@ static bool task_gate_exits(struct machine *m, const struct pending_event *ev)
   if (ev->software && dpl < cpu_cpl(s)) return false;
   struct svm_exit e = svm_task_switch_exit((uint16_t)(gate[0] >> 16), SVM_TS_CALL_OR_GATE, ev->has_error, ev->error,
                                            (s->rflags & RFLAGS_RF) != 0);
-  e.intinfo = event_intinfo(ev);
+  e.intinfo = event_intinfo(ev, nmi_delivering(m, ev));
   trace_event(&m->trace, m->insns, "task-switch", "vector=%u tss=0x%x intercepted", ev->vector,
               (unsigned)(gate[0] >> 16));
   /* Fault-like: the guest RIP is the instruction that raised the event
@@ -536,3 +547,35 @@ bool svm_ext_interrupt_exits(struct machine *m)
   svm_ext_vmexit(m, &(struct svm_exit){.code = (uint64_t)SVM_EXIT_INTR});
   return true;
 }
+
+/* ---- NMIs (sim/irq.h) ------------------------------------------------------ */
+
+static enum svm_intr_action nmi_action(struct machine *m)
+{
+  struct svm_ext *x = svm_ext_of(m);
+  return svm_nmi(x->vcpu.gif, x->vcpu.in_guest, &x->vcpu.ctl, m->cpu.nmi_blocking);
+}
+
+bool svm_ext_nmi_held(struct machine *m) { return nmi_action(m) == SVM_INTR_HELD; }
+
+/* "Interrupt Intercepts", NMI: #VMEXIT(NMI) with EXITINFO1/2 = 0 and the
+ * guest RIP of the next instruction; the NMI is not consumed: GIF = 0
+ * after the #VMEXIT holds it for the host (STGI). */
+bool svm_ext_nmi_exits(struct machine *m)
+{
+  if (nmi_action(m) != SVM_INTR_VMEXIT) return false;
+  svm_ext_vmexit(m, &(struct svm_exit){.code = (uint64_t)SVM_EXIT_NMI});
+  return true;
+}
+
+/* "NMI handling": IRET (one that was not intercepted) ends blocking by
+ * NMI; a pending NMI may be due right after it. */
+void svm_ext_iret(struct machine *m, struct insn *in)
+{
+  if (!m->cpu.nmi_blocking) return;
+  m->cpu.nmi_blocking = false;
+  trace_event(&m->trace, m->insns, "iret", "nmi-unblocked rip=0x%llx", (unsigned long long)in->rip);
+  irq_rearm(m);
+}
+
+uint64_t svm_ext_deadline(struct machine *m) { return irq_nmi_deadline(m); }

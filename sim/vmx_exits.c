@@ -327,12 +327,13 @@ void vmx_ext_exit_for_insn(struct machine *m, struct insn *in)
  * type, so the injected one is recognised by vector and software-ness; an
  * interrupt acknowledged from the PIC is an external interrupt (type 0)
  * whatever its vector. */
-static unsigned event_type(const struct vmx_ext *x, const struct pending_event *ev)
+static unsigned event_type(struct machine *m, const struct vmx_ext *x, const struct pending_event *ev)
 {
   bool injected_software = x->injected_type == INTR_TYPE_SW_INTR || x->injected_type == INTR_TYPE_PRIV_SW_EXCEPTION ||
                            x->injected_type == INTR_TYPE_SW_EXCEPTION;
   if (x->injecting && ev->vector == x->injected_vector && ev->software == injected_software) return x->injected_type;
-  if (ev->external) return INTR_TYPE_EXT_INTR;
+  /* The machine delivers an NMI as an external event (sim/irq.c). */
+  if (ev->external) return ev->vector == VEC_NMI && irq_nmi_delivering(m) ? INTR_TYPE_NMI : INTR_TYPE_EXT_INTR;
   if (ev->software)
     return ev->insn_len == 1 && (ev->vector == VEC_BP || ev->vector == VEC_OF) ? INTR_TYPE_SW_EXCEPTION
                                                                                 : INTR_TYPE_SW_INTR;
@@ -345,7 +346,7 @@ static void record_delivery(struct machine *m, struct vmx_exit_info *e)
   const struct pending_event *d = m->delivering;
   if (!d) return;
   bool pe = (m->cpu.cr0 & CR0_PE) != 0;
-  vmx_record_delivery(e, d->vector, event_type(vmx_ext_of(m), d), d->has_error && pe, d->error, d->insn_len);
+  vmx_record_delivery(e, d->vector, event_type(m, vmx_ext_of(m), d), d->has_error && pe, d->error, d->insn_len);
 }
 
 bool vmx_ext_event_exits(struct machine *m, const struct pending_event *ev)
@@ -355,7 +356,7 @@ bool vmx_ext_event_exits(struct machine *m, const struct pending_event *ev)
   /* The injected event itself never consults the exception bitmap; faults
    * raised while delivering it do ("Event Injection"). */
   if (x->injecting && !m->delivering) return false;
-  unsigned type = event_type(x, ev);
+  unsigned type = event_type(m, x, ev);
   if (type == INTR_TYPE_SW_INTR) return false;   /* INT n is not an exception */
   bool sw_exception = type == INTR_TYPE_SW_EXCEPTION;
   struct vmx_event e_in = { .vector = ev->vector, .has_error = ev->has_error, .error = ev->error,
@@ -502,8 +503,11 @@ bool vmx_ext_stepping(struct machine *m)
 uint64_t vmx_ext_deadline(struct machine *m)
 {
   struct vmx_ext *x = vmx_ext_of(m);
-  if (!x->cpu.non_root) return UINT64_MAX;
+  /* A pending NMI that is not held (sim/irq.h): irq_take takes it. */
+  uint64_t nmi = irq_nmi_deadline(m);
+  if (!x->cpu.non_root) return nmi;
   uint64_t t = x->timer_running ? x->timer_deadline : UINT64_MAX;
+  if (nmi < t) t = nmi;
   if (x->step_armed && x->step_deadline < t) t = x->step_deadline;
   if (x->nmi_window_at < t) t = x->nmi_window_at;
   return t;
@@ -551,16 +555,16 @@ void vmx_ext_nmi_window_rearm(struct machine *m)
   x->nmi_window_at = m->cpu.sti_blocking || m->cpu.movss_blocking ? m->insns + 1 : m->insns;
 }
 
-/* IRET has to be seen while it can end blocking by NMI; far JMP, CALL and
- * IRET while the guest is in protected mode outside IA-32e mode, where
- * they can start a task switch (an exit). */
+/* IRET has to be seen while it can end blocking by NMI: outside non-root
+ * operation always ("NMI Handling", SDM Vol. 3A), in it as the NMI
+ * controls say. Far JMP, CALL and IRET too while a guest is in protected
+ * mode outside IA-32e mode, where they can start a task switch (an exit). */
 unsigned vmx_ext_hook_classes(struct machine *m)
 {
   struct vmx_ext *x = vmx_ext_of(m);
-  if (!x->cpu.non_root) return 0;
   unsigned k = 0;
-  if (m->cpu.nmi_blocking && vmx_iret_unblocks_nmis(&x->cpu.current)) k |= HOOK_CLASS_IRET;
-  if ((m->cpu.cr0 & CR0_PE) && !(m->cpu.efer & EFER_LMA)) k |= HOOK_CLASS_FAR_BRANCH | HOOK_CLASS_IRET;
+  if (m->cpu.nmi_blocking && (!x->cpu.non_root || vmx_iret_unblocks_nmis(&x->cpu.current))) k |= HOOK_CLASS_IRET;
+  if (x->cpu.non_root && (m->cpu.cr0 & CR0_PE) && !(m->cpu.efer & EFER_LMA)) k |= HOOK_CLASS_FAR_BRANCH | HOOK_CLASS_IRET;
   return k;
 }
 
@@ -570,7 +574,16 @@ unsigned vmx_ext_hook_classes(struct machine *m)
 void vmx_ext_iret(struct machine *m, struct insn *in)
 {
   struct vmx_ext *x = vmx_ext_of(m);
-  if (!x->cpu.non_root || !m->cpu.nmi_blocking || !vmx_iret_unblocks_nmis(&x->cpu.current)) return;
+  if (!m->cpu.nmi_blocking) return;
+  if (!x->cpu.non_root) {
+    /* "NMI Handling": IRET ends blocking by NMI, even when it faults; a
+     * pending NMI may be due right after it. */
+    m->cpu.nmi_blocking = false;
+    trace_event(&m->trace, m->insns, "iret", "nmi-unblocked rip=0x%llx", (unsigned long long)in->rip);
+    irq_rearm(m);
+    return;
+  }
+  if (!vmx_iret_unblocks_nmis(&x->cpu.current)) return;
   m->cpu.nmi_blocking = false;
   x->iret_unblocked = true;
   x->iret_rip = in->rip;
@@ -587,4 +600,29 @@ void vmx_ext_note_iret(struct machine *m, struct vmx_exit_info *e)
   struct vmx_ext *x = vmx_ext_of(m);
   if (!x->iret_unblocked || m->cpu.rip != x->iret_rip || m->insns != x->iret_insns) return;
   vmx_note_nmi_unblocking_by_iret(&x->cpu.current, e);
+}
+
+/* ---- physical NMIs (sim/irq.h) ------------------------------------------------ */
+
+/* Blocking by NMI holds a pending NMI, except in non-root operation with
+ * "virtual NMIs", where the bit is virtual-NMI blocking. */
+bool vmx_ext_nmi_held(struct machine *m)
+{
+  struct vmx_ext *x = vmx_ext_of(m);
+  if (!x->cpu.non_root) return m->cpu.nmi_blocking;
+  return vmx_nmi_held(&x->cpu.current, m->cpu.nmi_blocking);
+}
+
+/* "NMI exiting": the NMI is consumed by the exit (reason 0, vector 2,
+ * type 2), which leaves blocking by NMI (vmx_ext_exit); without the
+ * control it goes through the guest IDT (sim/irq.c). */
+bool vmx_ext_nmi_exits(struct machine *m)
+{
+  struct vmx_ext *x = vmx_ext_of(m);
+  if (!x->cpu.non_root || !vmx_nmi_exits(&x->cpu.current)) return false;
+  irq_nmi_consume(m);
+  struct vmx_exit_info e;
+  vmx_nmi_exit(&e);
+  vmx_ext_exit(m, &e);
+  return true;
 }

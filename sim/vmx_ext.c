@@ -130,7 +130,9 @@ void vmx_ext_exit(struct machine *m, const struct vmx_exit_info *e)
   /* "Loading Host State": the TSC offset of the guest ends with the exit. */
   m->tsc_offset -= x->tsc_offset;
   x->tsc_offset = 0;
+  bool guest_nmi_blocking = m->cpu.nmi_blocking;
   bool ok = vmx_vm_exit(&x->cpu, &m->cpu, e, &mem, &msr);
+  m->cpu.nmi_blocking = vmx_nmi_blocking_after_exit(&x->cpu.current, guest_nmi_blocking, e);
   /* "VMX Transitions" (chapter "VMX Support for Address Translation"): with
    * "enable VPID" 0, VM entries and exits invalidate VPID 0's mappings. */
   mmu_vmx_transition(&m->mmu, vpid_enabled(x));
@@ -378,6 +380,11 @@ static const struct virt_ops vmx_ops = {
   .iret = vmx_ext_iret,
 };
 
+static const struct irq_nmi_ops vmx_nmi_ops = {
+  .held = vmx_ext_nmi_held,
+  .exits = vmx_ext_nmi_exits,
+};
+
 /* The EPT capabilities of the model decide what the MMU's EPT formats
  * accept (execute-only, 1-GByte pages, A/D flags, advanced exit info). */
 static void mmu_ept_features(struct machine *m, const struct vmx_caps *c)
@@ -405,6 +412,7 @@ bool vmx_ext_attach(struct machine *m, const char *model, char *err, size_t err_
   vmx_cpu_init(&x->cpu, caps);
   m->virt = &vmx_ops;
   m->virt_state = x;
+  irq_set_nmi_ops(m, &vmx_nmi_ops);
   mmu_ept_features(m, caps);
   return true;
 }

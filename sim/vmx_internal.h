@@ -81,6 +81,9 @@ void vmx_ext_nmi_window_rearm(struct machine *m);
  * on the IRET that removed blocking by NMI. */
 void vmx_ext_note_iret(struct machine *m, struct vmx_exit_info *e);
 bool vmx_ext_deadline_reached(struct machine *m);
+/* Physical NMIs (struct irq_nmi_ops, sim/irq.h). */
+bool vmx_ext_nmi_held(struct machine *m);
+bool vmx_ext_nmi_exits(struct machine *m);
 
 /* VMX-instruction information and displacement qualification of a
  * memory-or-register operand `rm` with register operand `reg2` (-1: none). */

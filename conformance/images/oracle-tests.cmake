@@ -21,7 +21,7 @@ endif()
 
 # Images run on Bochs's AMD model too (vendor-dependent paths: CPUID, paging,
 # exceptions).
-set(_amd_images boot paging paging32 exceptions insns syscall interrupts)
+set(_amd_images boot paging paging32 exceptions insns syscall interrupts nmi)
 # Images QEMU 7.2 TCG cannot run: it hangs or loses control at checks the SDM
 # requires (see each image's header comment). Bochs Intel is compared with
 # Bochs AMD for them instead.
@@ -125,3 +125,18 @@ add_test(NAME oracle_compare_declared_difference_ignored
   COMMAND ${_compare} ${_oracles}/selftest/a.txt ${_oracles}/selftest/b-declared.txt
           ${_oracles}/selftest/declared.txt)
 set_tests_properties(oracle_compare_declared_difference_ignored PROPERTIES LABELS "oracle")
+
+# The nmi image also runs on hvsim --cpu zen (the SVM extension's NMI
+# rules outside a guest: IRET ends blocking by NMI there too) and must
+# match Bochs ryzen.
+if(TARGET hvsim)
+  add_test(NAME oracle_nmi_hvsim_zen_passes
+    COMMAND ${CMAKE_COMMAND} -E env HVSIM=$<TARGET_FILE:hvsim> "HVSIM_ARGS=--mem 64M --cpu zen"
+            ${_run} hvsim ${HVSIM_TEST_IMAGE_DIR}/nmi ${_oracle_out}/hvsim-zen/nmi)
+  set_tests_properties(oracle_nmi_hvsim_zen_passes PROPERTIES TIMEOUT 90 LABELS "oracle;hvsim"
+    FIXTURES_SETUP oracle_nmi_hvsim_zen)
+  add_test(NAME oracle_nmi_hvsim_zen_matches_bochs_amd
+    COMMAND ${_compare} ${_oracle_out}/hvsim-zen/nmi/serial.txt ${_oracle_out}/bochs-amd/nmi/serial.txt ${_declared})
+  set_tests_properties(oracle_nmi_hvsim_zen_matches_bochs_amd PROPERTIES TIMEOUT 30 LABELS "oracle;hvsim"
+    FIXTURES_REQUIRED "oracle_nmi_hvsim_zen;oracle_nmi_bochs_amd")
+endif()

@@ -481,6 +481,28 @@ static void svm_physical_interrupt_without_intercept_goes_to_guest(void **state)
   assert_int_equal(svm_physical_interrupt(true, true, c, false, false), SVM_INTR_HELD);
 }
 
+/* NMIs ("Global Interrupt Flag, STGI and CLGI Instructions", "Interrupt
+ * Intercepts"): GIF = 0 and blocking by NMI hold them, the intercept
+ * included; in the guest the NMI intercept exits; RFLAGS.IF and
+ * V_INTR_MASKING do not matter (the rule has no input for them). */
+static void svm_nmi_held_by_gif_and_blocking_else_intercepted_or_delivered(void **state)
+{
+  (void)state;
+  memset(&vmcb, 0, sizeof vmcb);
+  struct svm_vmcb_control *c = &vmcb.control;
+  assert_int_equal(svm_nmi(true, false, c, false), SVM_INTR_DELIVER);          /* host */
+  assert_int_equal(svm_nmi(true, true, c, false), SVM_INTR_DELIVER);           /* guest, no intercept */
+  svm_intercept_set(&vmcb, SVM_INTERCEPT_INTR, true);                         /* INTR is not NMI */
+  assert_int_equal(svm_nmi(true, true, c, false), SVM_INTR_DELIVER);
+  svm_intercept_set(&vmcb, SVM_INTERCEPT_NMI, true);
+  assert_int_equal(svm_nmi(true, true, c, false), SVM_INTR_VMEXIT);
+  assert_int_equal(svm_nmi(true, false, c, false), SVM_INTR_DELIVER);          /* the host is not intercepted */
+  assert_int_equal(svm_nmi(false, true, c, false), SVM_INTR_HELD);             /* GIF = 0 */
+  assert_int_equal(svm_nmi(false, false, c, false), SVM_INTR_HELD);
+  assert_int_equal(svm_nmi(true, true, c, true), SVM_INTR_HELD);               /* blocking by NMI */
+  assert_int_equal(svm_nmi(true, false, c, true), SVM_INTR_HELD);
+}
+
 static void svm_virtual_interrupt_pending_by_priority_and_gif(void **state)
 {
   (void)state;
@@ -503,6 +525,7 @@ int main(void)
     cmocka_unit_test(svm_ctl_intercepts_bit_set_intercepts),
     cmocka_unit_test(svm_physical_interrupt_held_by_gif_and_masked_by_if),
     cmocka_unit_test(svm_physical_interrupt_without_intercept_goes_to_guest),
+    cmocka_unit_test(svm_nmi_held_by_gif_and_blocking_else_intercepted_or_delivered),
     cmocka_unit_test(svm_virtual_interrupt_pending_by_priority_and_gif),
     cmocka_unit_test(svm_pause_filter_counts_down_then_exits),
     cmocka_unit_test(svm_pause_without_filter_feature_always_exits),

@@ -579,6 +579,63 @@ static void vmx_nmi_window_opens_without_virtual_nmi_blocking(void **state)
   assert_int_equal(e.qualification, 0);
 }
 
+/* Physical NMIs ("Pin-Based VM-Execution Controls", "Interruptibility
+ * State" in chapter "VM Entries"): blocking by NMI holds an NMI unless
+ * "virtual NMIs" makes the bit virtual-NMI blocking, under which NMIs are
+ * not blocked in non-root operation; "NMI exiting" turns it into exit 0. */
+static void vmx_nmi_held_by_blocking_unless_virtual_nmis(void **state)
+{
+  (void)state;
+  reset();
+  assert_false(vmx_nmi_held(&v, false));
+  assert_true(vmx_nmi_held(&v, true));
+  set(VMCSI_PIN_BASED_VM_EXEC_CONTROL, PIN_NMI_EXITING);
+  assert_true(vmx_nmi_held(&v, true));                          /* blocked for the whole of non-root operation */
+  assert_false(vmx_nmi_held(&v, false));
+  set(VMCSI_PIN_BASED_VM_EXEC_CONTROL, PIN_NMI_EXITING | PIN_VIRTUAL_NMIS);
+  assert_false(vmx_nmi_held(&v, true));                         /* the bit is virtual-NMI blocking */
+}
+
+static void vmx_nmi_exits_only_with_nmi_exiting(void **state)
+{
+  (void)state;
+  reset();
+  assert_false(vmx_nmi_exits(&v));
+  set(VMCSI_PIN_BASED_VM_EXEC_CONTROL, PIN_EXT_INTR_EXITING);   /* another pin control */
+  assert_false(vmx_nmi_exits(&v));
+  set(VMCSI_PIN_BASED_VM_EXEC_CONTROL, PIN_NMI_EXITING);
+  assert_true(vmx_nmi_exits(&v));
+  /* "Information for VM Exits Due to Vectored Events": vector 2, type 2,
+   * valid; no error code, no qualification. */
+  struct vmx_exit_info e;
+  vmx_nmi_exit(&e);
+  assert_int_equal(e.reason, VMX_EXIT_EXCEPTION_NMI);
+  assert_int_equal(e.intr_info, 0x80000202);
+  assert_int_equal(e.intr_error, 0);
+  assert_int_equal(e.qualification, 0);
+  assert_int_equal(e.idt_info, 0);
+}
+
+/* "Updating Non-Register State": an exit caused by an NMI leaves blocking
+ * by NMI; other exits leave it as it was (with "virtual NMIs" the bit was
+ * virtual-NMI blocking and NMIs were not blocked: none). */
+static void vmx_nmi_blocking_after_exit_by_cause(void **state)
+{
+  (void)state;
+  reset();
+  struct vmx_exit_info nmi, cpuid = { .reason = VMX_EXIT_CPUID }, hw_exc = { .reason = VMX_EXIT_EXCEPTION_NMI,
+                                                                            .intr_info = 0x80000B0D };
+  vmx_nmi_exit(&nmi);
+  set(VMCSI_PIN_BASED_VM_EXEC_CONTROL, PIN_NMI_EXITING);
+  assert_true(vmx_nmi_blocking_after_exit(&v, false, &nmi));
+  assert_false(vmx_nmi_blocking_after_exit(&v, false, &cpuid));
+  assert_true(vmx_nmi_blocking_after_exit(&v, true, &cpuid));
+  assert_false(vmx_nmi_blocking_after_exit(&v, false, &hw_exc));  /* reason 0 for #GP is no NMI */
+  set(VMCSI_PIN_BASED_VM_EXEC_CONTROL, PIN_NMI_EXITING | PIN_VIRTUAL_NMIS);
+  assert_true(vmx_nmi_blocking_after_exit(&v, false, &nmi));
+  assert_false(vmx_nmi_blocking_after_exit(&v, true, &cpuid));
+}
+
 /* "Event Injection": an injected NMI blocks NMIs; other events do not. */
 static void vmx_injected_nmi_blocks_nmis(void **state)
 {
@@ -942,6 +999,9 @@ int main(int argc, char **argv)
     cmocka_unit_test(vmx_iret_unblocks_nmis_per_nmi_controls),
     cmocka_unit_test(vmx_nmi_window_opens_without_virtual_nmi_blocking),
     cmocka_unit_test(vmx_injected_nmi_blocks_nmis),
+    cmocka_unit_test(vmx_nmi_held_by_blocking_unless_virtual_nmis),
+    cmocka_unit_test(vmx_nmi_exits_only_with_nmi_exiting),
+    cmocka_unit_test(vmx_nmi_blocking_after_exit_by_cause),
     cmocka_unit_test(vmx_nmi_unblocking_due_to_iret_bit),
     cmocka_unit_test(vmx_preemption_timer_value_saved_only_with_its_exit_control),
     cmocka_unit_test(vmx_exit_during_delivery_records_idt_vectoring_information),

@@ -151,6 +151,13 @@ enum svm_intr_action svm_physical_interrupt(bool gif, bool in_guest, const struc
   return guest_if ? SVM_INTR_DELIVER : SVM_INTR_HELD;
 }
 
+enum svm_intr_action svm_nmi(bool gif, bool in_guest, const struct svm_vmcb_control *c, bool nmi_blocking)
+{
+  if (!gif || nmi_blocking) return SVM_INTR_HELD;
+  if (in_guest && svm_ctl_intercepts(c, SVM_INTERCEPT_NMI)) return SVM_INTR_VMEXIT;
+  return SVM_INTR_DELIVER;
+}
+
 bool svm_virtual_interrupt_pending(bool gif, const struct svm_vmcb_control *c)
 {
   if (!gif || !(c->vintr & SVM_VINTR_V_IRQ)) return false;

@@ -144,6 +144,17 @@ enum svm_intr_action { SVM_INTR_HELD, SVM_INTR_VMEXIT, SVM_INTR_DELIVER };
 enum svm_intr_action svm_physical_interrupt(bool gif, bool in_guest, const struct svm_vmcb_control *c, bool guest_if,
                                             bool host_if);
 
+/* What a pending NMI does now ("Global Interrupt Flag, STGI and CLGI
+ * Instructions": GIF = 0 holds NMIs pending until STGI; "Interrupt
+ * Intercepts", NMI: in the guest under the NMI intercept it is a
+ * #VMEXIT(NMI) (61H) and stays pending for the host, which takes it
+ * through its own IDT once it sets GIF). Blocking by NMI (from an NMI's
+ * delivery until the next IRET, as on any x86 processor) also holds it,
+ * the intercept included: the NMI is not recognized. Otherwise it is
+ * delivered through the current IDT (vector 2); RFLAGS.IF and
+ * V_INTR_MASKING do not mask NMIs. */
+enum svm_intr_action svm_nmi(bool gif, bool in_guest, const struct svm_vmcb_control *c, bool nmi_blocking);
+
 /* A pending virtual interrupt (V_IRQ) the guest takes when it can take
  * interrupts: GIF = 1 and its priority V_INTR_PRIO above V_TPR[3:0], or
  * V_IGN_TPR. (RFLAGS.IF and the interrupt shadow are the caller's.) */

@@ -292,6 +292,34 @@ bool vmx_injection_blocks_nmis(const struct vmcs *v);
  * valid, and for a #DF. */
 void vmx_note_nmi_unblocking_by_iret(const struct vmcs *v, struct vmx_exit_info *e);
 
+/* Physical NMIs in VMX non-root operation ("Pin-Based VM-Execution
+ * Controls", "NMIs" in chapter "VMX Non-Root Operation", "Interruptibility
+ * State" in chapter "VM Entries"). `blocking` is the guest's blocking-by-
+ * NMI bit as VM entry loaded it and IRET/delivery changed it: with
+ * "virtual NMIs" 0 it is blocking by NMI, which holds a physical NMI
+ * pending ("NMIs are blocked if bit 3 ... is 1"; with "NMI exiting" 1
+ * "such blocking remains in effect as long as the logical processor is in
+ * VMX non-root operation"); with "virtual NMIs" 1 it is virtual-NMI
+ * blocking and "NMIs are not blocked in VMX non-root operation". True
+ * when a pending NMI is held. */
+bool vmx_nmi_held(const struct vmcs *v, bool blocking);
+/* "NMI exiting": an NMI that is not held causes a VM exit instead of
+ * being delivered through the guest IDT (descriptor 2). */
+bool vmx_nmi_exits(const struct vmcs *v);
+/* "Information for VM Exits Due to Vectored Events": exit reason 0, the
+ * exit interruption information = vector 2, type 2 (NMI), valid (bit 12,
+ * "NMI unblocking due to IRET", only for faults on IRET: 0), no error
+ * code, qualification 0. */
+void vmx_nmi_exit(struct vmx_exit_info *e);
+/* "Updating Non-Register State" (chapter "VM Exits"): "VM exits caused
+ * directly by non-maskable interrupts (NMIs) cause blocking by NMI ...
+ * Other VM exits do not affect blocking by NMI." Blocking by NMI after the
+ * exit, given the guest's `blocking` bit at the exit: set after an exit
+ * for an NMI (exit reason 0, type 2); else the guest's blocking by NMI
+ * with "virtual NMIs" 0, and none with "virtual NMIs" 1 (the bit was
+ * virtual-NMI blocking, and NMIs were not blocked in non-root operation). */
+bool vmx_nmi_blocking_after_exit(const struct vmcs *v, bool blocking, const struct vmx_exit_info *e);
+
 /* "External Interrupts" (chapter "VMX Non-Root Operation"): with the
  * "external-interrupt exiting" pin-based control, an external interrupt
  * causes a VM exit (reason 1) whatever RFLAGS.IF is; without it the

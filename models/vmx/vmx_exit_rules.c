@@ -349,6 +349,32 @@ void vmx_note_nmi_unblocking_by_iret(const struct vmcs *v, struct vmx_exit_info 
   if ((e->reason & 0xFFFF) == VMX_EXIT_EPT_VIOLATION) e->qualification |= 1u << 12;
 }
 
+bool vmx_nmi_held(const struct vmcs *v, bool blocking)
+{
+  if (pin(v) & PIN_VIRTUAL_NMIS) return false;
+  return blocking;
+}
+
+bool vmx_nmi_exits(const struct vmcs *v)
+{
+  return (pin(v) & PIN_NMI_EXITING) != 0;
+}
+
+void vmx_nmi_exit(struct vmx_exit_info *e)
+{
+  *e = (struct vmx_exit_info){ .reason = VMX_EXIT_EXCEPTION_NMI,
+                               .intr_info = INTR_INFO_VALID | ((uint32_t)INTR_TYPE_NMI << 8) | 2 };
+}
+
+bool vmx_nmi_blocking_after_exit(const struct vmcs *v, bool blocking, const struct vmx_exit_info *e)
+{
+  if ((e->reason & 0xFFFF) == VMX_EXIT_EXCEPTION_NMI && (e->intr_info & INTR_INFO_VALID) &&
+      INTR_INFO_TYPE(e->intr_info) == INTR_TYPE_NMI)
+    return true;
+  if (pin(v) & PIN_VIRTUAL_NMIS) return false;
+  return blocking;
+}
+
 /* ---- the monitor trap flag ------------------------------------------------ */
 
 bool vmx_mtf_active(const struct vmcs *v)

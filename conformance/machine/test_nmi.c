@@ -1,0 +1,302 @@
+/* NMIs through the whole machine (sim/irq.c, sim/lapic.c, the APIC page
+ * in sim/machine.c's TLB fill): tiny 32-bit guests without paging,
+ * written byte by byte, send themselves an NMI through the local APIC's
+ * ICR and leave through isa-debug-exit, or stop with a report. Checked:
+ * delivery through IDT vector 2 with IF = 0; a second NMI held while the
+ * handler runs (blocking by NMI); an NMI sent right before HLT with IF = 0
+ * wakes it; the APIC page follows IA32_APIC_BASE (relocated, or gone when
+ * the APIC is disabled); unmodelled registers and fetches from the page
+ * stop the run with a message. SDM Vol. 3A, "Advanced Programmable
+ * Interrupt Controller (APIC)" ("Local APIC Status and Location",
+ * "Interrupt Command Register (ICR)"), "Nonmaskable Interrupt (NMI)";
+ * SDM Vol. 2, "HLT". */
+#include <elf.h>
+#undef PF_W   /* <elf.h>'s segment flag; sim/mmu/mmu.h names the #PF error-code bit so */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "sim/irq.h"
+#include "sim/loader.h"
+#include "sim/machine.h"
+
+#define BASE      0x100000u   /* the one segment: header, code, tables */
+#define CODE      0x100010u
+#define HANDLER   0x100100u
+#define COUNTER   0x100700u
+#define GDT       0x100800u
+#define GDTR      0x100900u
+#define IDTR      0x100910u
+#define IDT       0x100a00u
+#define STACK_TOP 0x180000u
+#define APIC      0xFEE00000u
+
+struct guest {
+  uint8_t file[0x2000];
+  uint8_t *seg;
+  uint32_t at;
+};
+
+static void put(struct guest *g, const uint8_t *b, size_t n)
+{
+  memcpy(g->seg + (g->at - BASE), b, n);
+  g->at += (uint32_t)n;
+}
+#define EMIT(g, ...) put((g), (const uint8_t[]){__VA_ARGS__}, sizeof((const uint8_t[]){__VA_ARGS__}))
+#define U32(v) (uint8_t)(v), (uint8_t)((v) >> 8), (uint8_t)((v) >> 16), (uint8_t)((v) >> 24)
+
+/* mov dword [addr], v */
+static void store(struct guest *g, uint32_t addr, uint32_t v) { EMIT(g, 0xc7, 0x05, U32(addr), U32(v)); }
+/* mov eax, [addr] */
+static void load(struct guest *g, uint32_t addr) { EMIT(g, 0xa1, U32(addr)); }
+/* wrmsr IA32_APIC_BASE = v */
+static void apic_base(struct guest *g, uint32_t v)
+{
+  EMIT(g, 0xb9, U32(0x1b), 0xb8, U32(v), 0x31, 0xd2, 0x0f, 0x30);  /* mov ecx; mov eax; xor edx, edx; wrmsr */
+}
+
+/* ELF32 with one PT_LOAD at BASE: multiboot header, a flat GDT, an IDT
+ * whose vector 2 is an interrupt gate to HANDLER, code that loads them,
+ * sets a stack and clears IF. */
+static void guest_start(struct guest *g)
+{
+  memset(g, 0, sizeof *g);
+  Elf32_Ehdr *eh = (Elf32_Ehdr *)g->file;
+  memcpy(eh->e_ident, ELFMAG, SELFMAG);
+  eh->e_ident[EI_CLASS] = ELFCLASS32;
+  eh->e_ident[EI_DATA] = ELFDATA2LSB;
+  eh->e_type = ET_EXEC;
+  eh->e_machine = EM_386;
+  eh->e_entry = CODE;
+  eh->e_phoff = sizeof *eh;
+  eh->e_phentsize = sizeof(Elf32_Phdr);
+  eh->e_phnum = 1;
+  Elf32_Phdr *ph = (Elf32_Phdr *)(g->file + sizeof *eh);
+  ph->p_type = PT_LOAD;
+  ph->p_offset = 0x1000;
+  ph->p_paddr = ph->p_vaddr = BASE;
+  ph->p_filesz = ph->p_memsz = 0x1000;
+  g->seg = g->file + 0x1000;
+  uint32_t hdr[3] = {MULTIBOOT_HEADER_MAGIC, 0, (uint32_t)-MULTIBOOT_HEADER_MAGIC};
+  memcpy(g->seg, hdr, sizeof hdr);
+  const uint64_t gdt[3] = {0, 0x00cf9a000000ffffull, 0x00cf92000000ffffull};
+  memcpy(g->seg + (GDT - BASE), gdt, sizeof gdt);
+  const uint8_t gdtr[6] = {sizeof gdt - 1, 0, U32(GDT)};
+  memcpy(g->seg + (GDTR - BASE), gdtr, sizeof gdtr);
+  const uint8_t gate[8] = {(uint8_t)HANDLER, (uint8_t)(HANDLER >> 8), 0x08, 0, 0, 0x8e,
+                           (uint8_t)(HANDLER >> 16), (uint8_t)(HANDLER >> 24)};
+  memcpy(g->seg + (IDT - BASE) + 8 * 2, gate, sizeof gate);
+  const uint8_t idtr[6] = {8 * 3 - 1, 0, U32(IDT)};
+  memcpy(g->seg + (IDTR - BASE), idtr, sizeof idtr);
+  g->at = CODE;
+  EMIT(g, 0x0f, 0x01, 0x15, U32(GDTR));     /* lgdt [GDTR] */
+  EMIT(g, 0x0f, 0x01, 0x1d, U32(IDTR));     /* lidt [IDTR] */
+  EMIT(g, 0xbc, U32(STACK_TOP));            /* mov esp, STACK_TOP */
+  EMIT(g, 0xfa);                            /* cli */
+}
+
+/* The handler exits with status (al << 1) | 1, al = 0. */
+static void handler_exits(struct guest *g)
+{
+  g->at = HANDLER;
+  EMIT(g, 0xb0, 0x00, 0xe6, 0xf4, 0xeb, 0xfe);   /* mov al, 0; out 0xf4, al; jmp $ */
+}
+
+static struct machine *run(struct guest *g)
+{
+  struct machine_options opt = {.cpu = cpu_model_default(VENDOR_INTEL), .ram_size = 4u << 20,
+                                .max_insns = 2000000, .image_name = "nmi-test"};
+  char err[256] = "";
+  struct machine *m = machine_create(&opt, g->file, sizeof g->file, err, sizeof err);
+  if (!m) fail_msg("machine_create: %s", err);
+  machine_run(m);
+  return m;
+}
+
+static void nmi_icr_self_is_delivered_through_vector_2_with_if_0(void **state)
+{
+  (void)state;
+  struct guest g;
+  guest_start(&g);
+  store(&g, APIC + 0x300, 0x400);           /* ICR low: NMI, destination 0 (ICR high is 0) */
+  EMIT(&g, 0xeb, 0xfe);
+  handler_exits(&g);
+  struct machine *m = run(&g);
+  assert_int_equal(m->stop, STOP_DEBUG_EXIT);
+  assert_int_equal(m->exit_status, 1);
+  machine_destroy(m);
+}
+
+static void nmi_without_icr_write_is_not_delivered(void **state)
+{
+  (void)state;
+  struct guest g;
+  guest_start(&g);
+  store(&g, APIC + 0x310, 0);                /* ICR high only: sends nothing */
+  EMIT(&g, 0xeb, 0xfe);
+  handler_exits(&g);
+  struct machine *m = run(&g);
+  assert_int_equal(m->stop, STOP_MAX_INSNS);
+  machine_destroy(m);
+}
+
+/* The handler counts, sends a second NMI the first time, waits, and exits
+ * with the count: 1 (status 3) when the second NMI was held until IRET; a
+ * nested entry exits with 10H (status 21H) first. */
+static void nmi_inside_handler_is_held_until_iret(void **state)
+{
+  (void)state;
+  struct guest g;
+  guest_start(&g);
+  store(&g, APIC + 0x300, 0x400);
+  EMIT(&g, 0xeb, 0xfe);
+  g.at = HANDLER;
+  EMIT(&g, 0xfe, 0x05, U32(COUNTER));                  /* inc byte [COUNTER] */
+  EMIT(&g, 0x80, 0x3d, U32(COUNTER), 0x01);            /* cmp byte [COUNTER], 1 */
+  EMIT(&g, 0x75, 0x1b);                                /* jne nested (+27) */
+  store(&g, APIC + 0x300, 0x400);                      /* 10 bytes */
+  EMIT(&g, 0xb9, U32(10000), 0x49, 0x75, 0xfd);        /* mov ecx, 10000; 1: dec ecx; jnz 1b (8 bytes) */
+  EMIT(&g, 0xa0, U32(COUNTER), 0xe6, 0xf4);            /* mov al, [COUNTER]; out 0xf4, al (7 bytes) */
+  EMIT(&g, 0xeb, 0xfe);                                /* jmp $ (2 bytes) */
+  EMIT(&g, 0xb0, 0x10, 0xe6, 0xf4, 0xeb, 0xfe);        /* nested: mov al, 10h; out 0xf4, al; jmp $ */
+  struct machine *m = run(&g);
+  assert_int_equal(m->stop, STOP_DEBUG_EXIT);
+  assert_int_equal(m->exit_status, (1 << 1) | 1);
+  machine_destroy(m);
+}
+
+/* HLT with IF = 0 right after the ICR write, in the same translation
+ * block: the NMI wakes it ("HLT": an NMI resumes execution), saved EIP
+ * after HLT. */
+static void nmi_wakes_hlt_with_if_0(void **state)
+{
+  (void)state;
+  struct guest g;
+  guest_start(&g);
+  store(&g, APIC + 0x300, 0x400);
+  EMIT(&g, 0xf4);                                      /* hlt */
+  uint32_t after_hlt = g.at;
+  EMIT(&g, 0xeb, 0xfe);
+  g.at = HANDLER;
+  EMIT(&g, 0x58, 0x2d, U32(after_hlt));                /* pop eax; sub eax, after_hlt */
+  EMIT(&g, 0x0f, 0x95, 0xc0, 0xe6, 0xf4, 0xeb, 0xfe);  /* setnz al; out 0xf4, al; jmp $ */
+  struct machine *m = run(&g);
+  assert_int_equal(m->stop, STOP_DEBUG_EXIT);
+  assert_int_equal(m->exit_status, 1);
+  machine_destroy(m);
+}
+
+/* "Masking Exceptions and Interrupts When Switching Stacks" (SDM Vol. 3A)
+ * and the interruptibility state's "blocking by MOV SS" ("interrupts
+ * (maskable and nonmaskable)"): an NMI pending when MOV SS completes is
+ * not taken before the next instruction. The handler exits with status 3
+ * when the saved EIP is that next instruction, 1 otherwise. */
+static void nmi_waits_out_mov_ss_shadow(void **state)
+{
+  (void)state;
+  struct guest g;
+  guest_start(&g);
+  store(&g, APIC + 0x300, 0x400);
+  EMIT(&g, 0x8c, 0xd8, 0x8e, 0xd0);                    /* mov eax, ds; mov ss, eax */
+  uint32_t shadowed = g.at;
+  EMIT(&g, 0x90, 0xeb, 0x00, 0xeb, 0xfe);              /* nop; jmp +0; jmp $ */
+  g.at = HANDLER;
+  EMIT(&g, 0x58, 0x2d, U32(shadowed));                 /* pop eax; sub eax, shadowed */
+  EMIT(&g, 0x0f, 0x94, 0xc0, 0xe6, 0xf4, 0xeb, 0xfe);  /* setz al; out 0xf4, al; jmp $ */
+  struct machine *m = run(&g);
+  assert_int_equal(m->stop, STOP_DEBUG_EXIT);
+  assert_int_equal(m->exit_status, 1);
+  machine_destroy(m);
+}
+
+/* IA32_APIC_BASE moves the page: at 300000H (in RAM) the ICR sends. */
+static void nmi_apic_page_follows_apic_base(void **state)
+{
+  (void)state;
+  struct guest g;
+  guest_start(&g);
+  apic_base(&g, 0x00300000u | 0x900);       /* enabled, BSP */
+  store(&g, 0x00300000u + 0x300, 0x400);
+  EMIT(&g, 0xeb, 0xfe);
+  handler_exits(&g);
+  struct machine *m = run(&g);
+  assert_int_equal(m->stop, STOP_DEBUG_EXIT);
+  assert_int_equal(m->exit_status, 1);
+  machine_destroy(m);
+}
+
+/* With the APIC globally disabled (IA32_APIC_BASE bit 11 = 0) FEE00000H is
+ * no APIC: beyond this machine's RAM, the access stops the run. */
+static void nmi_disabled_apic_has_no_page(void **state)
+{
+  (void)state;
+  struct guest g;
+  guest_start(&g);
+  apic_base(&g, APIC | 0x100);              /* BSP, not enabled */
+  store(&g, APIC + 0x300, 0x400);
+  EMIT(&g, 0xeb, 0xfe);
+  handler_exits(&g);
+  struct machine *m = run(&g);
+  assert_int_equal(m->stop, STOP_INTERNAL);
+  assert_non_null(strstr(m->stop_detail, "outside RAM"));
+  machine_destroy(m);
+}
+
+static void nmi_unmodelled_apic_register_stops_with_its_name(void **state)
+{
+  (void)state;
+  struct guest g;
+  guest_start(&g);
+  load(&g, APIC + 0x080);                   /* TPR */
+  EMIT(&g, 0xeb, 0xfe);
+  struct machine *m = run(&g);
+  assert_int_equal(m->stop, STOP_INTERNAL);
+  assert_int_equal(m->exit_status, 125);
+  assert_non_null(strstr(m->stop_detail, "Task Priority"));
+  machine_destroy(m);
+}
+
+static void nmi_fixed_ipi_stops_with_its_mode(void **state)
+{
+  (void)state;
+  struct guest g;
+  guest_start(&g);
+  store(&g, APIC + 0x300, 0x40);            /* fixed, vector 40H */
+  EMIT(&g, 0xeb, 0xfe);
+  struct machine *m = run(&g);
+  assert_int_equal(m->stop, STOP_INTERNAL);
+  assert_non_null(strstr(m->stop_detail, "delivery mode fixed"));
+  machine_destroy(m);
+}
+
+static void nmi_fetch_from_apic_page_stops(void **state)
+{
+  (void)state;
+  struct guest g;
+  guest_start(&g);
+  EMIT(&g, 0xb8, U32(APIC), 0xff, 0xe0);    /* mov eax, APIC; jmp eax */
+  struct machine *m = run(&g);
+  assert_int_equal(m->stop, STOP_INTERNAL);
+  assert_non_null(strstr(m->stop_detail, "instruction fetch from the local APIC page"));
+  machine_destroy(m);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(nmi_icr_self_is_delivered_through_vector_2_with_if_0),
+    cmocka_unit_test(nmi_without_icr_write_is_not_delivered),
+    cmocka_unit_test(nmi_inside_handler_is_held_until_iret),
+    cmocka_unit_test(nmi_wakes_hlt_with_if_0),
+    cmocka_unit_test(nmi_waits_out_mov_ss_shadow),
+    cmocka_unit_test(nmi_apic_page_follows_apic_base),
+    cmocka_unit_test(nmi_disabled_apic_has_no_page),
+    cmocka_unit_test(nmi_unmodelled_apic_register_stops_with_its_name),
+    cmocka_unit_test(nmi_fixed_ipi_stops_with_its_mode),
+    cmocka_unit_test(nmi_fetch_from_apic_page_stops),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,127 @@
+/* The local APIC registers the machine models and the outcome of every
+ * other access (see lapic.h). */
+#include "sim/lapic.h"
+
+#include <stdio.h>
+
+void lapic_reset(struct lapic *a, uint8_t id)
+{
+  *a = (struct lapic){ .id = id, .svr = 0xFF };
+}
+
+const char *lapic_reg_name(uint32_t offset)
+{
+  /* ISR, TMR and IRR are eight registers each, 10H apart. */
+  if (offset >= LAPIC_ISR && offset < LAPIC_ISR + 0x80) offset = LAPIC_ISR;
+  else if (offset >= LAPIC_TMR && offset < LAPIC_TMR + 0x80) offset = LAPIC_TMR;
+  else if (offset >= LAPIC_IRR && offset < LAPIC_IRR + 0x80) offset = LAPIC_IRR;
+  switch (offset) {
+#define LAPIC_REG_CASE(name, off, text) case off: return text;
+  LAPIC_REG_TABLE(LAPIC_REG_CASE)
+#undef LAPIC_REG_CASE
+  }
+  return NULL;
+}
+
+/* The register's name, or "reserved", for messages. */
+static const char *label(uint32_t offset)
+{
+  const char *reg = lapic_reg_name(offset & ~0xFu);
+  return reg ? reg : "reserved";
+}
+
+/* "Local APIC Register Address Map": registers are 128 bits apart and
+ * accessed as aligned 32-bit quantities; anything else is undefined. */
+static bool aligned_dword(uint32_t offset, unsigned size) { return size == 4 && (offset & 0xF) == 0; }
+
+enum lapic_result lapic_read(struct lapic *a, uint32_t offset, unsigned size, uint32_t *value, char *msg, size_t n)
+{
+  *value = 0;
+  if (!aligned_dword(offset, size)) {
+    snprintf(msg, n, "local APIC: %u-byte read at offset 0x%03x: only aligned 32-bit accesses are defined", size,
+             offset);
+    return LAPIC_UNMODELLED;
+  }
+  switch (offset) {
+  case LAPIC_ID: *value = (uint32_t)a->id << 24; return LAPIC_OK;
+  case LAPIC_VERSION: *value = LAPIC_VERSION_VALUE; return LAPIC_OK;
+  case LAPIC_SVR: *value = a->svr; return LAPIC_OK;
+  case LAPIC_ICR_LOW: *value = a->icr_low; return LAPIC_OK;
+  case LAPIC_ICR_HIGH: *value = a->icr_high; return LAPIC_OK;
+  }
+  snprintf(msg, n, "local APIC: read of register 0x%03x (%s) is not modelled", offset, label(offset));
+  return LAPIC_UNMODELLED;
+}
+
+/* "Issuing Interprocessor Interrupts" and "Interrupt Command Register
+ * (ICR)": the IPI the write to ICR low sends. Modelled: delivery mode NMI
+ * (the vector, level and trigger mode are ignored for it) to this
+ * processor, by physical destination (its own APIC ID, or FFH, the xAPIC
+ * broadcast) or the "All Including Self" shorthand. "Self" with NMI is not
+ * a valid combination ("Valid Combinations for the Pentium 4 and Intel
+ * Xeon Processors' Local xAPIC Interrupt Command Register"). */
+static enum lapic_result send_ipi(struct lapic *a, uint32_t low, char *msg, size_t n)
+{
+  static const char *const modes[8] = {"fixed", "lowest priority", "SMI", "reserved (3)", "NMI", "INIT",
+                                       "start-up", "reserved (7)"};
+  static const char *const shorthands[4] = {"no shorthand", "self", "all including self", "all excluding self"};
+  unsigned mode = LAPIC_ICR_DELIVERY_MODE(low), sh = LAPIC_ICR_SHORTHAND(low);
+  if (mode != LAPIC_DM_NMI) {
+    snprintf(msg, n, "local APIC: ICR write 0x%08x: IPI delivery mode %s is not modelled (only NMI)", low,
+             modes[mode]);
+    return LAPIC_UNMODELLED;
+  }
+  if (sh == LAPIC_SH_ALL_INCL_SELF) return LAPIC_SEND_NMI;
+  if (sh != LAPIC_SH_NONE) {
+    snprintf(msg, n, "local APIC: ICR write 0x%08x: NMI with destination shorthand \"%s\" is not modelled%s", low,
+             shorthands[sh], sh == LAPIC_SH_SELF ? " (not a valid combination in the SDM)" : " (no other processor)");
+    return LAPIC_UNMODELLED;
+  }
+  if (low & LAPIC_ICR_DEST_LOGICAL) {
+    snprintf(msg, n, "local APIC: ICR write 0x%08x: logical destination mode is not modelled (no LDR/DFR)", low);
+    return LAPIC_UNMODELLED;
+  }
+  unsigned dest = a->icr_high >> 24;
+  if (dest == a->id || dest == 0xFF) return LAPIC_SEND_NMI;
+  snprintf(msg, n, "local APIC: ICR write 0x%08x: NMI to APIC ID %u, but the only processor is APIC ID %u "
+           "(the send-accept error in ESR is not modelled)", low, dest, a->id);
+  return LAPIC_UNMODELLED;
+}
+
+static enum lapic_result bad_write(char *msg, size_t n, uint32_t offset, uint32_t value, const char *why)
+{
+  snprintf(msg, n, "local APIC: write of 0x%08x to register 0x%03x (%s) is not modelled: %s", value, offset,
+           label(offset), why);
+  return LAPIC_UNMODELLED;
+}
+
+enum lapic_result lapic_write(struct lapic *a, uint32_t offset, unsigned size, uint32_t value, char *msg, size_t n)
+{
+  if (!aligned_dword(offset, size)) {
+    snprintf(msg, n, "local APIC: %u-byte write of 0x%x at offset 0x%03x: only aligned 32-bit accesses are defined",
+             size, value, offset);
+    return LAPIC_UNMODELLED;
+  }
+  switch (offset) {
+  case LAPIC_SVR:
+    /* Bit 9 (focus processor checking) and bit 12 (EOI-broadcast
+     * suppression, which this version does not offer) are not modelled. */
+    if (value & ~LAPIC_SVR_MODELLED)
+      return bad_write(msg, n, offset, value, "only bits 8:0 are modelled");
+    a->svr = value;
+    return LAPIC_OK;
+  case LAPIC_ICR_HIGH:
+    if (value & ~LAPIC_ICR_HIGH_DEFINED)
+      return bad_write(msg, n, offset, value, "bits 23:0 are reserved");
+    a->icr_high = value;
+    return LAPIC_OK;
+  case LAPIC_ICR_LOW:
+    if (value & ~LAPIC_ICR_LOW_DEFINED)
+      return bad_write(msg, n, offset, value, "it sets reserved bits");
+    /* Delivery status is read-only; the model delivers at once, so it
+     * always reads 0 (idle). */
+    a->icr_low = value & ~LAPIC_ICR_DELIVERY_STATUS;
+    return send_ipi(a, a->icr_low, msg, n);
+  }
+  return bad_write(msg, n, offset, value, "the register is not modelled");
+}
