@@ -118,6 +118,9 @@ bool msr_write(struct machine *m, uint32_t index, uint64_t v)
     /* Bits 7:0 and 10 are reserved, and bits above MAXPHYADDR. */
     if (v & (0xffull | (1ull << 10) | ~((1ull << m->opt.cpu->maxphyaddr) - 1))) return false;
     m->apic_base = v;
+    /* Unicorn's TLB sends the APIC page's accesses to the device
+     * (sim/lapic.c): a moved or disabled page must not keep them. */
+    m->tlb_flush = true;
     return true;
   case MSR_IA32_FEATURE_CONTROL:
     if (m->opt.cpu->vendor != VENDOR_INTEL) return false;
