@@ -25,6 +25,12 @@ struct code_block { uint64_t la, pa, generation; uint32_t size; uint16_t icount;
 struct fetch_page { uint64_t la, pa, generation; int part; };
 #define FETCH_PAGES 1024
 
+/* A hooked instruction as decoded last time, with its bytes: a hook fires
+ * at the same few addresses over and over (a hypervisor's VMREAD and
+ * VMWRITE), and comparing at most 15 bytes is much cheaper than decoding. */
+struct decoded_insn { uint64_t la, pa; uint8_t code_size, len; uint8_t bytes[15]; ZydisDecodedInstruction zi; ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT]; };
+#define DECODED_INSNS 64        /* direct-mapped by address */
+
 struct intercepts {
   struct machine *m;
   const struct uc_bridge *bridge;
@@ -35,6 +41,7 @@ struct intercepts {
   struct code_page *pages;     /* CODE_PAGES */
   struct code_block *blocks;   /* CODE_BLOCKS */
   struct fetch_page fetch[FETCH_PAGES];
+  struct decoded_insn decoded[DECODED_INSNS];
   uint64_t generation;         /* of Unicorn's TLB: bumped by every flush */
   uint64_t page_generations;   /* handed out to code pages, never twice */
   uint64_t retranslate_la;     /* a block to translate again, or UINT64_MAX */
@@ -234,13 +241,43 @@ void intercepts_want_classes(struct intercepts *ic, unsigned classes)
   uc_ctl_flush_tb(ic->m->uc);
 }
 
+/* insn_decode, from the last decode of the same bytes at the same linear
+ * and physical address in the same code size when there is one. */
+static bool decode_hooked(struct intercepts *ic, uint64_t address, struct insn *in)
+{
+  struct machine *m = ic->m;
+  uint64_t page_la = address & ~0xfffull, offset = address & 0xfff;
+  uint64_t pa = fetch_page_pa(ic, page_la);
+  uint8_t code_size = (uint8_t)uc_bridge_code_size(ic->bridge);
+  struct decoded_insn *d = &ic->decoded[(address ^ address >> 7) & (DECODED_INSNS - 1)];
+  bool in_page = pa != EMPTY && offset <= 4096 - sizeof d->bytes;
+  if (in_page && d->la == address && d->pa == pa + offset && d->code_size == code_size &&
+      !memcmp(d->bytes, m->ram + pa + offset, d->len)) {
+    *in = (struct insn){.m = m, .rip = address, .next_rip = address + d->len};
+    uc_bridge_mode(m->bridge, &in->mode);
+    in->zi = d->zi;
+    memcpy(in->op, d->op, sizeof d->op);
+    return true;
+  }
+  if (!insn_decode(m, address, in)) return false;
+  if (!in_page) return true;
+  d->la = address;
+  d->pa = pa + offset;
+  d->code_size = code_size;
+  d->len = in->zi.length;
+  memcpy(d->bytes, m->ram + pa + offset, d->len);
+  d->zi = in->zi;
+  memcpy(d->op, in->op, sizeof d->op);
+  return true;
+}
+
 static void intercept_hook(uc_engine *uc, uint64_t address, uint32_t size, void *user)
 {
   struct intercepts *ic = user;
   struct machine *m = ic->m;
   if (m->stop != STOP_NONE) return;
   struct insn in;
-  if (!insn_decode(m, address, &in)) return;
+  if (!decode_hooked(ic, address, &in)) return;
   insn_handler fn = sysinsn_handler(&in);
   /* A hook placed for other code at this linear address (another address
    * space, code since rewritten) finds an instruction the model does not
@@ -288,6 +325,7 @@ struct intercepts *intercepts_create(struct machine *m)
   ic->retranslate_la = UINT64_MAX;
   for (size_t i = 0; i < CODE_PAGES; i++) ic->pages[i].la = ic->pages[i].pa = EMPTY;
   for (size_t i = 0; i < FETCH_PAGES; i++) ic->fetch[i].la = EMPTY;
+  for (size_t i = 0; i < DECODED_INSNS; i++) ic->decoded[i].la = EMPTY;
   return ic;
 }
 
