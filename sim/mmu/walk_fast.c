@@ -50,6 +50,31 @@ nested_walk_fast(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool use
 {
   const struct pt_format *restrict f = w->nf;
   const unsigned levels = f->levels;
+  /* The lane most nested walks of a translation take: the guest's tables
+   * (and often the final page) lie in one 2 MiB region of guest-physical
+   * memory, so the previous walk ended at a 4 KiB entry of the same level-1
+   * table and only one entry is new. The general code below would start at
+   * the same entry (l = 2); this is it without the bookkeeping of a walk of
+   * any length. */
+  if (w->npath.low == 2 && !((gpa ^ w->npath.addr) >> 21)) {
+    uint64_t ea = w->npath.table[1] + ((gpa >> 12) & 511u) * 8u;
+    if (ea > w->phys->ram_size - 8) goto slow;
+    uint64_t e;
+    memcpy(&e, w->phys->ram + ea, 8);
+    unsigned v = f->fast.lut[1][k == NK_EPT ? pt_fast_index(e) & 0x7F : pt_fast_index(e)];
+    if ((e & f->fast.rsvd[1][1]) | (~e & f->fast.need1) | (v & PT_FAST_UNUSABLE)) goto slow;
+    unsigned rights = w->npath.rights[2] & v;
+    bool dirty = (e & f->d_bit) == f->d_bit;
+    if (acc == MMU_WRITE && !dirty) goto slow;
+    if (!nested_allows(rights, acc, user_page, k)) goto slow;
+    w->refs += levels;
+    w->npath.addr = gpa;
+    r->hpa = (e & f->lv[1].leaf_addr) | (gpa & 0xFFF);
+    r->rights = rights;
+    r->shift = 12;
+    r->dirty = dirty;
+    return true;
+  }
   unsigned level = levels, skipped = 0;
   uint64_t table = w->nroot;
   unsigned rights = PT_RIGHTS_ALL;
