@@ -273,8 +273,10 @@ fast_translate(struct walk_env *w, uint64_t linear, enum mmu_access acc, struct 
   uint64_t ent[PT_MAX_LEVELS + 1], ent_hpa[PT_MAX_LEVELS + 1], tbl_hpa[PT_MAX_LEVELS + 1];
   unsigned acc_rights[PT_MAX_LEVELS + 1];
   const enum mmu_access ps_acc = w->ps_write ? MMU_WRITE : MMU_READ;
+  const uint64_t last = w->phys->ram_size - 8; /* walk_fast_ok(): RAM holds at least one entry */
   unsigned shift = level_shift(level);
   uint64_t e;
+  uint64_t all = ~0ull; /* the bits every entry of the walk has */
   for (;;) {
     uint64_t off = ((linear >> shift) & 511u) * 8u;
     uint64_t ea = table + off;
@@ -283,8 +285,11 @@ fast_translate(struct walk_env *w, uint64_t linear, enum mmu_access acc, struct 
       if (!nested_cached(w, ea, ps_acc, false, false, linear, true, 0, &nr, fault, k)) return false;
       ea = nr.hpa;
     }
-    e = ram_read(w->phys, ea, 8);
+    /* ram_read() for an 8-byte aligned entry: all ones outside RAM. */
+    e = ~0ull;
+    if (ea <= last) memcpy(&e, w->phys->ram + ea, 8);
     w->refs++;
+    all &= e;
     ent[level] = e;
     ent_hpa[level] = ea;
     tbl_hpa[level] = ea - off;
@@ -311,12 +316,13 @@ fast_translate(struct walk_env *w, uint64_t linear, enum mmu_access acc, struct 
     return walk_page_fault(w, linear, acc, walk_guest_check(w, rights, pkey, acc),
                            "access rights do not allow the access", fault);
   const bool write = acc == MMU_WRITE;
-  for (l = start; l >= level; l--) {
-    uint64_t bits = f->a_bit | (l == level && write ? f->d_bit : 0);
-    if ((ent[l] & bits) == bits) continue;
-    ram_set_bits(w->phys, ent_hpa[l], bits & ~ent[l], 8);
-    w->npath.low = 0; /* the write may have changed an entry on the remembered nested path */
-  }
+  if ((all & f->a_bit) != f->a_bit || (write && !(e & f->d_bit)))
+    for (l = start; l >= level; l--) {
+      uint64_t bits = f->a_bit | (l == level && write ? f->d_bit : 0);
+      if ((ent[l] & bits) == bits) continue;
+      ram_set_bits(w->phys, ent_hpa[l], bits & ~ent[l], 8);
+      w->npath.low = 0; /* the write may have changed an entry on the remembered nested path */
+    }
   uint64_t gpa = (e & f->lv[level].leaf_addr) | (linear & ((1ull << shift) - 1));
   const bool upage = rights & PT_RIGHT_U;
   res->rights = rights;
