@@ -220,19 +220,17 @@ static void tlb_fill(struct mmu *m, struct walk_env *w, uint64_t lin, const stru
   unsigned s = shift >= 30 ? MMU_PAGE_1G : shift > 12 ? MMU_PAGE_LARGE : MMU_PAGE_4K;
   uint64_t key = tlb_key(lin, shift);
   uint64_t mask = (1ull << shift) - 1;
-  uint64_t *block;
-  uint32_t way;
   struct mmu_entry *e;
   struct mmu_cache *c = &m->tlb[s];
   if (s == MMU_PAGE_4K && none_4k) {
     if (!c->sets) return;
-    uint32_t si = (uint32_t)((lin >> 12) & c->set_mask);
-    block = cache_set_current(m, c, si);
-    way = cache_victim_way(m, c, block);
-    e = &c->e[(size_t)si * c->ways + way];
+    e = cache_claim(m, c, (uint32_t)((lin >> 12) & c->set_mask), key);
   } else {
+    uint64_t *block;
+    uint32_t way;
     e = cache_slot_at(m, c, lin >> shift, key, w->ctx->tag, w->pcid, w->root_tag, &block, &way);
     if (!e) return;
+    cache_commit_way(m, c, block, way, key);
   }
   /* Field by field: every field is written, without zeroing the line first. */
   e->key = key;
@@ -251,7 +249,6 @@ static void tlb_fill(struct mmu *m, struct walk_env *w, uint64_t lin, const stru
   e->pkey = (uint8_t)r->pkey;
   e->perms = (uint8_t)out->perms;
   e->sig = sig;
-  cache_commit_way(m, c, block, way, key);
 }
 
 static_assert(sizeof(struct walk_env) <= sizeof(((struct mmu *)0)->memo_env), "memo_env too small");

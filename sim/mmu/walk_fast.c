@@ -133,21 +133,18 @@ slow:
   return false;
 }
 
-/* Fills the guest-physical TLB entry for gpa in set si (block blk if the
- * lookup already made it current, else NULL) after a lookup that missed
- * (or whose entry was dropped): no entry for the key is valid (lookup and
- * fill match the same entries: no PCID, never global), so the slot is the
- * set's free way or victim without a second scan. */
-static inline __attribute__((always_inline)) void gpa_fill(struct walk_env *w, uint64_t gpa, uint32_t si, uint64_t *blk,
+/* Fills the guest-physical TLB entry for gpa (set si) after a lookup that
+ * missed (or whose entry was dropped): no entry for the key is valid
+ * (lookup and fill match the same entries: no PCID, never global), so
+ * cache_claim() needs no second scan. */
+static inline __attribute__((always_inline)) void gpa_fill(struct walk_env *w, uint64_t gpa, uint32_t si,
                                                            const struct nres *r, const enum nested_kind k)
 {
   struct mmu *m = w->mmu;
   struct mmu_cache *c = &m->gpa_tlb;
   if (!c->sets) return;
-  if (!blk) blk = cache_set_current(m, c, si);
-  uint32_t way = cache_victim_way(m, c, blk);
-  struct mmu_entry *e = &c->e[(size_t)si * c->ways + way];
   uint64_t key = gpa & ~0xFFFull;
+  struct mmu_entry *e = cache_claim(m, c, si, key);
   /* The fields a guest-physical entry is read by (lookup, hit, invalidation);
    * gpa, rights, pkey, perms and sig belong to TLB entries only. */
   e->key = key;
@@ -160,7 +157,6 @@ static inline __attribute__((always_inline)) void gpa_fill(struct walk_env *w, u
   e->shift = 12;
   e->nshift = (uint8_t)r->shift;
   e->gshift = 12;
-  cache_commit_way(m, c, blk, way, key);
 }
 
 /* A nested translation through the guest-physical TLB: a hit that allows the
@@ -175,10 +171,11 @@ nested_cached(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool final,
   struct mmu_cache *c = &m->gpa_tlb;
   /* cache_lookup(), keeping the set for the fill. */
   uint32_t si = (uint32_t)((gpa >> 12) & c->set_mask);
-  uint64_t *blk = 0;
+  uint64_t *blk = cache_set(c, si);
   struct mmu_entry *e = 0;
-  if (c->filled_gen == m->generation) {
-    blk = cache_set_current(m, c, si);
+  /* A set not used since the last full flush holds nothing (cache_claim()
+   * empties it). */
+  if (c->filled_gen == m->generation && (uint32_t)blk[SET_GEN] == m->generation) {
     uint64_t key = gpa & ~0xFFFull;
     for (uint64_t v = blk[SET_VALID]; v; v &= v - 1) {
       uint32_t way = (uint32_t)__builtin_ctzll(v);
@@ -206,7 +203,7 @@ nested_cached(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool final,
   if (!nested_walk_fast(w, gpa, acc, user_page, r, k) &&
       !walk_nested(w, gpa, acc, final, user_page, linear, linear_valid, grights, r, fault))
     return false;
-  gpa_fill(w, gpa, si, blk, r, k);
+  gpa_fill(w, gpa, si, r, k);
   return true;
 }
 
@@ -220,10 +217,8 @@ static inline __attribute__((always_inline)) void psc_fill(struct walk_env *w, u
   if (!c->sets) return;
   unsigned s = level_shift(l);
   uint32_t si = (uint32_t)((linear >> s) & c->set_mask);
-  uint64_t *blk = cache_set_current(m, c, si);
-  uint32_t way = cache_victim_way(m, c, blk);
-  struct mmu_entry *e = &c->e[(size_t)si * c->ways + way];
   uint64_t key = linear & ~((1ull << s) - 1);
+  struct mmu_entry *e = cache_claim(m, c, si, key);
   /* The fields a paging-structure-cache entry is read by (lookup, walk
    * start, invalidation); the others belong to TLB entries only. */
   e->key = key;
@@ -235,7 +230,6 @@ static inline __attribute__((always_inline)) void psc_fill(struct walk_env *w, u
   e->flags = k == NK_EPT ? ENT_EPT : 0;
   e->shift = (uint8_t)s;
   e->gshift = (uint8_t)s;
-  cache_commit_way(m, c, blk, way, key);
 }
 
 static inline __attribute__((always_inline)) bool
