@@ -279,7 +279,10 @@ static struct walk_env *env_for(struct mmu *m, const struct mmu_context *ctx, un
   w->user = ctx->cpl == 3 && !(flags & MMU_IMPLICIT_SUPERVISOR);
   w->sig = walk_mode_sig(ctx, w->user, flags);
   w->refs = 0;
-  w->npath.low = 0; /* memory may have changed since the last translation */
+  /* Memory may have changed since the last translation: the generic walker
+   * forgets its nested path, the fast one checks it again before use. */
+  if (w->fast) w->npath.checked = false;
+  else w->npath.low = 0;
   return w;
 }
 

@@ -318,9 +318,11 @@ static void nested_remember(struct walk_env *w, const struct dim *d, unsigned st
   for (unsigned l = start; l > d->leaf; l--) {
     w->npath.table[l - 1] = d->e[l] & d->f->lv[l].table_addr;
     w->npath.rights[l] = d->acc_rights[l];
+    w->npath.raw[l] = d->e[l]; /* before this walk's flag updates: walk_fast.c's check then fails */
   }
   w->npath.addr = gpa;
   w->npath.low = d->leaf + 1;
+  w->npath.checked = true;
 }
 
 bool walk_nested(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool final,

@@ -21,17 +21,22 @@ struct walk_env {
   uint16_t gpa_tag;                /* tag of guest-physical mappings: ASID (NPT), 0 (EPT) */
   bool ps_write;                   /* guest paging-structure accesses count as writes */
   bool fast;                       /* the cached MMU uses walk_fast_translate() */
-  /* The path of the last nested walk in this translation: the tables it
-   * went through and the rights down to each level. A nested walk for an
-   * address in the same region reads the same entries again; it takes them
-   * from here and still counts each as read (refs). Valid only within one
-   * translation and only while the walker has written nothing (an
-   * accessed/dirty update could change an entry on the path). */
+  /* The path of the last nested walk: the tables it went through, the
+   * rights down to each level and the entries as read. A nested walk for
+   * an address in the same region reads the same entries again; it takes
+   * them from here and still counts each as read (refs). The path may be
+   * used only while `checked`: read in this translation with nothing
+   * written since (an accessed/dirty update could change an entry on it).
+   * The generic walker's paths last one translation (low is cleared at
+   * each); walk_fast.c keeps its path from one translation to the next
+   * and checks it again first by reading its entries (raw). */
   struct {
     uint64_t addr;                 /* guest-physical address walked */
     unsigned low;                  /* lowest level whose table is known; 0: empty */
+    bool checked;                  /* the entries are those in memory now */
     uint64_t table[PT_MAX_LEVELS + 1]; /* table[l]: the level-l table on the path */
     unsigned rights[PT_MAX_LEVELS + 1]; /* rights[l]: rights through the level-l entry */
+    uint64_t raw[PT_MAX_LEVELS + 1];   /* raw[l]: the level-l entry as read */
   } npath;
   bool user;                       /* the access is user-mode */
   unsigned flags;

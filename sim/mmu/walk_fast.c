@@ -44,12 +44,38 @@ static inline bool nested_allows(unsigned nr, enum mmu_access acc, bool user_pag
  * Anything else returns false having changed nothing but the remembered
  * path, which it empties (the path only saves reads: walk_nested() counts
  * the entries it stands for either way); walk_nested() then walks. */
+/* Checks the nested path kept from an earlier translation (or from before
+ * a write) against memory: each entry on it is read again and must be the
+ * value the path was built from; the tables and rights derived from an
+ * entry depend only on its value and the format (the environment, and with
+ * it the path, is derived afresh when the format or root changes). A
+ * differing entry drops the path; walks then start from the root. */
+static __attribute__((noinline)) void npath_check(struct walk_env *w)
+{
+  w->npath.checked = true;
+  if (!w->npath.low) return;
+  const struct pt_format *f = w->nf;
+  const uint64_t last = w->phys->ram_size - 8;
+  uint64_t table = w->nroot;
+  for (unsigned l = f->levels; l >= w->npath.low; l--) {
+    uint64_t ea = table + ((w->npath.addr >> level_shift(l)) & 511u) * 8u, e;
+    if (ea > last) goto drop;
+    memcpy(&e, w->phys->ram + ea, 8);
+    if (e != w->npath.raw[l]) goto drop;
+    table = w->npath.table[l - 1];
+  }
+  return;
+drop:
+  w->npath.low = 0;
+}
+
 static inline __attribute__((always_inline)) bool
 nested_walk_fast(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool user_page, struct nres *r,
                  const enum nested_kind k)
 {
   const struct pt_format *restrict f = w->nf;
   const unsigned levels = f->levels;
+  if (!w->npath.checked) npath_check(w);
   /* The lane most nested walks of a translation take: the guest's tables
    * (and often the final page) lie in one 2 MiB region of guest-physical
    * memory, so the previous walk ended at a 4 KiB entry of the same level-1
@@ -114,6 +140,7 @@ nested_walk_fast(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool use
     table = e & f->lv[level].table_addr;
     w->npath.rights[level] = rights;
     w->npath.table[level - 1] = table;
+    w->npath.raw[level] = e;
     level--;
     shift -= 9;
   }
@@ -315,7 +342,7 @@ fast_translate(struct walk_env *w, uint64_t linear, enum mmu_access acc, struct 
       uint64_t bits = f->a_bit | (l == level && write ? f->d_bit : 0);
       if ((ent[l] & bits) == bits) continue;
       ram_set_bits(w->phys, ent_hpa[l], bits & ~ent[l], 8);
-      w->npath.low = 0; /* the write may have changed an entry on the remembered nested path */
+      w->npath.checked = false; /* the write may have changed an entry on the remembered nested path */
     }
   uint64_t gpa = (e & f->lv[level].leaf_addr) | (linear & ((1ull << shift) - 1));
   const bool upage = rights & PT_RIGHT_U;
