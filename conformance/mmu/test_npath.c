@@ -1,8 +1,9 @@
 /* The remembered nested path of the specialised translation (walk_fast.c):
  * a nested walk resumes at the level-1 table of the previous one only for
- * an address in the same 2 MiB region, and a path kept from an earlier
- * translation is used only after each of its entries has been read again
- * unchanged. Every case changes what a stale or misapplied path would get
+ * an address in the same 2 MiB region, at its level-2 table only in the
+ * same 1 GiB and only down to a table (not a large page), and a path kept
+ * from an earlier translation is used only after each of its entries has
+ * been read again unchanged. Every case changes what a stale or misapplied path would get
  * wrong and compares the cached MMU with the reference walker, which
  * remembers nothing.
  *
@@ -59,7 +60,7 @@ static uint64_t setup(struct fx *f, uint64_t table_region, uint64_t data_region)
   return eptp & ~0xFFFull;
 }
 
-static void test_npath_resume_only_within_2m_region(void **s)
+static void test_npath_level1_table_only_within_its_2m_region(void **s)
 {
   (void)s;
   struct fx f;
@@ -88,6 +89,46 @@ static void test_npath_resume_only_within_2m_region(void **s)
   assert_true(fx_tr(&g, VA1 + 8, MMU_READ, &t, &ft));
   assert_int_equal(t.pa, 0x10008);
   fx_fini(&g);
+  fx_fini(&f);
+}
+
+/* NPT maps the 2 MiB region at 6 MiB with one 2 MiB page, the rest of RAM
+ * with 4 KiB pages; the guest's tables lie at 4 MiB, its data at 6 MiB +
+ * 8 KiB: the final nested walk, in the same 1 GiB as the tables, must stop
+ * at the 2 MiB page, not read it as a table. */
+static void test_npath_resume_at_level2_stops_at_large_page(void **s)
+{
+  (void)s;
+  struct fx f;
+  fx_init(&f, NULL);
+  const struct pt_format *n = fx_x86(&f, MMU_X86_4LEVEL, true);
+  uint64_t ncr3 = fx_page(&f);
+  for (uint64_t pa = 0; pa < f.size; pa += 4096) {
+    if (pa >> 21 == 3) continue;
+    fx_map(&f, n, ncr3, pa, pa, 1, X_TABLE, X_TABLE | X_A | X_D);
+  }
+  fx_map(&f, n, ncr3, 0x600000, 0x600000, 2, X_TABLE, X_TABLE | X_A | X_D | X_PS);
+  /* What the large page's first bytes would say if it were read as a
+   * level-1 table: the data page's entry elsewhere. */
+  fx_set(&f, 0x600000 + 8 * 2, 0x700000 | X_TABLE | X_A | X_D, 8);
+  uint64_t next = f.next;
+  f.next = 0x400000;
+  uint64_t root = fx_page(&f);
+  fx_map(&f, fx_x86(&f, MMU_X86_4LEVEL, true), root, VA1, 0x602000, 1, X_TABLE, G);
+  if (f.next < next) f.next = next;
+  fx_long_mode(&f, root);
+  f.ctx.slat = MMU_SLAT_NPT;
+  f.ctx.ncr3 = ncr3;
+  f.ctx.host_cr4 = CR4_PAE;
+  f.ctx.host_efer = EFER_LMA | EFER_NXE;
+  f.ctx.tag = 1;
+  mmu_flush_all(&f.mmu);
+  same_as_reference(&f, VA1, MMU_READ);
+  struct mmu_translation t;
+  struct mmu_fault ft;
+  mmu_flush_all(&f.mmu);
+  assert_true(fx_tr(&f, VA1 + 8, MMU_READ, &t, &ft));
+  assert_int_equal(t.pa, 0x602008);
   fx_fini(&f);
 }
 
@@ -198,7 +239,8 @@ static void test_npath_guest_flag_write_on_path_is_seen(void **s)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_npath_resume_only_within_2m_region),
+    cmocka_unit_test(test_npath_level1_table_only_within_its_2m_region),
+    cmocka_unit_test(test_npath_resume_at_level2_stops_at_large_page),
     cmocka_unit_test(test_npath_kept_path_rechecks_level2_rights),
     cmocka_unit_test(test_npath_kept_path_rechecks_top_entry),
     cmocka_unit_test(test_npath_kept_path_rechecks_table_address),

@@ -79,17 +79,33 @@ nested_walk_fast(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool use
   /* The lane most nested walks of a translation take: the guest's tables
    * (and often the final page) lie in one 2 MiB region of guest-physical
    * memory, so the previous walk ended at a 4 KiB entry of the same level-1
-   * table and only one entry is new. The general code below would start at
-   * the same entry (l = 2); this is it without the bookkeeping of a walk of
-   * any length. */
-  if (w->npath.low == 2 && !((gpa ^ w->npath.addr) >> 21)) {
-    uint64_t ea = w->npath.table[1] + ((gpa >> 12) & 511u) * 8u;
-    if (ea > w->phys->ram_size - 8) goto slow;
-    uint64_t e;
+   * table and only that entry is new; in the same 1 GiB region, a level-2
+   * entry of the same table too. The general code below would start at the
+   * same entry (l = 2 or 3); this is it without the bookkeeping of a walk
+   * of any length. */
+  if (w->npath.low == 2 && !((gpa ^ w->npath.addr) >> 30)) {
+    const uint64_t last = w->phys->ram_size - 8;
+    uint64_t table = w->npath.table[1], e;
+    unsigned rights = w->npath.rights[2];
+    if ((gpa ^ w->npath.addr) >> 21) {
+      uint64_t ea = w->npath.table[2] + ((gpa >> 21) & 511u) * 8u;
+      if (ea > last) goto slow;
+      memcpy(&e, w->phys->ram + ea, 8);
+      if (e & f->fast.ps[2]) goto any; /* a 2 MiB page: the general code */
+      unsigned v = f->fast.lut[0][k == NK_EPT ? pt_fast_index(e) & 0x7F : pt_fast_index(e)];
+      if ((e & f->fast.rsvd[2][0]) | (~e & f->fast.need1) | (v & PT_FAST_UNUSABLE)) goto slow;
+      rights = w->npath.rights[3] & v;
+      table = e & f->lv[2].table_addr;
+      w->npath.rights[2] = rights;
+      w->npath.table[1] = table;
+      w->npath.raw[2] = e;
+    }
+    uint64_t ea = table + ((gpa >> 12) & 511u) * 8u;
+    if (ea > last) goto slow;
     memcpy(&e, w->phys->ram + ea, 8);
     unsigned v = f->fast.lut[1][k == NK_EPT ? pt_fast_index(e) & 0x7F : pt_fast_index(e)];
     if ((e & f->fast.rsvd[1][1]) | (~e & f->fast.need1) | (v & PT_FAST_UNUSABLE)) goto slow;
-    unsigned rights = w->npath.rights[2] & v;
+    rights &= v;
     bool dirty = (e & f->d_bit) == f->d_bit;
     if (acc == MMU_WRITE && !dirty) goto slow;
     if (!nested_allows(rights, acc, user_page, k)) goto slow;
@@ -101,6 +117,7 @@ nested_walk_fast(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool use
     r->dirty = dirty;
     return true;
   }
+any:;
   unsigned level = levels, skipped = 0;
   uint64_t table = w->nroot;
   unsigned rights = PT_RIGHTS_ALL;
