@@ -277,7 +277,7 @@ static struct walk_env *env_for(struct mmu *m, const struct mmu_context *ctx, un
   w->ctx = ctx;
   w->flags = flags;
   w->user = ctx->cpl == 3 && !(flags & MMU_IMPLICIT_SUPERVISOR);
-  w->sig = walk_mode_sig(ctx, w->user, flags);
+  w->sig = w->sig_regs | walk_mode_sig_access(ctx, w->user, flags); /* CR0 and CR4 are the memo's */
   w->refs = 0;
   /* Memory may have changed since the last translation: the generic walker
    * forgets its nested path, the fast one checks it again before use. */

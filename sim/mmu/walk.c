@@ -32,6 +32,7 @@ bool walk_env_init(struct walk_env *w, const struct mmu_phys *phys, struct mmu *
   unsigned m = phys->maxphyaddr;
   w->user = ctx->cpl == 3 && !(flags & MMU_IMPLICIT_SUPERVISOR);
   w->sig = walk_mode_sig(ctx, w->user, flags);
+  w->sig_regs = walk_mode_sig_regs(ctx);
   if (ctx->cr0 & CR0_PG) {
     if (!x86_mode_of(ctx->cr0, ctx->cr4, ctx->efer, phys->features, &w->gmode))
       return bad_context(fault, "EFER.LMA=1 with CR4.PAE=0");

@@ -42,6 +42,7 @@ struct walk_env {
   unsigned flags;
   unsigned refs;
   uint64_t sig;                    /* walk_mode_sig() of this access */
+  uint64_t sig_regs;               /* walk_mode_sig_regs() of the context */
   /* The last guest_perms() answer: its inputs (sig, rights, pkey) and the
    * MMU_PERM_* the guest's rules allow. */
   uint64_t gp_sig;
@@ -61,11 +62,21 @@ struct walk_result {
 /* Everything besides the walk itself that decides an access's outcome:
  * user/supervisor, implicit, RFLAGS.AC, CR0.WP, CR4.SMEP/SMAP/PKE, PKRU. A
  * TLB entry's cached permissions are reused while this stays the same. */
+static inline uint64_t walk_mode_sig_regs(const struct mmu_context *c) /* the control-register part */
+{
+  return ((c->cr0 & CR0_WP) ? 4u : 0) | ((c->cr4 & CR4_SMEP) ? 8u : 0) | ((c->cr4 & CR4_SMAP) ? 16u : 0) |
+         ((c->cr4 & CR4_PKE) ? 32u : 0) | (1u << 7);
+}
+
+static inline uint64_t walk_mode_sig_access(const struct mmu_context *c, bool user, unsigned flags)
+{
+  return ((uint64_t)c->pkru << 32) | (user ? 1u : 0) | (c->ac ? 2u : 0) |
+         ((flags & MMU_IMPLICIT_SUPERVISOR) ? 64u : 0);
+}
+
 static inline uint64_t walk_mode_sig(const struct mmu_context *c, bool user, unsigned flags)
 {
-  return ((uint64_t)c->pkru << 32) | (user ? 1u : 0) | (c->ac ? 2u : 0) | ((c->cr0 & CR0_WP) ? 4u : 0) |
-         ((c->cr4 & CR4_SMEP) ? 8u : 0) | ((c->cr4 & CR4_SMAP) ? 16u : 0) | ((c->cr4 & CR4_PKE) ? 32u : 0) |
-         ((flags & MMU_IMPLICIT_SUPERVISOR) ? 64u : 0) | (1u << 7);
+  return walk_mode_sig_regs(c) | walk_mode_sig_access(c, user, flags);
 }
 
 /* Fills *w for ctx; false (fault kind MMU_FAULT_BAD_CONTEXT) if the context is

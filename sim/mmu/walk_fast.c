@@ -308,7 +308,7 @@ fast_translate(struct walk_env *w, uint64_t linear, enum mmu_access acc, struct 
   /* The guest walk; with SLAT each entry's guest-physical address goes
    * through the nested dimension first. */
   const unsigned start = level;
-  uint64_t ent[PT_MAX_LEVELS + 1], ent_hpa[PT_MAX_LEVELS + 1], tbl_hpa[PT_MAX_LEVELS + 1];
+  uint64_t ent[PT_MAX_LEVELS + 1], ent_hpa[PT_MAX_LEVELS + 1];
   unsigned acc_rights[PT_MAX_LEVELS + 1];
   const enum mmu_access ps_acc = w->ps_write ? MMU_WRITE : MMU_READ;
   const uint64_t last = w->phys->ram_size - 8; /* walk_fast_ok(): RAM holds at least one entry */
@@ -330,7 +330,6 @@ fast_translate(struct walk_env *w, uint64_t linear, enum mmu_access acc, struct 
     all &= e;
     ent[level] = e;
     ent_hpa[level] = ea;
-    tbl_hpa[level] = ea - off;
     rights &= fast_rights(f, e);
     acc_rights[level] = rights;
     if (!(e & f->present)) return walk_page_fault(w, linear, acc, 0, "entry not present", fault);
@@ -385,7 +384,8 @@ fast_translate(struct walk_env *w, uint64_t linear, enum mmu_access acc, struct 
 
   /* Paging-structure-cache entries for the levels walked above the leaf;
    * their lookups above have just missed (nothing filled them since). */
-  for (l = start; l > level; l--) psc_fill(w, l, linear, tbl_hpa[l - 1], acc_rights[l], k);
+  for (l = start; l > level; l--) psc_fill(w, l, linear, ent_hpa[l - 1] & ~0xFFFull /* a table is a page */,
+                                            acc_rights[l], k);
 
   /* walk_perms(): the guest's answer g with the nested rights. */
   unsigned p = 0;
