@@ -320,6 +320,7 @@ static void nested_remember(struct walk_env *w, const struct dim *d, unsigned st
     w->npath.table[l - 1] = d->e[l] & d->f->lv[l].table_addr;
     w->npath.rights[l] = d->acc_rights[l];
     w->npath.raw[l] = d->e[l]; /* before this walk's flag updates: walk_fast.c's check then fails */
+    w->npath.ea[l] = d->e_hpa[l];
   }
   w->npath.addr = gpa;
   w->npath.low = d->leaf + 1;

@@ -37,6 +37,7 @@ struct walk_env {
     uint64_t table[PT_MAX_LEVELS + 1]; /* table[l]: the level-l table on the path */
     unsigned rights[PT_MAX_LEVELS + 1]; /* rights[l]: rights through the level-l entry */
     uint64_t raw[PT_MAX_LEVELS + 1];   /* raw[l]: the level-l entry as read */
+    uint64_t ea[PT_MAX_LEVELS + 1];    /* ea[l]: its host-physical address */
   } npath;
   bool user;                       /* the access is user-mode */
   unsigned flags;

@@ -35,15 +35,6 @@ static inline bool nested_allows(unsigned nr, enum mmu_access acc, bool user_pag
   return false;
 }
 
-/* The common case of a nested walk: every entry read is present, has no
- * reserved bit and no EPT misconfiguration, already has its accessed flag
- * (and, for a write, the leaf its dirty flag), and the access is allowed. It
- * starts where walk_nested() would (below the deepest entry of the
- * remembered path in the same region), reads the same entries, counts the
- * same references and leaves the same remembered path; it writes no memory.
- * Anything else returns false having changed nothing but the remembered
- * path, which it empties (the path only saves reads: walk_nested() counts
- * the entries it stands for either way); walk_nested() then walks. */
 /* Checks the nested path kept from an earlier translation (or from before
  * a write) against memory: each entry on it is read again and must be the
  * value the path was built from; the tables and rights derived from an
@@ -54,21 +45,27 @@ static __attribute__((noinline)) void npath_check(struct walk_env *w)
 {
   w->npath.checked = true;
   if (!w->npath.low) return;
-  const struct pt_format *f = w->nf;
   const uint64_t last = w->phys->ram_size - 8;
-  uint64_t table = w->nroot;
-  for (unsigned l = f->levels; l >= w->npath.low; l--) {
-    uint64_t ea = table + ((w->npath.addr >> level_shift(l)) & 511u) * 8u, e;
-    if (ea > last) goto drop;
+  for (unsigned l = w->nf->levels; l >= w->npath.low; l--) {
+    uint64_t ea = w->npath.ea[l], e;
+    if (ea > last) goto drop; /* read from RAM when remembered: cannot happen */
     memcpy(&e, w->phys->ram + ea, 8);
     if (e != w->npath.raw[l]) goto drop;
-    table = w->npath.table[l - 1];
   }
   return;
 drop:
   w->npath.low = 0;
 }
 
+/* The common case of a nested walk: every entry read is present, has no
+ * reserved bit and no EPT misconfiguration, already has its accessed flag
+ * (and, for a write, the leaf its dirty flag), and the access is allowed. It
+ * starts where walk_nested() would (below the deepest entry of the
+ * remembered path in the same region), reads the same entries, counts the
+ * same references and leaves the same remembered path; it writes no memory.
+ * Anything else returns false having changed nothing but the remembered
+ * path, which it empties (the path only saves reads: walk_nested() counts
+ * the entries it stands for either way); walk_nested() then walks. */
 static inline __attribute__((always_inline)) bool
 nested_walk_fast(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool user_page, struct nres *r,
                  const enum nested_kind k)
@@ -99,6 +96,7 @@ nested_walk_fast(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool use
       w->npath.rights[2] = rights;
       w->npath.table[1] = table;
       w->npath.raw[2] = e;
+      w->npath.ea[2] = ea;
     }
     uint64_t ea = table + ((gpa >> 12) & 511u) * 8u;
     if (ea > last) goto slow;
@@ -158,6 +156,7 @@ any:;
     w->npath.rights[level] = rights;
     w->npath.table[level - 1] = table;
     w->npath.raw[level] = e;
+    w->npath.ea[level] = ea;
     level--;
     shift -= 9;
   }
