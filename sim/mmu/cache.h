@@ -164,9 +164,9 @@ static inline void cache_commit_way(struct mmu *m, struct mmu_cache *c, uint64_t
  * cache_commit_way(); a set not used since the last full flush (every set
  * of a cold walk) is emptied and given its way 0 in a few stores, the
  * state those three would leave. */
-static inline struct mmu_entry *cache_claim(struct mmu *m, struct mmu_cache *c, uint32_t si, uint64_t key)
+static inline struct mmu_entry *cache_claim_in(struct mmu *m, struct mmu_cache *c, uint64_t *s, uint32_t si,
+                                               uint64_t key) /* s: cache_set(c, si) */
 {
-  uint64_t *s = cache_set(c, si);
   struct mmu_entry *set = &c->e[(size_t)si * c->ways];
   c->filled_gen = m->generation;
   if ((uint32_t)s[SET_GEN] != m->generation) {
@@ -179,6 +179,11 @@ static inline struct mmu_entry *cache_claim(struct mmu *m, struct mmu_cache *c, 
   uint32_t w = cache_victim_way(m, c, s);
   cache_commit_way(m, c, s, w, key);
   return &set[w];
+}
+
+static inline struct mmu_entry *cache_claim(struct mmu *m, struct mmu_cache *c, uint32_t si, uint64_t key)
+{
+  return cache_claim_in(m, c, cache_set(c, si), si, key);
 }
 
 /* cache_slot() that also gives the slot's set block and way (for

@@ -179,15 +179,16 @@ slow:
 /* Fills the guest-physical TLB entry for gpa (set si) after a lookup that
  * missed (or whose entry was dropped): no entry for the key is valid
  * (lookup and fill match the same entries: no PCID, never global), so
- * cache_claim() needs no second scan. */
-static inline __attribute__((always_inline)) void gpa_fill(struct walk_env *w, uint64_t gpa, uint32_t si,
-                                                           const struct nres *r, const enum nested_kind k)
+ * cache_claim_in() needs no second scan. */
+static inline __attribute__((always_inline)) void gpa_fill(struct walk_env *w, uint64_t gpa, uint64_t *blk,
+                                                           uint32_t si, const struct nres *r,
+                                                           const enum nested_kind k)
 {
   struct mmu *m = w->mmu;
   struct mmu_cache *c = &m->gpa_tlb;
   if (!c->sets) return;
   uint64_t key = gpa & ~0xFFFull;
-  struct mmu_entry *e = cache_claim(m, c, si, key);
+  struct mmu_entry *e = cache_claim_in(m, c, blk, si, key);
   /* The fields a guest-physical entry is read by (lookup, hit, invalidation);
    * gpa, rights, pkey, perms and sig belong to TLB entries only. */
   e->key = key;
@@ -246,7 +247,7 @@ nested_cached(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool final,
   if (!nested_walk_fast(w, gpa, acc, user_page, r, k) &&
       !walk_nested(w, gpa, acc, final, user_page, linear, linear_valid, grights, r, fault))
     return false;
-  gpa_fill(w, gpa, si, r, k);
+  gpa_fill(w, gpa, blk, si, r, k);
   return true;
 }
 
