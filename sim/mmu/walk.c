@@ -28,7 +28,8 @@ static bool bad_context(struct mmu_fault *f, const char *why)
 bool walk_env_init(struct walk_env *w, const struct mmu_phys *phys, struct mmu *mmu,
                    const struct mmu_context *ctx, unsigned flags, struct mmu_fault *fault)
 {
-  *w = (struct walk_env){ .phys = phys, .mmu = mmu, .ctx = ctx, .flags = flags };
+  *w = (struct walk_env){ .phys = phys, .ram = phys->ram, .ram_last = phys->ram_size - 8, .mmu = mmu, .ctx = ctx,
+                          .flags = flags };
   unsigned m = phys->maxphyaddr;
   w->user = ctx->cpl == 3 && !(flags & MMU_IMPLICIT_SUPERVISOR);
   w->sig = walk_mode_sig(ctx, w->user, flags);

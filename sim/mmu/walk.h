@@ -8,6 +8,8 @@
 /* One translation's environment: the formats and roots the context selects. */
 struct walk_env {
   const struct mmu_phys *phys;
+  const uint8_t *ram;              /* phys->ram */
+  uint64_t ram_last;               /* phys->ram_size - 8: the last address of an 8-byte entry */
   struct mmu *mmu;                 /* NULL: reference walk, no caches */
   const struct mmu_context *ctx;
   const struct pt_format *gf;      /* guest paging format; NULL with CR0.PG=0 */

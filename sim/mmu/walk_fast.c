@@ -45,11 +45,11 @@ static __attribute__((noinline)) void npath_check(struct walk_env *w)
 {
   w->npath.checked = true;
   if (!w->npath.low) return;
-  const uint64_t last = w->phys->ram_size - 8;
+  const uint64_t last = w->ram_last;
   for (unsigned l = w->nf->levels; l >= w->npath.low; l--) {
     uint64_t ea = w->npath.ea[l], e;
     if (ea > last) goto drop; /* read from RAM when remembered: cannot happen */
-    memcpy(&e, w->phys->ram + ea, 8);
+    memcpy(&e, w->ram + ea, 8);
     if (e != w->npath.raw[l]) goto drop;
   }
   return;
@@ -81,13 +81,13 @@ nested_walk_fast(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool use
    * same entry (l = 2 or 3); this is it without the bookkeeping of a walk
    * of any length. */
   if (w->npath.low == 2 && !((gpa ^ w->npath.addr) >> 30)) {
-    const uint64_t last = w->phys->ram_size - 8;
+    const uint64_t last = w->ram_last;
     uint64_t table = w->npath.table[1], e;
     unsigned rights = w->npath.rights[2];
     if ((gpa ^ w->npath.addr) >> 21) {
       uint64_t ea = w->npath.table[2] + ((gpa >> 21) & 511u) * 8u;
       if (ea > last) goto slow;
-      memcpy(&e, w->phys->ram + ea, 8);
+      memcpy(&e, w->ram + ea, 8);
       if (e & f->fast.ps[2]) goto any; /* a 2 MiB page: the general code */
       unsigned v = f->fast.lut[0][k == NK_EPT ? pt_fast_index(e) & 0x7F : pt_fast_index(e)];
       if ((e & f->fast.rsvd[2][0]) | (~e & f->fast.need1) | (v & PT_FAST_UNUSABLE)) goto slow;
@@ -100,7 +100,7 @@ nested_walk_fast(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool use
     }
     uint64_t ea = table + ((gpa >> 12) & 511u) * 8u;
     if (ea > last) goto slow;
-    memcpy(&e, w->phys->ram + ea, 8);
+    memcpy(&e, w->ram + ea, 8);
     unsigned v = f->fast.lut[1][k == NK_EPT ? pt_fast_index(e) & 0x7F : pt_fast_index(e)];
     if ((e & f->fast.rsvd[1][1]) | (~e & f->fast.need1) | (v & PT_FAST_UNUSABLE)) goto slow;
     rights &= v;
@@ -136,8 +136,8 @@ any:;
     }
   }
   const unsigned start = level;
-  const uint8_t *ram = w->phys->ram;
-  const uint64_t last = w->phys->ram_size - 8; /* walk_fast_ok(): RAM holds at least one entry */
+  const uint8_t *ram = w->ram;
+  const uint64_t last = w->ram_last; /* walk_fast_ok(): RAM holds at least one entry */
   const uint64_t need1 = f->fast.need1;
   unsigned shift = level_shift(level);
   uint64_t e;
@@ -311,7 +311,7 @@ fast_translate(struct walk_env *w, uint64_t linear, enum mmu_access acc, struct 
   uint64_t ent[PT_MAX_LEVELS + 1], ent_hpa[PT_MAX_LEVELS + 1];
   unsigned acc_rights[PT_MAX_LEVELS + 1];
   const enum mmu_access ps_acc = w->ps_write ? MMU_WRITE : MMU_READ;
-  const uint64_t last = w->phys->ram_size - 8; /* walk_fast_ok(): RAM holds at least one entry */
+  const uint64_t last = w->ram_last; /* walk_fast_ok(): RAM holds at least one entry */
   unsigned shift = level_shift(level);
   uint64_t e;
   uint64_t all = ~0ull; /* the bits every entry of the walk has */
@@ -325,7 +325,7 @@ fast_translate(struct walk_env *w, uint64_t linear, enum mmu_access acc, struct 
     }
     /* ram_read() for an 8-byte aligned entry: all ones outside RAM. */
     e = ~0ull;
-    if (ea <= last) memcpy(&e, w->phys->ram + ea, 8);
+    if (ea <= last) memcpy(&e, w->ram + ea, 8);
     w->refs++;
     all &= e;
     ent[level] = e;
