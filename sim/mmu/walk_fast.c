@@ -21,7 +21,12 @@ enum nested_kind { NK_NONE, NK_EPT, NK_NPT };
 
 static inline unsigned level_shift(unsigned level) { return 12u + 9u * (level - 1u); }
 
-static inline unsigned fast_rights(const struct pt_format *f, uint64_t e) { return f->rights_lut[pt_rights_index(e)]; }
+/* pt_rights() of a guest (x86) entry: no x86 right reads bit 10, so the
+ * index leaves that bit 0 (test_fast checks the tables agree). */
+static inline unsigned x86_rights(const struct pt_format *f, uint64_t e)
+{
+  return f->rights_lut[(e & 7) | ((e >> 59) & 16)];
+}
 
 /* walk_nested_allows() for a known nested kind. */
 static inline bool nested_allows(unsigned nr, enum mmu_access acc, bool user_page, const enum nested_kind k)
@@ -330,7 +335,7 @@ fast_translate(struct walk_env *w, uint64_t linear, enum mmu_access acc, struct 
     all &= e;
     ent[level] = e;
     ent_hpa[level] = ea;
-    rights &= fast_rights(f, e);
+    rights &= x86_rights(f, e);
     acc_rights[level] = rights;
     if (!(e & f->present)) return walk_page_fault(w, linear, acc, 0, "entry not present", fault);
     unsigned leaf = level == 1 || (e & f->fast.ps[level]);
