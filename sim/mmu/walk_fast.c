@@ -1,11 +1,13 @@
 /* The cached MMU's translation for the common configuration: 4- or 5-level
  * guest paging, with no SLAT or with EPT / NPT in a 4- or 5-level format.
  * It does what walk_translate() does for those formats - the same entries
- * read and counted, the same faults, the same accessed/dirty writes, the same
+ * counted as read, the same faults, the same accessed/dirty writes, the same
  * cache lookups, fills, replacement and statistics in the same order - with
  * loops specialised per nested kind for 8-byte entries, the entry checks
- * folded into a few masks (pt_format.fast), and cache fills that do not scan
- * a set their lookup has just missed. The rare cases (a nested walk that
+ * folded into a few masks (pt_format.fast), short lanes for nested walks
+ * near the previous one, a nested path kept between translations (checked
+ * against memory before use), and cache fills that do not scan a set their
+ * lookup has just missed. The rare cases (a nested walk that
  * faults or must set a flag) go to the generic code in walk.c. The reference
  * walker never comes here, so the property test compares two
  * implementations.
