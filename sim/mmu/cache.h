@@ -103,7 +103,10 @@ static inline struct mmu_entry *cache_lookup(struct mmu *m, struct mmu_cache *c,
   /* Nothing filled since the last full flush (or a disabled cache): no set to read. */
   if (c->filled_gen != m->generation) return 0;
   size_t set = (size_t)(index & c->set_mask);
-  uint64_t *s = cache_set_current(m, c, set);
+  uint64_t *s = cache_set(c, set);
+  /* A set not used since the last full flush holds nothing; it is emptied
+   * (cache_set_current()) by whatever fills it. */
+  if ((uint32_t)s[SET_GEN] != m->generation) return 0;
   const uint64_t *keys = s + SET_KEYS;
   for (uint64_t v = s[SET_VALID]; v; v &= v - 1) {
     uint32_t w = (uint32_t)__builtin_ctzll(v);
@@ -152,6 +155,35 @@ static inline void cache_commit_way(struct mmu *m, struct mmu_cache *c, uint64_t
   s[SET_KEYS + w] = key;
   s[SET_VALID] |= 1ull << w;
   cache_touch_filled(s, w);
+}
+
+/* The slot of set `si` for a new entry `key` when no valid entry has its
+ * key and tags (the caller's lookup has just missed): the set's free way or
+ * victim, already marked valid with the key and most recently used, for the
+ * caller to fill in. It is cache_set_current(), cache_victim_way() and
+ * cache_commit_way(); a set not used since the last full flush (every set
+ * of a cold walk) is emptied and given its way 0 in a few stores, the
+ * state those three would leave. */
+static inline struct mmu_entry *cache_claim_in(struct mmu *m, struct mmu_cache *c, uint64_t *s, uint32_t si,
+                                               uint64_t key) /* s: cache_set(c, si) */
+{
+  struct mmu_entry *set = &c->e[(size_t)si * c->ways];
+  c->filled_gen = m->generation;
+  if ((uint32_t)s[SET_GEN] != m->generation) {
+    s[SET_GEN] = (s[SET_GEN] & ~0xFFFFFFFFull) | m->generation; /* the FIFO pointer stays */
+    s[SET_VALID] = 1;
+    s[SET_FILLS] = 1; /* way 0 filled first: the order stays implied */
+    s[SET_KEYS] = key;
+    return set;
+  }
+  uint32_t w = cache_victim_way(m, c, s);
+  cache_commit_way(m, c, s, w, key);
+  return &set[w];
+}
+
+static inline struct mmu_entry *cache_claim(struct mmu *m, struct mmu_cache *c, uint32_t si, uint64_t key)
+{
+  return cache_claim_in(m, c, cache_set(c, si), si, key);
 }
 
 /* cache_slot() that also gives the slot's set block and way (for

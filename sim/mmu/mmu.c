@@ -186,13 +186,16 @@ static inline bool tlb_use(struct mmu *m, struct walk_env *w, struct mmu_entry *
   return true;
 }
 
+/* *none_4k: the 4 KiB array holds no valid entry the 4 KiB lookup matches
+ * (none was found, none was dropped). */
 static bool tlb_hit(struct mmu *m, struct walk_env *w, uint64_t lin, enum mmu_access acc, uint64_t sig,
-                    struct mmu_translation *out)
+                    struct mmu_translation *out, bool *none_4k)
 {
   const struct mmu_context *c = w->ctx;
   struct mmu_entry *e = cache_lookup(m, &m->tlb[MMU_PAGE_4K], lin >> 12, tlb_key(lin, 12), c->tag, w->pcid,
                                      w->root_tag);
   if (e) return tlb_use(m, w, e, MMU_PAGE_4K, 12, lin, acc, sig, out);
+  *none_4k = true;
   /* Nothing filled in the larger arrays since the last full flush: every
    * other lookup would miss too. */
   if (m->tlb[MMU_PAGE_LARGE].filled_gen != m->generation && m->tlb[MMU_PAGE_1G].filled_gen != m->generation)
@@ -206,18 +209,29 @@ static bool tlb_hit(struct mmu *m, struct walk_env *w, uint64_t lin, enum mmu_ac
   return false;
 }
 
+/* none_4k: tlb_hit()'s, for a 4 KiB fill the lookup before the walk proved
+ * that no entry has the key and tags (nothing but the walk ran since, and
+ * walks do not fill the TLB), so the slot is the set's free way or victim
+ * without the scan cache_slot_at() does. */
 static void tlb_fill(struct mmu *m, struct walk_env *w, uint64_t lin, const struct walk_result *r,
-                     const struct mmu_translation *out, uint64_t sig)
+                     const struct mmu_translation *out, uint64_t sig, bool none_4k)
 {
   unsigned shift = r->shift;
   unsigned s = shift >= 30 ? MMU_PAGE_1G : shift > 12 ? MMU_PAGE_LARGE : MMU_PAGE_4K;
   uint64_t key = tlb_key(lin, shift);
   uint64_t mask = (1ull << shift) - 1;
-  uint64_t *block;
-  uint32_t way;
-  struct mmu_entry *e = cache_slot_at(m, &m->tlb[s], lin >> shift, key, w->ctx->tag, w->pcid, w->root_tag,
-                                      &block, &way);
-  if (!e) return;
+  struct mmu_entry *e;
+  struct mmu_cache *c = &m->tlb[s];
+  if (s == MMU_PAGE_4K && none_4k) {
+    if (!c->sets) return;
+    e = cache_claim(m, c, (uint32_t)((lin >> 12) & c->set_mask), key);
+  } else {
+    uint64_t *block;
+    uint32_t way;
+    e = cache_slot_at(m, c, lin >> shift, key, w->ctx->tag, w->pcid, w->root_tag, &block, &way);
+    if (!e) return;
+    cache_commit_way(m, c, block, way, key);
+  }
   /* Field by field: every field is written, without zeroing the line first. */
   e->key = key;
   e->root = w->root_tag;
@@ -235,7 +249,6 @@ static void tlb_fill(struct mmu *m, struct walk_env *w, uint64_t lin, const stru
   e->pkey = (uint8_t)r->pkey;
   e->perms = (uint8_t)out->perms;
   e->sig = sig;
-  cache_commit_way(m, &m->tlb[s], block, way, key);
 }
 
 static_assert(sizeof(struct walk_env) <= sizeof(((struct mmu *)0)->memo_env), "memo_env too small");
@@ -264,9 +277,12 @@ static struct walk_env *env_for(struct mmu *m, const struct mmu_context *ctx, un
   w->ctx = ctx;
   w->flags = flags;
   w->user = ctx->cpl == 3 && !(flags & MMU_IMPLICIT_SUPERVISOR);
-  w->sig = walk_mode_sig(ctx, w->user, flags);
+  w->sig = w->sig_regs | walk_mode_sig_access(ctx, w->user, flags); /* CR0 and CR4 are the memo's */
   w->refs = 0;
-  w->npath.low = 0; /* memory may have changed since the last translation */
+  /* Memory may have changed since the last translation: the generic walker
+   * forgets its nested path, the fast one checks it again before use. */
+  if (w->fast) w->npath.checked = false;
+  else w->npath.low = 0;
   return w;
 }
 
@@ -281,7 +297,8 @@ bool mmu_translate(struct mmu *m, const struct mmu_context *ctx, uint64_t linear
   uint64_t sig = w->sig;
   /* Linear and combined mappings exist only with paging on (SDM Vol. 3C,
    * "Cached Information"): with CR0.PG=0 only guest-physical ones are cached. */
-  if (w->gf && tlb_hit(m, w, lin, acc, sig, out)) { count_tag(m, ctx->tag, true); return true; }
+  bool none_4k = false;
+  if (w->gf && tlb_hit(m, w, lin, acc, sig, out, &none_4k)) { count_tag(m, ctx->tag, true); return true; }
   if (w->gf) { m->stats.tlb_misses++; count_tag(m, ctx->tag, false); }
   struct walk_result r;
   m->stats.walks++;
@@ -293,7 +310,7 @@ bool mmu_translate(struct mmu *m, const struct mmu_context *ctx, uint64_t linear
   }
   out->refs = w->refs;
   out->tlb_hit = false;
-  if (w->gf) tlb_fill(m, w, lin, &r, out, sig);
+  if (w->gf) tlb_fill(m, w, lin, &r, out, sig, none_4k);
   return true;
 }
 

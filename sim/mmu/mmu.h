@@ -220,7 +220,7 @@ struct mmu {
   struct mmu_cache psc[MMU_PSC_LEVELS];
   struct mmu_cache gpa_tlb;
   struct mmu_context memo_ctx;  /* the context memo_env was derived from */
-  uint64_t memo_env[40];        /* struct walk_env (sim/mmu/walk.h) for memo_ctx */
+  uint64_t memo_env[48];        /* struct walk_env (sim/mmu/walk.h) for memo_ctx */
   struct mmu_stats stats;
   struct mmu_geometry geo;
   struct mmu_phys phys;

@@ -28,10 +28,12 @@ static bool bad_context(struct mmu_fault *f, const char *why)
 bool walk_env_init(struct walk_env *w, const struct mmu_phys *phys, struct mmu *mmu,
                    const struct mmu_context *ctx, unsigned flags, struct mmu_fault *fault)
 {
-  *w = (struct walk_env){ .phys = phys, .mmu = mmu, .ctx = ctx, .flags = flags };
+  *w = (struct walk_env){ .phys = phys, .ram = phys->ram, .ram_last = phys->ram_size - 8, .mmu = mmu, .ctx = ctx,
+                          .flags = flags };
   unsigned m = phys->maxphyaddr;
   w->user = ctx->cpl == 3 && !(flags & MMU_IMPLICIT_SUPERVISOR);
   w->sig = walk_mode_sig(ctx, w->user, flags);
+  w->sig_regs = walk_mode_sig_regs(ctx);
   if (ctx->cr0 & CR0_PG) {
     if (!x86_mode_of(ctx->cr0, ctx->cr4, ctx->efer, phys->features, &w->gmode))
       return bad_context(fault, "EFER.LMA=1 with CR4.PAE=0");
@@ -318,9 +320,12 @@ static void nested_remember(struct walk_env *w, const struct dim *d, unsigned st
   for (unsigned l = start; l > d->leaf; l--) {
     w->npath.table[l - 1] = d->e[l] & d->f->lv[l].table_addr;
     w->npath.rights[l] = d->acc_rights[l];
+    w->npath.raw[l] = d->e[l]; /* before this walk's flag updates: walk_fast.c's check then fails */
+    w->npath.ea[l] = d->e_hpa[l];
   }
   w->npath.addr = gpa;
   w->npath.low = d->leaf + 1;
+  w->npath.checked = true;
 }
 
 bool walk_nested(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool final,

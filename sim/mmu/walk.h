@@ -8,6 +8,8 @@
 /* One translation's environment: the formats and roots the context selects. */
 struct walk_env {
   const struct mmu_phys *phys;
+  const uint8_t *ram;              /* phys->ram */
+  uint64_t ram_last;               /* phys->ram_size - 8: the last address of an 8-byte entry */
   struct mmu *mmu;                 /* NULL: reference walk, no caches */
   const struct mmu_context *ctx;
   const struct pt_format *gf;      /* guest paging format; NULL with CR0.PG=0 */
@@ -21,22 +23,29 @@ struct walk_env {
   uint16_t gpa_tag;                /* tag of guest-physical mappings: ASID (NPT), 0 (EPT) */
   bool ps_write;                   /* guest paging-structure accesses count as writes */
   bool fast;                       /* the cached MMU uses walk_fast_translate() */
-  /* The path of the last nested walk in this translation: the tables it
-   * went through and the rights down to each level. A nested walk for an
-   * address in the same region reads the same entries again; it takes them
-   * from here and still counts each as read (refs). Valid only within one
-   * translation and only while the walker has written nothing (an
-   * accessed/dirty update could change an entry on the path). */
+  /* The path of the last nested walk: the tables it went through, the
+   * rights down to each level and the entries as read. A nested walk for
+   * an address in the same region reads the same entries again; it takes
+   * them from here and still counts each as read (refs). The path may be
+   * used only while `checked`: read in this translation with nothing
+   * written since (an accessed/dirty update could change an entry on it).
+   * The generic walker's paths last one translation (low is cleared at
+   * each); walk_fast.c keeps its path from one translation to the next
+   * and checks it again first by reading its entries (raw). */
   struct {
     uint64_t addr;                 /* guest-physical address walked */
     unsigned low;                  /* lowest level whose table is known; 0: empty */
+    bool checked;                  /* the entries are those in memory now */
     uint64_t table[PT_MAX_LEVELS + 1]; /* table[l]: the level-l table on the path */
     unsigned rights[PT_MAX_LEVELS + 1]; /* rights[l]: rights through the level-l entry */
+    uint64_t raw[PT_MAX_LEVELS + 1];   /* raw[l]: the level-l entry as read */
+    uint64_t ea[PT_MAX_LEVELS + 1];    /* ea[l]: its host-physical address */
   } npath;
   bool user;                       /* the access is user-mode */
   unsigned flags;
   unsigned refs;
   uint64_t sig;                    /* walk_mode_sig() of this access */
+  uint64_t sig_regs;               /* walk_mode_sig_regs() of the context */
   /* The last guest_perms() answer: its inputs (sig, rights, pkey) and the
    * MMU_PERM_* the guest's rules allow. */
   uint64_t gp_sig;
@@ -56,11 +65,21 @@ struct walk_result {
 /* Everything besides the walk itself that decides an access's outcome:
  * user/supervisor, implicit, RFLAGS.AC, CR0.WP, CR4.SMEP/SMAP/PKE, PKRU. A
  * TLB entry's cached permissions are reused while this stays the same. */
+static inline uint64_t walk_mode_sig_regs(const struct mmu_context *c) /* the control-register part */
+{
+  return ((c->cr0 & CR0_WP) ? 4u : 0) | ((c->cr4 & CR4_SMEP) ? 8u : 0) | ((c->cr4 & CR4_SMAP) ? 16u : 0) |
+         ((c->cr4 & CR4_PKE) ? 32u : 0) | (1u << 7);
+}
+
+static inline uint64_t walk_mode_sig_access(const struct mmu_context *c, bool user, unsigned flags)
+{
+  return ((uint64_t)c->pkru << 32) | (user ? 1u : 0) | (c->ac ? 2u : 0) |
+         ((flags & MMU_IMPLICIT_SUPERVISOR) ? 64u : 0);
+}
+
 static inline uint64_t walk_mode_sig(const struct mmu_context *c, bool user, unsigned flags)
 {
-  return ((uint64_t)c->pkru << 32) | (user ? 1u : 0) | (c->ac ? 2u : 0) | ((c->cr0 & CR0_WP) ? 4u : 0) |
-         ((c->cr4 & CR4_SMEP) ? 8u : 0) | ((c->cr4 & CR4_SMAP) ? 16u : 0) | ((c->cr4 & CR4_PKE) ? 32u : 0) |
-         ((flags & MMU_IMPLICIT_SUPERVISOR) ? 64u : 0) | (1u << 7);
+  return walk_mode_sig_regs(c) | walk_mode_sig_access(c, user, flags);
 }
 
 /* Fills *w for ctx; false (fault kind MMU_FAULT_BAD_CONTEXT) if the context is

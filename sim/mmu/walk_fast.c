@@ -1,11 +1,13 @@
 /* The cached MMU's translation for the common configuration: 4- or 5-level
  * guest paging, with no SLAT or with EPT / NPT in a 4- or 5-level format.
  * It does what walk_translate() does for those formats - the same entries
- * read and counted, the same faults, the same accessed/dirty writes, the same
+ * counted as read, the same faults, the same accessed/dirty writes, the same
  * cache lookups, fills, replacement and statistics in the same order - with
  * loops specialised per nested kind for 8-byte entries, the entry checks
- * folded into a few masks (pt_format.fast), and cache fills that do not scan
- * a set their lookup has just missed. The rare cases (a nested walk that
+ * folded into a few masks (pt_format.fast), short lanes for nested walks
+ * near the previous one, a nested path kept between translations (checked
+ * against memory before use), and cache fills that do not scan a set their
+ * lookup has just missed. The rare cases (a nested walk that
  * faults or must set a flag) go to the generic code in walk.c. The reference
  * walker never comes here, so the property test compares two
  * implementations.
@@ -21,7 +23,12 @@ enum nested_kind { NK_NONE, NK_EPT, NK_NPT };
 
 static inline unsigned level_shift(unsigned level) { return 12u + 9u * (level - 1u); }
 
-static inline unsigned fast_rights(const struct pt_format *f, uint64_t e) { return f->rights_lut[pt_rights_index(e)]; }
+/* pt_rights() of a guest (x86) entry: no x86 right reads bit 10, so the
+ * index leaves that bit 0 (test_fast checks the tables agree). */
+static inline unsigned x86_rights(const struct pt_format *f, uint64_t e)
+{
+  return f->rights_lut[(e & 7) | ((e >> 59) & 16)];
+}
 
 /* walk_nested_allows() for a known nested kind. */
 static inline bool nested_allows(unsigned nr, enum mmu_access acc, bool user_page, const enum nested_kind k)
@@ -33,6 +40,28 @@ static inline bool nested_allows(unsigned nr, enum mmu_access acc, bool user_pag
   case MMU_FETCH: return nr & (user_page && k == NK_EPT ? PT_RIGHT_XU : PT_RIGHT_XS);
   }
   return false;
+}
+
+/* Checks the nested path kept from an earlier translation (or from before
+ * a write) against memory: each entry on it is read again and must be the
+ * value the path was built from; the tables and rights derived from an
+ * entry depend only on its value and the format (the environment, and with
+ * it the path, is derived afresh when the format or root changes). A
+ * differing entry drops the path; walks then start from the root. */
+static __attribute__((noinline)) void npath_check(struct walk_env *w)
+{
+  w->npath.checked = true;
+  if (!w->npath.low) return;
+  const uint64_t last = w->ram_last;
+  for (unsigned l = w->nf->levels; l >= w->npath.low; l--) {
+    uint64_t ea = w->npath.ea[l], e;
+    if (ea > last) goto drop; /* read from RAM when remembered: cannot happen */
+    memcpy(&e, w->ram + ea, 8);
+    if (e != w->npath.raw[l]) goto drop;
+  }
+  return;
+drop:
+  w->npath.low = 0;
 }
 
 /* The common case of a nested walk: every entry read is present, has no
@@ -50,6 +79,50 @@ nested_walk_fast(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool use
 {
   const struct pt_format *restrict f = w->nf;
   const unsigned levels = f->levels;
+  if (!w->npath.checked) npath_check(w);
+  /* The lane most nested walks of a translation take: the guest's tables
+   * (and often the final page) lie in one 2 MiB region of guest-physical
+   * memory, so the previous walk ended at a 4 KiB entry of the same level-1
+   * table and only that entry is new; in the same 1 GiB region, a level-2
+   * entry of the same table too. The general code below would start at the
+   * same entry (l = 2 or 3); this is it without the bookkeeping of a walk
+   * of any length. */
+  if (w->npath.low == 2 && !((gpa ^ w->npath.addr) >> 30)) {
+    const uint64_t last = w->ram_last;
+    uint64_t table = w->npath.table[1], e;
+    unsigned rights = w->npath.rights[2];
+    if ((gpa ^ w->npath.addr) >> 21) {
+      uint64_t ea = w->npath.table[2] + ((gpa >> 21) & 511u) * 8u;
+      if (ea > last) goto slow;
+      memcpy(&e, w->ram + ea, 8);
+      if (e & f->fast.ps[2]) goto any; /* a 2 MiB page: the general code */
+      unsigned v = f->fast.lut[0][k == NK_EPT ? pt_fast_index(e) & 0x7F : pt_fast_index(e)];
+      if ((e & f->fast.rsvd[2][0]) | (~e & f->fast.need1) | (v & PT_FAST_UNUSABLE)) goto slow;
+      rights = w->npath.rights[3] & v;
+      table = e & f->lv[2].table_addr;
+      w->npath.rights[2] = rights;
+      w->npath.table[1] = table;
+      w->npath.raw[2] = e;
+      w->npath.ea[2] = ea;
+    }
+    uint64_t ea = table + ((gpa >> 12) & 511u) * 8u;
+    if (ea > last) goto slow;
+    memcpy(&e, w->ram + ea, 8);
+    unsigned v = f->fast.lut[1][k == NK_EPT ? pt_fast_index(e) & 0x7F : pt_fast_index(e)];
+    if ((e & f->fast.rsvd[1][1]) | (~e & f->fast.need1) | (v & PT_FAST_UNUSABLE)) goto slow;
+    rights &= v;
+    bool dirty = (e & f->d_bit) == f->d_bit;
+    if (acc == MMU_WRITE && !dirty) goto slow;
+    if (!nested_allows(rights, acc, user_page, k)) goto slow;
+    w->refs += levels;
+    w->npath.addr = gpa;
+    r->hpa = (e & f->lv[1].leaf_addr) | (gpa & 0xFFF);
+    r->rights = rights;
+    r->shift = 12;
+    r->dirty = dirty;
+    return true;
+  }
+any:;
   unsigned level = levels, skipped = 0;
   uint64_t table = w->nroot;
   unsigned rights = PT_RIGHTS_ALL;
@@ -70,8 +143,8 @@ nested_walk_fast(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool use
     }
   }
   const unsigned start = level;
-  const uint8_t *ram = w->phys->ram;
-  const uint64_t last = w->phys->ram_size - 8; /* walk_fast_ok(): RAM holds at least one entry */
+  const uint8_t *ram = w->ram;
+  const uint64_t last = w->ram_last; /* walk_fast_ok(): RAM holds at least one entry */
   const uint64_t need1 = f->fast.need1;
   unsigned shift = level_shift(level);
   uint64_t e;
@@ -89,6 +162,8 @@ nested_walk_fast(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool use
     table = e & f->lv[level].table_addr;
     w->npath.rights[level] = rights;
     w->npath.table[level - 1] = table;
+    w->npath.raw[level] = e;
+    w->npath.ea[level] = ea;
     level--;
     shift -= 9;
   }
@@ -108,21 +183,19 @@ slow:
   return false;
 }
 
-/* Fills the guest-physical TLB entry for gpa in set si (block blk if the
- * lookup already made it current, else NULL) after a lookup that missed
- * (or whose entry was dropped): no entry for the key is valid (lookup and
- * fill match the same entries: no PCID, never global), so the slot is the
- * set's free way or victim without a second scan. */
-static inline __attribute__((always_inline)) void gpa_fill(struct walk_env *w, uint64_t gpa, uint32_t si, uint64_t *blk,
-                                                           const struct nres *r, const enum nested_kind k)
+/* Fills the guest-physical TLB entry for gpa (set si) after a lookup that
+ * missed (or whose entry was dropped): no entry for the key is valid
+ * (lookup and fill match the same entries: no PCID, never global), so
+ * cache_claim_in() needs no second scan. */
+static inline __attribute__((always_inline)) void gpa_fill(struct walk_env *w, uint64_t gpa, uint64_t *blk,
+                                                           uint32_t si, const struct nres *r,
+                                                           const enum nested_kind k)
 {
   struct mmu *m = w->mmu;
   struct mmu_cache *c = &m->gpa_tlb;
   if (!c->sets) return;
-  if (!blk) blk = cache_set_current(m, c, si);
-  uint32_t way = cache_victim_way(m, c, blk);
-  struct mmu_entry *e = &c->e[(size_t)si * c->ways + way];
   uint64_t key = gpa & ~0xFFFull;
+  struct mmu_entry *e = cache_claim_in(m, c, blk, si, key);
   /* The fields a guest-physical entry is read by (lookup, hit, invalidation);
    * gpa, rights, pkey, perms and sig belong to TLB entries only. */
   e->key = key;
@@ -135,7 +208,6 @@ static inline __attribute__((always_inline)) void gpa_fill(struct walk_env *w, u
   e->shift = 12;
   e->nshift = (uint8_t)r->shift;
   e->gshift = 12;
-  cache_commit_way(m, c, blk, way, key);
 }
 
 /* A nested translation through the guest-physical TLB: a hit that allows the
@@ -150,10 +222,11 @@ nested_cached(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool final,
   struct mmu_cache *c = &m->gpa_tlb;
   /* cache_lookup(), keeping the set for the fill. */
   uint32_t si = (uint32_t)((gpa >> 12) & c->set_mask);
-  uint64_t *blk = 0;
+  uint64_t *blk = cache_set(c, si);
   struct mmu_entry *e = 0;
-  if (c->filled_gen == m->generation) {
-    blk = cache_set_current(m, c, si);
+  /* A set not used since the last full flush holds nothing (cache_claim()
+   * empties it). */
+  if (c->filled_gen == m->generation && (uint32_t)blk[SET_GEN] == m->generation) {
     uint64_t key = gpa & ~0xFFFull;
     for (uint64_t v = blk[SET_VALID]; v; v &= v - 1) {
       uint32_t way = (uint32_t)__builtin_ctzll(v);
@@ -181,7 +254,7 @@ nested_cached(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool final,
   if (!nested_walk_fast(w, gpa, acc, user_page, r, k) &&
       !walk_nested(w, gpa, acc, final, user_page, linear, linear_valid, grights, r, fault))
     return false;
-  gpa_fill(w, gpa, si, blk, r, k);
+  gpa_fill(w, gpa, blk, si, r, k);
   return true;
 }
 
@@ -195,10 +268,8 @@ static inline __attribute__((always_inline)) void psc_fill(struct walk_env *w, u
   if (!c->sets) return;
   unsigned s = level_shift(l);
   uint32_t si = (uint32_t)((linear >> s) & c->set_mask);
-  uint64_t *blk = cache_set_current(m, c, si);
-  uint32_t way = cache_victim_way(m, c, blk);
-  struct mmu_entry *e = &c->e[(size_t)si * c->ways + way];
   uint64_t key = linear & ~((1ull << s) - 1);
+  struct mmu_entry *e = cache_claim(m, c, si, key);
   /* The fields a paging-structure-cache entry is read by (lookup, walk
    * start, invalidation); the others belong to TLB entries only. */
   e->key = key;
@@ -210,7 +281,6 @@ static inline __attribute__((always_inline)) void psc_fill(struct walk_env *w, u
   e->flags = k == NK_EPT ? ENT_EPT : 0;
   e->shift = (uint8_t)s;
   e->gshift = (uint8_t)s;
-  cache_commit_way(m, c, blk, way, key);
 }
 
 static inline __attribute__((always_inline)) bool
@@ -245,11 +315,13 @@ fast_translate(struct walk_env *w, uint64_t linear, enum mmu_access acc, struct 
   /* The guest walk; with SLAT each entry's guest-physical address goes
    * through the nested dimension first. */
   const unsigned start = level;
-  uint64_t ent[PT_MAX_LEVELS + 1], ent_hpa[PT_MAX_LEVELS + 1], tbl_hpa[PT_MAX_LEVELS + 1];
+  uint64_t ent[PT_MAX_LEVELS + 1], ent_hpa[PT_MAX_LEVELS + 1];
   unsigned acc_rights[PT_MAX_LEVELS + 1];
   const enum mmu_access ps_acc = w->ps_write ? MMU_WRITE : MMU_READ;
+  const uint64_t last = w->ram_last; /* walk_fast_ok(): RAM holds at least one entry */
   unsigned shift = level_shift(level);
   uint64_t e;
+  uint64_t all = ~0ull; /* the bits every entry of the walk has */
   for (;;) {
     uint64_t off = ((linear >> shift) & 511u) * 8u;
     uint64_t ea = table + off;
@@ -258,12 +330,14 @@ fast_translate(struct walk_env *w, uint64_t linear, enum mmu_access acc, struct 
       if (!nested_cached(w, ea, ps_acc, false, false, linear, true, 0, &nr, fault, k)) return false;
       ea = nr.hpa;
     }
-    e = ram_read(w->phys, ea, 8);
+    /* ram_read() for an 8-byte aligned entry: all ones outside RAM. */
+    e = ~0ull;
+    if (ea <= last) memcpy(&e, w->ram + ea, 8);
     w->refs++;
+    all &= e;
     ent[level] = e;
     ent_hpa[level] = ea;
-    tbl_hpa[level] = ea - off;
-    rights &= fast_rights(f, e);
+    rights &= x86_rights(f, e);
     acc_rights[level] = rights;
     if (!(e & f->present)) return walk_page_fault(w, linear, acc, 0, "entry not present", fault);
     unsigned leaf = level == 1 || (e & f->fast.ps[level]);
@@ -286,12 +360,13 @@ fast_translate(struct walk_env *w, uint64_t linear, enum mmu_access acc, struct 
     return walk_page_fault(w, linear, acc, walk_guest_check(w, rights, pkey, acc),
                            "access rights do not allow the access", fault);
   const bool write = acc == MMU_WRITE;
-  for (l = start; l >= level; l--) {
-    uint64_t bits = f->a_bit | (l == level && write ? f->d_bit : 0);
-    if ((ent[l] & bits) == bits) continue;
-    ram_set_bits(w->phys, ent_hpa[l], bits & ~ent[l], 8);
-    w->npath.low = 0; /* the write may have changed an entry on the remembered nested path */
-  }
+  if ((all & f->a_bit) != f->a_bit || (write && !(e & f->d_bit)))
+    for (l = start; l >= level; l--) {
+      uint64_t bits = f->a_bit | (l == level && write ? f->d_bit : 0);
+      if ((ent[l] & bits) == bits) continue;
+      ram_set_bits(w->phys, ent_hpa[l], bits & ~ent[l], 8);
+      w->npath.checked = false; /* the write may have changed an entry on the remembered nested path */
+    }
   uint64_t gpa = (e & f->lv[level].leaf_addr) | (linear & ((1ull << shift) - 1));
   const bool upage = rights & PT_RIGHT_U;
   res->rights = rights;
@@ -316,7 +391,8 @@ fast_translate(struct walk_env *w, uint64_t linear, enum mmu_access acc, struct 
 
   /* Paging-structure-cache entries for the levels walked above the leaf;
    * their lookups above have just missed (nothing filled them since). */
-  for (l = start; l > level; l--) psc_fill(w, l, linear, tbl_hpa[l - 1], acc_rights[l], k);
+  for (l = start; l > level; l--) psc_fill(w, l, linear, ent_hpa[l - 1] & ~0xFFFull /* a table is a page */,
+                                            acc_rights[l], k);
 
   /* walk_perms(): the guest's answer g with the nested rights. */
   unsigned p = 0;
