@@ -14,7 +14,8 @@ const char *hv_gpr_name(int n)
 
 void hv_dump_guest(struct hv_vcpu *v)
 {
-    hv_printf("hv: guest rip 0x%lx rflags 0x%lx mode %s\n", v->rip, v->be->guest_rflags(v),
+    v->be->sync_guest(v);
+    hv_printf("hv: guest rip 0x%lx rflags 0x%lx mode %s\n", v->rip, v->rflags,
               v->mode == HV_MEM_SHADOW ? "shadow" : "slat");
     for (int i = 0; i < 16; i += 4)
         hv_printf("hv:   %-3s 0x%016lx %-3s 0x%016lx %-3s 0x%016lx %-3s 0x%016lx\n",

@@ -73,7 +73,7 @@ struct hv_vcpu;
     OP(void, inject, (struct hv_vcpu *v, int vector, bool has_error, uint32_t error)) \
     OP(void, set_cr, (struct hv_vcpu *v, int cr)) /* push v->cr0/cr4 (and shadow CR3) */ \
     OP(uint64_t, guest_cr3, (struct hv_vcpu *v)) /* the guest's CR3 (SLAT mode) */ \
-    OP(uint64_t, guest_rflags, (struct hv_vcpu *v)) /* read when needed, not per exit */ \
+    OP(void, sync_guest, (struct hv_vcpu *v))  /* v->rflags, RSP for a dump */ \
     OP(void, flush_tlb, (struct hv_vcpu *v))     /* after shadow tables change */ \
     OP(void, dump, (struct hv_vcpu *v))          /* vendor state for a stop */
 
@@ -105,9 +105,9 @@ struct hv_com1 {
 struct hv_vcpu {
     const struct hv_backend *be;
     enum hv_mem_mode mode;
-    struct plat_gprs g;          /* r[4] (RSP) synced by the backend at each exit */
+    struct plat_gprs g;          /* r[4] (RSP): by the backend when needed */
     uint64_t rip;                /* synced by the backend at each exit */
-    uint64_t rflags;             /* at set-up; then be->guest_rflags */
+    uint64_t rflags;             /* at set-up; then be->sync_guest */
     uint64_t cr0, cr4, efer;     /* the values the guest sees */
     uint64_t cr3;                /* the guest's CR3 in shadow mode */
     uint64_t pat;                /* emulated IA32_PAT */
@@ -191,6 +191,8 @@ void hv_shadow_flush(struct hv_vcpu *v);
 void hv_shadow_invlpg(struct hv_vcpu *v, uint64_t gva);
 
 /* ---- guest registers ---- */
+/* RSP (n = 4) is there once the backend loaded it: VMX exit handlers that
+ * name it do (vmx.c, load_rsp); SVM's is synced at every exit. */
 static inline uint64_t hv_gpr(struct hv_vcpu *v, int n) { return v->g.r[n & 15]; }
 static inline void hv_set_gpr(struct hv_vcpu *v, int n, uint64_t val) { v->g.r[n & 15] = val; }
 const char *hv_gpr_name(int n);

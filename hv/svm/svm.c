@@ -79,10 +79,9 @@ static uint64_t svm_guest_cr3(struct hv_vcpu *v)
     return hv_svm.vmcb->cr3;
 }
 
-static uint64_t svm_guest_rflags(struct hv_vcpu *v)
+static void svm_sync_guest(struct hv_vcpu *v)
 {
-    (void)v;
-    return hv_svm.vmcb->rflags;
+    v->rflags = hv_svm.vmcb->rflags;
 }
 
 static void svm_flush_tlb(struct hv_vcpu *v)
@@ -287,7 +286,7 @@ const struct hv_backend hv_svm_backend = {
     .inject = svm_inject,
     .set_cr = hv_svm_set_cr,
     .guest_cr3 = svm_guest_cr3,
-    .guest_rflags = svm_guest_rflags,
+    .sync_guest = svm_sync_guest,
     .flush_tlb = svm_flush_tlb,
     .dump = svm_dump,
 };

@@ -7,17 +7,17 @@
 struct vmx_state hv_vmx;
 
 /* ---- the exit table ---- */
-typedef enum hv_next (*vmx_handler)(struct hv_vcpu *v, uint64_t qual);
-static enum hv_next vmx_exit_exception(struct hv_vcpu *v, uint64_t qual);
-static enum hv_next vmx_exit_cpuid(struct hv_vcpu *v, uint64_t qual);
-static enum hv_next vmx_exit_hlt(struct hv_vcpu *v, uint64_t qual);
-static enum hv_next vmx_exit_invlpg(struct hv_vcpu *v, uint64_t qual);
-static enum hv_next vmx_exit_vmcall(struct hv_vcpu *v, uint64_t qual);
-static enum hv_next vmx_exit_ud(struct hv_vcpu *v, uint64_t qual);
-static enum hv_next vmx_exit_cr(struct hv_vcpu *v, uint64_t qual);
-static enum hv_next vmx_exit_io(struct hv_vcpu *v, uint64_t qual);
-static enum hv_next vmx_exit_rdmsr(struct hv_vcpu *v, uint64_t qual);
-static enum hv_next vmx_exit_wrmsr(struct hv_vcpu *v, uint64_t qual);
+typedef enum hv_next (*vmx_handler)(struct hv_vcpu *v);
+static enum hv_next vmx_exit_exception(struct hv_vcpu *v);
+static enum hv_next vmx_exit_cpuid(struct hv_vcpu *v);
+static enum hv_next vmx_exit_hlt(struct hv_vcpu *v);
+static enum hv_next vmx_exit_invlpg(struct hv_vcpu *v);
+static enum hv_next vmx_exit_vmcall(struct hv_vcpu *v);
+static enum hv_next vmx_exit_ud(struct hv_vcpu *v);
+static enum hv_next vmx_exit_cr(struct hv_vcpu *v);
+static enum hv_next vmx_exit_io(struct hv_vcpu *v);
+static enum hv_next vmx_exit_rdmsr(struct hv_vcpu *v);
+static enum hv_next vmx_exit_wrmsr(struct hv_vcpu *v);
 
 #define VMX_EXIT_MAX 65
 static const struct {
@@ -90,10 +90,12 @@ static uint64_t vmx_guest_cr3(struct hv_vcpu *v)
     return hv_vmx_read(GUEST_CR3);
 }
 
-static uint64_t vmx_guest_rflags(struct hv_vcpu *v)
+static void load_rsp(struct hv_vcpu *v);
+
+static void vmx_sync_guest(struct hv_vcpu *v)
 {
-    (void)v;
-    return hv_vmx_read(GUEST_RFLAGS);
+    load_rsp(v);
+    plat_vmread(GUEST_RFLAGS, &v->rflags);
 }
 
 /* Shadow mode runs without VPID: every VM entry and exit then invalidates
@@ -163,9 +165,9 @@ static void vmx_run(struct hv_vcpu *v)
      * back: each VMREAD/VMWRITE costs a round of microcode on hardware.
      * The exit itself cleared the valid bit of the VM-entry
      * interruption-information field ("Updating VM-Entry Control Fields"). */
-    uint64_t rip = hv_vmx_read(GUEST_RIP), rsp = hv_vmx_read(GUEST_RSP);
+    uint64_t rip = hv_vmx_read(GUEST_RIP);
     v->rip = rip;
-    v->g.r[4] = rsp;
+    hv_vmx.rsp_loaded = false;
     uint64_t reason = hv_vmx_read(EXIT_REASON);
     uint64_t basic = reason & 0xffff;
     if (basic < VMX_EXIT_MAX)
@@ -175,7 +177,7 @@ static void vmx_run(struct hv_vcpu *v)
     if (basic >= VMX_EXIT_MAX || !vmx_exits[basic].handler)
         hv_stop(v, "unexpected VM exit %lu (%s)", basic, exit_name(reason));
     uint64_t idt = hv_vmx_read(IDT_VECTORING_INFO);
-    enum hv_next next = vmx_exits[basic].handler(v, hv_vmx_read(EXIT_QUALIFICATION));
+    enum hv_next next = vmx_exits[basic].handler(v);
     /* An exit during event delivery: deliver the event again ("Information
      * for VM Exits During Event Delivery"; "Reflecting Exceptions to Guest
      * Software"). */
@@ -190,13 +192,26 @@ static void vmx_run(struct hv_vcpu *v)
         v->rip += hv_vmx_read(EXIT_INSTRUCTION_LEN);
     if (v->rip != rip)
         hv_vmx_write(GUEST_RIP, v->rip);
-    if (v->g.r[4] != rsp)
+    if (hv_vmx.rsp_loaded && v->g.r[4] != hv_vmx.rsp_at_exit)
         hv_vmx_write(GUEST_RSP, v->g.r[4]);
 }
 
-/* ---- exit handlers ---- */
-static enum hv_next vmx_exit_exception(struct hv_vcpu *v, uint64_t qual)
+/* The guest's RSP lives in the VMCS; v->g.r[4] holds it only once loaded
+ * here (an exit handler that names RSP, a dump). */
+static void load_rsp(struct hv_vcpu *v)
 {
+    if (hv_vmx.rsp_loaded)
+        return;
+    uint64_t rsp = 0;
+    plat_vmread(GUEST_RSP, &rsp);   /* not hv_vmx_read: also used by a stop's dump */
+    v->g.r[4] = hv_vmx.rsp_at_exit = rsp;
+    hv_vmx.rsp_loaded = true;
+}
+
+/* ---- exit handlers ---- */
+static enum hv_next vmx_exit_exception(struct hv_vcpu *v)
+{
+    uint64_t qual = hv_vmx_read(EXIT_QUALIFICATION);
     uint64_t info = hv_vmx_read(EXIT_INTR_INFO);
     if ((info & 0xff) != VEC_PF)
         hv_stop(v, "unexpected exception exit, vector %lu", info & 0xff);
@@ -206,29 +221,27 @@ static enum hv_next vmx_exit_exception(struct hv_vcpu *v, uint64_t qual)
     return HV_STAY;
 }
 
-static enum hv_next vmx_exit_cpuid(struct hv_vcpu *v, uint64_t qual)
+static enum hv_next vmx_exit_cpuid(struct hv_vcpu *v)
 {
-    (void)qual;
     hv_handle_cpuid(v);
     return HV_ADVANCE;
 }
 
-static enum hv_next vmx_exit_hlt(struct hv_vcpu *v, uint64_t qual)
+static enum hv_next vmx_exit_hlt(struct hv_vcpu *v)
 {
-    (void)qual;
     hv_handle_hlt(v);
     return HV_ADVANCE;
 }
 
-static enum hv_next vmx_exit_invlpg(struct hv_vcpu *v, uint64_t qual)
+static enum hv_next vmx_exit_invlpg(struct hv_vcpu *v)
 {
+    uint64_t qual = hv_vmx_read(EXIT_QUALIFICATION);
     hv_handle_invlpg(v, qual);   /* qualification: the linear address */
     return HV_ADVANCE;
 }
 
-static enum hv_next vmx_exit_vmcall(struct hv_vcpu *v, uint64_t qual)
+static enum hv_next vmx_exit_vmcall(struct hv_vcpu *v)
 {
-    (void)qual;
     hv_handle_hypercall(v);
     return HV_ADVANCE;
 }
@@ -236,18 +249,20 @@ static enum hv_next vmx_exit_vmcall(struct hv_vcpu *v, uint64_t qual)
 /* VMX instructions in the guest: it sees no VMX (CPUID, CR4.VMXE), so each
  * raises #UD as outside VMX operation (SDM Vol. 3C, "VMX Instruction
  * Reference"). */
-static enum hv_next vmx_exit_ud(struct hv_vcpu *v, uint64_t qual)
+static enum hv_next vmx_exit_ud(struct hv_vcpu *v)
 {
-    (void)qual;
     v->be->inject(v, VEC_UD, false, 0);
     return HV_STAY;
 }
 
 /* "Exit Qualification for Control-Register Accesses": bits 3:0 CR, 5:4
  * access type (MOV to, MOV from, CLTS, LMSW), 11:8 GPR, 31:16 LMSW data. */
-static enum hv_next vmx_exit_cr(struct hv_vcpu *v, uint64_t qual)
+static enum hv_next vmx_exit_cr(struct hv_vcpu *v)
 {
+    uint64_t qual = hv_vmx_read(EXIT_QUALIFICATION);
     int cr = qual & 15, gpr = (qual >> 8) & 15;
+    if (gpr == 4)
+        load_rsp(v);
     switch ((qual >> 4) & 3) {
     case 0:
         return hv_handle_mov_to_cr(v, cr, gpr);
@@ -265,22 +280,21 @@ static enum hv_next vmx_exit_cr(struct hv_vcpu *v, uint64_t qual)
 
 /* "Exit Qualification for I/O Instructions": bits 2:0 size - 1, bit 3
  * direction (1 = IN), bit 4 string, 31:16 port. */
-static enum hv_next vmx_exit_io(struct hv_vcpu *v, uint64_t qual)
+static enum hv_next vmx_exit_io(struct hv_vcpu *v)
 {
+    uint64_t qual = hv_vmx_read(EXIT_QUALIFICATION);
     if (qual & (1u << 4))
         hv_stop(v, "string port I/O (INS/OUTS) is not emulated");
     return hv_handle_io(v, (uint16_t)(qual >> 16), (qual & 7) + 1, qual & 8);
 }
 
-static enum hv_next vmx_exit_rdmsr(struct hv_vcpu *v, uint64_t qual)
+static enum hv_next vmx_exit_rdmsr(struct hv_vcpu *v)
 {
-    (void)qual;
     return hv_handle_rdmsr(v);
 }
 
-static enum hv_next vmx_exit_wrmsr(struct hv_vcpu *v, uint64_t qual)
+static enum hv_next vmx_exit_wrmsr(struct hv_vcpu *v)
 {
-    (void)qual;
     return hv_handle_wrmsr(v);
 }
 
@@ -295,7 +309,7 @@ const struct hv_backend hv_vmx_backend = {
     .inject = vmx_inject,
     .set_cr = hv_vmx_set_cr,
     .guest_cr3 = vmx_guest_cr3,
-    .guest_rflags = vmx_guest_rflags,
+    .sync_guest = vmx_sync_guest,
     .flush_tlb = vmx_flush_tlb,
     .dump = vmx_dump,
 };

@@ -67,6 +67,8 @@ enum vmcs_field {
 struct vmx_state {
     uint64_t vmxon_pa, vmcs_pa, msr_bitmap_pa, eptp, ept_vpid_cap;
     bool launched;
+    bool rsp_loaded;          /* since the last exit (vmx.c, load_rsp) */
+    uint64_t rsp_at_exit;
 };
 extern struct vmx_state hv_vmx;
 extern struct hv_vcpu *hv_vmx_current;   /* for stops inside VMREAD/VMWRITE */
