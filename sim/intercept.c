@@ -31,11 +31,17 @@ struct fetch_page { uint64_t la, pa, generation; int part; };
 struct decoded_insn { uint64_t la, pa; uint8_t code_size, len; uint8_t bytes[15]; ZydisDecodedInstruction zi; ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT]; };
 #define DECODED_INSNS 64        /* direct-mapped by address */
 
+/* A placed code hook: Unicorn walks the list of all of them at every
+ * hooked instruction it runs, so those that stopped firing are removed
+ * (intercepts_sweep). */
+struct hook_slot { uint64_t la; uc_hook h; uint64_t fires; };
+
 struct intercepts {
   struct machine *m;
   const struct uc_bridge *bridge;
-  uint64_t *hooked;            /* open-addressing set of hooked addresses */
+  struct hook_slot *hooked;    /* open addressing by address */
   size_t cap, count;
+  uint64_t next_sweep;         /* `handled` at which hooks_sweep runs next */
   uint64_t hooks, handled;
   unsigned classes;            /* conditional classes hooked when seen */
   struct code_page *pages;     /* CODE_PAGES */
@@ -57,31 +63,31 @@ static uint64_t page_hash(uint64_t la, uint64_t pa)
 
 static void intercept_hook(uc_engine *uc, uint64_t address, uint32_t size, void *user);
 
-static bool set_insert(struct intercepts *ic, uint64_t a)
+static size_t slot_of(uint64_t la, size_t cap) { return (la * 0x9e3779b97f4a7c15ull) >> 20 & (cap - 1); }
+
+static bool set_grow(struct intercepts *ic, size_t ncap)
 {
-  if (ic->count * 2 >= ic->cap) {
-    size_t ncap = ic->cap ? ic->cap * 2 : 1024;
-    uint64_t *n = malloc(ncap * sizeof *n);
-    if (!n) return false;
-    for (size_t i = 0; i < ncap; i++) n[i] = EMPTY;
-    for (size_t i = 0; i < ic->cap; i++) {
-      if (ic->hooked[i] == EMPTY) continue;
-      size_t j = (ic->hooked[i] * 0x9e3779b97f4a7c15ull) >> 20 & (ncap - 1);
-      while (n[j] != EMPTY) j = (j + 1) & (ncap - 1);
-      n[j] = ic->hooked[i];
-    }
-    free(ic->hooked);
-    ic->hooked = n;
-    ic->cap = ncap;
+  struct hook_slot *n = malloc(ncap * sizeof *n);
+  if (!n) return false;
+  for (size_t i = 0; i < ncap; i++) n[i].la = EMPTY;
+  for (size_t i = 0; i < ic->cap; i++) {
+    if (ic->hooked[i].la == EMPTY) continue;
+    size_t j = slot_of(ic->hooked[i].la, ncap);
+    while (n[j].la != EMPTY) j = (j + 1) & (ncap - 1);
+    n[j] = ic->hooked[i];
   }
-  size_t j = (a * 0x9e3779b97f4a7c15ull) >> 20 & (ic->cap - 1);
-  while (ic->hooked[j] != EMPTY) {
-    if (ic->hooked[j] == a) return false;
-    j = (j + 1) & (ic->cap - 1);
-  }
-  ic->hooked[j] = a;
-  ic->count++;
+  free(ic->hooked);
+  ic->hooked = n;
+  ic->cap = ncap;
   return true;
+}
+
+/* The slot of `la`, or of where it would go (la EMPTY). */
+static struct hook_slot *set_find(struct intercepts *ic, uint64_t la)
+{
+  size_t j = slot_of(la, ic->cap);
+  while (ic->hooked[j].la != EMPTY && ic->hooked[j].la != la) j = (j + 1) & (ic->cap - 1);
+  return &ic->hooked[j];
 }
 
 /* ---- code pages and their decoded blocks --------------------------------- */
@@ -147,9 +153,12 @@ static uint64_t fetch_page_pa(struct intercepts *ic, uint64_t page_la)
 
 static void hook_address(struct intercepts *ic, uint64_t a)
 {
-  if (!set_insert(ic, a)) return;
-  uc_hook h;
-  uc_hook_add(ic->m->uc, &h, UC_HOOK_CODE, (void *)intercept_hook, ic, a, a);
+  if (ic->count * 2 >= ic->cap && !set_grow(ic, ic->cap ? ic->cap * 2 : 1024)) return;
+  struct hook_slot *slot = set_find(ic, a);
+  if (slot->la == a) return;
+  *slot = (struct hook_slot){.la = a};
+  uc_hook_add(ic->m->uc, &slot->h, UC_HOOK_CODE, (void *)intercept_hook, ic, a, a);
+  ic->count++;
   ic->hooks++;
 }
 
@@ -220,6 +229,45 @@ void intercepts_invalid_at(struct intercepts *ic, uint64_t la)
 
 bool intercepts_classes_missing(const struct intercepts *ic, unsigned classes) { return (classes & ~ic->classes) != 0; }
 
+/* Forgets every decoded block and translation: code runs through
+ * decode_block again, which hooks what it needs. */
+static void redecode_everything(struct intercepts *ic)
+{
+  memset(ic->blocks, 0, CODE_BLOCKS * sizeof *ic->blocks);
+  ic->m->code_epoch++;
+  uc_ctl_flush_tb(ic->m->uc);
+}
+
+bool intercepts_sweep_due(const struct intercepts *ic) { return ic->handled >= ic->next_sweep; }
+
+void intercepts_sweep(struct intercepts *ic)
+{
+  if (!intercepts_sweep_due(ic)) return;
+  /* At doubling intervals of handled instructions (a function of the run,
+   * so deterministic): boot and set-up code runs its system instructions
+   * once, and a hypervisor's exit path a handful over and over. */
+  ic->next_sweep = ic->handled * 2;
+  size_t removed = 0;
+  for (size_t i = 0; i < ic->cap; i++) {
+    struct hook_slot *slot = &ic->hooked[i];
+    if (slot->la == EMPTY) continue;
+    if (slot->fires == 0) {
+      uc_hook_del(ic->m->uc, slot->h);
+      slot->la = EMPTY;
+      removed++;
+    }
+    slot->fires = 0;
+  }
+  if (!removed) return;
+  ic->count -= removed;
+  set_grow(ic, ic->cap);   /* rehash the survivors */
+  /* A translation still calling a removed hook would run its instruction
+   * as Unicorn's own: all code is translated and decoded again, and what
+   * runs again is hooked again. Unicorn drops the removed hooks from its
+   * list when the current run (uc_emu_start) ends. */
+  redecode_everything(ic);
+}
+
 bool intercepts_retranslate_pending(const struct intercepts *ic) { return ic->retranslate_la != UINT64_MAX; }
 
 void intercepts_retranslate(struct intercepts *ic)
@@ -236,9 +284,7 @@ void intercepts_want_classes(struct intercepts *ic, unsigned classes)
   if (!added) return;
   /* Code decoded without these classes must be decoded and translated
    * again. */
-  memset(ic->blocks, 0, CODE_BLOCKS * sizeof *ic->blocks);
-  ic->m->code_epoch++;
-  uc_ctl_flush_tb(ic->m->uc);
+  redecode_everything(ic);
 }
 
 /* insn_decode, from the last decode of the same bytes at the same linear
@@ -284,6 +330,9 @@ static void intercept_hook(uc_engine *uc, uint64_t address, uint32_t size, void 
    * own: it runs on. */
   if (!sysinsn_hooked(&in.zi, ~0u)) return;
   ic->handled++;
+  struct hook_slot *slot = set_find(ic, address);
+  if (slot->la == address) slot->fires++;
+  if (intercepts_sweep_due(ic)) machine_request_loop_turn(m);
   if (m->virt && m->virt->insn_exits && m->virt->insn_exits(m, &in)) {
     /* The hypervisor intercepts it: the exit, with the whole state in
      * hand; the instruction does not execute. */
@@ -323,6 +372,8 @@ struct intercepts *intercepts_create(struct machine *m)
   ic->m = m;
   ic->bridge = m->bridge;
   ic->retranslate_la = UINT64_MAX;
+  ic->next_sweep = 1u << 16;
+  if (!set_grow(ic, 1024)) { intercepts_destroy(ic); return NULL; }
   for (size_t i = 0; i < CODE_PAGES; i++) ic->pages[i].la = ic->pages[i].pa = EMPTY;
   for (size_t i = 0; i < FETCH_PAGES; i++) ic->fetch[i].la = EMPTY;
   for (size_t i = 0; i < DECODED_INSNS; i++) ic->decoded[i].la = EMPTY;

@@ -53,6 +53,12 @@ bool intercepts_retranslate_pending(const struct intercepts *ic);
 /* The classes of conditionally hooked instructions (sim/sysinsn.h) wanted
  * now. A class not wanted before makes every block decode again. */
 void intercepts_want_classes(struct intercepts *ic, unsigned classes);
+/* Removes the code hooks that did not fire since the last sweep (they cost
+ * every hooked instruction a longer walk in Unicorn), when one is due: at
+ * doubling counts of handled instructions. Run loop only, between runs of
+ * Unicorn: it retranslates all code. */
+bool intercepts_sweep_due(const struct intercepts *ic);
+void intercepts_sweep(struct intercepts *ic);
 /* Would intercepts_want_classes(classes) add a class? */
 bool intercepts_classes_missing(const struct intercepts *ic, unsigned classes);
 

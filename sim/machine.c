@@ -511,6 +511,8 @@ static unsigned wanted_hook_classes(struct machine *m)
   return m->virt && m->virt->hook_classes ? m->virt->hook_classes(m) : 0;
 }
 
+void machine_request_loop_turn(struct machine *m) { ((struct machine_private *)m)->stop_at_next_block = true; }
+
 void machine_take_up_in_hook(struct machine *m, struct insn *in, bool vm_exit)
 {
   struct cpu_state fetched;
@@ -538,6 +540,9 @@ void machine_run(struct machine *m)
     m->tlb_flush = false;
     intercepts_retranslate(m->icpt);
     intercepts_want_classes(m->icpt, wanted_hook_classes(m));
+    /* Unicorn drops removed hooks when a run ends: end this one at once. */
+    bool swept = intercepts_sweep_due(m->icpt);
+    intercepts_sweep(m->icpt);
     if (m->halted && !m->fault_pending && !m->event.valid) {
       /* Halted before any guest instruction ran (a VM entry into the HLT
        * activity state): wait for the interrupt first. */
@@ -545,7 +550,7 @@ void machine_run(struct machine *m)
       continue;
     }
     ((struct machine_private *)m)->prev.size = 0;
-    ((struct machine_private *)m)->stop_at_next_block = false;
+    ((struct machine_private *)m)->stop_at_next_block = swept;
     ((struct machine_private *)m)->stopped_for_loop = false;
     uc_err e = uc_emu_start(m->uc, m->cpu.rip, UNREACHABLE_RIP, 0, step ? 1 : 0);
     uc_bridge_fetch(m->bridge, &m->cpu);

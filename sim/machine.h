@@ -145,6 +145,9 @@ void machine_stop(struct machine *m, enum stop_reason why, int status, const cha
 struct insn;
 void machine_take_up_in_hook(struct machine *m, struct insn *in, bool vm_exit);
 
+/* [hook] Has Unicorn stop at the next block start, for the run loop. */
+void machine_request_loop_turn(struct machine *m);
+
 /* Flushes Unicorn's TLB (a translation-context change). */
 void machine_flush_unicorn_tlb(struct machine *m);
 /* After a full store of the state into Unicorn: keeps what Unicorn's TLB
