@@ -217,6 +217,12 @@ static void shadow_access(struct machine *m, struct insn *in, enum vmx_insn insn
   apply(m, in, &r, VMX_EXIT_VMREAD, false);
 }
 
+static void trace_vmx_insn(struct machine *m, const struct insn *in)
+{
+  trace_event(&m->trace, m->insns, "vmx", "%s rip=0x%llx", ZydisMnemonicGetString(in->zi.mnemonic),
+              (unsigned long long)in->rip);
+}
+
 bool vmx_ext_execute(struct machine *m, struct insn *in)
 {
   enum vmx_insn insn;
@@ -226,9 +232,11 @@ bool vmx_ext_execute(struct machine *m, struct insn *in)
   struct cpu_state *s = &m->cpu;
   struct vmx_mem_ops mem = vmx_ext_mem(m);
   const ZydisDecodedOperand *op0 = &in->op[0], *op1 = &in->op[1];
-  trace_event(&m->trace, m->insns, "vmx", "%s rip=0x%llx", ZydisMnemonicGetString(in->zi.mnemonic),
-              (unsigned long long)in->rip);
   struct vmx_insn_result r = vmx_insn_precheck(&x->cpu, s, insn);
+  /* A VMREAD that succeeds changes nothing but its destination, like a
+   * MOV: hypervisors run a dozen per exit, and the trace leaves them out
+   * (as it does RDMSRs that do not fault). */
+  if (insn != VMX_INSN_VMREAD || r.outcome != VMX_INSN_SUCCEED) trace_vmx_insn(m, in);
   if (r.outcome == VMX_INSN_VMEXIT && (insn == VMX_INSN_VMREAD || insn == VMX_INSN_VMWRITE) &&
       vmx_shadow_access(&x->cpu, &mem, reg_value(m, (insn == VMX_INSN_VMREAD ? op1 : op0)->reg.value),
                         insn == VMX_INSN_VMWRITE)) {
@@ -260,6 +268,7 @@ bool vmx_ext_execute(struct machine *m, struct insn *in)
     break;
   case VMX_INSN_VMREAD:
     r = vmx_vmread(&x->cpu, s, reg_value(m, op1->reg.value));
+    if (r.outcome != VMX_INSN_SUCCEED) trace_vmx_insn(m, in);
     if (r.outcome == VMX_INSN_SUCCEED && !write_vmread_result(m, in, op0, r.value)) return true;
     break;
   case VMX_INSN_VMWRITE:
