@@ -172,11 +172,11 @@ struct svm_result svm_vmrun(struct svm_vcpu *v, const struct svm_machine *m, uin
   if (!rax_vmcb_pa(v, &pa, &r)) return r;
 
   struct svm_vmcb img, host;
-  if (!m->read(m->ctx, pa, &img, sizeof img)) return mem_error();
+  if (!m->read(m->ctx, pa, &img, SVM_VMCB_USED_BYTES)) return mem_error();
 
   /* Save the host, resuming after VMRUN. */
   struct cpu_state *c = v->cpu;
-  memset(&host, 0, sizeof host);
+  memset(&host, 0, SVM_VMCB_USED_BYTES);
   state_to_vmcb(c, &host);
   host.save.rip = next_rip;
   for (unsigned i = 0; i < COUNT(host_fields); i++)
@@ -231,8 +231,8 @@ struct svm_result svm_vmexit_ex(struct svm_vcpu *v, const struct svm_machine *m,
   if (!v->in_guest) return (struct svm_result){.outcome = SVM_NOT_IN_GUEST};
   struct svm_vmcb img, host;
   struct cpu_state *c = v->cpu;
-  if (!m->read(m->ctx, v->vmcb_pa, &img, sizeof img)) return mem_error();
-  if (!m->read(m->ctx, v->msrs.vm_hsave_pa, &host, sizeof host)) return mem_error();
+  if (!m->read(m->ctx, v->vmcb_pa, &img, SVM_VMCB_USED_BYTES)) return mem_error();
+  if (!m->read(m->ctx, v->msrs.vm_hsave_pa, &host, SVM_VMCB_USED_BYTES)) return mem_error();
 
   /* Guest state and exit information to the VMCB (AMD APM Vol. 2,
    * "#VMEXIT"); NRIP as "Next RIP" says: the next instruction for the
@@ -255,7 +255,7 @@ struct svm_result svm_vmexit_ex(struct svm_vcpu *v, const struct svm_machine *m,
     img.control.insn_len = (uint8_t)n;
     memcpy(img.control.insn_bytes, e->insn_bytes, n);
   }
-  if (!m->write(m->ctx, v->vmcb_pa, &img, sizeof img)) return mem_error();
+  if (!m->write(m->ctx, v->vmcb_pa, &img, SVM_VMCB_USED_BYTES)) return mem_error();
 
   /* Host state back; CR0.PE forced, DR7 reset, CPL 0, GIF cleared. */
   load_common(v->features, c, &host);
@@ -281,7 +281,7 @@ struct svm_result svm_vmload(struct svm_vcpu *v, const struct svm_machine *m, ui
   if (intercepted(v, m, SVM_INTERCEPT_VMLOAD, next_rip, &r)) return r;
   if (!rax_vmcb_pa(v, &pa, &r)) return r;
   struct svm_vmcb img;
-  if (!m->read(m->ctx, pa, &img, sizeof img)) return mem_error();
+  if (!m->read(m->ctx, pa, &img, SVM_VMCB_USED_BYTES)) return mem_error();
   struct cpu_state *c = v->cpu;
   seg_from_vmcb(v->features, &img.save.fs, &c->seg[SEG_FS]);
   seg_from_vmcb(v->features, &img.save.gs, &c->seg[SEG_GS]);
@@ -308,7 +308,7 @@ struct svm_result svm_vmsave(struct svm_vcpu *v, const struct svm_machine *m, ui
   if (!rax_vmcb_pa(v, &pa, &r)) return r;
   struct svm_vmcb img;
   const struct cpu_state *c = v->cpu;
-  memset(&img, 0, sizeof img);
+  memset(&img, 0, SVM_VMCB_USED_BYTES);
   seg_to_vmcb(&c->seg[SEG_FS], &img.save.fs);
   seg_to_vmcb(&c->seg[SEG_GS], &img.save.gs);
   seg_to_vmcb(&c->seg[SEG_TR], &img.save.tr);

@@ -140,6 +140,10 @@ struct __attribute__((packed)) svm_vmcb {
 _Static_assert(sizeof(struct svm_vmcb_seg) == 16, "VMCB segment is 16 bytes");
 _Static_assert(sizeof(struct svm_vmcb_control) == SVM_CONTROL_AREA_SIZE, "control area is 1 KiB");
 _Static_assert(sizeof(struct svm_vmcb) == SVM_VMCB_SIZE, "VMCB is 4 KiB");
+/* The bytes that hold fields: the rest of the page is reserved, and the
+ * instructions move only these. */
+#define SVM_VMCB_USED_BYTES 0x6E8u
+_Static_assert(__builtin_offsetof(struct svm_vmcb, save.reserved_6e8) == SVM_VMCB_USED_BYTES, "VMCB fields end at 0x6E8");
 
 /* Bits of the control-area words, APM Vol. 2 "Layout of VMCB". */
 #define SVM_VINTR_V_TPR(v)          ((v) & 0xFFu)
