@@ -299,10 +299,14 @@ static bool decode_hooked(struct intercepts *ic, uint64_t address, struct insn *
   bool in_page = pa != EMPTY && offset <= 4096 - sizeof d->bytes;
   if (in_page && d->la == address && d->pa == pa + offset && d->code_size == code_size &&
       !memcmp(d->bytes, m->ram + pa + offset, d->len)) {
-    *in = (struct insn){.m = m, .rip = address, .next_rip = address + d->len};
+    /* Only what the decoder would have filled (struct insn: the operands
+     * past zi.operand_count are undefined). */
+    in->m = m;
+    in->rip = address;
+    in->next_rip = address + d->len;
     uc_bridge_mode(m->bridge, &in->mode);
     in->zi = d->zi;
-    memcpy(in->op, d->op, sizeof d->op);
+    memcpy(in->op, d->op, d->zi.operand_count * sizeof *d->op);
     return true;
   }
   if (!insn_decode(m, address, in)) return false;
@@ -313,7 +317,7 @@ static bool decode_hooked(struct intercepts *ic, uint64_t address, struct insn *
   d->len = in->zi.length;
   memcpy(d->bytes, m->ram + pa + offset, d->len);
   d->zi = in->zi;
-  memcpy(d->op, in->op, sizeof d->op);
+  memcpy(d->op, in->op, in->zi.operand_count * sizeof *in->op);
   return true;
 }
 

@@ -13,7 +13,7 @@ struct machine;
 struct insn {
   struct machine *m;
   ZydisDecodedInstruction zi;
-  ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT];
+  ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT];   /* past zi.operand_count: undefined */
   uint64_t rip, next_rip;
   struct cpu_mode mode;
 };
