@@ -29,7 +29,8 @@ struct fetch_page { uint64_t la, pa, generation; int part; };
  * at the same few addresses over and over (a hypervisor's VMREAD and
  * VMWRITE), and comparing at most 15 bytes is much cheaper than decoding. */
 struct decoded_insn { uint64_t la, pa; uint8_t code_size, len; uint8_t bytes[15]; ZydisDecodedInstruction zi; ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT]; };
-#define DECODED_INSNS 64        /* direct-mapped by address */
+#define DECODED_INSN_BITS 8
+#define DECODED_INSNS (1u << DECODED_INSN_BITS)   /* direct-mapped by a hash of the address */
 
 /* A placed code hook: Unicorn walks the list of all of them at every
  * hooked instruction it runs, so those that stopped firing are removed
@@ -295,7 +296,7 @@ static bool decode_hooked(struct intercepts *ic, uint64_t address, struct insn *
   uint64_t page_la = address & ~0xfffull, offset = address & 0xfff;
   uint64_t pa = fetch_page_pa(ic, page_la);
   uint8_t code_size = (uint8_t)uc_bridge_code_size(ic->bridge);
-  struct decoded_insn *d = &ic->decoded[(address ^ address >> 7) & (DECODED_INSNS - 1)];
+  struct decoded_insn *d = &ic->decoded[(address * 0x9e3779b97f4a7c15ull) >> (64 - DECODED_INSN_BITS)];
   bool in_page = pa != EMPTY && offset <= 4096 - sizeof d->bytes;
   if (in_page && d->la == address && d->pa == pa + offset && d->code_size == code_size &&
       !memcmp(d->bytes, m->ram + pa + offset, d->len)) {
