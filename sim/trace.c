@@ -42,7 +42,9 @@ static void put_padded(struct out *o, const char *s, size_t len, unsigned width,
   size_t fill = width > len ? width - len : 0;
   if (!left)
     while (fill--) put_char(o, pad);
-  for (size_t i = 0; i < len; i++) put_char(o, s[i]);
+  size_t room = (size_t)(o->end - o->p), n = len < room ? len : room;
+  memcpy(o->p, s, n);
+  o->p += n;
   if (left)
     while (fill--) put_char(o, ' ');
 }
@@ -93,9 +95,13 @@ static bool format_fast(struct out *o, const char *fmt, va_list ap)
       if (size == -1) u = (unsigned short)u;
       if (size == -2) u = (unsigned char)u;
       const char *digits = *f == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
-      unsigned base = *f == 'u' ? 10 : 16;
-      bool prefix = alt && base == 16 && u != 0;
-      do *--b = digits[u % base]; while (u /= base);
+      bool hex = *f != 'u', prefix = alt && hex && u != 0;
+      /* Constant divisors: a division by a variable base costs tens of
+       * cycles per digit, and every event of a run is formatted. */
+      if (hex)
+        do *--b = digits[u & 15]; while (u >>= 4);
+      else
+        do *--b = (char)('0' + u % 10); while (u /= 10);
       if (prefix && zero && !left) {
         put_char(o, '0'); put_char(o, *f);
         width = width > 2 ? width - 2 : 0;
