@@ -347,7 +347,7 @@ static void intercept_hook(uc_engine *uc, uint64_t address, uint32_t size, void 
   enum insn_result r = fn(&in);
   switch (r) {
   case INSN_NEXT:
-    uc_bridge_set_rip(m->bridge, in.next_rip);
+    uc_bridge_redirect(m->bridge, in.next_rip);
     return;
   case INSN_FAULTED:
     /* raise_exception stopped Unicorn; keep RIP at the instruction so the

@@ -125,6 +125,72 @@ static size_t find_old_exception(struct uc_bridge *b, struct snapshot *snap, uin
   return changed_field(b, snap, 4, UINT32_MAX, 0);
 }
 
+/* QEMU's exit-request word sits just below its CPU state (icount_decr): a
+ * translation block checks it after each code hook and, when it is
+ * negative, goes back to the execution loop, which clears it and goes on at
+ * the state's RIP. A RIP write through Unicorn's API sets it too, but also
+ * asks the loop to return to Unicorn, which then enters it again: a
+ * hundred nanoseconds per hooked instruction. Found by what such a write,
+ * from inside a code hook, changes below the state from 0 to FFFFH, then
+ * checked by redirecting a run past an instruction that must not run. */
+struct exit_probe { uint8_t *env; uint8_t before[64]; ptrdiff_t found; int hits; bool skipped_ran; };
+
+static void probe_exit_word(uc_engine *uc, uint64_t address, uint32_t size, void *user)
+{
+  (void)size;
+  struct exit_probe *p = user;
+  const uint8_t *below = p->env - sizeof p->before;
+  memcpy(p->before, below, sizeof p->before);
+  uc_reg_write(uc, UC_X86_REG_RIP, &address);
+  for (size_t i = 0; i + 2 <= sizeof p->before; i += 2) {
+    uint16_t was, now;
+    memcpy(&was, p->before + i, 2);
+    memcpy(&now, below + i, 2);
+    if (was == 0 && now == 0xffff) p->found = (ptrdiff_t)i - (ptrdiff_t)sizeof p->before, p->hits++;
+  }
+  uc_emu_stop(uc);
+}
+
+static void probe_redirect(uc_engine *uc, uint64_t address, uint32_t size, void *user)
+{
+  (void)uc; (void)size;
+  struct exit_probe *p = user;
+  put64(p->env + ENV_EIP, address + 2);
+  uint16_t stop = 0xffff;
+  memcpy(p->env + p->found, &stop, 2);
+}
+
+static void probe_skipped(uc_engine *uc, uint64_t address, uint32_t size, void *user)
+{
+  (void)uc; (void)address; (void)size;
+  ((struct exit_probe *)user)->skipped_ran = true;
+}
+
+static ptrdiff_t find_exit_word(struct uc_bridge *b, uint8_t *scratch, uint64_t scratch_pa)
+{
+  uint8_t saved[3];
+  memcpy(saved, scratch, 3);
+  memset(scratch, 0x90, 3);   /* NOP; NOP; NOP */
+  struct exit_probe p = {.env = b->env};
+  uc_hook h, h2;
+  uc_hook_add(b->uc, &h, UC_HOOK_CODE, (void *)probe_exit_word, &p, scratch_pa, scratch_pa);
+  uc_emu_start(b->uc, scratch_pa, scratch_pa + 3, 0, 0);
+  uc_hook_del(b->uc, h);
+  uc_ctl_remove_cache(b->uc, scratch_pa, scratch_pa + 3);
+  ptrdiff_t found = p.hits == 1 ? p.found : 0;
+  if (found) {
+    uc_hook_add(b->uc, &h, UC_HOOK_CODE, (void *)probe_redirect, &p, scratch_pa, scratch_pa);
+    uc_hook_add(b->uc, &h2, UC_HOOK_CODE, (void *)probe_skipped, &p, scratch_pa + 1, scratch_pa + 1);
+    uc_emu_start(b->uc, scratch_pa, scratch_pa + 3, 0, 0);
+    uc_hook_del(b->uc, h);
+    uc_hook_del(b->uc, h2);
+    uc_ctl_remove_cache(b->uc, scratch_pa, scratch_pa + 3);
+    if (p.skipped_ran || uc_bridge_rip(b) != scratch_pa + 3) found = 0;
+  }
+  memcpy(scratch, saved, 3);
+  return found;
+}
+
 /* QEMU keeps the error code of the exception it raises in its CPU state;
  * Unicorn's interrupt hook does not pass it on. Found by loading DS with a
  * selector past the GDT limit (#GP(selector)): the only int32 that goes
@@ -303,6 +369,7 @@ bool uc_bridge_init(struct uc_bridge *b, struct uc_struct *uc, uint8_t *scratch,
   b->dr = changed_field(b, &snap, 8, 0x1111000, 0x2222000);
   b->old_exception = find_old_exception(b, &snap, scratch, scratch_pa);
   b->error_code = find_error_code(b, &snap, scratch, scratch_pa);
+  b->exit_word = find_exit_word(b, scratch, scratch_pa);
   const size_t *found[] = {&b->efer, &b->pat, &b->star, &b->lstar, &b->cstar, &b->fmask, &b->kernel_gs_base,
                            &b->sysenter_cs, &b->sysenter_esp, &b->sysenter_eip, &b->dr, &b->old_exception,
                            &b->error_code};
@@ -338,6 +405,14 @@ uint64_t uc_bridge_rip(struct uc_bridge *b) { return get64(b->env + ENV_EIP); }
 /* Through the API: inside a hook, a new RIP also makes Unicorn leave the
  * current translation block and go on from there. */
 void uc_bridge_set_rip(struct uc_bridge *b, uint64_t rip) { uc_reg_write(b->uc, UC_X86_REG_RIP, &rip); }
+
+void uc_bridge_redirect(struct uc_bridge *b, uint64_t rip)
+{
+  if (!b->exit_word) { uc_bridge_set_rip(b, rip); return; }
+  put64(b->env + ENV_EIP, rip);
+  uint16_t leave_block = 0xffff;
+  memcpy(b->env + b->exit_word, &leave_block, 2);
+}
 
 /* Through the API: while Unicorn executes, the arithmetic flags live in
  * QEMU's lazy condition-code state, not in the EFLAGS field. */
@@ -486,7 +561,7 @@ void uc_bridge_store_registers(struct uc_bridge *b, const struct cpu_state *s)
    * QEMU's memory of the last one must not turn the next into #DF. */
   put32(b->env + b->old_exception, (uint32_t)-1);
   memcpy(b->env + ENV_REGS, s->gpr, sizeof s->gpr);
-  uc_reg_write(b->uc, UC_X86_REG_RIP, &s->rip);
+  uc_bridge_redirect(b, s->rip);
   uc_reg_write(b->uc, UC_X86_REG_RFLAGS, &s->rflags);
 }
 

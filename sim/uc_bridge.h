@@ -31,6 +31,7 @@ struct uc_bridge {
   size_t error_code;           /* of the exception Unicorn raised last */
   size_t efer, dr, pat, star, lstar, cstar, fmask, kernel_gs_base, sysenter_cs, sysenter_esp, sysenter_eip;
   int smap_copy;               /* uc_bridge_steer_tlb_index */
+  ptrdiff_t exit_word;         /* QEMU's exit request, below the state (0: not found) */
 };
 
 /* Returns false (with a message in err) if this Unicorn's layout is unknown.
@@ -54,6 +55,11 @@ uint64_t uc_bridge_rip(struct uc_bridge *b);
  * gives only the vector). */
 uint32_t uc_bridge_error_code(struct uc_bridge *b);
 void uc_bridge_set_rip(struct uc_bridge *b, uint64_t rip);
+/* [code hook] Goes on at `rip` once the hook returns, without leaving
+ * Unicorn's execution loop (a RIP write through the API leaves it and
+ * cancels a uc_emu_stop). Through the API when the bridge did not find
+ * how (see uc_bridge.c). */
+void uc_bridge_redirect(struct uc_bridge *b, uint64_t rip);
 uint64_t uc_bridge_rflags(struct uc_bridge *b);
 void uc_bridge_set_rflags(struct uc_bridge *b, uint64_t rflags);
 /* CPL and code-segment size straight from the CPU's mode flags (they can
