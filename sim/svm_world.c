@@ -29,9 +29,9 @@ static void left_guest(struct machine *m, const struct svm_vmcb_control *ctl, ui
   /* "TSC Offset": the guest saw TSC + TSC_OFFSET; the host sees TSC. */
   m->tsc_offset -= ctl->tsc_offset;
   switch_asid(m, 0);
-  const char *name = svm_exit_name(code);
-  for (unsigned i = 0; i < SVM_EXIT_COUNT; i++)
-    if ((uint64_t)svm_exit_infos[i].code == code) { x->exits[i]++; break; }
+  int i = svm_exit_index_of(code);
+  const char *name = i < 0 ? NULL : svm_exit_infos[i].name;
+  if (i >= 0) x->exits[i]++;
   trace_event(&m->trace, m->insns, "vmexit", "code=0x%llx (%s)", (unsigned long long)code, name ? name : "unknown");
 }
 

@@ -9,11 +9,20 @@ const struct svm_exit_info svm_exit_infos[SVM_EXIT_COUNT] = {
 #undef SVM_EXIT
 };
 
+int svm_exit_index_of(uint64_t exitcode)
+{
+  switch (exitcode) {
+#define SVM_EXIT(name, value) case (uint64_t)(int64_t)(value): return SVM_EXIT_IDX_##name;
+#include "models/svm/exit_codes.def"
+#undef SVM_EXIT
+  default: return -1;   /* not in the catalogue */
+  }
+}
+
 const char *svm_exit_name(uint64_t exitcode)
 {
-  for (unsigned i = 0; i < SVM_EXIT_COUNT; i++)
-    if ((uint64_t)svm_exit_infos[i].code == exitcode) return svm_exit_infos[i].name;
-  return NULL;
+  int i = svm_exit_index_of(exitcode);
+  return i < 0 ? NULL : svm_exit_infos[i].name;
 }
 
 /* Every intercept names an exit code of the catalogue: a typo in the exit

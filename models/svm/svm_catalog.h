@@ -30,7 +30,9 @@ struct svm_exit_info {
 };
 extern const struct svm_exit_info svm_exit_infos[SVM_EXIT_COUNT];
 
-/* Name of an EXITCODE value (the 64-bit field as stored), or NULL. */
+/* The dense index of an EXITCODE value (the 64-bit field as stored), or -1. */
+int svm_exit_index_of(uint64_t exitcode);
+/* Name of an EXITCODE value, or NULL. */
 const char *svm_exit_name(uint64_t exitcode);
 
 /* Intercepts: SVM_INTERCEPT_<NAME> is a dense index into svm_intercepts. */
