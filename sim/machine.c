@@ -2,6 +2,7 @@
 #include "sim/machine.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -491,12 +492,13 @@ static bool take_up_loop_event(struct machine *m, const struct pending_event *ev
 static void reload_unicorn(struct machine *m, const struct cpu_state *fetched)
 {
   m->state_dirty = false;
-  struct cpu_state same;
-  memcpy(&same, &m->cpu, sizeof same);
-  memcpy(same.gpr, fetched->gpr, sizeof same.gpr);
-  same.rip = fetched->rip;
-  same.rflags = fetched->rflags;
-  if (!m->tlb_flush && !m->context_switched && memcmp(&same, fetched, sizeof same) == 0) {
+  /* Everything after the general registers, RIP and RFLAGS (both copies
+   * come from the same fetch, padding included). */
+  const size_t rest = offsetof(struct cpu_state, seg);
+  _Static_assert(offsetof(struct cpu_state, rflags) + sizeof(uint64_t) == offsetof(struct cpu_state, seg),
+                 "cpu_state: GPRs, RIP and RFLAGS come first");
+  if (!m->tlb_flush && !m->context_switched &&
+      memcmp((const uint8_t *)&m->cpu + rest, (const uint8_t *)fetched + rest, sizeof m->cpu - rest) == 0) {
     uc_bridge_store_registers(m->bridge, &m->cpu);
     return;
   }
