@@ -161,15 +161,18 @@ static bool tracing(void)
   return on && lg == &logs[0];
 }
 
+/* The VM-entry check an instruction stopped on (VMX_ENTRY_OK: none). */
+static enum vmx_check_id entry_id(const struct vmx_insn_result *r) { return r->entry ? r->entry->id : VMX_ENTRY_OK; }
+
 static void log_insn(const struct vmx_insn_result *r)
 {
   if (tracing())
     fprintf(stderr, "vmx: outcome %d error %u value %#llx entry check %s\n", r->outcome, r->error,
-            (unsigned long long)r->value, vmx_checks[r->entry.id].name ? vmx_checks[r->entry.id].name : "-");
+            (unsigned long long)r->value, vmx_checks[entry_id(r)].name ? vmx_checks[entry_id(r)].name : "-");
   flog(lg, r->outcome);
   flog(lg, r->error);
   flog(lg, r->value);
-  flog(lg, r->entry.id);
+  flog(lg, entry_id(r));
 }
 
 static struct vmx_insn_result vmx_op(struct vmx_cpu *x, struct cpu_state *s, const struct vmx_mem_ops *m,
@@ -204,13 +207,13 @@ static void launch_matches_checks(const struct vmx_insn_result *r, enum vmx_chec
     FUZZ_CHECK(direct == VMX_ENTRY_OK, "VM entry succeeded but %s fails", vmx_checks[direct].name);
     return;
   case VMX_INSN_ENTRY_FAILED:
-    FUZZ_CHECK(r->entry.id == direct, "VM entry failed on %s, direct evaluation %s", vmx_checks[r->entry.id].name,
+    FUZZ_CHECK(entry_id(r) == direct, "VM entry failed on %s, direct evaluation %s", vmx_checks[entry_id(r)].name,
                vmx_checks[direct].name);
     return;
   case VMX_INSN_FAIL_VALID:
     if (r->error == 7 || r->error == 8)
-      FUZZ_CHECK(r->entry.id == direct, "VMfailValid(%u) on %s, direct evaluation %s", r->error,
-                 vmx_checks[r->entry.id].name, vmx_checks[direct].name);
+      FUZZ_CHECK(entry_id(r) == direct, "VMfailValid(%u) on %s, direct evaluation %s", r->error,
+                 vmx_checks[entry_id(r)].name, vmx_checks[direct].name);
     return;
   default:
     return; /* refused before the checks (#UD, #GP, launch state, ...) */

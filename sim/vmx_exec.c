@@ -175,8 +175,8 @@ static void instruction_exit(struct machine *m, struct insn *in, unsigned reason
 static void apply(struct machine *m, struct insn *in, const struct vmx_insn_result *r, unsigned reason, bool resume)
 {
   /* A VM entry that fails a check names it in the trace (ID and message). */
-  if (r->entry.id != VMX_ENTRY_OK)
-    trace_event(&m->trace, m->insns, "vmentry-check", "VMX_ENTRY_%s: %s", vmx_checks[r->entry.id].name, r->entry.msg);
+  if (r->entry && r->entry->id != VMX_ENTRY_OK)
+    trace_event(&m->trace, m->insns, "vmentry-check", "VMX_ENTRY_%s: %s", vmx_checks[r->entry->id].name, r->entry->msg);
   switch (r->outcome) {
   case VMX_INSN_SUCCEED: case VMX_INSN_FAIL_INVALID: case VMX_INSN_FAIL_VALID:
     vmx_insn_apply_rflags(&m->cpu, r);

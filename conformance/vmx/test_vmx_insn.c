@@ -286,7 +286,8 @@ static void insn_vmlaunch_vmresume_errors_4_5_26_7_8(void **state)
   vmcs_set(&x.current, VMCSI_CR3_TARGET_COUNT, 5);
   struct vmx_insn_result r = vmx_vmlaunch(&x, &s, &ops, false);
   expect_fail_valid(r, VMXERR_ENTRY_INVALID_CTLS);
-  assert_int_equal(r.entry.id, VMX_ENTRY_CTLS_CR3_TARGET_COUNT);
+  assert_non_null(r.entry);
+  assert_int_equal(r.entry->id, VMX_ENTRY_CTLS_CR3_TARGET_COUNT);
   vmcs_set(&x.current, VMCSI_CR3_TARGET_COUNT, 0);
   vmcs_set(&x.current, VMCSI_HOST_CS_SELECTOR, 0);
   expect_fail_valid(vmx_vmlaunch(&x, &s, &ops, false), VMXERR_ENTRY_INVALID_HOST);
@@ -305,7 +306,8 @@ static void insn_vmlaunch_guest_state_failure_exits_33(void **state)
   vmcs_set(&x.current, VMCSI_GUEST_TR_AR_BYTES, 0x89);
   struct vmx_insn_result r = vmx_vmlaunch(&x, &s, &ops, false);
   assert_int_equal(r.outcome, VMX_INSN_ENTRY_FAILED);
-  assert_int_equal(r.entry.id, VMX_ENTRY_GUEST_TR_TYPE);
+  assert_non_null(r.entry);
+  assert_int_equal(r.entry->id, VMX_ENTRY_GUEST_TR_TYPE);
   assert_int_equal(vmcs_get(&x.current, VMCSI_VM_EXIT_REASON), 0x80000021u);
   assert_int_equal(vmcs_get(&x.current, VMCSI_EXIT_QUALIFICATION), 0);
   assert_false(x.current.launched);

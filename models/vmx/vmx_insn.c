@@ -250,20 +250,20 @@ struct vmx_insn_result vmx_vmlaunch(struct vmx_cpu *x, const struct cpu_state *s
 
   struct vmx_entry_env env = { .caps = x->caps, .host_ia32e = cpu_long_mode_active(s), .read_phys = m->read,
                                .wrmsr_ok = m->wrmsr_ok, .ctx = m->ctx };
-  struct vmx_entry_result e;
-  if (vmx_entry_check(&x->current, &env, &e)) {
+  struct vmx_entry_result *e = &x->last_entry;
+  if (vmx_entry_check(&x->current, &env, e)) {
     x->current.launched = true;
     r = outcome(VMX_INSN_ENTERED);
     r.entry = e;
     return r;
   }
-  if (e.vm_instruction_error) {
-    r = vmfail(x, e.vm_instruction_error);
+  if (e->vm_instruction_error) {
+    r = vmfail(x, e->vm_instruction_error);
     r.entry = e;
     return r;
   }
-  vmcs_set(&x->current, VMCSI_VM_EXIT_REASON, e.exit_reason);
-  vmcs_set(&x->current, VMCSI_EXIT_QUALIFICATION, e.exit_qual);
+  vmcs_set(&x->current, VMCSI_VM_EXIT_REASON, e->exit_reason);
+  vmcs_set(&x->current, VMCSI_EXIT_QUALIFICATION, e->exit_qual);
   r = outcome(VMX_INSN_ENTRY_FAILED);
   r.entry = e;
   return r;

@@ -56,6 +56,7 @@ struct vmx_cpu {
   uint64_t current_vmcs_ptr; /* VMX_INVALID_PTR when none */
   struct vmcs current;       /* cache of the current VMCS */
   struct vmx_pause_loop ple; /* PAUSE-loop exiting, reset by VM entry */
+  struct vmx_entry_result last_entry; /* of the last VMLAUNCH/VMRESUME's checks */
 };
 #define VMX_INVALID_PTR (~0ull)
 
@@ -75,7 +76,9 @@ struct vmx_insn_result {
   enum vmx_insn_outcome outcome;
   unsigned error;              /* VM-instruction error of VMX_INSN_FAIL_VALID */
   uint64_t value;              /* VMREAD / VMPTRST result */
-  struct vmx_entry_result entry; /* VMLAUNCH/VMRESUME check result */
+  /* VMLAUNCH/VMRESUME past their own checks: the VM-entry checks' result
+   * (in the vCPU: it carries a message), else NULL. */
+  const struct vmx_entry_result *entry;
 };
 
 enum vmx_insn {
