@@ -28,7 +28,7 @@ struct fetch_page { uint64_t la, pa, generation; int part; };
 /* A hooked instruction as decoded last time, with its bytes: a hook fires
  * at the same few addresses over and over (a hypervisor's VMREAD and
  * VMWRITE), and comparing at most 15 bytes is much cheaper than decoding. */
-struct decoded_insn { uint64_t la, pa; uint8_t code_size, len; uint8_t bytes[15]; ZydisDecodedInstruction zi; ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT]; };
+struct decoded_insn { uint64_t pa; uint8_t code_size; uint8_t bytes[15]; struct insn in; /* in.rip: the key */ };
 #define DECODED_INSN_BITS 8
 #define DECODED_INSNS (1u << DECODED_INSN_BITS)   /* direct-mapped by a hash of the address */
 
@@ -288,9 +288,11 @@ void intercepts_want_classes(struct intercepts *ic, unsigned classes)
   redecode_everything(ic);
 }
 
-/* insn_decode, from the last decode of the same bytes at the same linear
- * and physical address in the same code size when there is one. */
-static bool decode_hooked(struct intercepts *ic, uint64_t address, struct insn *in)
+/* The instruction at `address` decoded: the last decode of the same bytes
+ * at the same linear and physical address in the same code size when there
+ * is one, else a new one. Handlers only read it; it stays valid until the
+ * next hook. */
+static struct insn *decode_hooked(struct intercepts *ic, uint64_t address, struct insn *scratch)
 {
   struct machine *m = ic->m;
   uint64_t page_la = address & ~0xfffull, offset = address & 0xfff;
@@ -298,28 +300,18 @@ static bool decode_hooked(struct intercepts *ic, uint64_t address, struct insn *
   uint8_t code_size = (uint8_t)uc_bridge_code_size(ic->bridge);
   struct decoded_insn *d = &ic->decoded[(address * 0x9e3779b97f4a7c15ull) >> (64 - DECODED_INSN_BITS)];
   bool in_page = pa != EMPTY && offset <= 4096 - sizeof d->bytes;
-  if (in_page && d->la == address && d->pa == pa + offset && d->code_size == code_size &&
-      !memcmp(d->bytes, m->ram + pa + offset, d->len)) {
-    /* Only what the decoder would have filled (struct insn: the operands
-     * past zi.operand_count are undefined). */
-    in->m = m;
-    in->rip = address;
-    in->next_rip = address + d->len;
-    uc_bridge_mode(m->bridge, &in->mode);
-    in->zi = d->zi;
-    memcpy(in->op, d->op, d->zi.operand_count * sizeof *d->op);
-    return true;
+  if (in_page && d->in.rip == address && d->pa == pa + offset && d->code_size == code_size &&
+      !memcmp(d->bytes, m->ram + pa + offset, d->in.zi.length)) {
+    uc_bridge_mode(m->bridge, &d->in.mode);   /* the CPL may differ */
+    return &d->in;
   }
-  if (!insn_decode(m, address, in)) return false;
-  if (!in_page) return true;
-  d->la = address;
+  if (!in_page) return insn_decode(m, address, scratch) ? scratch : NULL;
+  d->in.rip = EMPTY;
+  if (!insn_decode(m, address, &d->in)) return NULL;
   d->pa = pa + offset;
   d->code_size = code_size;
-  d->len = in->zi.length;
-  memcpy(d->bytes, m->ram + pa + offset, d->len);
-  d->zi = in->zi;
-  memcpy(d->op, in->op, in->zi.operand_count * sizeof *in->op);
-  return true;
+  memcpy(d->bytes, m->ram + pa + offset, d->in.zi.length);
+  return &d->in;
 }
 
 static void intercept_hook(uc_engine *uc, uint64_t address, uint32_t size, void *user)
@@ -327,27 +319,28 @@ static void intercept_hook(uc_engine *uc, uint64_t address, uint32_t size, void 
   struct intercepts *ic = user;
   struct machine *m = ic->m;
   if (m->stop != STOP_NONE) return;
-  struct insn in;
-  if (!decode_hooked(ic, address, &in)) return;
-  insn_handler fn = sysinsn_handler(&in);
+  struct insn scratch;
+  struct insn *in = decode_hooked(ic, address, &scratch);
+  if (!in) return;
+  insn_handler fn = sysinsn_handler(in);
   /* A hook placed for other code at this linear address (another address
    * space, code since rewritten) finds an instruction the model does not
    * own: it runs on. */
-  if (!sysinsn_hooked(&in.zi, ~0u)) return;
+  if (!sysinsn_hooked(&in->zi, ~0u)) return;
   ic->handled++;
   struct hook_slot *slot = set_find(ic, address);
   if (slot->la == address) slot->fires++;
   if (intercepts_sweep_due(ic)) machine_request_loop_turn(m);
-  if (m->virt && m->virt->insn_exits && m->virt->insn_exits(m, &in)) {
+  if (m->virt && m->virt->insn_exits && m->virt->insn_exits(m, in)) {
     /* The hypervisor intercepts it: the exit, with the whole state in
      * hand; the instruction does not execute. */
-    machine_take_up_in_hook(m, &in, true);
+    machine_take_up_in_hook(m, in, true);
     return;
   }
-  enum insn_result r = fn(&in);
+  enum insn_result r = fn(in);
   switch (r) {
   case INSN_NEXT:
-    uc_bridge_redirect(m->bridge, in.next_rip);
+    uc_bridge_redirect(m->bridge, in->next_rip);
     return;
   case INSN_FAULTED:
     /* raise_exception stopped Unicorn; keep RIP at the instruction so the
@@ -357,10 +350,10 @@ static void intercept_hook(uc_engine *uc, uint64_t address, uint32_t size, void 
   case INSN_STOPPED:
     return;
   case INSN_DEFERRED:
-    machine_take_up_in_hook(m, &in, false);
+    machine_take_up_in_hook(m, in, false);
     return;
   case INSN_EXIT:
-    machine_take_up_in_hook(m, &in, true);
+    machine_take_up_in_hook(m, in, true);
     return;
   case INSN_NATIVE:
     return;
@@ -381,7 +374,7 @@ struct intercepts *intercepts_create(struct machine *m)
   if (!set_grow(ic, 1024)) { intercepts_destroy(ic); return NULL; }
   for (size_t i = 0; i < CODE_PAGES; i++) ic->pages[i].la = ic->pages[i].pa = EMPTY;
   for (size_t i = 0; i < FETCH_PAGES; i++) ic->fetch[i].la = EMPTY;
-  for (size_t i = 0; i < DECODED_INSNS; i++) ic->decoded[i].la = EMPTY;
+  for (size_t i = 0; i < DECODED_INSNS; i++) ic->decoded[i].in.rip = EMPTY;
   return ic;
 }
 
