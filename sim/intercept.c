@@ -350,6 +350,7 @@ static void intercept_hook(uc_engine *uc, uint64_t address, uint32_t size, void 
   case INSN_STOPPED:
     return;
   case INSN_DEFERRED:
+    if (m->virt && m->virt->execute_in_hook && m->virt->execute_in_hook(m, in)) return;
     machine_take_up_in_hook(m, in, false);
     return;
   case INSN_EXIT:

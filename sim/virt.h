@@ -45,6 +45,13 @@ struct virt_ops {
    * faults through machine_raise (sim/machine.h), its world switch on
    * m->cpu — and return true. false: the machine delivers #UD. */
   bool (*execute)(struct machine *m, struct insn *in);
+  /* [hook] Optional: carry out one of the extension's instructions right in
+   * its hook, on the live registers, when it touches nothing but general
+   * registers, RIP and RFLAGS and cannot fault, exit or fail (VMREAD and
+   * VMWRITE between registers in VMX root operation); true when done. false
+   * changes nothing: the instruction goes through `execute` on the whole
+   * state. */
+  bool (*execute_in_hook)(struct machine *m, const struct insn *in);
 
   /* [hook] Does this system instruction cause a VM exit / #VMEXIT in the
    * current mode? Asked for every instruction of sim/sysinsn.h's table

@@ -223,6 +223,47 @@ static void trace_vmx_insn(struct machine *m, const struct insn *in)
               (unsigned long long)in->rip);
 }
 
+/* VMREAD and VMWRITE between registers in VMX root operation, in 64-bit
+ * mode at CPL 0 with a current VMCS: none of their #UD, #GP or VM-exit
+ * conditions can hold (SDM Vol. 3C, "VMREAD", "VMWRITE"), so the field
+ * alone decides between VMsucceed and VMfailValid. The ones that succeed
+ * are carried out here on the live registers, the same way as in
+ * vmx_ext_execute (VMWRITE traced, VMREAD not): a hypervisor runs a handful
+ * per exit. Anything else, a VMfail included, goes through
+ * vmx_ext_execute. */
+bool vmx_ext_execute_in_hook(struct machine *m, const struct insn *in)
+{
+  enum vmx_insn insn;
+  unsigned reason;
+  if (!which(in->zi.mnemonic, &insn, &reason) || (insn != VMX_INSN_VMREAD && insn != VMX_INSN_VMWRITE)) return false;
+  struct vmx_ext *x = vmx_ext_of(m);
+  if (!x->cpu.vmx_operation || x->cpu.non_root || x->cpu.current_vmcs_ptr == VMX_INVALID_PTR) return false;
+  if (in->mode.cpl != 0 || !in->mode.cs64) return false;
+  const ZydisDecodedOperand *op0 = &in->op[0], *op1 = &in->op[1];
+  if (op0->type != ZYDIS_OPERAND_TYPE_REGISTER || op1->type != ZYDIS_OPERAND_TYPE_REGISTER) return false;
+  int a = vmx_ext_gpr_number(op0->reg.value), b = vmx_ext_gpr_number(op1->reg.value);
+  if (a < 0 || b < 0) return false;
+  struct uc_bridge *br = m->bridge;
+  if (insn == VMX_INSN_VMREAD) {
+    uint64_t value = 0;
+    if (vmcs_vmread(&x->cpu.current, x->cpu.caps, uc_bridge_gpr(br, (enum gpr)b), 64, &value) != VMXERR_NONE)
+      return false;
+    uc_bridge_set_gpr(br, (enum gpr)a, value);
+  } else {
+    if (vmcs_vmwrite(&x->cpu.current, x->cpu.caps, uc_bridge_gpr(br, (enum gpr)a), 64,
+                     uc_bridge_gpr(br, (enum gpr)b)) != VMXERR_NONE)
+      return false;
+    trace_vmx_insn(m, in);
+  }
+  /* VMsucceed's flags, by the model's rule. */
+  struct cpu_state flags;
+  flags.rflags = uc_bridge_rflags(br);
+  vmx_insn_apply_rflags(&flags, &(struct vmx_insn_result){.outcome = VMX_INSN_SUCCEED});
+  uc_bridge_set_rflags(br, flags.rflags);
+  uc_bridge_redirect(br, in->next_rip);
+  return true;
+}
+
 bool vmx_ext_execute(struct machine *m, struct insn *in)
 {
   enum vmx_insn insn;

@@ -355,6 +355,7 @@ static void vmx_destroy(struct machine *m)
 static const struct virt_ops vmx_ops = {
   .name = "vmx",
   .execute = vmx_ext_execute,
+  .execute_in_hook = vmx_ext_execute_in_hook,
   .insn_exits = vmx_ext_insn_exits,
   .io_exits = vmx_ext_io_exits,
   .exit_for_insn = vmx_ext_exit_for_insn,

@@ -58,6 +58,7 @@ void vmx_ext_entry_failed(struct machine *m);
 
 /* sim/vmx_exec.c: the VMX instructions (virt_ops.execute). */
 bool vmx_ext_execute(struct machine *m, struct insn *in);
+bool vmx_ext_execute_in_hook(struct machine *m, const struct insn *in);
 
 /* sim/vmx_exits.c: the exit decisions and exits of virt_ops. */
 bool vmx_ext_insn_exits(struct machine *m, struct insn *in);
