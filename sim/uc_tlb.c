@@ -31,10 +31,13 @@
 
 #include <unicorn/unicorn.h>
 
+/* The context from m->cpu, just stored into Unicorn (machine_paging_context
+ * would ask Unicorn for the CPL, which the key leaves out with RFLAGS.AC). */
 static void context_key(struct machine *m, struct mmu_context *key)
 {
   memset(key, 0, sizeof *key);   /* padding too: keys compare with memcmp */
-  machine_paging_context(m, key);
+  mmu_context_from_cpu(key, &m->cpu);
+  if (m->virt && m->virt->paging_context) m->virt->paging_context(m, key);
   key->cpl = 0;
   key->ac = false;
 }
