@@ -6,8 +6,6 @@
  * report (IF=0, no timer, IRQ0 masked). SDM Vol. 3A, "Interrupt and
  * Exception Handling" ("Masking Maskable Hardware Interrupts"); SDM Vol. 2,
  * "HLT". */
-#include <elf.h>
-#undef PF_W   /* <elf.h>'s segment flag; sim/mmu/mmu.h names the #PF error-code bit so */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,74 +13,11 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "sim/loader.h"
-#include "sim/machine.h"
+#include "conformance/machine/guest32.h"
 
-#define BASE      0x100000u   /* the one segment: header, code, tables */
-#define CODE      0x100010u
-#define HANDLER   0x100100u
-#define GDT       0x100800u
-#define GDTR      0x100900u
-#define IDTR      0x100910u
-#define IDT       0x100a00u
-#define STACK_TOP 0x180000u
 #define VEC_TIMER 0x20
 
-struct guest {
-  uint8_t file[0x2000];
-  uint8_t *seg;               /* file bytes of the segment (vaddr BASE) */
-  uint32_t at;                /* next code address */
-};
-
-static void put(struct guest *g, const uint8_t *b, size_t n)
-{
-  memcpy(g->seg + (g->at - BASE), b, n);
-  g->at += (uint32_t)n;
-}
-#define EMIT(g, ...) put((g), (const uint8_t[]){__VA_ARGS__}, sizeof((const uint8_t[]){__VA_ARGS__}))
-#define U32(v) (uint8_t)(v), (uint8_t)((v) >> 8), (uint8_t)((v) >> 16), (uint8_t)((v) >> 24)
-
 static void out(struct guest *g, uint8_t port, uint8_t v) { EMIT(g, 0xb0, v, 0xe6, port); }   /* mov al, v; out port, al */
-
-/* ELF32 with one PT_LOAD at BASE: multiboot header, a flat GDT (code 0x08,
- * data 0x10), an IDT whose vector 0x20 is an interrupt gate to HANDLER, and
- * code that loads them and sets a stack. */
-static void guest_start(struct guest *g)
-{
-  memset(g, 0, sizeof *g);
-  Elf32_Ehdr *eh = (Elf32_Ehdr *)g->file;
-  memcpy(eh->e_ident, ELFMAG, SELFMAG);
-  eh->e_ident[EI_CLASS] = ELFCLASS32;
-  eh->e_ident[EI_DATA] = ELFDATA2LSB;
-  eh->e_type = ET_EXEC;
-  eh->e_machine = EM_386;
-  eh->e_entry = CODE;
-  eh->e_phoff = sizeof *eh;
-  eh->e_phentsize = sizeof(Elf32_Phdr);
-  eh->e_phnum = 1;
-  Elf32_Phdr *ph = (Elf32_Phdr *)(g->file + sizeof *eh);
-  ph->p_type = PT_LOAD;
-  ph->p_offset = 0x1000;
-  ph->p_paddr = ph->p_vaddr = BASE;
-  ph->p_filesz = ph->p_memsz = 0x1000;
-  g->seg = g->file + 0x1000;
-  uint32_t hdr[3] = {MULTIBOOT_HEADER_MAGIC, 0, (uint32_t)-MULTIBOOT_HEADER_MAGIC};
-  memcpy(g->seg, hdr, sizeof hdr);
-  const uint64_t gdt[3] = {0, 0x00cf9a000000ffffull, 0x00cf92000000ffffull};
-  memcpy(g->seg + (GDT - BASE), gdt, sizeof gdt);
-  const uint8_t gdtr[6] = {sizeof gdt - 1, 0, U32(GDT)};
-  memcpy(g->seg + (GDTR - BASE), gdtr, sizeof gdtr);
-  const uint8_t gate[8] = {(uint8_t)HANDLER, (uint8_t)(HANDLER >> 8), 0x08, 0, 0, 0x8e,
-                           (uint8_t)(HANDLER >> 16), (uint8_t)(HANDLER >> 24)};
-  memcpy(g->seg + (IDT - BASE) + 8 * VEC_TIMER, gate, sizeof gate);
-  const uint16_t idt_limit = 8 * VEC_TIMER + 7;
-  const uint8_t idtr[6] = {(uint8_t)idt_limit, (uint8_t)(idt_limit >> 8), U32(IDT)};
-  memcpy(g->seg + (IDTR - BASE), idtr, sizeof idtr);
-  g->at = CODE;
-  EMIT(g, 0x0f, 0x01, 0x15, U32(GDTR));     /* lgdt [GDTR] */
-  EMIT(g, 0x0f, 0x01, 0x1d, U32(IDTR));     /* lidt [IDTR] */
-  EMIT(g, 0xbc, U32(STACK_TOP));            /* mov esp, STACK_TOP */
-}
 
 /* PICs remapped to 0x20/0x28 with master mask `imr`; PIT counter 0 in
  * mode 2 with a period of 0x1000 clocks. */
@@ -93,21 +28,12 @@ static void guest_timer(struct guest *g, uint8_t imr)
   out(g, 0x43, 0x34); out(g, 0x40, 0x00); out(g, 0x40, 0x10);
 }
 
-static struct machine *run(struct guest *g)
-{
-  struct machine_options opt = {.cpu = cpu_model_default(VENDOR_INTEL), .ram_size = 4u << 20,
-                                .max_insns = 50000000, .image_name = "irq-test"};
-  char err[256] = "";
-  struct machine *m = machine_create(&opt, g->file, sizeof g->file, err, sizeof err);
-  if (!m) fail_msg("machine_create: %s", err);
-  machine_run(m);
-  return m;
-}
+static struct machine *run(struct guest *g) { return run_guest(g, "irq-test", 50000000); }
 
 static void irq_hlt_wakes_with_eip_after_hlt(void **state)
 {
   struct guest g;
-  guest_start(&g);
+  guest_start(&g, VEC_TIMER);
   guest_timer(&g, 0xfe);
   EMIT(&g, 0xfb, 0xf4);                     /* sti; hlt */
   uint32_t after_hlt = g.at;
@@ -125,7 +51,7 @@ static void irq_hlt_wakes_with_eip_after_hlt(void **state)
 static void irq_hlt_with_irq0_masked_stops(void **state)
 {
   struct guest g;
-  guest_start(&g);
+  guest_start(&g, VEC_TIMER);
   guest_timer(&g, 0xff);
   EMIT(&g, 0xfb, 0xf4, 0xeb, 0xfe);         /* sti; hlt; jmp $ */
   struct machine *m = run(&g);
@@ -137,7 +63,7 @@ static void irq_hlt_with_irq0_masked_stops(void **state)
 static void irq_hlt_without_timer_stops(void **state)
 {
   struct guest g;
-  guest_start(&g);
+  guest_start(&g, VEC_TIMER);
   EMIT(&g, 0xfb, 0xf4, 0xeb, 0xfe);         /* sti; hlt; jmp $ */
   struct machine *m = run(&g);
   assert_int_equal(m->stop, STOP_HALTED);
@@ -148,7 +74,7 @@ static void irq_hlt_without_timer_stops(void **state)
 static void irq_hlt_with_if_clear_stops(void **state)
 {
   struct guest g;
-  guest_start(&g);
+  guest_start(&g, VEC_TIMER);
   guest_timer(&g, 0xfe);
   EMIT(&g, 0xfa, 0xf4, 0xeb, 0xfe);         /* cli; hlt; jmp $ */
   struct machine *m = run(&g);
@@ -162,7 +88,7 @@ static void irq_hlt_with_if_clear_stops(void **state)
 static void irq_sti_shadow_runs_next_instruction_first(void **state)
 {
   struct guest g;
-  guest_start(&g);
+  guest_start(&g, VEC_TIMER);
   guest_timer(&g, 0xfe);
   out(&g, 0x20, 0x0a);                      /* OCW3: read IRR */
   uint32_t poll = g.at;
@@ -183,7 +109,7 @@ static void irq_sti_shadow_runs_next_instruction_first(void **state)
 static void irq_pending_with_if_set_is_taken_before_later_code(void **state)
 {
   struct guest g;
-  guest_start(&g);
+  guest_start(&g, VEC_TIMER);
   EMIT(&g, 0x31, 0xdb, 0xfb, 0x90, 0x90, 0x90);   /* xor ebx, ebx; sti; nop x3 */
   guest_timer(&g, 0xfe);
   out(&g, 0x20, 0x0a);
@@ -205,7 +131,7 @@ static void irq_pending_with_if_set_is_taken_before_later_code(void **state)
 static void machine_debug_exit_status_survives_the_block_tail(void **state)
 {
   struct guest g;
-  guest_start(&g);
+  guest_start(&g, VEC_TIMER);
   EMIT(&g, 0xb0, 0x00, 0xe6, 0xf4);         /* mov al, 0; out 0xf4, al */
   EMIT(&g, 0xa1, U32(0x10000000u));         /* mov eax, [256 MiB]: outside RAM */
   EMIT(&g, 0xeb, 0xfe);

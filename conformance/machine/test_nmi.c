@@ -10,8 +10,6 @@
  * Interrupt Controller (APIC)" ("Local APIC Status and Location",
  * "Interrupt Command Register (ICR)"), "Nonmaskable Interrupt (NMI)";
  * SDM Vol. 2, "HLT". */
-#include <elf.h>
-#undef PF_W   /* <elf.h>'s segment flag; sim/mmu/mmu.h names the #PF error-code bit so */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,33 +18,11 @@
 #include <cmocka.h>
 
 #include "sim/irq.h"
-#include "sim/loader.h"
-#include "sim/machine.h"
+#include "conformance/machine/guest32.h"
 
-#define BASE      0x100000u   /* the one segment: header, code, tables */
-#define CODE      0x100010u
-#define HANDLER   0x100100u
 #define COUNTER   0x100700u
-#define GDT       0x100800u
-#define GDTR      0x100900u
-#define IDTR      0x100910u
-#define IDT       0x100a00u
-#define STACK_TOP 0x180000u
 #define APIC      0xFEE00000u
 
-struct guest {
-  uint8_t file[0x2000];
-  uint8_t *seg;
-  uint32_t at;
-};
-
-static void put(struct guest *g, const uint8_t *b, size_t n)
-{
-  memcpy(g->seg + (g->at - BASE), b, n);
-  g->at += (uint32_t)n;
-}
-#define EMIT(g, ...) put((g), (const uint8_t[]){__VA_ARGS__}, sizeof((const uint8_t[]){__VA_ARGS__}))
-#define U32(v) (uint8_t)(v), (uint8_t)((v) >> 8), (uint8_t)((v) >> 16), (uint8_t)((v) >> 24)
 
 /* mov dword [addr], v */
 static void store(struct guest *g, uint32_t addr, uint32_t v) { EMIT(g, 0xc7, 0x05, U32(addr), U32(v)); }
@@ -58,43 +34,10 @@ static void apic_base(struct guest *g, uint32_t v)
   EMIT(g, 0xb9, U32(0x1b), 0xb8, U32(v), 0x31, 0xd2, 0x0f, 0x30);  /* mov ecx; mov eax; xor edx, edx; wrmsr */
 }
 
-/* ELF32 with one PT_LOAD at BASE: multiboot header, a flat GDT, an IDT
- * whose vector 2 is an interrupt gate to HANDLER, code that loads them,
- * sets a stack and clears IF. */
-static void guest_start(struct guest *g)
+/* The common start (guest32.h) with vector 2 to HANDLER, IF cleared. */
+static void guest_start_nmi(struct guest *g)
 {
-  memset(g, 0, sizeof *g);
-  Elf32_Ehdr *eh = (Elf32_Ehdr *)g->file;
-  memcpy(eh->e_ident, ELFMAG, SELFMAG);
-  eh->e_ident[EI_CLASS] = ELFCLASS32;
-  eh->e_ident[EI_DATA] = ELFDATA2LSB;
-  eh->e_type = ET_EXEC;
-  eh->e_machine = EM_386;
-  eh->e_entry = CODE;
-  eh->e_phoff = sizeof *eh;
-  eh->e_phentsize = sizeof(Elf32_Phdr);
-  eh->e_phnum = 1;
-  Elf32_Phdr *ph = (Elf32_Phdr *)(g->file + sizeof *eh);
-  ph->p_type = PT_LOAD;
-  ph->p_offset = 0x1000;
-  ph->p_paddr = ph->p_vaddr = BASE;
-  ph->p_filesz = ph->p_memsz = 0x1000;
-  g->seg = g->file + 0x1000;
-  uint32_t hdr[3] = {MULTIBOOT_HEADER_MAGIC, 0, (uint32_t)-MULTIBOOT_HEADER_MAGIC};
-  memcpy(g->seg, hdr, sizeof hdr);
-  const uint64_t gdt[3] = {0, 0x00cf9a000000ffffull, 0x00cf92000000ffffull};
-  memcpy(g->seg + (GDT - BASE), gdt, sizeof gdt);
-  const uint8_t gdtr[6] = {sizeof gdt - 1, 0, U32(GDT)};
-  memcpy(g->seg + (GDTR - BASE), gdtr, sizeof gdtr);
-  const uint8_t gate[8] = {(uint8_t)HANDLER, (uint8_t)(HANDLER >> 8), 0x08, 0, 0, 0x8e,
-                           (uint8_t)(HANDLER >> 16), (uint8_t)(HANDLER >> 24)};
-  memcpy(g->seg + (IDT - BASE) + 8 * 2, gate, sizeof gate);
-  const uint8_t idtr[6] = {8 * 3 - 1, 0, U32(IDT)};
-  memcpy(g->seg + (IDTR - BASE), idtr, sizeof idtr);
-  g->at = CODE;
-  EMIT(g, 0x0f, 0x01, 0x15, U32(GDTR));     /* lgdt [GDTR] */
-  EMIT(g, 0x0f, 0x01, 0x1d, U32(IDTR));     /* lidt [IDTR] */
-  EMIT(g, 0xbc, U32(STACK_TOP));            /* mov esp, STACK_TOP */
+  guest_start(g, 2);
   EMIT(g, 0xfa);                            /* cli */
 }
 
@@ -105,22 +48,13 @@ static void handler_exits(struct guest *g)
   EMIT(g, 0xb0, 0x00, 0xe6, 0xf4, 0xeb, 0xfe);   /* mov al, 0; out 0xf4, al; jmp $ */
 }
 
-static struct machine *run(struct guest *g)
-{
-  struct machine_options opt = {.cpu = cpu_model_default(VENDOR_INTEL), .ram_size = 4u << 20,
-                                .max_insns = 2000000, .image_name = "nmi-test"};
-  char err[256] = "";
-  struct machine *m = machine_create(&opt, g->file, sizeof g->file, err, sizeof err);
-  if (!m) fail_msg("machine_create: %s", err);
-  machine_run(m);
-  return m;
-}
+static struct machine *run(struct guest *g) { return run_guest(g, "nmi-test", 2000000); }
 
 static void nmi_icr_self_is_delivered_through_vector_2_with_if_0(void **state)
 {
   (void)state;
   struct guest g;
-  guest_start(&g);
+  guest_start_nmi(&g);
   store(&g, APIC + 0x300, 0x400);           /* ICR low: NMI, destination 0 (ICR high is 0) */
   EMIT(&g, 0xeb, 0xfe);
   handler_exits(&g);
@@ -134,7 +68,7 @@ static void nmi_without_icr_write_is_not_delivered(void **state)
 {
   (void)state;
   struct guest g;
-  guest_start(&g);
+  guest_start_nmi(&g);
   store(&g, APIC + 0x310, 0);                /* ICR high only: sends nothing */
   EMIT(&g, 0xeb, 0xfe);
   handler_exits(&g);
@@ -150,7 +84,7 @@ static void nmi_inside_handler_is_held_until_iret(void **state)
 {
   (void)state;
   struct guest g;
-  guest_start(&g);
+  guest_start_nmi(&g);
   store(&g, APIC + 0x300, 0x400);
   EMIT(&g, 0xeb, 0xfe);
   g.at = HANDLER;
@@ -175,7 +109,7 @@ static void nmi_wakes_hlt_with_if_0(void **state)
 {
   (void)state;
   struct guest g;
-  guest_start(&g);
+  guest_start_nmi(&g);
   store(&g, APIC + 0x300, 0x400);
   EMIT(&g, 0xf4);                                      /* hlt */
   uint32_t after_hlt = g.at;
@@ -198,7 +132,7 @@ static void nmi_waits_out_mov_ss_shadow(void **state)
 {
   (void)state;
   struct guest g;
-  guest_start(&g);
+  guest_start_nmi(&g);
   store(&g, APIC + 0x300, 0x400);
   EMIT(&g, 0x8c, 0xd8, 0x8e, 0xd0);                    /* mov eax, ds; mov ss, eax */
   uint32_t shadowed = g.at;
@@ -217,7 +151,7 @@ static void nmi_apic_page_follows_apic_base(void **state)
 {
   (void)state;
   struct guest g;
-  guest_start(&g);
+  guest_start_nmi(&g);
   apic_base(&g, 0x00300000u | 0x900);       /* enabled, BSP */
   store(&g, 0x00300000u + 0x300, 0x400);
   EMIT(&g, 0xeb, 0xfe);
@@ -234,7 +168,7 @@ static void nmi_disabled_apic_has_no_page(void **state)
 {
   (void)state;
   struct guest g;
-  guest_start(&g);
+  guest_start_nmi(&g);
   apic_base(&g, APIC | 0x100);              /* BSP, not enabled */
   store(&g, APIC + 0x300, 0x400);
   EMIT(&g, 0xeb, 0xfe);
@@ -249,7 +183,7 @@ static void nmi_unmodelled_apic_register_stops_with_its_name(void **state)
 {
   (void)state;
   struct guest g;
-  guest_start(&g);
+  guest_start_nmi(&g);
   load(&g, APIC + 0x080);                   /* TPR */
   EMIT(&g, 0xeb, 0xfe);
   struct machine *m = run(&g);
@@ -263,7 +197,7 @@ static void nmi_fixed_ipi_stops_with_its_mode(void **state)
 {
   (void)state;
   struct guest g;
-  guest_start(&g);
+  guest_start_nmi(&g);
   store(&g, APIC + 0x300, 0x40);            /* fixed, vector 40H */
   EMIT(&g, 0xeb, 0xfe);
   struct machine *m = run(&g);
@@ -276,7 +210,7 @@ static void nmi_fetch_from_apic_page_stops(void **state)
 {
   (void)state;
   struct guest g;
-  guest_start(&g);
+  guest_start_nmi(&g);
   EMIT(&g, 0xb8, U32(APIC), 0xff, 0xe0);    /* mov eax, APIC; jmp eax */
   struct machine *m = run(&g);
   assert_int_equal(m->stop, STOP_INTERNAL);
