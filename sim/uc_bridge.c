@@ -24,6 +24,7 @@ enum {
 #define HF_CS32_MASK   (1u << 4)
 #define HF_SS32_MASK   (1u << 5)
 #define HF_ADDSEG_MASK (1u << 6)
+#define HF_LMA_MASK    (1u << 14)
 #define HF_CS64_MASK   (1u << 15)
 #define HF_MP_SHIFT    9                    /* MP, EM, TS: CR0 bits 1-3 */
 #define HF_CR0_MASK    (7u << HF_MP_SHIFT)
@@ -499,7 +500,11 @@ static struct segment fetch_segment(const uint8_t *sc)
 /* QEMU's mode flags as its segment-load path would compute them. */
 static uint32_t mode_hflags(uint32_t hflags, const struct cpu_state *s)
 {
-  hflags &= ~(HF_CPL_MASK | HF_CS32_MASK | HF_SS32_MASK | HF_ADDSEG_MASK | HF_CS64_MASK);
+  hflags &= ~(HF_CPL_MASK | HF_CS32_MASK | HF_SS32_MASK | HF_ADDSEG_MASK | HF_CS64_MASK | HF_LMA_MASK);
+  /* IA-32e mode as the model has it: Unicorn starts in 64-bit mode with
+   * QEMU's LMA flag set, and its WRMSR keeps EFER.LMA, so a 32-bit guest
+   * would have its LTR and IRET with NT run as in IA-32e mode. */
+  if (s->efer & EFER_LMA) hflags |= HF_LMA_MASK;
   uint32_t cs = ar_to_flags(s->seg[SEG_CS].ar), ss = ar_to_flags(s->seg[SEG_SS].ar);
   /* Unusable SS still has a DPL in the VMCS; CPL is SS.DPL (SDM Vol. 3C,
    * "Checks on Guest Segment Registers"). */
