@@ -317,11 +317,13 @@ void vmx_ext_exit_for_insn(struct machine *m, struct insn *in)
  * Exits Due to Vectored Events": an exception whose exception-bitmap bit
  * says so exits instead of being delivered; INT3 and INTO are software
  * exceptions (type 6, with their instruction length, the saved RIP at the
- * instruction), INT n is a software interrupt and never consults the
+ * instruction), INT1 a privileged software exception (type 5, the same
+ * way), INT n is a software interrupt and never consults the
  * bitmap. A #PF's qualification is the faulting linear address (CR2 is
  * not written). */
 /* The interruption type of an event the machine delivers: INT3/INTO are
- * software exceptions, INT n software interrupts; the event VM entry
+ * software exceptions, INT1 a privileged software exception, INT n
+ * software interrupts; the event VM entry
  * injected keeps the type it was injected with (external interrupt,
  * privileged software exception, ...). The machine's events carry no
  * type, so the injected one is recognised by vector and software-ness; an
@@ -334,6 +336,7 @@ static unsigned event_type(struct machine *m, const struct vmx_ext *x, const str
   if (x->injecting && ev->vector == x->injected_vector && ev->software == injected_software) return x->injected_type;
   /* The machine delivers an NMI as an external event (sim/irq.c). */
   if (ev->external) return ev->vector == VEC_NMI && irq_nmi_delivering(m) ? INTR_TYPE_NMI : INTR_TYPE_EXT_INTR;
+  if (ev->software && ev->privileged) return INTR_TYPE_PRIV_SW_EXCEPTION;   /* INT1 */
   if (ev->software)
     return ev->insn_len == 1 && (ev->vector == VEC_BP || ev->vector == VEC_OF) ? INTR_TYPE_SW_EXCEPTION
                                                                                 : INTR_TYPE_SW_INTR;
@@ -358,13 +361,13 @@ bool vmx_ext_event_exits(struct machine *m, const struct pending_event *ev)
   if (x->injecting && !m->delivering) return false;
   unsigned type = event_type(m, x, ev);
   if (type == INTR_TYPE_SW_INTR) return false;   /* INT n is not an exception */
-  bool sw_exception = type == INTR_TYPE_SW_EXCEPTION;
+  bool sw_exception = type == INTR_TYPE_SW_EXCEPTION, priv = type == INTR_TYPE_PRIV_SW_EXCEPTION;
   struct vmx_event e_in = { .vector = ev->vector, .has_error = ev->has_error, .error = ev->error,
-                            .sw_exception = sw_exception, .insn_len = ev->insn_len,
+                            .sw_exception = sw_exception, .priv_sw_exception = priv, .insn_len = ev->insn_len,
                             .protected_mode = (m->cpu.cr0 & CR0_PE) != 0, .fault_address = m->fault.cr2 };
   struct vmx_exit_info e;
   if (!vmx_exception_exit(&x->cpu.current, &e_in, &e)) return false;
-  if (sw_exception && !m->delivering) m->cpu.rip -= ev->insn_len;
+  if ((sw_exception || priv) && !m->delivering) m->cpu.rip -= ev->insn_len;
   record_delivery(m, &e);
   if (!m->delivering) vmx_ext_note_iret(m, &e);
   vmx_ext_exit(m, &e);

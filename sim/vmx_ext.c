@@ -177,7 +177,11 @@ static void inject(struct machine *m)
                               .external = type == INTR_TYPE_EXT_INTR,
                               .has_error = (info & INTR_INFO_DELIVER_CODE) != 0,
                               .error = (uint32_t)vmcs_get(v, VMCSI_VM_ENTRY_EXCEPTION_ERROR_CODE),
-                              .software = software, .insn_len = len };
+                              .software = software, .insn_len = len,
+                              /* "Event Injection": a privileged software
+                               * exception is delivered as INT1 is (no gate
+                               * DPL check, EXT = 1). */
+                              .privileged = type == INTR_TYPE_PRIV_SW_EXCEPTION };
   m->cpu.rip += len;
   trace_event(&m->trace, m->insns, "vmentry-inject", "vector=%u type=%u error=0x%x", ev.vector, type, ev.error);
   x->injecting = true;

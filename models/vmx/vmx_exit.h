@@ -166,14 +166,16 @@ struct vmx_event {
   bool has_error;
   uint32_t error;
   bool sw_exception;         /* INT3 / INTO (software exception, type 6) */
-  unsigned insn_len;         /* of INT3 / INTO */
+  bool priv_sw_exception;    /* INT1 (privileged software exception, type 5) */
+  unsigned insn_len;         /* of INT3 / INTO / INT1 */
   bool protected_mode;       /* CR0.PE: error codes are delivered only then */
   uint64_t fault_address;    /* #PF: the linear address (CR2 is not written) */
 };
 /* "Exceptions" and "Information for VM Exits Due to Vectored Events": when
  * the exception bitmap makes the exception exit, fills *e (reason 0,
  * interruption information and error code, #PF address in the
- * qualification, instruction length of a software exception). */
+ * qualification, instruction length of a software exception or privileged
+ * software exception). */
 bool vmx_exception_exit(const struct vmcs *v, const struct vmx_event *ev, struct vmx_exit_info *e);
 
 /* "Information for VM Exits That Occur During Event Delivery": the event

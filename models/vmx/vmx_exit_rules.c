@@ -443,19 +443,26 @@ bool vmx_exception_exits(const struct vmcs *v, unsigned vector, uint32_t error)
   return ((error & mask) == match) ? bit : !bit;
 }
 
-/* Software exceptions keep their type and length; RIP is saved at the
- * INT3/INTO (the caller moves it back). The #PF qualification is the
- * faulting linear address. */
+/* Software exceptions (INT3, INTO: type 6) and privileged software
+ * exceptions (INT1: type 5) keep their type and length; RIP is saved at
+ * the instruction (the caller moves it back). The #PF qualification is the
+ * faulting linear address; a #DB's qualification reports the debug
+ * conditions that caused it ("Exit Qualification for Debug Exceptions":
+ * B3-B0, BD, BS), none of which INT1 is, so it is 0. */
 bool vmx_exception_exit(const struct vmcs *v, const struct vmx_event *ev, struct vmx_exit_info *e)
 {
   uint32_t error = ev->has_error ? ev->error : 0;
   if (!vmx_exception_exits(v, ev->vector, error)) return false;
-  unsigned type = ev->sw_exception ? INTR_TYPE_SW_EXCEPTION : ev->vector == 2 ? INTR_TYPE_NMI : INTR_TYPE_HW_EXCEPTION;
+  unsigned type = ev->priv_sw_exception ? INTR_TYPE_PRIV_SW_EXCEPTION
+                  : ev->sw_exception    ? INTR_TYPE_SW_EXCEPTION
+                  : ev->vector == 2     ? INTR_TYPE_NMI
+                                        : INTR_TYPE_HW_EXCEPTION;
+  bool with_length = ev->sw_exception || ev->priv_sw_exception;
   bool deliver = ev->has_error && ev->protected_mode;
   *e = (struct vmx_exit_info){ .reason = VMX_EXIT_EXCEPTION_NMI, .intr_info = vmx_intr_info(ev->vector, type, deliver),
                                .intr_error = deliver ? error : 0,
                                .qualification = ev->vector == 14 ? ev->fault_address : 0,
-                               .insn_len = ev->sw_exception ? ev->insn_len : 0 };
+                               .insn_len = with_length ? ev->insn_len : 0 };
   return true;
 }
 
