@@ -395,6 +395,31 @@ static void vmx_exception_exit_information(void **state)
   assert_false(vmx_exception_exit(&v, &ud, &e));
 }
 
+/* INT1 (ICEBP) is a privileged software exception (SDM Vol. 3C,
+ * "Exceptions" in "VMX Non-Root Operation"; "Basic VM-Exit Information"):
+ * with bit 1 of the exception bitmap it exits with interruption type 5 and
+ * its instruction length, and the #DB qualification is 0 (INT1 sets none
+ * of B3-B0, BD, BS). A hardware #DB is type 3 without a length. */
+static void vmx_exception_exit_icebp_is_privileged_software_exception(void **state)
+{
+  (void)state;
+  reset();
+  set(VMCSI_EXCEPTION_BITMAP, 1u << 1);
+  struct vmx_exit_info e;
+  struct vmx_event icebp = { .vector = 1, .priv_sw_exception = true, .insn_len = 1, .protected_mode = true };
+  assert_true(vmx_exception_exit(&v, &icebp, &e));
+  assert_int_equal(e.reason, VMX_EXIT_EXCEPTION_NMI);
+  assert_int_equal(e.intr_info, 0x80000501);                 /* valid, type 5, vector 1, no error code */
+  assert_int_equal(e.insn_len, 1);
+  assert_int_equal(e.qualification, 0);
+  struct vmx_event hw_db = { .vector = 1, .protected_mode = true };
+  assert_true(vmx_exception_exit(&v, &hw_db, &e));
+  assert_int_equal(e.intr_info, 0x80000301);                 /* hardware exception */
+  assert_int_equal(e.insn_len, 0);
+  set(VMCSI_EXCEPTION_BITMAP, 1u << 3);
+  assert_false(vmx_exception_exit(&v, &icebp, &e));          /* bit 1 clear: delivered, no exit */
+}
+
 /* ---- PAUSE-loop exiting (SDM Vol. 3C, "Instructions That Cause VM Exits
  * Conditionally", PAUSE) ------------------------------------------------ */
 
@@ -987,6 +1012,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(vmx_exception_bitmap_selects_vectors),
     cmocka_unit_test(vmx_page_fault_exits_by_error_code_mask_and_match),
     cmocka_unit_test(vmx_exception_exit_information),
+    cmocka_unit_test(vmx_exception_exit_icebp_is_privileged_software_exception),
     cmocka_unit_test(vmx_pause_loop_exits_once_window_exceeded_within_gap),
     cmocka_unit_test(vmx_pause_loop_gap_exceeded_starts_a_new_loop),
     cmocka_unit_test(vmx_pause_loop_first_pause_after_entry_never_exits),
