@@ -158,7 +158,7 @@ static bool deliver_protected(struct delivery *d, const struct pending_event *ev
     trap_gate = type & 1;
   }
   unsigned cpl = cpu_cpl(s);
-  if (ev->software && dpl < cpl) return fail_with(d, VEC_GP, idt_err);
+  if (ev->software && !ev->privileged && dpl < cpl) return fail_with(d, VEC_GP, idt_err);
   if (!present) return fail_with(d, VEC_NP, idt_err);
 
   uint16_t sel = g0 >> 16;
@@ -241,7 +241,7 @@ void deliver_event(struct machine *m, const struct pending_event *first)
 {
   struct pending_event ev = *first, during = {0};
   struct cpu_state saved = m->cpu;
-  bool ext = !ev.software;
+  bool ext = !ev.software || ev.privileged;
   bool in_double_fault = false;
 
   for (;;) {

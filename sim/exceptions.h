@@ -21,6 +21,9 @@ struct pending_event {
   bool has_error;
   uint32_t error;
   bool software;               /* INT n / INT3 / INTO: gate DPL is checked, RIP is after */
+  bool privileged;             /* with software: INT1 (ICEBP), a privileged software
+                                  exception: RIP is after, but no gate DPL check and
+                                  EXT = 1 in error codes, as for a hardware event */
   bool external;               /* an external interrupt acknowledged from the PIC: the
                                   extension was already asked (interrupt_exits) */
   uint8_t insn_len;            /* software: the instruction's length */

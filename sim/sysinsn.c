@@ -533,9 +533,35 @@ enum insn_result insn_desc_table(struct insn *in)
   }
 }
 
-/* Owned only so that a hypervisor can intercept them (ICEBP, RSM);
- * otherwise Unicorn raises their #DB / #UD as the processor does. */
+/* Owned only so that a hypervisor can intercept it (RSM); otherwise
+ * Unicorn raises its #UD as the processor does outside SMM. */
 enum insn_result insn_native(struct insn *in) { (void)in; return INSN_NATIVE; }
+
+/* INT1 (ICEBP, F1; SDM Vol. 2, "INT n/INTO/INT3/INT1—Call to Interrupt
+ * Procedure"; AMD APM Vol. 3, "INT1"): a #DB trap, which Unicorn (like
+ * QEMU 7.2 built without WANT_ICEBP) would decode as an invalid opcode.
+ * It is a "privileged software exception": delivered with the saved RIP
+ * after the instruction, but without the gate-DPL check of INT n, INT3 and
+ * INTO (the Operation section's DPL check "does not apply to INT1"), with
+ * EXT = 1 in the error code of a fault during its delivery (SDM Vol. 3A,
+ * "Error Code": EXT is clear only for INT n, INT3 and INTO), and not
+ * IOPL-sensitive in virtual-8086 mode. It leaves DR6 as it is (SDM Vol.
+ * 3A, "Debug Exceptions": DR6 reports the conditions the debug registers
+ * and RFLAGS.TF detect; INT1 is none of them). A hypervisor sees it as an
+ * interruption of type 5 with the instruction length (SDM Vol. 3C,
+ * "Exceptions" in "VMX Non-Root Operation") or through SVM's ICEBP
+ * intercept, which sim/intercept.c consulted before this handler. The
+ * run loop delivers the event from the next instruction (at_rip carries
+ * that RIP); a fault during the delivery moves it back to the INT1. */
+enum insn_result insn_icebp(struct insn *in)
+{
+  struct machine *m = in->m;
+  m->event = (struct pending_event){.valid = true, .vector = VEC_DB, .software = true, .privileged = true,
+                                    .insn_len = (uint8_t)in->zi.length, .at_rip = true, .rip = in->next_rip,
+                                    .rax = uc_bridge_gpr(m->bridge, GPR_RAX)};
+  uc_emu_stop(m->uc);
+  return INSN_FAULTED;
+}
 
 enum insn_result insn_iret(struct insn *in)
 {

@@ -25,7 +25,7 @@ enum insn_result {
   INSN_DEFERRED,  /* carried out with the whole state in hand (machine_take_up_in_hook) */
   INSN_EXIT,      /* the hypervisor intercepts it: a VM exit, the same way */
   INSN_NATIVE,    /* checked; Unicorn carries it out (string port I/O,
-                   * descriptor-table loads and stores, ICEBP, RSM) */
+                   * descriptor-table loads and stores, RSM) */
 };
 
 /* The virtualization extensions' instructions: deferred, then carried out
@@ -83,7 +83,7 @@ enum insn_result {
   X(LTR, insn_desc_table)        \
   X(SLDT, insn_desc_table)       \
   X(STR, insn_desc_table)        \
-  X(INT1, insn_native)           \
+  X(INT1, insn_icebp)            \
   X(RSM, insn_native)            \
   X(RDPRU, insn_rdpru)
 

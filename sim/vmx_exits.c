@@ -317,11 +317,13 @@ void vmx_ext_exit_for_insn(struct machine *m, struct insn *in)
  * Exits Due to Vectored Events": an exception whose exception-bitmap bit
  * says so exits instead of being delivered; INT3 and INTO are software
  * exceptions (type 6, with their instruction length, the saved RIP at the
- * instruction), INT n is a software interrupt and never consults the
+ * instruction), INT1 a privileged software exception (type 5, the same
+ * way), INT n is a software interrupt and never consults the
  * bitmap. A #PF's qualification is the faulting linear address (CR2 is
  * not written). */
 /* The interruption type of an event the machine delivers: INT3/INTO are
- * software exceptions, INT n software interrupts; the event VM entry
+ * software exceptions, INT1 a privileged software exception, INT n
+ * software interrupts; the event VM entry
  * injected keeps the type it was injected with (external interrupt,
  * privileged software exception, ...). The machine's events carry no
  * type, so the injected one is recognised by vector and software-ness; an
@@ -334,6 +336,7 @@ static unsigned event_type(struct machine *m, const struct vmx_ext *x, const str
   if (x->injecting && ev->vector == x->injected_vector && ev->software == injected_software) return x->injected_type;
   /* The machine delivers an NMI as an external event (sim/irq.c). */
   if (ev->external) return ev->vector == VEC_NMI && irq_nmi_delivering(m) ? INTR_TYPE_NMI : INTR_TYPE_EXT_INTR;
+  if (ev->software && ev->privileged) return INTR_TYPE_PRIV_SW_EXCEPTION;   /* INT1 */
   if (ev->software)
     return ev->insn_len == 1 && (ev->vector == VEC_BP || ev->vector == VEC_OF) ? INTR_TYPE_SW_EXCEPTION
                                                                                 : INTR_TYPE_SW_INTR;
@@ -349,6 +352,33 @@ static void record_delivery(struct machine *m, struct vmx_exit_info *e)
   vmx_record_delivery(e, d->vector, event_type(m, vmx_ext_of(m), d), d->has_error && pe, d->error, d->insn_len);
 }
 
+static bool step_progressed(struct machine *m);
+
+/* A debug exception Unicorn raised after a guest instruction (a single
+ * step: QEMU sets DR6 then raises #DB), as opposed to the machine's own
+ * (ICEBP, the pending debug exceptions of a VM entry) and nested faults. */
+static bool unicorn_debug_trap(const struct vmx_ext *x, const struct machine *m, const struct pending_event *ev)
+{
+  return ev->vector == VEC_DB && !ev->software && !ev->external && !m->delivering && !x->injecting && !x->entry_dbg;
+}
+
+/* "Monitor Trap Flag": "MTF VM exits take priority over debug-trap
+ * exceptions". After a stepped instruction that raised a single-step trap,
+ * the MTF exit comes instead of the #DB; the trap stays pending in the
+ * pending-debug-exceptions field ("Saving Non-Register State": BS with
+ * RFLAGS.TF = 1) and DR6 is left as it was (nothing was delivered). */
+static bool mtf_before_debug_trap(struct machine *m, uint64_t conditions)
+{
+  struct vmx_ext *x = vmx_ext_of(m);
+  if (!x->mtf || !x->step_armed || !(conditions & VMX_DBG_BS) || !step_progressed(m)) return false;
+  m->cpu.dr[6] = x->dr6_before;
+  struct vmx_exit_info e;
+  vmx_mtf_exit(&e);
+  e.pending_dbg = vmx_pending_dbg_of_trap(conditions, m->cpu.dr[7]);
+  vmx_ext_exit(m, &e);
+  return true;
+}
+
 bool vmx_ext_event_exits(struct machine *m, const struct pending_event *ev)
 {
   struct vmx_ext *x = vmx_ext_of(m);
@@ -358,13 +388,24 @@ bool vmx_ext_event_exits(struct machine *m, const struct pending_event *ev)
   if (x->injecting && !m->delivering) return false;
   unsigned type = event_type(m, x, ev);
   if (type == INTR_TYPE_SW_INTR) return false;   /* INT n is not an exception */
-  bool sw_exception = type == INTR_TYPE_SW_EXCEPTION;
+  bool sw_exception = type == INTR_TYPE_SW_EXCEPTION, priv = type == INTR_TYPE_PRIV_SW_EXCEPTION;
+  bool unicorn_trap = unicorn_debug_trap(x, m, ev);
+  uint64_t conditions = 0;
+  if (unicorn_trap)
+    conditions = vmx_debug_trap_conditions(x->dr6_before, m->cpu.dr[6], (m->cpu.rflags & RFLAGS_TF) != 0);
+  else if (x->entry_dbg && ev->vector == VEC_DB && !m->delivering)
+    conditions = x->entry_dbg_conditions;
+  if (unicorn_trap && mtf_before_debug_trap(m, conditions)) return true;
   struct vmx_event e_in = { .vector = ev->vector, .has_error = ev->has_error, .error = ev->error,
-                            .sw_exception = sw_exception, .insn_len = ev->insn_len,
-                            .protected_mode = (m->cpu.cr0 & CR0_PE) != 0, .fault_address = m->fault.cr2 };
+                            .sw_exception = sw_exception, .priv_sw_exception = priv, .insn_len = ev->insn_len,
+                            .protected_mode = (m->cpu.cr0 & CR0_PE) != 0, .fault_address = m->fault.cr2,
+                            .debug_conditions = conditions };
   struct vmx_exit_info e;
   if (!vmx_exception_exit(&x->cpu.current, &e_in, &e)) return false;
-  if (sw_exception && !m->delivering) m->cpu.rip -= ev->insn_len;
+  /* "Exit Qualification for Debug Exceptions": a #DB that exits reports
+   * its conditions in the qualification and does not update DR6. */
+  if (unicorn_trap) m->cpu.dr[6] = x->dr6_before;
+  if ((sw_exception || priv) && !m->delivering) m->cpu.rip -= ev->insn_len;
   record_delivery(m, &e);
   if (!m->delivering) vmx_ext_note_iret(m, &e);
   vmx_ext_exit(m, &e);
@@ -473,7 +514,9 @@ static bool step_progressed(struct machine *m)
 bool vmx_ext_step(struct machine *m)
 {
   struct vmx_ext *x = vmx_ext_of(m);
-  if (!x->cpu.non_root || !x->mtf) return false;
+  if (!x->cpu.non_root) return false;
+  x->dr6_before = m->cpu.dr[6];
+  if (!x->mtf) return false;
   if (x->step_armed && step_progressed(m)) {
     mtf_exit(m);
     return false;

@@ -177,7 +177,11 @@ static void inject(struct machine *m)
                               .external = type == INTR_TYPE_EXT_INTR,
                               .has_error = (info & INTR_INFO_DELIVER_CODE) != 0,
                               .error = (uint32_t)vmcs_get(v, VMCSI_VM_ENTRY_EXCEPTION_ERROR_CODE),
-                              .software = software, .insn_len = len };
+                              .software = software, .insn_len = len,
+                              /* "Event Injection": a privileged software
+                               * exception is delivered as INT1 is (no gate
+                               * DPL check, EXT = 1). */
+                              .privileged = type == INTR_TYPE_PRIV_SW_EXCEPTION };
   m->cpu.rip += len;
   trace_event(&m->trace, m->insns, "vmentry-inject", "vector=%u type=%u error=0x%x", ev.vector, type, ev.error);
   x->injecting = true;
@@ -185,6 +189,39 @@ static void inject(struct machine *m)
   x->injected_vector = ev.vector;
   deliver_event(m, &ev);
   x->injecting = false;
+}
+
+/* "Delivery of Pending Debug Exceptions after VM Entry": a non-vectoring
+ * VM entry without blocking by MOV SS delivers the valid pending debug
+ * exceptions as a #DB before the first guest instruction, with the
+ * priority of "traps on the previous instruction" (after a pending MTF VM
+ * exit, ahead of the VMX-preemption timer and the NMI and interrupt
+ * windows). It exits under bit 1 of the exception bitmap (qualification:
+ * the conditions, DR6 untouched), else it "updates DR6 normally". With the
+ * monitor trap flag the MTF exit follows its delivery ("a pending event
+ * (e.g., debug exception ...) is delivered before an instruction can
+ * execute"). Not modelled: a guest entered in the HLT state keeps them
+ * pending undelivered. True when the entry ended in a VM exit. */
+static bool deliver_pending_dbg(struct machine *m, bool vectoring)
+{
+  struct vmx_ext *x = ext(m);
+  x->dr6_before = m->cpu.dr[6];
+  uint64_t conditions = vmx_pending_dbg_at_entry(&x->cpu.current, vectoring, m->cpu.movss_blocking);
+  if (!conditions || m->cpu.halted) return false;
+  trace_event(&m->trace, m->insns, "vmentry-pending-dbg", "conditions=0x%llx", (unsigned long long)conditions);
+  struct pending_event ev = { .valid = true, .vector = VEC_DB };
+  x->entry_dbg = true;
+  x->entry_dbg_conditions = conditions;
+  deliver_event(m, &ev);
+  x->entry_dbg = false;
+  if (!x->cpu.non_root) return true;
+  m->cpu.dr[6] = vmx_dr6_after_delivery(m->cpu.dr[6], conditions);
+  x->dr6_before = m->cpu.dr[6];
+  if (!x->mtf) return false;
+  struct vmx_exit_info e;
+  vmx_mtf_exit(&e);
+  vmx_ext_exit(m, &e);
+  return true;
 }
 
 void vmx_ext_enter(struct machine *m, bool launch)
@@ -240,9 +277,13 @@ void vmx_ext_enter(struct machine *m, bool launch)
   if (mtf_pending) {
     struct vmx_exit_info e;
     vmx_mtf_exit(&e);
+    /* No instruction ran: pending debug exceptions the entry did not
+     * deliver (they come after a pending MTF VM exit) stay pending. */
+    e.pending_dbg = vmcs_get(v, VMCSI_GUEST_PENDING_DBG_EXCEPTIONS);
     vmx_ext_exit(m, &e);
     return;
   }
+  if (deliver_pending_dbg(m, injected)) return;
   /* A timer of 0 expires during the entry, and an NMI window may be open
    * at once: the exit comes after event injection and before the first
    * guest instruction, and wakes a guest entered in the HLT state (the

@@ -36,6 +36,16 @@ struct vmx_ext {
    * `iret_rip`, in the block that started at `iret_insns`, that removed
    * blocking by NMI (for "NMI unblocking due to IRET"). */
   uint64_t nmi_window_at;
+  /* Debug exceptions. Unicorn sets DR6 itself when it raises a debug trap
+   * (single step), before the extension sees the #DB: `dr6_before` is DR6
+   * as the guest last had it (at each start of Unicorn and each VM entry),
+   * restored when the #DB exits or an MTF exit takes priority over it. A
+   * guest MOV to DR6 followed by a trap in the same run of Unicorn is not
+   * seen (the restored value is the older one). `entry_dbg` is the #DB of
+   * pending debug exceptions VM entry is delivering, with its conditions. */
+  uint64_t dr6_before;
+  bool entry_dbg;
+  uint64_t entry_dbg_conditions;
   bool iret_unblocked;
   uint64_t iret_rip, iret_insns;
   uint64_t entries, entry_failures;

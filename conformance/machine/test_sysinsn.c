@@ -55,11 +55,29 @@ static void sysinsn_near_jmp_call_never_hooked(void **state)
   }
 }
 
+/* ICEBP (F1) is the model's in every mode: Unicorn would decode it as
+ * invalid (#UD), where the processor raises a #DB trap (SDM Vol. 2,
+ * "INT n/INTO/INT3/INT1"); INT 1 (CD 01) and INT3 stay Unicorn's. */
+static void sysinsn_icebp_always_hooked_with_its_handler(void **state)
+{
+  (void)state;
+  static const uint8_t icebp[] = {0xF1}, int_1[] = {0xCD, 0x01}, int3[] = {0xCC};
+  ZydisDecodedInstruction zi = decode32(icebp, sizeof icebp);
+  assert_true(sysinsn_hooked(&zi, 0));
+  struct insn in = {.zi = zi};
+  assert_ptr_equal(sysinsn_handler(&in), insn_icebp);
+  zi = decode32(int_1, sizeof int_1);
+  assert_false(sysinsn_hooked(&zi, ~0u));
+  zi = decode32(int3, sizeof int3);
+  assert_false(sysinsn_hooked(&zi, ~0u));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(sysinsn_far_jmp_call_hooked_only_with_their_class),
     cmocka_unit_test(sysinsn_near_jmp_call_never_hooked),
+    cmocka_unit_test(sysinsn_icebp_always_hooked_with_its_handler),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -395,6 +395,93 @@ static void vmx_exception_exit_information(void **state)
   assert_false(vmx_exception_exit(&v, &ud, &e));
 }
 
+/* INT1 (ICEBP) is a privileged software exception (SDM Vol. 3C,
+ * "Exceptions" in "VMX Non-Root Operation"; "Basic VM-Exit Information"):
+ * with bit 1 of the exception bitmap it exits with interruption type 5 and
+ * its instruction length, and the #DB qualification is 0 (INT1 sets none
+ * of B3-B0, BD, BS). A hardware #DB is type 3 without a length. */
+static void vmx_exception_exit_icebp_is_privileged_software_exception(void **state)
+{
+  (void)state;
+  reset();
+  set(VMCSI_EXCEPTION_BITMAP, 1u << 1);
+  struct vmx_exit_info e;
+  struct vmx_event icebp = { .vector = 1, .priv_sw_exception = true, .insn_len = 1, .protected_mode = true };
+  assert_true(vmx_exception_exit(&v, &icebp, &e));
+  assert_int_equal(e.reason, VMX_EXIT_EXCEPTION_NMI);
+  assert_int_equal(e.intr_info, 0x80000501);                 /* valid, type 5, vector 1, no error code */
+  assert_int_equal(e.insn_len, 1);
+  assert_int_equal(e.qualification, 0);
+  struct vmx_event hw_db = { .vector = 1, .protected_mode = true };
+  assert_true(vmx_exception_exit(&v, &hw_db, &e));
+  assert_int_equal(e.intr_info, 0x80000301);                 /* hardware exception */
+  assert_int_equal(e.insn_len, 0);
+  set(VMCSI_EXCEPTION_BITMAP, 1u << 3);
+  assert_false(vmx_exception_exit(&v, &icebp, &e));          /* bit 1 clear: delivered, no exit */
+}
+
+/* "Exit Qualification for Debug Exceptions": a hardware #DB that exits
+ * reports its conditions (B3-B0, BD, BS); a single step is BS. */
+static void vmx_exception_exit_debug_qualification_is_the_conditions(void **state)
+{
+  (void)state;
+  reset();
+  set(VMCSI_EXCEPTION_BITMAP, 1u << 1);
+  struct vmx_exit_info e;
+  struct vmx_event step = { .vector = 1, .protected_mode = true, .debug_conditions = VMX_DBG_BS | 0x10000 };
+  assert_true(vmx_exception_exit(&v, &step, &e));
+  assert_int_equal(e.intr_info, 0x80000301);
+  assert_int_equal(e.qualification, VMX_DBG_BS);             /* bit 16 is no condition of the layout */
+  struct vmx_event bp = { .vector = 1, .protected_mode = true, .debug_conditions = 0x2 };
+  assert_true(vmx_exception_exit(&v, &bp, &e));
+  assert_int_equal(e.qualification, 0x2);
+  set(VMCSI_EXCEPTION_BITMAP, 0);
+  assert_false(vmx_exception_exit(&v, &step, &e));
+}
+
+/* The conditions of a trap Unicorn raised, from DR6 before and after: BS
+ * when newly set, or set (sticky) with TF = 1; not a stale BS with TF = 0;
+ * B3-B0 as DR6 reports them now. */
+static void vmx_debug_trap_conditions_from_dr6(void **state)
+{
+  (void)state;
+  const uint64_t init = 0xFFFF0FF0;
+  assert_int_equal(vmx_debug_trap_conditions(init, init | VMX_DBG_BS, true), VMX_DBG_BS);
+  assert_int_equal(vmx_debug_trap_conditions(init | VMX_DBG_BS, init | VMX_DBG_BS, true), VMX_DBG_BS);
+  assert_int_equal(vmx_debug_trap_conditions(init | VMX_DBG_BS, init | VMX_DBG_BS | 0x4, false), 0x4);
+  assert_int_equal(vmx_debug_trap_conditions(init, init | 0x1, false), 0x1);
+}
+
+/* "Saving Non-Register State": what an MTF exit that took priority over a
+ * debug trap saves — BS, B3-B0, bit 12 only for a matched breakpoint DR7
+ * enables (L0 is bit 0, G1 bit 3). */
+static void vmx_pending_dbg_of_trap_sets_enabled_bit(void **state)
+{
+  (void)state;
+  assert_int_equal(vmx_pending_dbg_of_trap(VMX_DBG_BS, 0x400), VMX_DBG_BS);
+  assert_int_equal(vmx_pending_dbg_of_trap(VMX_DBG_BS | 0x1, 0x401), VMX_DBG_BS | 0x1 | VMX_DBG_ENABLED_BP);
+  assert_int_equal(vmx_pending_dbg_of_trap(0x2, 0x408), 0x2 | VMX_DBG_ENABLED_BP);
+  assert_int_equal(vmx_pending_dbg_of_trap(0x2, 0x401), 0x2);  /* B1 matched, only breakpoint 0 enabled */
+}
+
+/* "Delivery of Pending Debug Exceptions after VM Entry": valid pending
+ * debug exceptions (BS or bit 12) become a #DB after a non-vectoring entry
+ * without blocking by MOV SS; B3-B0 alone are not valid ones. */
+static void vmx_pending_dbg_at_entry_rules(void **state)
+{
+  (void)state;
+  reset();
+  set(VMCSI_GUEST_PENDING_DBG_EXCEPTIONS, VMX_DBG_BS);
+  assert_int_equal(vmx_pending_dbg_at_entry(&v, false, false), VMX_DBG_BS);
+  assert_int_equal(vmx_pending_dbg_at_entry(&v, true, false), 0);     /* vectoring entry */
+  assert_int_equal(vmx_pending_dbg_at_entry(&v, false, true), 0);     /* held by MOV SS */
+  set(VMCSI_GUEST_PENDING_DBG_EXCEPTIONS, 0x1 | VMX_DBG_ENABLED_BP);
+  assert_int_equal(vmx_pending_dbg_at_entry(&v, false, false), 0x1);
+  set(VMCSI_GUEST_PENDING_DBG_EXCEPTIONS, 0x1);
+  assert_int_equal(vmx_pending_dbg_at_entry(&v, false, false), 0);
+  assert_int_equal(vmx_dr6_after_delivery(0xFFFF0FF0, VMX_DBG_BS | 0x1), 0xFFFF4FF1);
+}
+
 /* ---- PAUSE-loop exiting (SDM Vol. 3C, "Instructions That Cause VM Exits
  * Conditionally", PAUSE) ------------------------------------------------ */
 
@@ -987,6 +1074,11 @@ int main(int argc, char **argv)
     cmocka_unit_test(vmx_exception_bitmap_selects_vectors),
     cmocka_unit_test(vmx_page_fault_exits_by_error_code_mask_and_match),
     cmocka_unit_test(vmx_exception_exit_information),
+    cmocka_unit_test(vmx_exception_exit_icebp_is_privileged_software_exception),
+    cmocka_unit_test(vmx_exception_exit_debug_qualification_is_the_conditions),
+    cmocka_unit_test(vmx_debug_trap_conditions_from_dr6),
+    cmocka_unit_test(vmx_pending_dbg_of_trap_sets_enabled_bit),
+    cmocka_unit_test(vmx_pending_dbg_at_entry_rules),
     cmocka_unit_test(vmx_pause_loop_exits_once_window_exceeded_within_gap),
     cmocka_unit_test(vmx_pause_loop_gap_exceeded_starts_a_new_loop),
     cmocka_unit_test(vmx_pause_loop_first_pause_after_entry_never_exits),

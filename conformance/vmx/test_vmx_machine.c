@@ -76,6 +76,25 @@ static void vmx_machine_mtf_image_passes_where_offered(void **state)
   free(r.serial);
 }
 
+/* vmx_mtf_dbg's supported branch: "MTF VM exits take priority over
+ * debug-trap exceptions" (the single step saved pending as BS, DR6
+ * untouched), and the pending #DB a VM entry delivers is followed by the
+ * MTF exit at its handler. SDM Vol. 3C, "Monitor Trap Flag". */
+static void vmx_machine_mtf_dbg_image_passes_where_offered(void **state)
+{
+  (void)state;
+  struct cpu_model with_mtf = *cpu_model_find("skylake-x");
+  with_mtf.name = "skylake-x-with-nehalem-vmx";
+  with_mtf.virt_model = "nehalem";
+  struct run r = run_image("vmx_mtf_dbg", &with_mtf);
+  if (!strstr(r.serial, "# the monitor trap flag is supported\n") || strstr(r.serial, "not ok") ||
+      !strstr(r.serial, "MTF and single step: the MTF exit comes first") || !strstr(r.serial, "\nPASS\n"))
+    fail_msg("vmx_mtf_dbg with the monitor trap flag did not pass:%s", dump(&r));
+  assert_int_equal(r.stop, STOP_DEBUG_EXIT);
+  assert_int_equal(r.status, 1);
+  free(r.serial);
+}
+
 static void vmx_machine_mtf_image_refused_on_skylake_x(void **state)
 {
   (void)state;
@@ -90,6 +109,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(vmx_machine_mtf_image_passes_where_offered),
     cmocka_unit_test(vmx_machine_mtf_image_refused_on_skylake_x),
+    cmocka_unit_test(vmx_machine_mtf_dbg_image_passes_where_offered),
   };
   return cmocka_run_group_tests_name("vmx_machine", tests, NULL, NULL);
 }

@@ -276,6 +276,23 @@ static void vmx_exit_saves_guest_state_and_records_the_exit(void **state)
   assert_int_equal(get(VMCSI_GUEST_ACTIVITY_STATE), ACTIVITY_HLT);
 }
 
+/* "Saving Non-Register State": the pending-debug-exceptions field holds
+ * what the exit says is pending (an MTF exit that took priority over a
+ * single step: BS), and 0 for an exit with none, whatever the field held. */
+static void vmx_exit_saves_pending_debug_exceptions(void **state)
+{
+  (void)state;
+  enter_then_run_guest(&vmx_caps_nehalem);
+  set(VMCSI_GUEST_PENDING_DBG_EXCEPTIONS, 0x1000);
+  struct vmx_exit_info mtf = { .reason = VMX_EXIT_MONITOR_TRAP_FLAG, .pending_dbg = 0x4000 };
+  assert_true(vmx_vm_exit(&x, &s, &mtf, &mem, &msrs));
+  assert_int_equal(get(VMCSI_GUEST_PENDING_DBG_EXCEPTIONS), 0x4000);
+  assert_true(vmx_vm_enter(&x, &s, &mem, &msrs, false));
+  struct vmx_exit_info cpuid = { .reason = VMX_EXIT_CPUID, .insn_len = 2 };
+  assert_true(vmx_vm_exit(&x, &s, &cpuid, &mem, &msrs));
+  assert_int_equal(get(VMCSI_GUEST_PENDING_DBG_EXCEPTIONS), 0);
+}
+
 static void vmx_exit_loads_host_state(void **state)
 {
   (void)state;
@@ -560,6 +577,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(vmx_entry_msr_load_failure_exits_34_naming_the_entry),
     cmocka_unit_test(vmx_entry_guest_state_failure_continues_at_host_rip),
     cmocka_unit_test(vmx_exit_saves_guest_state_and_records_the_exit),
+    cmocka_unit_test(vmx_exit_saves_pending_debug_exceptions),
     cmocka_unit_test(vmx_exit_loads_host_state),
     cmocka_unit_test(vmx_exit_stores_lma_in_ia32e_guest_control_when_misc_says),
     cmocka_unit_test(vmx_exit_processes_msr_store_and_load_lists),

@@ -49,6 +49,8 @@ struct vmx_exit_info {
   uint64_t guest_linear;
   uint64_t guest_physical;
   bool linear_valid, physical_valid;
+  uint64_t pending_dbg;       /* saved as the guest's pending debug exceptions (0 unless a
+                                 trap-like exit took priority over a debug trap) */
 };
 
 /* Interruption-information layout (exit and IDT-vectoring): vector 7:0,
@@ -166,14 +168,17 @@ struct vmx_event {
   bool has_error;
   uint32_t error;
   bool sw_exception;         /* INT3 / INTO (software exception, type 6) */
-  unsigned insn_len;         /* of INT3 / INTO */
+  bool priv_sw_exception;    /* INT1 (privileged software exception, type 5) */
+  unsigned insn_len;         /* of INT3 / INTO / INT1 */
   bool protected_mode;       /* CR0.PE: error codes are delivered only then */
   uint64_t fault_address;    /* #PF: the linear address (CR2 is not written) */
+  uint64_t debug_conditions; /* hardware #DB: B3-B0, BD, BS as DR6 lays them out */
 };
 /* "Exceptions" and "Information for VM Exits Due to Vectored Events": when
  * the exception bitmap makes the exception exit, fills *e (reason 0,
  * interruption information and error code, #PF address in the
- * qualification, instruction length of a software exception). */
+ * qualification, instruction length of a software exception or privileged
+ * software exception). */
 bool vmx_exception_exit(const struct vmcs *v, const struct vmx_event *ev, struct vmx_exit_info *e);
 
 /* "Information for VM Exits That Occur During Event Delivery": the event
@@ -264,6 +269,39 @@ bool vmx_mtf_active(const struct vmcs *v);
  * (interruption type 7, "other event", vector 0) whatever the control. */
 bool vmx_mtf_pending_after_entry(const struct vmcs *v);
 void vmx_mtf_exit(struct vmx_exit_info *e);
+
+/* ---- debug exceptions ------------------------------------------------------
+ * The pending-debug-exceptions field ("Guest Non-Register State"), the #DB
+ * exit qualification ("Exit Qualification for Debug Exceptions") and DR6
+ * share one layout for the conditions: B3-B0 in 3:0, BD 13, BS 14; the
+ * field has "enabled breakpoint" in bit 12. */
+#define VMX_DBG_B3_B0 0xFull
+#define VMX_DBG_ENABLED_BP (1ull << 12)
+#define VMX_DBG_BD (1ull << 13)
+#define VMX_DBG_BS (1ull << 14)
+
+/* The conditions of a debug trap the processor raised after an
+ * instruction, given DR6 before and after it set them: B3-B0 as DR6 now
+ * reports them, BS when the trap is a single step — BS newly set, or set
+ * with RFLAGS.TF = 1 (`tf`; BS is sticky in DR6, so a single step after an
+ * undelivered one shows no change). */
+uint64_t vmx_debug_trap_conditions(uint64_t dr6_before, uint64_t dr6_after, bool tf);
+/* "Saving Non-Register State" (pending debug exceptions) for a trap-like
+ * VM exit that took priority over the debug trap with `conditions`
+ * ("Monitor Trap Flag": "MTF VM exits take priority over debug-trap
+ * exceptions"): B3-B0 and BS as the trap reported them, bit 12 when one of
+ * the B3-B0 matched is enabled in DR7 (L or G). */
+uint64_t vmx_pending_dbg_of_trap(uint64_t conditions, uint64_t dr7);
+/* "Delivery of Pending Debug Exceptions after VM Entry": the conditions
+ * (B3-B0, BS) of the #DB a VM entry delivers before the first guest
+ * instruction, 0 when there is none: the field holds valid pending debug
+ * exceptions (BS or bit 12), the entry is not vectoring, and there is no
+ * blocking by MOV SS (which holds them). */
+uint64_t vmx_pending_dbg_at_entry(const struct vmcs *v, bool vectoring, bool movss_blocking);
+/* DR6 once a #DB with `conditions` is delivered ("it updates DR6
+ * normally", SDM Vol. 3A "Debug Status Register (DR6)"): the condition
+ * bits set, the others kept. */
+uint64_t vmx_dr6_after_delivery(uint64_t dr6, uint64_t conditions);
 
 /* NMIs in VMX non-root operation. "Changes to Instruction Behavior in VMX
  * Non-Root Operation", IRET: with "NMI exiting" 0 IRET unblocks NMIs as

@@ -395,6 +395,36 @@ void vmx_mtf_exit(struct vmx_exit_info *e)
   *e = (struct vmx_exit_info){ .reason = VMX_EXIT_MONITOR_TRAP_FLAG };
 }
 
+/* ---- debug exceptions ------------------------------------------------------ */
+
+uint64_t vmx_debug_trap_conditions(uint64_t dr6_before, uint64_t dr6_after, bool tf)
+{
+  uint64_t c = dr6_after & VMX_DBG_B3_B0;
+  bool bs_new = (dr6_after & ~dr6_before & VMX_DBG_BS) != 0;
+  if (bs_new || ((dr6_after & VMX_DBG_BS) && tf)) c |= VMX_DBG_BS;
+  return c;
+}
+
+uint64_t vmx_pending_dbg_of_trap(uint64_t conditions, uint64_t dr7)
+{
+  uint64_t p = conditions & (VMX_DBG_B3_B0 | VMX_DBG_BS);
+  for (unsigned i = 0; i < 4; i++)
+    if ((conditions >> i & 1) && (dr7 >> (2 * i) & 3)) p |= VMX_DBG_ENABLED_BP;
+  return p;
+}
+
+uint64_t vmx_pending_dbg_at_entry(const struct vmcs *v, bool vectoring, bool movss_blocking)
+{
+  uint64_t p = vmcs_get(v, VMCSI_GUEST_PENDING_DBG_EXCEPTIONS);
+  if (vectoring || movss_blocking || !(p & (VMX_DBG_BS | VMX_DBG_ENABLED_BP))) return 0;
+  return p & (VMX_DBG_B3_B0 | VMX_DBG_BS);
+}
+
+uint64_t vmx_dr6_after_delivery(uint64_t dr6, uint64_t conditions)
+{
+  return dr6 | (conditions & (VMX_DBG_B3_B0 | VMX_DBG_BD | VMX_DBG_BS));
+}
+
 /* ---- external interrupts and the interrupt window ------------------------ */
 
 bool vmx_external_interrupt_exits(const struct vmcs *v)
@@ -443,19 +473,29 @@ bool vmx_exception_exits(const struct vmcs *v, unsigned vector, uint32_t error)
   return ((error & mask) == match) ? bit : !bit;
 }
 
-/* Software exceptions keep their type and length; RIP is saved at the
- * INT3/INTO (the caller moves it back). The #PF qualification is the
- * faulting linear address. */
+/* Software exceptions (INT3, INTO: type 6) and privileged software
+ * exceptions (INT1: type 5) keep their type and length; RIP is saved at
+ * the instruction (the caller moves it back). The #PF qualification is the
+ * faulting linear address; a #DB's qualification reports the debug
+ * conditions that caused it ("Exit Qualification for Debug Exceptions":
+ * B3-B0, BD, BS), none of which INT1 is, so INT1's is 0. */
 bool vmx_exception_exit(const struct vmcs *v, const struct vmx_event *ev, struct vmx_exit_info *e)
 {
   uint32_t error = ev->has_error ? ev->error : 0;
   if (!vmx_exception_exits(v, ev->vector, error)) return false;
-  unsigned type = ev->sw_exception ? INTR_TYPE_SW_EXCEPTION : ev->vector == 2 ? INTR_TYPE_NMI : INTR_TYPE_HW_EXCEPTION;
+  unsigned type = ev->priv_sw_exception ? INTR_TYPE_PRIV_SW_EXCEPTION
+                  : ev->sw_exception    ? INTR_TYPE_SW_EXCEPTION
+                  : ev->vector == 2     ? INTR_TYPE_NMI
+                                        : INTR_TYPE_HW_EXCEPTION;
+  bool with_length = ev->sw_exception || ev->priv_sw_exception;
   bool deliver = ev->has_error && ev->protected_mode;
   *e = (struct vmx_exit_info){ .reason = VMX_EXIT_EXCEPTION_NMI, .intr_info = vmx_intr_info(ev->vector, type, deliver),
                                .intr_error = deliver ? error : 0,
-                               .qualification = ev->vector == 14 ? ev->fault_address : 0,
-                               .insn_len = ev->sw_exception ? ev->insn_len : 0 };
+                               .qualification = ev->vector == 14 ? ev->fault_address
+                                                : ev->vector == 1 && type == INTR_TYPE_HW_EXCEPTION
+                                                    ? ev->debug_conditions & (VMX_DBG_B3_B0 | VMX_DBG_BD | VMX_DBG_BS)
+                                                    : 0,
+                               .insn_len = with_length ? ev->insn_len : 0 };
   return true;
 }
 

@@ -291,6 +291,7 @@ bool vmx_vm_exit(struct vmx_cpu *x, struct cpu_state *s, const struct vmx_exit_i
   struct vmcs *v = &x->current;
   vmx_record_exit(v, e);
   vmx_save_guest_state(v, s);
+  vmcs_set(v, VMCSI_GUEST_PENDING_DBG_EXCEPTIONS, e->pending_dbg);
   /* "Saving Guest State": processors that support the 1-setting of
    * "unrestricted guest" store EFER.LMA into the "IA-32e mode guest"
    * VM-entry control (IA32_VMX_MISC bit 5 reports it). */
