@@ -19,6 +19,19 @@ bool exception_has_error_code(uint8_t v)
          v == VEC_PF || v == VEC_AC || v == VEC_CP;
 }
 
+/* "Exception and Interrupt Reference": the fault-class exceptions (#DB
+ * is a fault or a trap; the machine raises only its trap forms). */
+bool exception_is_fault(const struct pending_event *ev)
+{
+  if (ev->software || ev->external) return false;
+  switch (ev->vector) {
+  case VEC_DE: case VEC_BR: case VEC_UD: case VEC_NM: case VEC_TS: case VEC_NP: case VEC_SS: case VEC_GP:
+  case VEC_PF: case VEC_MF: case VEC_AC: case VEC_XM: case VEC_VE: case VEC_CP:
+    return true;
+  }
+  return false;
+}
+
 void raise_exception(struct machine *m, uint8_t vector, bool has_error, uint32_t error)
 {
   m->event = (struct pending_event){.valid = true, .vector = vector, .has_error = has_error, .error = error};
@@ -172,8 +185,8 @@ static bool deliver_task_gate(struct delivery *d, const struct pending_event *ev
   struct ts_target t;
   struct ts_fault f;
   enum ts_outcome o = task_switch_check_target(d->s, &mem, tss, TS_FROM_INT, ext, &t, &f);
-  if (o == TS_DONE)
-    o = task_switch(d->s, &mem, &t, TS_FROM_INT, ext, ev->has_error, ev->error, &f, &d->debug_trap);
+  struct ts_event e = {.ext = ext, .fault = exception_is_fault(ev), .push_error = ev->has_error, .error = ev->error};
+  if (o == TS_DONE) o = task_switch(d->s, &mem, &t, TS_FROM_INT, &e, &f, &d->debug_trap);
   if (o == TS_DONE) {
     trace_event(&d->m->trace, d->m->insns, "task-switch", "vector=%u tss=0x%x eip=0x%llx", ev->vector, tss,
                 (unsigned long long)d->s->rip);

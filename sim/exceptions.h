@@ -38,6 +38,8 @@ void raise_exception(struct machine *m, uint8_t vector, bool has_error, uint32_t
 void deliver_event(struct machine *m, const struct pending_event *ev);
 
 bool exception_has_error_code(uint8_t vector);
+/* Is `ev` a fault-class exception (saved with RF = 1)? */
+bool exception_is_fault(const struct pending_event *ev);
 
 /* Would delivering `ev` now, in protected mode outside IA-32e mode, reach
  * a task switch through a task gate in the IDT? That is: the IDT entry is

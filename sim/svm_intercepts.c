@@ -438,8 +438,10 @@ static bool task_gate_exits(struct machine *m, const struct pending_event *ev)
   struct svm_ext *x = svm_ext_of(m);
   uint16_t tss;
   if (!svm_ctl_intercepts(&x->vcpu.ctl, SVM_INTERCEPT_TASK_SWITCH) || !exception_task_gate(m, ev, &tss)) return false;
-  struct svm_exit e = svm_task_switch_exit(tss, SVM_TS_CALL_OR_GATE, ev->has_error, ev->error,
-                                           (m->cpu.rflags & RFLAGS_RF) != 0);
+  /* Bit 48: the RF the old TSS would get, 1 for a fault-class exception
+   * (SDM Vol. 3B, "Instruction-Breakpoint Exception Condition"). */
+  bool rf = exception_is_fault(ev) || (m->cpu.rflags & RFLAGS_RF);
+  struct svm_exit e = svm_task_switch_exit(tss, SVM_TS_CALL_OR_GATE, ev->has_error, ev->error, rf);
   e.intinfo = event_intinfo(ev, nmi_delivering(m, ev));
   trace_event(&m->trace, m->insns, "task-switch", "vector=%u tss=0x%x intercepted", ev->vector, (unsigned)tss);
   /* Fault-like: the guest RIP is the instruction that raised the event

@@ -320,10 +320,10 @@ static bool push_error_code(struct cpu_state *s, const struct ts_mem *mem, bool 
 }
 
 enum ts_outcome task_switch(struct cpu_state *s, const struct ts_mem *mem, const struct ts_target *t,
-                            enum ts_source source, bool ext, bool push_error, uint32_t error, struct ts_fault *f,
-                            bool *debug_trap)
+                            enum ts_source source, const struct ts_event *ev, struct ts_fault *f, bool *debug_trap)
 {
   *debug_trap = false;
+  bool ext = ev->ext;
   bool new32 = tss32_type(d_type(t->desc));
   uint64_t new_base = d_base(t->desc) & 0xFFFFFFFFull;
   /* The old TSS must hold the fields the switch saves (Bochs: #TS with
@@ -347,6 +347,7 @@ enum ts_outcome task_switch(struct cpu_state *s, const struct ts_mem *mem, const
   /* Step 7: IRET clears NT in the EFLAGS image it saves. */
   uint32_t old_eflags = (uint32_t)s->rflags;
   if (source == TS_FROM_IRET) old_eflags &= ~(uint32_t)RFLAGS_NT;
+  if (ev->fault) old_eflags |= (uint32_t)RFLAGS_RF;
   /* Step 8: the old task's state into its TSS. */
   uint8_t blk[TSS32_GS + 2];
   unsigned off, len;
@@ -406,7 +407,7 @@ enum ts_outcome task_switch(struct cpu_state *s, const struct ts_mem *mem, const
   /* "Debug Exceptions": the T flag of a 32-bit TSS raises #DB (task
    * switch) before the new task's first instruction. */
   *debug_trap = new32 && (n.trap & 1);
-  if (push_error && !push_error_code(s, mem, new32, error)) return memory_fault(f, TS_FAULT_IN_NEW_TASK);
+  if (ev->push_error && !push_error_code(s, mem, new32, ev->error)) return memory_fault(f, TS_FAULT_IN_NEW_TASK);
   /* "Task Switching": the new EIP must lie within CS's limit, else #GP(0)
    * in the new task. */
   if (s->rip > s->seg[SEG_CS].limit) return fault(f, TS_FAULT_IN_NEW_TASK, VEC_GP_, 0, ext);

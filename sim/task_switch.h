@@ -95,10 +95,18 @@ enum ts_outcome task_switch_check_target(const struct cpu_state *s, const struct
  * general registers, CR3 (32-bit TSS, paging on), LDTR, SS, DS, ES, FS,
  * GS, CS with their checks (#TS, #NP, #SS: faults in the new task), the
  * event's error code pushed on the new stack (`push_error`), and EIP
- * within CS's limit (#GP(0)). `debug_trap` says the new TSS's T flag was
- * set (a #DB is due before the new task's first instruction). */
+ * within CS's limit (#GP(0)). `fault`: the event is a fault-class
+ * exception, whose EFLAGS image (here the one saved in the old TSS) has
+ * RF = 1 (SDM Vol. 3B, "Instruction-Breakpoint Exception Condition").
+ * `debug_trap` says the new TSS's T flag was set (a #DB is due before the
+ * new task's first instruction). */
+struct ts_event {
+  bool ext;              /* external to the program: EXT in error codes */
+  bool fault;            /* a fault-class exception */
+  bool push_error;       /* an error code to push on the new stack */
+  uint32_t error;
+};
 enum ts_outcome task_switch(struct cpu_state *s, const struct ts_mem *mem, const struct ts_target *t,
-                            enum ts_source source, bool ext, bool push_error, uint32_t error, struct ts_fault *f,
-                            bool *debug_trap);
+                            enum ts_source source, const struct ts_event *ev, struct ts_fault *f, bool *debug_trap);
 
 #endif

@@ -151,7 +151,8 @@ static enum ts_outcome via_gate(struct fx *x, uint16_t sel, bool ext, bool push,
   struct ts_target t;
   enum ts_outcome o = task_switch_check_target(&x->s, &x->io, sel, TS_FROM_INT, ext, &t, f);
   if (o != TS_DONE) return o;
-  return task_switch(&x->s, &x->io, &t, TS_FROM_INT, ext, push, err, f, trap);
+  struct ts_event ev = {.ext = ext, .push_error = push, .error = err};
+  return task_switch(&x->s, &x->io, &t, TS_FROM_INT, &ev, f, trap);
 }
 
 static void expect_fault(enum ts_outcome got, enum ts_outcome want, const struct ts_fault *f, uint8_t vector,
@@ -309,7 +310,7 @@ static void task_switch_jmp_frees_old_and_links_nothing(void **state)
   bool trap;
   put16(x, TSS_B + TSS32_LINK, 0x1111);
   assert_int_equal(task_switch_check_target(&x->s, &x->io, SEL_TSS_B, TS_FROM_JMP, false, &t, &f), TS_DONE);
-  assert_int_equal(task_switch(&x->s, &x->io, &t, TS_FROM_JMP, false, false, 0, &f, &trap), TS_DONE);
+  assert_int_equal(task_switch(&x->s, &x->io, &t, TS_FROM_JMP, &(struct ts_event){0}, &f, &trap), TS_DONE);
   assert_int_equal(gdt_type(x, SEL_TSS_A), 0x80 | TS_TYPE_TSS32_AVAILABLE);
   assert_int_equal(gdt_type(x, SEL_TSS_B), 0x80 | TS_TYPE_TSS32_BUSY);
   assert_int_equal(get16(x, TSS_B + TSS32_LINK), 0x1111);
@@ -325,7 +326,7 @@ static void task_switch_iret_frees_old_and_clears_saved_nt(void **state)
   set_gdt(x, SEL_TSS_B, sysdesc(TSS_B, 0x67, TS_TYPE_TSS32_BUSY, true));
   x->s.rflags |= RFLAGS_NT;
   assert_int_equal(task_switch_check_target(&x->s, &x->io, SEL_TSS_B, TS_FROM_IRET, false, &t, &f), TS_DONE);
-  assert_int_equal(task_switch(&x->s, &x->io, &t, TS_FROM_IRET, false, false, 0, &f, &trap), TS_DONE);
+  assert_int_equal(task_switch(&x->s, &x->io, &t, TS_FROM_IRET, &(struct ts_event){0}, &f, &trap), TS_DONE);
   assert_int_equal(get32(x, TSS_A + TSS32_EFLAGS), RFLAGS_FIXED1 | RFLAGS_IF);   /* NT cleared in the image */
   assert_int_equal(gdt_type(x, SEL_TSS_A), 0x80 | TS_TYPE_TSS32_AVAILABLE);
   assert_int_equal(gdt_type(x, SEL_TSS_B), 0x80 | TS_TYPE_TSS32_BUSY);
@@ -339,10 +340,27 @@ static void task_switch_call_keeps_old_busy_and_links(void **state)
   struct ts_fault f;
   bool trap;
   assert_int_equal(task_switch_check_target(&x->s, &x->io, SEL_TSS_B, TS_FROM_CALL, false, &t, &f), TS_DONE);
-  assert_int_equal(task_switch(&x->s, &x->io, &t, TS_FROM_CALL, false, false, 0, &f, &trap), TS_DONE);
+  assert_int_equal(task_switch(&x->s, &x->io, &t, TS_FROM_CALL, &(struct ts_event){0}, &f, &trap), TS_DONE);
   assert_int_equal(gdt_type(x, SEL_TSS_A), 0x80 | TS_TYPE_TSS32_BUSY);
   assert_int_equal(get16(x, TSS_B + TSS32_LINK), SEL_TSS_A);
   assert_true(x->s.rflags & RFLAGS_NT);
+}
+
+static void task_switch_fault_saves_rf_in_old_eflags(void **state)
+{
+  struct fx *x = *state;
+  struct ts_target t;
+  struct ts_fault f;
+  bool trap;
+  struct ts_event fault = {.ext = true, .fault = true, .push_error = true, .error = 0x20A};
+  assert_int_equal(task_switch_check_target(&x->s, &x->io, SEL_TSS_B, TS_FROM_INT, true, &t, &f), TS_DONE);
+  assert_int_equal(task_switch(&x->s, &x->io, &t, TS_FROM_INT, &fault, &f, &trap), TS_DONE);
+  assert_int_equal(get32(x, TSS_A + TSS32_EFLAGS), RFLAGS_FIXED1 | RFLAGS_IF | RFLAGS_RF);
+  /* An interrupt or a trap saves RF as it was (0). */
+  struct fx *y = fixture();
+  assert_int_equal(via_gate(y, SEL_TSS_B, true, false, 0, &f, &trap), TS_DONE);
+  assert_int_equal(get32(y, TSS_A + TSS32_EFLAGS), RFLAGS_FIXED1 | RFLAGS_IF);
+  test_free(y);
 }
 
 static void task_switch_sets_cr0_ts_and_clears_dr7_local_enables(void **state)
@@ -662,6 +680,7 @@ int main(void)
     T(task_switch_jmp_frees_old_and_links_nothing),
     T(task_switch_iret_frees_old_and_clears_saved_nt),
     T(task_switch_call_keeps_old_busy_and_links),
+    T(task_switch_fault_saves_rf_in_old_eflags),
     T(task_switch_sets_cr0_ts_and_clears_dr7_local_enables),
     T(task_switch_cr3_loaded_only_with_paging),
     T(task_switch_cr3_load_failure_ts0_in_new_task),
