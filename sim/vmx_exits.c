@@ -366,7 +366,7 @@ static bool task_gate_exits(struct machine *m, struct vmx_ext *x, const struct p
   vmx_task_switch_exit(tss, VMX_TS_IDT_GATE, 0, &e);
   bool pe = (m->cpu.cr0 & CR0_PE) != 0;
   vmx_record_delivery(&e, ev->vector, event_type(m, x, ev), ev->has_error && pe, ev->error, ev->insn_len);
-  trace_event(&m->trace, m->insns, "task-switch", "vector=%u tss=0x%x exit", ev->vector, (unsigned)tss);
+  trace_event(&m->trace, m->insns, "task-switch", "vector=%u tss=0x%x intercepted", ev->vector, (unsigned)tss);
   if (ev->software) m->cpu.rip -= ev->insn_len;
   vmx_ext_exit(m, &e);
   return true;
