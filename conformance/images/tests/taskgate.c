@@ -16,6 +16,9 @@
  *     #NP(DS) raised in the new task (TR and saved EIP are the new task's,
  *     its back link written). Its handler is an assembly stub that
  *     reloads DS first: Bochs leaves the failed register unusable.
+ *   - the new TSS's T flag: a #DB (DR6.BT) before the new task's first
+ *     instruction, taken in the new task ("Debug Exceptions",
+ *     "Task-Switch Exception Condition").
  * SDM Vol. 3A, chapter "Task Management": "Task Switching", "Task
  * Linking", table "Exception Conditions Checked During a Task Switch";
  * "Interrupt Tasks"; "Interrupt 8—Double Fault Exception (#DF)". */
@@ -29,8 +32,9 @@
 #define SEL_TSS_SHORT 0x50   /* limit 66H */
 #define SEL_TSS_E     0x58   /* a task whose DS is not present */
 #define SEL_DATA_NP   0x60   /* a data segment not present */
-#define GDT_ENTRIES   13     /* selectors up to 60H */
-#define SEL_BEYOND    0x68
+#define SEL_TSS_F     0x68   /* a task whose TSS has the T flag */
+#define GDT_ENTRIES   14     /* selectors up to 68H */
+#define SEL_BEYOND    0x70
 
 #define VEC_INT_TASK  0x40   /* task gate to B */
 #define VEC_ABSENT    0x41   /* not-present interrupt gate */
@@ -40,6 +44,7 @@
 #define VEC_TSS_NP    0x45   /* task gate to a TSS not present */
 #define VEC_SHORT     0x46   /* task gate to a TSS with limit 66H */
 #define VEC_DS_NP     0x47   /* task gate to E */
+#define VEC_TRAP      0x48   /* task gate to F */
 
 struct tss32 {
     uint32_t link, esp0, ss0, esp1, ss1, esp2, ss2, cr3, eip, eflags;
@@ -51,10 +56,11 @@ _Static_assert(sizeof(struct tss32) == 0x68, "32-bit TSS is 104 bytes");
 static uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
 /* Not static: the tasks' assembly names tss_a. */
 struct tss32 tss_a __attribute__((aligned(128)));
-static struct tss32 tss_b, tss_c, tss_e __attribute__((aligned(128)));
+static struct tss32 tss_b, tss_c, tss_e, tss_f __attribute__((aligned(128)));
 static uint8_t stack_b[1024] __attribute__((aligned(16)));
 static uint8_t stack_c[1024] __attribute__((aligned(16)));
 static uint8_t stack_e[1024] __attribute__((aligned(16)));
+static uint8_t stack_f[1024] __attribute__((aligned(16)));
 static uint64_t *idt;
 
 /* What the tasks saw, written by their code. */
@@ -110,6 +116,19 @@ __asm__(".text\n"
         " iretl\n"
         "iret_to_back_link: iretl\n");
 
+/* Task F returns at once; the #DB its T flag raises is taken by a stub
+ * that records DR6, the saved EIP and TR. */
+volatile uint32_t f_dr6, f_db_eip, f_db_tr, f_db_count;
+extern char task_f_entry[], db_in_task_f[];
+__asm__(".text\n"
+        "task_f_entry: iretl\n jmp task_f_entry\n"
+        "db_in_task_f:\n"
+        " movl %dr6, %eax\n movl %eax, f_dr6\n"
+        " movl (%esp), %eax\n movl %eax, f_db_eip\n"
+        " str %ax\n movzwl %ax, %eax\n movl %eax, f_db_tr\n"
+        " incl f_db_count\n"
+        " iretl\n");
+
 static void init_task(struct tss32 *t, void (*entry)(void), uint8_t *stack, size_t size)
 {
     memset(t, 0, sizeof *t);
@@ -130,6 +149,8 @@ static void setup(void)
     init_task(&tss_c, task_c_entry, stack_c, sizeof stack_c);
     init_task(&tss_e, (void (*)(void))task_e_entry, stack_e, sizeof stack_e);
     tss_e.ds = SEL_DATA_NP;
+    init_task(&tss_f, (void (*)(void))task_f_entry, stack_f, sizeof stack_f);
+    tss_f.trap = 1;
     gdt[SEL_TSS_A >> 3] = tss_desc(&tss_a, 0x67, 0x89);
     gdt[SEL_TSS_B >> 3] = tss_desc(&tss_b, 0x67, 0x89);
     gdt[SEL_TSS_C >> 3] = tss_desc(&tss_c, 0x67, 0x89);
@@ -137,6 +158,7 @@ static void setup(void)
     gdt[SEL_TSS_SHORT >> 3] = tss_desc(&tss_c, 0x66, 0x89);
     gdt[SEL_TSS_E >> 3] = tss_desc(&tss_e, 0x67, 0x89);
     gdt[SEL_DATA_NP >> 3] = 0x00CF12000000FFFFull;
+    gdt[SEL_TSS_F >> 3] = tss_desc(&tss_f, 0x67, 0x89);
     struct __attribute__((packed)) { uint16_t limit; uint32_t base; } d = {sizeof gdt - 1, (uintptr_t)gdt};
     __asm__ volatile("lgdt %0" : : "m"(d));
     __asm__ volatile("ltr %w0" : : "r"(SEL_TSS_A));
@@ -150,6 +172,7 @@ static void setup(void)
     idt[VEC_TSS_NP] = task_gate(SEL_TSS_NP);
     idt[VEC_SHORT] = task_gate(SEL_TSS_SHORT);
     idt[VEC_DS_NP] = task_gate(SEL_TSS_E);
+    idt[VEC_TRAP] = task_gate(SEL_TSS_F);
     rt_idt_set_present(VEC_ABSENT, false);
 }
 
@@ -254,6 +277,27 @@ static void fault_in_the_new_task(void)
     __asm__ volatile("clts");
 }
 
+static uint64_t interrupt_gate(const void *stub)
+{
+    uintptr_t a = (uintptr_t)stub;
+    return (a & 0xFFFF) | (uint64_t)RT_SEL_CODE32 << 16 | 0x8E00ull << 32 | (uint64_t)(a >> 16) << 48;
+}
+
+static void t_flag(void)
+{
+    uint64_t db_gate = idt[1];
+    idt[1] = interrupt_gate(db_in_task_f);
+    __asm__ volatile("movl %0, %%dr6" : : "r"(0xFFFF0FF0u));
+    __asm__ volatile("int $0x48" : : : "memory", "eax", "ebx", "ecx", "edx", "esi", "edi");
+    idt[1] = db_gate;
+    tap_eq_or_departure(1, f_db_count, 0, "qemu-tcg-tss-t-flag-ignored", "T flag in the new TSS: one #DB");
+    tap_eq_or_departure(0x8000, f_dr6 & 0xE00F, 0, "qemu-tcg-tss-t-flag-ignored", "T flag: DR6.BT");
+    tap_eq_or_departure((uintptr_t)task_f_entry, f_db_eip, 0, "qemu-tcg-tss-t-flag-ignored",
+                        "T flag: #DB before the new task's first instruction");
+    tap_eq_or_departure(SEL_TSS_F, f_db_tr, 0, "qemu-tcg-tss-t-flag-ignored", "T flag: #DB taken in the new task");
+    __asm__ volatile("clts");
+}
+
 void test_main(void)
 {
     setup();
@@ -261,4 +305,5 @@ void test_main(void)
     exception_through_task_gate();
     checks_before_the_switch();
     fault_in_the_new_task();
+    t_flag();
 }
