@@ -1,8 +1,10 @@
 /* Delivering exceptions and interrupts (SDM Vol. 3A, chapter "Interrupt and
  * Exception Handling": "Exception and Interrupt Handling in 64-bit Mode",
  * "Interrupt Descriptor Table (IDT)", "Exception and Interrupt Handling",
- * and "Interrupt 8—Double Fault Exception (#DF)"). The state is m->cpu;
- * the caller stores it into Unicorn afterwards. */
+ * and "Interrupt 8—Double Fault Exception (#DF)"), through interrupt and
+ * trap gates, and through task gates outside IA-32e mode ("Interrupt
+ * Tasks": a task switch, sim/task_switch.c). The state is m->cpu; the
+ * caller stores it into Unicorn afterwards. */
 #include "sim/exceptions.h"
 
 #include <string.h>
@@ -197,7 +199,8 @@ static bool deliver_task_gate(struct delivery *d, const struct pending_event *ev
   return fail_with(d, f.vector, f.error);
 }
 
-/* Protected mode and IA-32e mode through an interrupt or trap gate. */
+/* Protected mode and IA-32e mode through an interrupt or trap gate, or
+ * (outside IA-32e mode) a task gate. */
 static bool deliver_protected(struct delivery *d, const struct pending_event *ev, bool ext)
 {
   struct cpu_state *s = d->s;
