@@ -19,10 +19,14 @@
  *   - the new TSS's T flag: a #DB (DR6.BT) before the new task's first
  *     instruction, taken in the new task ("Debug Exceptions",
  *     "Task-Switch Exception Condition").
+ *   - an external interrupt (IRQ0 from the 8254 through the 8259A) through
+ *     a task gate: the old task's saved EIP after HLT and IF = 1, IR0 in
+ *     service in the new task, no error code pushed.
  * SDM Vol. 3A, chapter "Task Management": "Task Switching", "Task
  * Linking", table "Exception Conditions Checked During a Task Switch";
  * "Interrupt Tasks"; "Interrupt 8—Double Fault Exception (#DF)". */
 #include "rt/layout.h"
+#include "rt/pic_pit.h"
 #include "rt/rt.h"
 
 #define SEL_TSS_A     0x30   /* this task */
@@ -33,8 +37,9 @@
 #define SEL_TSS_E     0x58   /* a task whose DS is not present */
 #define SEL_DATA_NP   0x60   /* a data segment not present */
 #define SEL_TSS_F     0x68   /* a task whose TSS has the T flag */
-#define GDT_ENTRIES   14     /* selectors up to 68H */
-#define SEL_BEYOND    0x70
+#define SEL_TSS_G     0x70   /* IRQ0's task */
+#define GDT_ENTRIES   15     /* selectors up to 70H */
+#define SEL_BEYOND    0x78
 
 #define VEC_INT_TASK  0x40   /* task gate to B */
 #define VEC_ABSENT    0x41   /* not-present interrupt gate */
@@ -56,11 +61,12 @@ _Static_assert(sizeof(struct tss32) == 0x68, "32-bit TSS is 104 bytes");
 static uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
 /* Not static: the tasks' assembly names tss_a. */
 struct tss32 tss_a __attribute__((aligned(128)));
-static struct tss32 tss_b, tss_c, tss_e, tss_f __attribute__((aligned(128)));
+static struct tss32 tss_b, tss_c, tss_e, tss_f, tss_g __attribute__((aligned(128)));
 static uint8_t stack_b[1024] __attribute__((aligned(16)));
 static uint8_t stack_c[1024] __attribute__((aligned(16)));
 static uint8_t stack_e[1024] __attribute__((aligned(16)));
 static uint8_t stack_f[1024] __attribute__((aligned(16)));
+static uint8_t stack_g[1024] __attribute__((aligned(16)));
 static uint64_t *idt;
 
 /* What the tasks saw, written by their code. */
@@ -129,6 +135,19 @@ __asm__(".text\n"
         " incl f_db_count\n"
         " iretl\n");
 
+/* IRQ0's task: records TR, ESP and the master PIC's ISR, acknowledges the
+ * interrupt (non-specific EOI), masks every line and returns. */
+volatile uint32_t g_tr, g_esp, g_isr;
+extern char task_g_entry[];
+__asm__(".text\n"
+        "task_g_entry:\n"
+        " str %ax\n movzwl %ax, %eax\n movl %eax, g_tr\n"
+        " movl %esp, g_esp\n"
+        " movb $0x0b, %al\n outb %al, $0x20\n inb $0x20, %al\n movzbl %al, %eax\n movl %eax, g_isr\n"
+        " movb $0x20, %al\n outb %al, $0x20\n"
+        " movb $0xff, %al\n outb %al, $0x21\n"
+        " iretl\n jmp task_g_entry\n");
+
 static void init_task(struct tss32 *t, void (*entry)(void), uint8_t *stack, size_t size)
 {
     memset(t, 0, sizeof *t);
@@ -151,6 +170,7 @@ static void setup(void)
     tss_e.ds = SEL_DATA_NP;
     init_task(&tss_f, (void (*)(void))task_f_entry, stack_f, sizeof stack_f);
     tss_f.trap = 1;
+    init_task(&tss_g, (void (*)(void))task_g_entry, stack_g, sizeof stack_g);
     gdt[SEL_TSS_A >> 3] = tss_desc(&tss_a, 0x67, 0x89);
     gdt[SEL_TSS_B >> 3] = tss_desc(&tss_b, 0x67, 0x89);
     gdt[SEL_TSS_C >> 3] = tss_desc(&tss_c, 0x67, 0x89);
@@ -159,6 +179,7 @@ static void setup(void)
     gdt[SEL_TSS_E >> 3] = tss_desc(&tss_e, 0x67, 0x89);
     gdt[SEL_DATA_NP >> 3] = 0x00CF12000000FFFFull;
     gdt[SEL_TSS_F >> 3] = tss_desc(&tss_f, 0x67, 0x89);
+    gdt[SEL_TSS_G >> 3] = tss_desc(&tss_g, 0x67, 0x89);
     struct __attribute__((packed)) { uint16_t limit; uint32_t base; } d = {sizeof gdt - 1, (uintptr_t)gdt};
     __asm__ volatile("lgdt %0" : : "m"(d));
     __asm__ volatile("ltr %w0" : : "r"(SEL_TSS_A));
@@ -298,6 +319,25 @@ static void t_flag(void)
     __asm__ volatile("clts");
 }
 
+static void external_interrupt(void)
+{
+    extern char after_hlt[];
+    pic_remap();
+    uint64_t irq0_gate = idt[VEC_IRQ0];
+    idt[VEC_IRQ0] = task_gate(SEL_TSS_G);
+    pit_program(0, 100);           /* one rising edge of OUT, ~84 us from now */
+    outb(PIC1_DATA, 0xfe);
+    __asm__ volatile("sti\nhlt\nafter_hlt: cli" : : : "memory", "eax", "ebx", "ecx", "edx", "esi", "edi");
+    idt[VEC_IRQ0] = irq0_gate;
+    tap_eq(SEL_TSS_G, g_tr, "IRQ0 through a task gate: TR in the new task");
+    tap_eq((uintptr_t)(stack_g + sizeof stack_g), g_esp, "IRQ0 through a task gate: no error code pushed");
+    tap_eq(1, g_isr & 1, "IRQ0 through a task gate: IR0 in service in the new task");
+    tap_eq((uintptr_t)after_hlt, tss_a.eip, "IRQ0 through a task gate: saved EIP after HLT");
+    tap_eq(0x200, tss_a.eflags & 0x200, "IRQ0 through a task gate: saved EFLAGS.IF set");
+    tap_eq(0, pic_read_isr() & 1, "IRQ0 through a task gate: EOI from the new task ended it");
+    __asm__ volatile("clts");
+}
+
 void test_main(void)
 {
     setup();
@@ -306,4 +346,5 @@ void test_main(void)
     checks_before_the_switch();
     fault_in_the_new_task();
     t_flag();
+    external_interrupt();
 }
