@@ -1,13 +1,16 @@
 /* Delivering exceptions and interrupts (SDM Vol. 3A, chapter "Interrupt and
  * Exception Handling": "Exception and Interrupt Handling in 64-bit Mode",
  * "Interrupt Descriptor Table (IDT)", "Exception and Interrupt Handling",
- * and "Interrupt 8—Double Fault Exception (#DF)"). The state is m->cpu;
- * the caller stores it into Unicorn afterwards. */
+ * and "Interrupt 8—Double Fault Exception (#DF)"), through interrupt and
+ * trap gates, and through task gates outside IA-32e mode ("Interrupt
+ * Tasks": a task switch, sim/task_switch.c). The state is m->cpu; the
+ * caller stores it into Unicorn afterwards. */
 #include "sim/exceptions.h"
 
 #include <string.h>
 
 #include "sim/machine.h"
+#include "sim/task_switch.h"
 #include "sim/uc_bridge.h"
 
 #include <unicorn/unicorn.h>
@@ -16,6 +19,19 @@ bool exception_has_error_code(uint8_t v)
 {
   return v == VEC_DF || v == VEC_TS || v == VEC_NP || v == VEC_SS || v == VEC_GP ||
          v == VEC_PF || v == VEC_AC || v == VEC_CP;
+}
+
+/* "Exception and Interrupt Reference": the fault-class exceptions (#DB
+ * is a fault or a trap; the machine raises only its trap forms). */
+bool exception_is_fault(const struct pending_event *ev)
+{
+  if (ev->software || ev->external) return false;
+  switch (ev->vector) {
+  case VEC_DE: case VEC_BR: case VEC_UD: case VEC_NM: case VEC_TS: case VEC_NP: case VEC_SS: case VEC_GP:
+  case VEC_PF: case VEC_MF: case VEC_AC: case VEC_XM: case VEC_VE: case VEC_CP:
+    return true;
+  }
+  return false;
 }
 
 void raise_exception(struct machine *m, uint8_t vector, bool has_error, uint32_t error)
@@ -47,6 +63,9 @@ struct delivery {
   struct cpu_state *s;
   struct delivery_fault fault;
   bool second_level;           /* the fault is EPT/NPT's (m->fault), not a #PF */
+  bool committed;              /* the fault came after a task switch's commit
+                                  point: it belongs to the new task */
+  bool debug_trap;             /* the new task's TSS has its T flag set */
 };
 
 
@@ -130,7 +149,58 @@ static bool deliver_real(struct delivery *d, const struct pending_event *ev)
   return true;
 }
 
-/* Protected mode and IA-32e mode through an interrupt or trap gate. */
+/* ---- task gates ------------------------------------------------------------- */
+
+/* The task switch's memory (sim/task_switch.h) during a delivery: its
+ * faults are recorded as the delivery's. */
+static bool ts_read(void *ctx, uint64_t la, void *buf, unsigned len) { return read_mem(ctx, la, buf, len); }
+static bool ts_write(void *ctx, uint64_t la, const void *buf, unsigned len) { return write_mem(ctx, la, buf, len); }
+
+/* CR3 from the new TSS, as MOV to CR3 loads it (the model's TLB and
+ * Unicorn's see the new context), with the PDPTEs under PAE paging. */
+static bool ts_load_cr3(void *ctx, struct cpu_state *s, uint64_t cr3)
+{
+  struct delivery *d = ctx;
+  struct machine *m = d->m;
+  if ((s->cr4 & CR4_PAE) && !(s->efer & EFER_LMA)) {
+    uint64_t pdpte[4];
+    if (!mmu_load_pdptes(&m->mmu.phys, cr3, pdpte)) return false;
+    memcpy(s->pdpte, pdpte, sizeof pdpte);
+  }
+  struct mmu_context c;
+  machine_paging_context(m, &c);
+  mmu_mov_cr3(&m->mmu, &c, cr3);
+  s->cr3 = cr3;
+  m->tlb_flush = true;
+  trace_event(&m->trace, m->insns, "cr3", "0x%llx", (unsigned long long)cr3);
+  return true;
+}
+
+/* An event through a task gate in the IDT ("Interrupt Tasks" in SDM Vol.
+ * 3A, "Exception- or Interrupt-Handler Procedures"): a task switch with
+ * nesting to the gate's TSS, the event's error code pushed on the new
+ * task's stack. The gate's own checks (IDT limit, type, DPL for software
+ * interrupts, P) were made by the caller. */
+static bool deliver_task_gate(struct delivery *d, const struct pending_event *ev, bool ext, uint16_t tss)
+{
+  struct ts_mem mem = {.read = ts_read, .write = ts_write, .load_cr3 = ts_load_cr3, .ctx = d};
+  struct ts_target t;
+  struct ts_fault f;
+  enum ts_outcome o = task_switch_check_target(d->s, &mem, tss, TS_FROM_INT, ext, &t, &f);
+  struct ts_event e = {.ext = ext, .fault = exception_is_fault(ev), .push_error = ev->has_error, .error = ev->error};
+  if (o == TS_DONE) o = task_switch(d->s, &mem, &t, TS_FROM_INT, &e, &f, &d->debug_trap);
+  if (o == TS_DONE) {
+    trace_event(&d->m->trace, d->m->insns, "task-switch", "vector=%u tss=0x%x eip=0x%llx", ev->vector, tss,
+                (unsigned long long)d->s->rip);
+    return true;
+  }
+  d->committed = o == TS_FAULT_IN_NEW_TASK;
+  if (f.memory) return false;   /* read_mem / write_mem recorded it */
+  return fail_with(d, f.vector, f.error);
+}
+
+/* Protected mode and IA-32e mode through an interrupt or trap gate, or
+ * (outside IA-32e mode) a task gate. */
 static bool deliver_protected(struct delivery *d, const struct pending_event *ev, bool ext)
 {
   struct cpu_state *s = d->s;
@@ -152,14 +222,16 @@ static bool deliver_protected(struct delivery *d, const struct pending_event *ev
     if (type != 0xe && type != 0xf) return fail_with(d, VEC_GP, idt_err);
     trap_gate = type == 0xf;
   } else {
-    /* Task gates (type 5) are not modelled: a task switch would need the
-     * whole TSS machinery. Reported as an internal stop by the caller. */
-    if (type != 0xe && type != 0xf && type != 0x6 && type != 0x7) return fail_with(d, VEC_GP, idt_err);
+    /* Interrupt and trap gates (16- and 32-bit) and task gates ("IDT
+     * Descriptors"); in IA-32e mode a task gate is #GP (above). */
+    if (type != 0xe && type != 0xf && type != 0x6 && type != 0x7 && type != TS_TYPE_TASK_GATE)
+      return fail_with(d, VEC_GP, idt_err);
     trap_gate = type & 1;
   }
   unsigned cpl = cpu_cpl(s);
   if (ev->software && !ev->privileged && dpl < cpl) return fail_with(d, VEC_GP, idt_err);
   if (!present) return fail_with(d, VEC_NP, idt_err);
+  if (!lm && type == TS_TYPE_TASK_GATE) return deliver_task_gate(d, ev, ext, (uint16_t)(g0 >> 16));
 
   uint16_t sel = g0 >> 16;
   uint64_t offset = (g0 & 0xffff) | (g1 & 0xffff0000u);
@@ -225,6 +297,12 @@ static bool deliver_protected(struct delivery *d, const struct pending_event *ev
   return true;
 }
 
+/* Reads for a question only (exception_task_gate): no fault is left. */
+static bool peek_read(void *ctx, uint64_t la, void *buf, unsigned len)
+{
+  return machine_peek_linear(ctx, la, buf, len, true);
+}
+
 /* In guest mode the hypervisor may take an event instead of the IDT
  * (exception bitmap, exception and INTn intercepts); `during` is the event
  * whose delivery raised this one (IDT-vectoring information, EXITINTINFO). */
@@ -235,6 +313,30 @@ static bool virt_takes(struct machine *m, const struct pending_event *ev, const 
   bool taken = m->virt->event_exits(m, ev);
   m->delivering = NULL;
   return taken;
+}
+
+/* DR6.BT: the debug exception is a task switch's ("Debug Status Register
+ * (DR6)"). */
+#define DR6_BT (1ull << 15)
+
+bool exception_task_gate(struct machine *m, const struct pending_event *ev, uint16_t *tss)
+{
+  const struct cpu_state *s = &m->cpu;
+  if (!(s->cr0 & CR0_PE) || (s->efer & EFER_LMA)) return false;
+  uint32_t g[2];
+  if ((uint32_t)ev->vector * 8 + 7 > s->idtr.limit ||
+      !machine_peek_linear(m, s->idtr.base + (uint64_t)ev->vector * 8, g, sizeof g, true))
+    return false;
+  unsigned type = (g[1] >> 8) & 0x1f, dpl = (g[1] >> 13) & 3;
+  if (type != TS_TYPE_TASK_GATE || !(g[1] & (1u << 15))) return false;
+  if (ev->software && !ev->privileged && dpl < cpu_cpl(s)) return false;   /* ICEBP: no gate-DPL check */
+  struct ts_mem peek = {.read = peek_read, .ctx = m};
+  struct ts_target t;
+  struct ts_fault f;
+  if (task_switch_check_target(s, &peek, (uint16_t)(g[0] >> 16), TS_FROM_INT, false, &t, &f) != TS_DONE)
+    return false;
+  *tss = t.selector;
+  return true;
 }
 
 void deliver_event(struct machine *m, const struct pending_event *first)
@@ -248,21 +350,41 @@ void deliver_event(struct machine *m, const struct pending_event *first)
     /* An external interrupt is not an exception: the exception bitmap and
      * exception intercepts never see it (the extension had its say through
      * interrupt_exits before the PIC was acknowledged). */
-    if (!ev.external && virt_takes(m, &ev, during.valid ? &during : NULL)) return;
+    /* An external interrupt through a task gate is a task switch, which
+     * the extension may take (VMX: always in non-root operation). */
+    uint16_t tss;
+    bool ask = !ev.external || exception_task_gate(m, &ev, &tss);
+    if (ask && virt_takes(m, &ev, during.valid ? &during : NULL)) return;
     struct delivery d = {.m = m, .s = &m->cpu};
     if (ev.vector == VEC_PF) m->cpu.cr2 = m->fault.cr2;
     trace_event(&m->trace, m->insns, "exception", "vector=%u error=0x%x rip=0x%llx%s", ev.vector,
                 ev.has_error ? ev.error : 0, (unsigned long long)m->cpu.rip, ev.software ? " software" : "");
     bool ok = (m->cpu.cr0 & CR0_PE) ? deliver_protected(&d, &ev, ext) : deliver_real(&d, &ev);
-    if (ok) return;
+    if (ok && !d.debug_trap) return;
+    if (ok) {
+      /* "Debug Exceptions": the new TSS's T flag is a trap before the new
+       * task's first instruction, DR6.BT set. */
+      m->cpu.dr[6] |= DR6_BT;
+      ev = (struct pending_event){.valid = true, .vector = VEC_DB};
+      during = (struct pending_event){0};
+      saved = m->cpu;
+      ext = true;
+      in_double_fault = false;
+      continue;
+    }
 
-    /* Delivery faulted: restore what the attempt changed, then combine. */
     uint64_t cr2 = m->cpu.cr2;
-    m->cpu = saved;
-    m->cpu.cr2 = cr2;
-    /* A fault while delivering INT n belongs to the INT instruction: its
-     * saved RIP points at it, not after it. */
-    if (ev.software) m->cpu.rip -= ev.insn_len;
+    if (!d.committed) {
+      /* Delivery faulted: restore what the attempt changed, then combine. */
+      m->cpu = saved;
+      m->cpu.cr2 = cr2;
+      /* A fault while delivering INT n belongs to the INT instruction: its
+       * saved RIP points at it, not after it. */
+      if (ev.software) m->cpu.rip -= ev.insn_len;
+    }
+    /* After a task switch's commit point the fault is raised in the new
+     * task ("Task Switching"): its state stays, RIP is its first
+     * instruction, and the fault still combines with the event. */
     saved = m->cpu;
     if (d.second_level && m->virt && m->virt->slat_fault) {
       /* An EPT violation or #NPF while delivering: a VM exit that records

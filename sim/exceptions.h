@@ -41,5 +41,18 @@ void raise_exception(struct machine *m, uint8_t vector, bool has_error, uint32_t
 void deliver_event(struct machine *m, const struct pending_event *ev);
 
 bool exception_has_error_code(uint8_t vector);
+/* Is `ev` a fault-class exception (saved with RF = 1)? */
+bool exception_is_fault(const struct pending_event *ev);
+
+/* Would delivering `ev` now, in protected mode outside IA-32e mode, reach
+ * a task switch through a task gate in the IDT? That is: the IDT entry is
+ * a present task gate (a software interrupt's CPL within the gate's DPL)
+ * and its TSS passes the checks that come before a task switch and before
+ * its VM exit or #VMEXIT (task_switch_check_target; SDM Vol. 3C, "Task
+ * Switches"). True with the TSS selector. A question only: reads leave no
+ * fault, nothing changes; a check that fails is left to the delivery,
+ * which raises its fault. The extensions ask it in event_exits (VMX exit
+ * 9 with source 3, SVM's task-switch intercept). */
+bool exception_task_gate(struct machine *m, const struct pending_event *ev, uint16_t *tss);
 
 #endif

@@ -430,26 +430,20 @@ static uint64_t delivering_intinfo(const struct machine *m)
  * task switch; under the task-switch intercept ("Miscellaneous
  * Intercepts") it is #VMEXIT(TASK_SWITCH) with the gate's TSS selector,
  * the error code the event would push, and EXITINTINFO = the event (the
- * exit happens while delivering it). The IDT checks that come before the
- * gate is used (limit, present, a software interrupt's DPL) are left to
- * the machine's delivery, which raises their faults. */
+ * exit happens while delivering it). The checks that come first (the IDT
+ * gate's, the new TSS's) are the machine's (exception_task_gate); when one
+ * fails, the delivery raises its fault instead. */
 static bool task_gate_exits(struct machine *m, const struct pending_event *ev)
 {
   struct svm_ext *x = svm_ext_of(m);
-  const struct cpu_state *s = &m->cpu;
-  if (!svm_ctl_intercepts(&x->vcpu.ctl, SVM_INTERCEPT_TASK_SWITCH)) return false;
-  if (!(s->cr0 & CR0_PE) || (s->efer & EFER_LMA)) return false;
-  if ((uint64_t)ev->vector * 8 + 7 > s->idtr.limit) return false;
-  uint32_t gate[2];
-  if (!machine_peek_linear(m, s->idtr.base + (uint64_t)ev->vector * 8, gate, sizeof gate, true)) return false;
-  unsigned type = (gate[1] >> 8) & 0x1f, dpl = (gate[1] >> 13) & 3;
-  if (type != 5 || !(gate[1] & (1u << 15))) return false;
-  if (ev->software && !ev->privileged && dpl < cpu_cpl(s)) return false;
-  struct svm_exit e = svm_task_switch_exit((uint16_t)(gate[0] >> 16), SVM_TS_CALL_OR_GATE, ev->has_error, ev->error,
-                                           (s->rflags & RFLAGS_RF) != 0);
+  uint16_t tss;
+  if (!svm_ctl_intercepts(&x->vcpu.ctl, SVM_INTERCEPT_TASK_SWITCH) || !exception_task_gate(m, ev, &tss)) return false;
+  /* Bit 48: the RF the old TSS would get, 1 for a fault-class exception
+   * (SDM Vol. 3B, "Instruction-Breakpoint Exception Condition"). */
+  bool rf = exception_is_fault(ev) || (m->cpu.rflags & RFLAGS_RF);
+  struct svm_exit e = svm_task_switch_exit(tss, SVM_TS_CALL_OR_GATE, ev->has_error, ev->error, rf);
   e.intinfo = event_intinfo(ev, nmi_delivering(m, ev));
-  trace_event(&m->trace, m->insns, "task-switch", "vector=%u tss=0x%x intercepted", ev->vector,
-              (unsigned)(gate[0] >> 16));
+  trace_event(&m->trace, m->insns, "task-switch", "vector=%u tss=0x%x intercepted", ev->vector, (unsigned)tss);
   /* Fault-like: the guest RIP is the instruction that raised the event
    * (INT n, INT3, INTO: the instruction itself). */
   if (ev->software) m->cpu.rip -= ev->insn_len;
@@ -462,7 +456,11 @@ bool svm_ext_event_exits(struct machine *m, const struct pending_event *ev)
   struct svm_ext *x = svm_ext_of(m);
   /* The injected event itself is not subject to the exception intercepts;
    * the faults its delivery raises are. */
-  if (!x->vcpu.in_guest || (x->injecting && !m->delivering)) return false;
+  if (!x->vcpu.in_guest) return false;
+  /* An external interrupt or NMI reaches here only when it goes through a
+   * task gate (sim/exceptions.c); so does an injected event, whose
+   * delivery is still a task switch under the intercept. */
+  if (ev->external || (x->injecting && !m->delivering)) return task_gate_exits(m, ev);
   const struct svm_vmcb_control *ctl = &x->vcpu.ctl;
   if (ev->software && ev->insn_len == 2) {
     if (!svm_ctl_intercepts(ctl, SVM_INTERCEPT_INTN)) return task_gate_exits(m, ev);

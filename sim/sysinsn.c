@@ -8,6 +8,7 @@
 
 #include "sim/machine.h"
 #include "sim/msr.h"
+#include "sim/task_switch.h"
 
 static enum insn_result gp0(struct insn *in) { raise_exception(in->m, VEC_GP, true, 0); return INSN_FAULTED; }
 static enum insn_result ud(struct insn *in) { raise_exception(in->m, VEC_UD, false, 0); return INSN_FAULTED; }
@@ -592,23 +593,22 @@ static unsigned system_type(const uint32_t d[2]) { return (d[1] & (1u << 12)) ? 
 static unsigned desc_dpl(const uint32_t d[2]) { return (d[1] >> 13) & 3; }
 static bool desc_present(const uint32_t d[2]) { return (d[1] & (1u << 15)) != 0; }
 
-enum { TSS16_AVAILABLE = 1, TSS16_BUSY = 3, TASK_GATE = 5, TSS32_AVAILABLE = 9, TSS32_BUSY = 11 };
+static bool peek_read(void *ctx, uint64_t la, void *buf, unsigned len)
+{
+  return machine_peek_linear(ctx, la, buf, len, true);
+}
 
 /* The new TSS's selector and descriptor pass the checks before a task
- * switch (SDM Vol. 3C, "Task Switches", steps 2 to 4): in the GDT within
- * its limit, a TSS whose busy bit is `busy` (set for IRET's return, clear
- * for JMP, CALL and gates), present, with a limit of at least 67H (32-bit
- * TSS) or 2BH (16-bit TSS; SDM Vol. 3A, "Task Switching"). */
-static bool new_tss_ok(struct machine *m, const struct cpu_state *s, uint16_t sel, bool busy)
+ * switch (SDM Vol. 3C, "Task Switches", steps 2 to 4): the machine's own
+ * (task_switch_check_target: in the GDT within its limit, busy for IRET's
+ * return and available otherwise, present, limit 67H or 2BH), asked
+ * without leaving a fault. */
+static bool new_tss_ok(struct machine *m, const struct cpu_state *s, uint16_t sel, bool iret)
 {
-  uint32_t d[2];
-  if ((sel & 4) || (sel & ~3u) == 0 || !read_descriptor(m, s, sel, d)) return false;
-  unsigned type = system_type(d);
-  bool is32 = type == (busy ? TSS32_BUSY : TSS32_AVAILABLE);
-  if ((!is32 && type != (busy ? TSS16_BUSY : TSS16_AVAILABLE)) || !desc_present(d)) return false;
-  uint32_t limit = (d[0] & 0xffffu) | (d[1] & 0xf0000u);
-  if (d[1] & (1u << 23)) limit = limit << 12 | 0xfffu;
-  return limit >= (is32 ? 0x67u : 0x2Bu);
+  struct ts_mem peek = {.read = peek_read, .ctx = m};
+  struct ts_target t;
+  struct ts_fault f;
+  return task_switch_check_target(s, &peek, sel, iret ? TS_FROM_IRET : TS_FROM_JMP, false, &t, &f) == TS_DONE;
 }
 
 /* The live state (asked inside hooks too: the descriptor tables and the
@@ -670,9 +670,9 @@ bool insn_far_task_switch(struct insn *in, uint16_t *tss_selector)
   uint32_t d[2];
   if ((sel & ~3u) == 0 || !read_descriptor(m, &s, sel, d)) return false;
   unsigned type = system_type(d);
-  if (type != TASK_GATE && type != TSS16_AVAILABLE && type != TSS32_AVAILABLE) return false;
+  if (type != TS_TYPE_TASK_GATE && type != TS_TYPE_TSS16_AVAILABLE && type != TS_TYPE_TSS32_AVAILABLE) return false;
   if (desc_dpl(d) < need || !desc_present(d)) return false;
-  if (type == TASK_GATE) sel = (uint16_t)(d[0] >> 16);
+  if (type == TS_TYPE_TASK_GATE) sel = (uint16_t)(d[0] >> 16);
   if (!new_tss_ok(m, &s, sel, false)) return false;
   *tss_selector = sel;
   return true;

@@ -379,15 +379,41 @@ static bool mtf_before_debug_trap(struct machine *m, uint64_t conditions)
   return true;
 }
 
+/* "Task Switches" (chapter "VMX Non-Root Operation"): an event delivered
+ * through a task gate in the IDT is a task switch, exit 9 with source 3
+ * and the gate's TSS selector, after the checks that fault first (the
+ * gate's and the new TSS's: exception_task_gate; a failing one is left to
+ * the delivery, which raises its fault). The exit happens while the event
+ * is delivered: the IDT-vectoring information is that event ("Information
+ * for VM Exits During Event Delivery"), with its instruction length for a
+ * software interrupt or exception, and the guest RIP is the instruction
+ * that raised it. */
+static bool task_gate_exits(struct machine *m, struct vmx_ext *x, const struct pending_event *ev)
+{
+  uint16_t tss;
+  if (!exception_task_gate(m, ev, &tss)) return false;
+  struct vmx_exit_info e;
+  vmx_task_switch_exit(tss, VMX_TS_IDT_GATE, 0, &e);
+  bool pe = (m->cpu.cr0 & CR0_PE) != 0;
+  vmx_record_delivery(&e, ev->vector, event_type(m, x, ev), ev->has_error && pe, ev->error, ev->insn_len);
+  trace_event(&m->trace, m->insns, "task-switch", "vector=%u tss=0x%x intercepted", ev->vector, (unsigned)tss);
+  if (ev->software) m->cpu.rip -= ev->insn_len;
+  vmx_ext_exit(m, &e);
+  return true;
+}
+
 bool vmx_ext_event_exits(struct machine *m, const struct pending_event *ev)
 {
   struct vmx_ext *x = vmx_ext_of(m);
   if (!x->cpu.non_root) return false;
-  /* The injected event itself never consults the exception bitmap; faults
-   * raised while delivering it do ("Event Injection"). */
-  if (x->injecting && !m->delivering) return false;
+  /* An external interrupt or NMI is asked only when it goes through a
+   * task gate (sim/exceptions.c). The injected event itself never
+   * consults the exception bitmap (faults raised while delivering it do,
+   * "Event Injection"), but its delivery may still be a task switch. */
+  if (ev->external || (x->injecting && !m->delivering)) return task_gate_exits(m, x, ev);
   unsigned type = event_type(m, x, ev);
-  if (type == INTR_TYPE_SW_INTR) return false;   /* INT n is not an exception */
+  /* INT n is not an exception: only its task gate can make it exit. */
+  if (type == INTR_TYPE_SW_INTR) return task_gate_exits(m, x, ev);
   bool sw_exception = type == INTR_TYPE_SW_EXCEPTION, priv = type == INTR_TYPE_PRIV_SW_EXCEPTION;
   bool unicorn_trap = unicorn_debug_trap(x, m, ev);
   uint64_t conditions = 0;
@@ -401,7 +427,7 @@ bool vmx_ext_event_exits(struct machine *m, const struct pending_event *ev)
                             .protected_mode = (m->cpu.cr0 & CR0_PE) != 0, .fault_address = m->fault.cr2,
                             .debug_conditions = conditions };
   struct vmx_exit_info e;
-  if (!vmx_exception_exit(&x->cpu.current, &e_in, &e)) return false;
+  if (!vmx_exception_exit(&x->cpu.current, &e_in, &e)) return task_gate_exits(m, x, ev);
   /* "Exit Qualification for Debug Exceptions": a #DB that exits reports
    * its conditions in the qualification and does not update DR6. */
   if (unicorn_trap) m->cpu.dr[6] = x->dr6_before;

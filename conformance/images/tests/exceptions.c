@@ -3,7 +3,7 @@
  * (the faulting instruction for faults, the next one for traps).
  * SDM Vol. 3A, "Exception and Interrupt Reference", "Exception
  * Classifications", "Error Code", "Interrupt and Exception Handling in
- * 64-bit Mode". */
+ * 64-bit Mode"; "64-Bit Mode IDT": a task gate in IA-32e mode is #GP. */
 #include "rt/rt.h"
 
 #define NONCANONICAL 0x8000000000000000ull
@@ -145,6 +145,25 @@ static void from_user_mode(void)
                         "INT 0x40 at CPL 3: error code names the IDT gate");
 }
 
+/* "64-Bit Mode IDT": IA-32e mode has no task gates; an event whose IDT
+ * entry is one raises #GP with the gate's index (IDT bit set, EXT clear
+ * for INT n). */
+static void task_gate_in_long_mode(void)
+{
+    struct __attribute__((packed)) { uint16_t limit; uint64_t base; } d;
+    __asm__ volatile("sidt %0" : "=m"(d));
+    volatile uint8_t *type_attr = (volatile uint8_t *)(uintptr_t)(d.base + 0x42 * 16 + 5);
+    uint8_t saved = *type_attr;
+    *type_attr = 0x85;   /* present, DPL 0, task gate */
+    rt_fault_clear();
+    __asm__ volatile(RT_PROBE("int $0x42") ::: "memory");
+    int vector = rt_fault_vector();
+    *type_attr = saved;
+    tap_eq(13, (uint64_t)vector, "INT 0x42 through a task gate in IA-32e mode: #GP");
+    tap_eq_or_departure(0x42 * 8 + 2, rt_fault.error_code, 0x42 * 16 + 2, "qemu-tcg-idt-error-code-x16",
+                        "task gate in IA-32e mode: error code names the IDT gate");
+}
+
 void test_main(void)
 {
     expect_fault(divide(0, 1, 0), 0, 0, "DIV by zero (#DE)");
@@ -161,4 +180,5 @@ void test_main(void)
     tap_eq(UNMAPPED, rt_fault.cr2, "write to unmapped page: CR2");
     from_user_mode();
     delivery_sets_cs_accessed();
+    task_gate_in_long_mode();
 }

@@ -21,7 +21,7 @@ static uint8_t vmcb[4096] __attribute__((aligned(4096)));
 static uint8_t host_save[4096] __attribute__((aligned(4096)));
 static uint8_t guest_stack[4096] __attribute__((aligned(16)));
 static uint64_t ggdt[6] __attribute__((aligned(16)));
-static uint64_t gidt[0x41] __attribute__((aligned(16)));
+static uint64_t gidt[0x42] __attribute__((aligned(16)));
 static uint32_t tss_a[26] __attribute__((aligned(128)));
 static uint32_t tss_b[26] __attribute__((aligned(128)));
 
@@ -35,11 +35,13 @@ static uint32_t tss_b[26] __attribute__((aligned(128)));
 #define EXIT_TASK_SWITCH  0x07D
 
 void g32_int(void);
+extern char g32_int41[];
 void g32_taskb(void);
 void g32_nt(void);
 extern char g32_iret[];
 __asm__(".text\n"
         ".code32\n"
+        "g32_int41: int $0x41\n vmmcall\n"
         "g32_int: int $0x40\n"
         " vmmcall\n"
         "1: jmp 1b\n"
@@ -228,5 +230,35 @@ void test_main(void)
     svm_vmrun(vmcb);
     tap_eq(EXIT_EXCP_BASE + 13, vmcb_rd64(vmcb, VMCB_EXITCODE), "far JMP to a busy TSS: #GP, not a task switch");
     tap_check(vmcb_rd64(vmcb, VMCB_RIP) == (uintptr_t)g32_ljmp_busy, "far JMP to a busy TSS: guest RIP at the JMP");
+
+    /* #NP through a task gate: the error code in EXITINFO2 (bit 44) and
+     * in EXITINTINFO. */
+    guest_init();
+    gidt[0x41] = 0x00000E0000080000ull;        /* interrupt gate, not present */
+    gidt[11] = gidt[VEC_TASK];                /* #NP: task gate to TSS B */
+    vmcb_intercept(vmcb, VMCB_INTERCEPT_VEC1, ICPT1_TASK_SWITCH, true);
+    vmcb_wr64(vmcb, VMCB_RIP, (uintptr_t)g32_int41);
+    __asm__ volatile("vmsave" : : "a"((uintptr_t)host_save) : "memory");
+    __asm__ volatile("vmload" : : "a"((uintptr_t)vmcb) : "memory");
+    svm_vmrun(vmcb);
+    __asm__ volatile("vmload" : : "a"((uintptr_t)host_save) : "memory");
+    gidt[11] = gidt[0x41] = 0;
+    tap_eq_or_departure(EXIT_TASK_SWITCH, vmcb_rd64(vmcb, VMCB_EXITCODE), EXIT_VMMCALL, qemu,
+                        "#NP through a task gate under the TASK_SWITCH intercept: EXITCODE");
+    tap_eq_or_departure(GSEL_TSS_B, vmcb_rd64(vmcb, VMCB_EXITINFO1), 0, qemu,
+                        "#NP task switch exit: EXITINFO1 is the gate's TSS selector");
+    /* Bit 48 is the RF the old TSS would get: 1 for a fault (SDM Vol. 3B,
+     * "Instruction-Breakpoint Exception Condition"). */
+    tap_eq_or_departure(1ull << 48 | 1ull << 44 | (0x41 * 8 + 2), vmcb_rd64(vmcb, VMCB_EXITINFO2), 0, qemu,
+                        "#NP task switch exit: EXITINFO2 has the error code (bit 44) and RF (bit 48)");
+    tap_eq_or_departure((uintptr_t)g32_int41, vmcb_rd64(vmcb, VMCB_RIP), (uintptr_t)g32_taskb, qemu,
+                        "#NP task switch exit: guest RIP at the INT");
+    if (vmcb_rd64(vmcb, VMCB_EXITCODE) == EXIT_TASK_SWITCH)
+        tap_eq(0x0000020A80000B0Bull, vmcb_rd64(vmcb, VMCB_EXITINTINFO),
+               "#NP task switch exit: EXITINTINFO is the #NP with its error code");
+    else
+        tap_eq_or_departure(0x0000020A80000B0Bull, vmcb_rd64(vmcb, VMCB_EXITINTINFO),
+                            vmcb_rd64(vmcb, VMCB_EXITINTINFO), qemu,
+                            "#NP task switch exit: EXITINTINFO is the #NP with its error code");
     svm_stgi();
 }

@@ -13,7 +13,14 @@
  * a far JMP to the busy TSS A raises #GP before any task switch (exit 0
  * under the exception bitmap; its error code is not compared: hvsim
  * reports 0 for faults Unicorn raises on segment loads,
- * docs/architecture.md).
+ * docs/architecture.md). Events through a task gate in the guest's IDT
+ * (source 3): INT 40H exits with the gate's TSS selector, the
+ * IDT-vectoring information of the INT being delivered (software
+ * interrupt, its length) and the guest RIP at the INT; a #NP (INT 41H
+ * through a not-present interrupt gate) whose vector 11 is a task gate
+ * exits with the #NP and its error code as IDT-vectoring information;
+ * INT 42H through a task gate to the busy TSS A is #GP(18H) before any
+ * exit (exit 0 under the exception bitmap, IDT-vectoring = the INT).
  * SDM Vol. 3C, "Task Switches" (chapter "VMX Non-Root Operation": the
  * checks that fault first), "Exit Qualification for Task Switches",
  * "Unrestricted Guests"; SDM Vol. 3A, "Task Switching". */
@@ -23,7 +30,7 @@ static uint64_t ept_pml4[512] __attribute__((aligned(4096)));
 static uint64_t ept_pdpt[512] __attribute__((aligned(4096)));
 static uint64_t ept_pd[512] __attribute__((aligned(4096)));
 static uint64_t ggdt[6] __attribute__((aligned(16)));
-static uint64_t gidt[32] __attribute__((aligned(16)));
+static uint64_t gidt[0x43] __attribute__((aligned(16)));
 static uint32_t tss_a[26] __attribute__((aligned(128)));
 static uint32_t tss_b[26] __attribute__((aligned(128)));
 static uint8_t stack32[4096] __attribute__((aligned(16)));
@@ -39,9 +46,11 @@ static uint8_t stack32[4096] __attribute__((aligned(16)));
 #define TS_CALL 0u
 #define TS_IRET 1u
 #define TS_JMP 2u
+#define TS_IDT_GATE 3u
+#define IDT_VECTORING_ERROR 0x440A   /* VMCS: IDT-vectoring error code */
 
 extern char v32_ljmp[], v32_ljmp_mem[], v32_lcall[], v32_lcall_mem[], v32_ljmp_code[], v32_code_target[],
-    v32_ljmp_busy[], v32_taskb[], v32_nt[], v32_iret[];
+    v32_ljmp_busy[], v32_taskb[], v32_nt[], v32_iret[], v32_int40[], v32_int41[], v32_int42[];
 __asm__(".text\n"
         ".code32\n"
         "v32_ljmp: ljmp $0x20, $0\n vmcall\n"
@@ -54,6 +63,10 @@ __asm__(".text\n"
         /* RFLAGS.NT = 1, then IRET: a return to the back link's task. */
         "v32_nt: pushfl\n orl $0x4000, (%esp)\n popfl\n"
         "v32_iret: iretl\n vmcall\n"
+        /* Events through task gates in the IDT. */
+        "v32_int40: int $0x40\n vmcall\n"
+        "v32_int41: int $0x41\n vmcall\n"
+        "v32_int42: int $0x42\n vmcall\n"
         /* TSS B's code, reached only by a machine that switches tasks. */
         "v32_taskb: vmcall\n"
         "1: jmp 1b\n"
@@ -81,6 +94,11 @@ static void guest_state(void)
     ggdt[3] = tss_desc(tss_a, 0xB);
     ggdt[4] = tss_desc(tss_b, busy_b ? 0xB : 0x9);
     ggdt[5] = (uint64_t)GSEL_TSS_B << 16 | 0x8500ull << 32;   /* task gate, present, DPL 0 */
+    memset(gidt, 0, sizeof gidt);
+    gidt[0x40] = ggdt[5];                                       /* task gate to TSS B */
+    gidt[0x41] = 0x0000EE0000080000ull & ~(0x80ull << 40);     /* interrupt gate, not present */
+    gidt[11] = ggdt[5];                                         /* #NP: task gate to TSS B */
+    gidt[0x42] = (uint64_t)GSEL_TSS_A << 16 | 0x8500ull << 32;  /* task gate to the busy TSS A */
     memset(tss_b, 0, sizeof tss_b);
     tss_b[8] = (uint32_t)(uintptr_t)v32_taskb;
     tss_b[9] = 0x2;
@@ -170,5 +188,29 @@ void test_main(void)
     tap_eq(0, run_at(v32_ljmp_busy), "far JMP to a busy TSS: #GP (exit 0), not a task switch");
     tap_eq(0x8000030D, vmread(EXIT_INTR_INFO) & 0x800007FF, "far JMP to a busy TSS: #GP, hardware exception");
     tap_check(vmread(GUEST_RIP) == (uintptr_t)v32_ljmp_busy, "far JMP to a busy TSS: guest RIP at the JMP");
+    vmwrite(EXCEPTION_BITMAP, 0);
+
+    /* Events through task gates in the IDT: source 3. */
+    tap_eq(EXIT_TASK_SWITCH, run_at(v32_int40), "INT 40H through an IDT task gate: exit reason task switch");
+    tap_eq(GSEL_TSS_B | (uint64_t)TS_IDT_GATE << 30, vmread(EXIT_QUALIFICATION),
+           "INT 40H through an IDT task gate: qualification (TSS selector, source 3)");
+    tap_eq(0x80000440, vmread(IDT_VECTORING_INFO), "INT 40H through an IDT task gate: IDT-vectoring information");
+    tap_eq(2, vmread(EXIT_INSN_LEN), "INT 40H through an IDT task gate: instruction length");
+    tap_check(vmread(GUEST_RIP) == (uintptr_t)v32_int40, "INT 40H through an IDT task gate: guest RIP at the INT");
+    tap_eq(GSEL_TSS_A, vmread(GUEST_TR_SEL), "INT 40H through an IDT task gate: TR still TSS A");
+
+    tap_eq(EXIT_TASK_SWITCH, run_at(v32_int41), "#NP through an IDT task gate: exit reason task switch");
+    tap_eq(GSEL_TSS_B | (uint64_t)TS_IDT_GATE << 30, vmread(EXIT_QUALIFICATION),
+           "#NP through an IDT task gate: qualification (TSS selector, source 3)");
+    tap_eq(0x80000B0B, vmread(IDT_VECTORING_INFO), "#NP through an IDT task gate: IDT-vectoring information");
+    tap_eq(0x41 * 8 + 2, vmread(IDT_VECTORING_ERROR), "#NP through an IDT task gate: IDT-vectoring error code");
+    tap_check(vmread(GUEST_RIP) == (uintptr_t)v32_int41, "#NP through an IDT task gate: guest RIP at the INT");
+
+    vmwrite(EXCEPTION_BITMAP, 1u << 13);
+    tap_eq(0, run_at(v32_int42), "INT 42H through a task gate to the busy TSS A: #GP (exit 0), not a task switch");
+    tap_eq(0x80000B0D, vmread(EXIT_INTR_INFO), "task gate to a busy TSS: #GP with an error code");
+    tap_eq(GSEL_TSS_A, vmread(EXIT_INTR_ERROR), "task gate to a busy TSS: error code is the TSS selector");
+    tap_eq(0x80000442, vmread(IDT_VECTORING_INFO), "task gate to a busy TSS: IDT-vectoring is the INT 42H");
+    vmwrite(EXCEPTION_BITMAP, 0);
     tap_eq(VM_SUCCEED, vmxoff(), "VMXOFF");
 }
