@@ -66,10 +66,11 @@ struct virt_ops {
   void (*exit_for_insn)(struct machine *m, struct insn *in);
 
   /* [loop] An exception or software interrupt about to be delivered
-   * through the IDT in the current mode: true when it became a VM exit
-   * (exception bitmap, exception intercepts) instead. Asked again for each
-   * fault raised by a delivery (#DF included); m->delivering is then the
-   * event whose delivery raised it. */
+   * through the IDT in the current mode — and an external interrupt, NMI
+   * or injected event whose IDT entry is a task gate: true when it became a
+   * VM exit (exception bitmap, exception intercepts, a task switch)
+   * instead. Asked again for each fault raised by a delivery (#DF
+   * included); m->delivering is then the event whose delivery raised it. */
   bool (*event_exits)(struct machine *m, const struct pending_event *ev);
 
   /* [loop] The PIC asserts INT at an instruction boundary outside any
