@@ -276,8 +276,11 @@ bool vmx_ext_execute(struct machine *m, struct insn *in)
   struct vmx_insn_result r = vmx_insn_precheck(&x->cpu, s, insn);
   /* A VMREAD that succeeds changes nothing but its destination, like a
    * MOV: hypervisors run a dozen per exit, and the trace leaves them out
-   * (as it does RDMSRs that do not fault). */
-  if (insn != VMX_INSN_VMREAD || r.outcome != VMX_INSN_SUCCEED) trace_vmx_insn(m, in);
+   * (as it does RDMSRs that do not fault). A VMLAUNCH or VMRESUME that gets
+   * past its own checks is traced by the entry ("vmentry", or
+   * "vmentry-failed" with "vmentry-check"). */
+  bool traced_by_outcome = insn == VMX_INSN_VMREAD || insn == VMX_INSN_VMLAUNCH || insn == VMX_INSN_VMRESUME;
+  if (!traced_by_outcome || r.outcome != VMX_INSN_SUCCEED) trace_vmx_insn(m, in);
   if (r.outcome == VMX_INSN_VMEXIT && (insn == VMX_INSN_VMREAD || insn == VMX_INSN_VMWRITE) &&
       vmx_shadow_access(&x->cpu, &mem, reg_value(m, (insn == VMX_INSN_VMREAD ? op1 : op0)->reg.value),
                         insn == VMX_INSN_VMWRITE)) {
@@ -318,6 +321,7 @@ bool vmx_ext_execute(struct machine *m, struct insn *in)
     break;
   case VMX_INSN_VMLAUNCH: case VMX_INSN_VMRESUME:
     r = vmx_vmlaunch(&x->cpu, s, &mem, insn == VMX_INSN_VMRESUME);
+    if (r.outcome == VMX_INSN_FAIL_VALID || r.outcome == VMX_INSN_FAIL_INVALID) trace_vmx_insn(m, in);
     break;
   case VMX_INSN_INVEPT: case VMX_INSN_INVVPID:
     if (!mem_read(m, in, op1, desc, 16)) return true;
