@@ -227,11 +227,29 @@ bool irq_should_stop(struct machine *m, uint64_t prev, uint32_t prev_size)
  * an interrupt): virtual time jumps to the next PIT edge or the
  * extension's deadline, whichever comes first. Nothing else raises
  * interrupts, so when that edge leaves INT low (IRQ0 masked) or there is no
- * edge to come, the vCPU would sleep forever: the run stops and says so. */
+ * edge to come, the vCPU would sleep forever: the run stops and says so.
+ *
+ * A request the extension holds (virt_ops.interrupts_held; SVM: GIF = 0,
+ * or the host's IF = 0 under V_INTR_MASKING) is not recognized, so it does
+ * not end the halt either (AMD APM Vol. 2, "Global Interrupt Flag, STGI
+ * and CLGI Instructions": with GIF = 0 INTR, NMI, SMI and INIT are held
+ * pending; APM Vol. 3, "HLT": only a recognized NMI, SMI, INIT, RESET or
+ * enabled INTR ends the halt). Nothing that halted vCPU does can release
+ * the hold (STGI, VMRUN and #VMEXIT are instructions or exits), so only
+ * the extension's deadline (an NMI it does not hold) can wake it; PIT
+ * edges cannot. */
 static bool wait_for_interrupt(struct machine *m)
 {
-  if (pic_intr(&m->pic) || irq_deadline_due(m) || nmi_ready(m)) return true;
-  uint64_t at = m->irq_check_at;
+  bool intr_wakes = !held(m);
+  if ((pic_intr(&m->pic) && intr_wakes) || irq_deadline_due(m) || nmi_ready(m)) return true;
+  uint64_t at = intr_wakes ? m->irq_check_at : virt_deadline(m);
+  if (at == UINT64_MAX && !intr_wakes) {
+    machine_stop(m, STOP_HALTED, 0,
+                 "guest halted (HLT before rip 0x%llx) with interrupts held (SVM: GIF = 0, or the host's IF = 0 "
+                 "under V_INTR_MASKING): no interrupt or NMI can wake it",
+                 (unsigned long long)m->cpu.rip);
+    return false;
+  }
   if (at == UINT64_MAX) {
     machine_stop(m, STOP_HALTED, 0, "guest halted (HLT before rip 0x%llx) waiting for an interrupt and no timer armed",
                  (unsigned long long)m->cpu.rip);
@@ -247,7 +265,7 @@ static bool wait_for_interrupt(struct machine *m)
   m->insns = at;
   sync_time(m);
   irq_rearm(m);
-  if (pic_intr(&m->pic) || irq_deadline_due(m)) return true;
+  if ((pic_intr(&m->pic) && intr_wakes) || irq_deadline_due(m)) return true;
   machine_stop(m, STOP_HALTED, 0,
                "guest halted (HLT before rip 0x%llx) waiting for an interrupt but IRQ0 masked and no other source",
                (unsigned long long)m->cpu.rip);

@@ -4,7 +4,10 @@
  * and the hypervisor's I/O intercept are decided at the exact instruction,
  * before it has any effect. IN and OUT are then carried out by the model;
  * the string forms run in Unicorn, whose I/O hooks reach the devices
- * through port_read and port_write. */
+ * through port_read and port_write. Unicorn runs REP INS/OUTS one
+ * iteration per pass and the hook fires before each pass, so the checks
+ * precede every iteration and an exit (INSN_EXIT, taken in the hook)
+ * leaves RCX, RSI, RDI and memory as before the instruction. */
 #include "sim/portio.h"
 
 #include <unicorn/unicorn.h>

@@ -15,6 +15,7 @@ hvsim_virt_image(svm_task amd tests/svm/svm_task.c)
 hvsim_virt_image(svm_flags amd tests/svm/svm_flags.c)
 hvsim_virt_image(svm_nmi amd tests/svm/svm_nmi.c)
 hvsim_virt_image(svm_icebp amd tests/svm/svm_icebp.c)
+hvsim_virt_image(svm_strio amd tests/svm/svm_strio.c)
 
 # svm_decode also runs on hvsim --cpu zen2, which has decode assists and
 # RDPRU (no oracle offers them): the image checks the values those
