@@ -280,17 +280,29 @@ void vmx_mtf_exit(struct vmx_exit_info *e);
 #define VMX_DBG_BD (1ull << 13)
 #define VMX_DBG_BS (1ull << 14)
 
+/* The breakpoints DR7 makes trap-like, as a B3-B0 mask: those whose R/Wn
+ * field (bits 17:16 + 4n) is 01 (data writes), 10 (I/O) or 11 (data reads
+ * and writes). R/Wn = 00 is an instruction breakpoint, a fault (SDM Vol.
+ * 3A, "Debug Control Register (DR7)", "Instruction-Breakpoint Exception
+ * Condition", "Data Memory and I/O Breakpoint Exception Conditions"). */
+uint64_t vmx_dr7_trap_breakpoints(uint64_t dr7);
 /* The conditions of a debug trap the processor raised after an
- * instruction, given DR6 before and after it set them: B3-B0 as DR6 now
- * reports them, BS when the trap is a single step — BS newly set, or set
- * with RFLAGS.TF = 1 (`tf`; BS is sticky in DR6, so a single step after an
- * undelivered one shows no change). */
-uint64_t vmx_debug_trap_conditions(uint64_t dr6_before, uint64_t dr6_after, bool tf);
+ * instruction, given DR6 before and after it set them and DR7: B3-B0 of
+ * the data and I/O breakpoints DR6 now reports (an instruction
+ * breakpoint's Bn is a fault on the next instruction, not part of this
+ * trap: QEMU's single step sets Bn for a breakpoint of type "instruction"
+ * whose address is the next RIP, armed or not), BS when the trap is a
+ * single step — BS newly set, or set with RFLAGS.TF = 1 (`tf`; BS is
+ * sticky in DR6, so a single step after an undelivered one shows no
+ * change). */
+uint64_t vmx_debug_trap_conditions(uint64_t dr6_before, uint64_t dr6_after, bool tf, uint64_t dr7);
 /* "Saving Non-Register State" (pending debug exceptions) for a trap-like
  * VM exit that took priority over the debug trap with `conditions`
  * ("Monitor Trap Flag": "MTF VM exits take priority over debug-trap
- * exceptions"): B3-B0 and BS as the trap reported them, bit 12 when one of
- * the B3-B0 matched is enabled in DR7 (L or G). */
+ * exceptions"): BS and B3-B0 of the data and I/O breakpoints as the trap
+ * reported them, bit 12 ("enabled breakpoint", "Guest Non-Register
+ * State": "at least one data or I/O breakpoint was met and was enabled
+ * in DR7") when one of those is enabled in DR7 (Ln or Gn). */
 uint64_t vmx_pending_dbg_of_trap(uint64_t conditions, uint64_t dr7);
 /* "Delivery of Pending Debug Exceptions after VM Entry": the conditions
  * (B3-B0, BS) of the #DB a VM entry delivers before the first guest

@@ -397,9 +397,17 @@ void vmx_mtf_exit(struct vmx_exit_info *e)
 
 /* ---- debug exceptions ------------------------------------------------------ */
 
-uint64_t vmx_debug_trap_conditions(uint64_t dr6_before, uint64_t dr6_after, bool tf)
+uint64_t vmx_dr7_trap_breakpoints(uint64_t dr7)
 {
-  uint64_t c = dr6_after & VMX_DBG_B3_B0;
+  uint64_t mask = 0;
+  for (unsigned i = 0; i < 4; i++)
+    if ((dr7 >> (16 + 4 * i)) & 3) mask |= 1ull << i;
+  return mask;
+}
+
+uint64_t vmx_debug_trap_conditions(uint64_t dr6_before, uint64_t dr6_after, bool tf, uint64_t dr7)
+{
+  uint64_t c = dr6_after & vmx_dr7_trap_breakpoints(dr7);
   bool bs_new = (dr6_after & ~dr6_before & VMX_DBG_BS) != 0;
   if (bs_new || ((dr6_after & VMX_DBG_BS) && tf)) c |= VMX_DBG_BS;
   return c;
@@ -407,9 +415,10 @@ uint64_t vmx_debug_trap_conditions(uint64_t dr6_before, uint64_t dr6_after, bool
 
 uint64_t vmx_pending_dbg_of_trap(uint64_t conditions, uint64_t dr7)
 {
-  uint64_t p = conditions & (VMX_DBG_B3_B0 | VMX_DBG_BS);
+  uint64_t bps = conditions & vmx_dr7_trap_breakpoints(dr7);
+  uint64_t p = bps | (conditions & VMX_DBG_BS);
   for (unsigned i = 0; i < 4; i++)
-    if ((conditions >> i & 1) && (dr7 >> (2 * i) & 3)) p |= VMX_DBG_ENABLED_BP;
+    if ((bps >> i & 1) && (dr7 >> (2 * i) & 3)) p |= VMX_DBG_ENABLED_BP;
   return p;
 }
 

@@ -49,6 +49,7 @@ static uint64_t read_dr6(void)
     return v;
 }
 static void write_dr6(uint64_t v) { __asm__ volatile("mov %0, %%dr6" : : "r"(v)); }
+static void write_dr0(uint64_t v) { __asm__ volatile("mov %0, %%dr0" : : "r"(v)); }
 
 /* The guest's #DB handler (the guest shares the host's IDT): records the
  * saved RIP and DR6, clears TF in the frame so the guest goes on without
@@ -114,6 +115,16 @@ static void single_step(void)
     tap_check(vmread(GUEST_RIP) == (uintptr_t)g_next, "single step under the bitmap: guest RIP after the NOP");
     tap_eq(0, read_dr6() & DR6_BS, "single step under the bitmap: DR6 not updated");
     tap_eq(0, db.count, "single step under the bitmap: the guest's handler did not run");
+
+    /* DR0 naming the next instruction with R/W0 = 00 (DR7 = 400H: an
+     * instruction breakpoint, not enabled) is no condition of the single
+     * step: an instruction breakpoint is a fault of the instruction it
+     * names, and B0 "may be set" only for a condition met. */
+    write_dr0((uintptr_t)g_next);
+    tap_eq(VM_EXITED, enter(0x2 | RFLAGS_TF, 0), "VMRESUME at a NOP with TF = 1, DR0 = the next RIP, R/W0 = 00");
+    tap_eq(EXIT_EXCEPTION, vmx_exit_reason(), "single step, DR0 = next RIP: exception exit");
+    tap_eq(DBG_BS, vmread(EXIT_QUALIFICATION), "single step, DR0 = next RIP: qualification BS alone");
+    write_dr0(0);
 }
 
 static void pending_at_entry(void)
@@ -144,6 +155,15 @@ static void with_mtf(uint32_t proc)
     tap_eq(DBG_BS, vmread(GUEST_PENDING_DBG), "MTF and single step: the trap is saved pending (BS)");
     tap_eq(0, db.count, "MTF and single step: the #DB was not delivered");
     tap_eq(0, read_dr6() & DR6_BS, "MTF and single step: DR6 not updated");
+
+    /* The same with DR0 = the next RIP and R/W0 = 00: the instruction
+     * breakpoint is no part of the saved trap (B0 and bit 12 clear). */
+    write_dr0((uintptr_t)g_next);
+    tap_eq(VM_EXITED, enter(0x2 | RFLAGS_TF, 0), "VMRESUME, TF = 1, MTF, DR0 = the next RIP, R/W0 = 00");
+    tap_eq(EXIT_MTF, vmx_exit_reason(), "MTF, single step, DR0 = next RIP: the MTF exit comes first");
+    tap_eq(DBG_BS, vmread(GUEST_PENDING_DBG), "MTF, single step, DR0 = next RIP: BS alone saved pending");
+    write_dr0(0);
+    tap_eq(VM_EXITED, enter(0x2 | RFLAGS_TF, 0), "VMRESUME at a NOP with TF = 1 and the monitor trap flag, again");
 
     /* Resuming with what the exit saved: the pending #DB is delivered,
      * then the MTF exit comes at the handler's first instruction. */
