@@ -375,14 +375,15 @@ static bool unicorn_debug_trap(const struct vmx_ext *x, const struct machine *m,
  * pending-debug-exceptions field ("Saving Non-Register State": BS, B3-B0,
  * bit 12 for an enabled data or I/O breakpoint) and DR6 is left as it was
  * (nothing was delivered). */
-static bool mtf_before_debug_trap(struct machine *m, uint64_t conditions)
+static bool mtf_before_debug_trap(struct machine *m, uint64_t conditions, uint64_t held)
 {
   struct vmx_ext *x = vmx_ext_of(m);
   if (!x->mtf || !x->step_armed || !conditions || !step_progressed(m)) return false;
   m->cpu.dr[6] = x->dr6_before;
   struct vmx_exit_info e;
   vmx_mtf_exit(&e);
-  e.pending_dbg = vmx_pending_dbg_of_trap(conditions, m->cpu.dr[7]);
+  /* `held`: what a VM entry held for blocking by MOV SS, still pending. */
+  e.pending_dbg = vmx_pending_dbg_of_trap(conditions, m->cpu.dr[7]) | held;
   vmx_ext_exit(m, &e);
   return true;
 }
@@ -425,12 +426,22 @@ bool vmx_ext_event_exits(struct machine *m, const struct pending_event *ev)
   bool sw_exception = type == INTR_TYPE_SW_EXCEPTION, priv = type == INTR_TYPE_PRIV_SW_EXCEPTION;
   bool unicorn_trap = unicorn_debug_trap(x, m, ev);
   uint64_t conditions = 0;
-  if (unicorn_trap)
+  uint64_t held = 0;
+  if (unicorn_trap) {
     conditions = vmx_debug_trap_conditions(x->dr6_before, m->cpu.dr[6], (m->cpu.rflags & RFLAGS_TF) != 0,
                                            m->cpu.dr[7]);
+    /* The first instruction after a VM entry that held pending debug
+     * exceptions for blocking by MOV SS raised its own trap: one #DB
+     * reports both (as a single step after a MOV SS that hit a data
+     * breakpoint does); DR6 gets the held conditions too. */
+    held = x->held_dbg;
+    x->held_dbg = 0;
+    conditions |= held & (VMX_DBG_B3_B0 | VMX_DBG_BS);
+    m->cpu.dr[6] = vmx_dr6_after_delivery(m->cpu.dr[6], held);
+  }
   else if (x->entry_dbg && ev->vector == VEC_DB && !m->delivering)
     conditions = x->entry_dbg_conditions;
-  if (unicorn_trap && mtf_before_debug_trap(m, conditions)) return true;
+  if (unicorn_trap && mtf_before_debug_trap(m, conditions, held)) return true;
   struct vmx_event e_in = { .vector = ev->vector, .has_error = ev->has_error, .error = ev->error,
                             .sw_exception = sw_exception, .priv_sw_exception = priv, .insn_len = ev->insn_len,
                             .protected_mode = (m->cpu.cr0 & CR0_PE) != 0, .fault_address = m->fault.cr2,
@@ -540,6 +551,27 @@ static bool step_progressed(struct machine *m)
   return m->insns != x->step_insns || m->cpu.rip != x->step_rip || m->cpu.gpr[GPR_RSP] != x->step_rsp;
 }
 
+/* Debug exceptions a VM entry held for blocking by MOV SS ("Delivery of
+ * Pending Debug Exceptions after VM Entry"): once the guest's first
+ * instruction has run (or an event was delivered before it, which also
+ * ends the blocking: "after the guest executes one instruction or incurs
+ * an exception"), they are delivered as a #DB with the priority of a trap
+ * on that instruction — after an MTF exit, which saves them pending
+ * instead (vmx_ext_exit). */
+bool vmx_ext_deliver_held_dbg(struct machine *m)
+{
+  struct vmx_ext *x = vmx_ext_of(m);
+  /* Progress is a new RIP or RSP: Unicorn counts a block as it starts,
+   * also one whose first instruction (a VMX instruction) raises #UD. */
+  if (!x->cpu.non_root || !x->held_dbg || (m->cpu.rip == x->held_rip && m->cpu.gpr[GPR_RSP] == x->held_rsp))
+    return false;
+  uint64_t conditions = x->held_dbg & (VMX_DBG_B3_B0 | VMX_DBG_BS);
+  x->held_dbg = 0;
+  trace_event(&m->trace, m->insns, "pending-dbg", "conditions=0x%llx", (unsigned long long)conditions);
+  vmx_ext_deliver_pending_dbg(m, conditions);
+  return true;
+}
+
 /* "Monitor Trap Flag": with the control set the guest runs one
  * instruction per start of Unicorn; at the next boundary (after the
  * instruction, after the delivery of the fault or software event it
@@ -551,11 +583,12 @@ bool vmx_ext_step(struct machine *m)
   struct vmx_ext *x = vmx_ext_of(m);
   if (!x->cpu.non_root) return false;
   x->dr6_before = m->cpu.dr[6];
-  if (!x->mtf) return false;
-  if (x->step_armed && step_progressed(m)) {
+  if (x->mtf && x->step_armed && step_progressed(m)) {
     mtf_exit(m);
     return false;
   }
+  if (vmx_ext_deliver_held_dbg(m)) return false;
+  if (!x->mtf) return x->held_dbg != 0;
   if (!x->step_armed) {
     x->step_armed = true;
     x->step_insns = m->insns;
@@ -571,7 +604,7 @@ bool vmx_ext_step(struct machine *m)
 bool vmx_ext_stepping(struct machine *m)
 {
   struct vmx_ext *x = vmx_ext_of(m);
-  return x->cpu.non_root && x->mtf;
+  return x->cpu.non_root && (x->mtf || x->held_dbg);
 }
 
 /* "VMX-Preemption Timer" (chapter "VMX Non-Root Operation"): the virtual

@@ -514,6 +514,24 @@ static void vmx_pending_dbg_at_entry_rules(void **state)
   assert_int_equal(vmx_dr6_after_delivery(0xFFFF0FF0, VMX_DBG_BS | 0x1), 0xFFFF4FF1);
 }
 
+/* "Delivery of Pending Debug Exceptions after VM Entry": blocking by MOV
+ * SS holds valid pending debug exceptions (the field's B3-B0, bit 12, BS)
+ * for after the first guest instruction; nothing is held without the
+ * blocking, on a vectoring entry, or when nothing valid is pending. */
+static void vmx_pending_dbg_held_by_mov_ss(void **state)
+{
+  (void)state;
+  reset();
+  set(VMCSI_GUEST_PENDING_DBG_EXCEPTIONS, 0x1 | VMX_DBG_ENABLED_BP);
+  assert_int_equal(vmx_pending_dbg_held_at_entry(&v, false, true), 0x1 | VMX_DBG_ENABLED_BP);
+  assert_int_equal(vmx_pending_dbg_held_at_entry(&v, false, false), 0);   /* delivered at once instead */
+  assert_int_equal(vmx_pending_dbg_held_at_entry(&v, true, true), 0);     /* vectoring entry */
+  set(VMCSI_GUEST_PENDING_DBG_EXCEPTIONS, VMX_DBG_BS | 0x2);
+  assert_int_equal(vmx_pending_dbg_held_at_entry(&v, false, true), VMX_DBG_BS | 0x2);
+  set(VMCSI_GUEST_PENDING_DBG_EXCEPTIONS, 0x2);
+  assert_int_equal(vmx_pending_dbg_held_at_entry(&v, false, true), 0);    /* B1 alone is not valid */
+}
+
 /* ---- PAUSE-loop exiting (SDM Vol. 3C, "Instructions That Cause VM Exits
  * Conditionally", PAUSE) ------------------------------------------------ */
 
@@ -1113,6 +1131,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(vmx_pending_dbg_of_trap_sets_enabled_bit),
     cmocka_unit_test(vmx_pending_dbg_of_trap_ignores_instruction_breakpoints),
     cmocka_unit_test(vmx_pending_dbg_at_entry_rules),
+    cmocka_unit_test(vmx_pending_dbg_held_by_mov_ss),
     cmocka_unit_test(vmx_pause_loop_exits_once_window_exceeded_within_gap),
     cmocka_unit_test(vmx_pause_loop_gap_exceeded_starts_a_new_loop),
     cmocka_unit_test(vmx_pause_loop_first_pause_after_entry_never_exits),

@@ -310,6 +310,13 @@ uint64_t vmx_pending_dbg_of_trap(uint64_t conditions, uint64_t dr7);
  * exceptions (BS or bit 12), the entry is not vectoring, and there is no
  * blocking by MOV SS (which holds them). */
 uint64_t vmx_pending_dbg_at_entry(const struct vmcs *v, bool vectoring, bool movss_blocking);
+/* "Delivery of Pending Debug Exceptions after VM Entry": with blocking by
+ * MOV SS the valid pending debug exceptions of a non-vectoring entry "are
+ * held pending or lost as would normally be the case" — held, as after a
+ * MOV SS that hit a debug trap, until the guest's first instruction has
+ * run. The field's B3-B0, bit 12 and BS held this way, 0 when nothing is
+ * held (no blocking by MOV SS, a vectoring entry, nothing valid). */
+uint64_t vmx_pending_dbg_held_at_entry(const struct vmcs *v, bool vectoring, bool movss_blocking);
 /* DR6 once a #DB with `conditions` is delivered ("it updates DR6
  * normally", SDM Vol. 3A "Debug Status Register (DR6)"): the condition
  * bits set, the others kept. */

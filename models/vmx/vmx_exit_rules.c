@@ -429,6 +429,13 @@ uint64_t vmx_pending_dbg_at_entry(const struct vmcs *v, bool vectoring, bool mov
   return p & (VMX_DBG_B3_B0 | VMX_DBG_BS);
 }
 
+uint64_t vmx_pending_dbg_held_at_entry(const struct vmcs *v, bool vectoring, bool movss_blocking)
+{
+  uint64_t p = vmcs_get(v, VMCSI_GUEST_PENDING_DBG_EXCEPTIONS);
+  if (vectoring || !movss_blocking || !(p & (VMX_DBG_BS | VMX_DBG_ENABLED_BP))) return 0;
+  return p & (VMX_DBG_B3_B0 | VMX_DBG_ENABLED_BP | VMX_DBG_BS);
+}
+
 uint64_t vmx_dr6_after_delivery(uint64_t dr6, uint64_t conditions)
 {
   return dr6 | (conditions & (VMX_DBG_B3_B0 | VMX_DBG_BD | VMX_DBG_BS));
