@@ -533,8 +533,14 @@ bool vmx_ext_window_open(struct machine *m)
 
 /* ---- the monitor trap flag and the VMX-preemption timer ---------------------- */
 
+static void complete_rep_iterations(struct machine *m);
+
+/* The MTF exit at the end of a step (vmx_ext_step, or its deadline from
+ * the HLT state): a REP string instruction whose last iteration ran is
+ * complete first. */
 static void mtf_exit(struct machine *m)
 {
+  if (vmx_ext_of(m)->step_armed) complete_rep_iterations(m);
   struct vmx_exit_info e;
   vmx_mtf_exit(&e);
   vmx_ext_exit(m, &e);
@@ -570,6 +576,29 @@ bool vmx_ext_deliver_held_dbg(struct machine *m)
   trace_event(&m->trace, m->insns, "pending-dbg", "conditions=0x%llx", (unsigned long long)conditions);
   vmx_ext_deliver_pending_dbg(m, conditions);
   return true;
+}
+
+/* "Monitor Trap Flag": the MTF exit after an iteration of a REP-prefixed
+ * string instruction is on the boundary after that iteration. Unicorn
+ * run with an instruction count of 1 carries out one iteration per run
+ * and leaves RIP at the instruction even after the last one (its loop
+ * checks the count register before the next iteration; measured: REP
+ * STOSB with RCX = 3 takes four runs, the fourth moving RIP on without
+ * storing). A REP string instruction whose count is exhausted is
+ * complete, so RIP moves past it here before the exit, as the processor's
+ * does after the last iteration. (A REPE/REPNE that ends on ZF already
+ * leaves RIP after it.) */
+static void complete_rep_iterations(struct machine *m)
+{
+  struct vmx_ext *x = vmx_ext_of(m);
+  if (m->cpu.rip != x->step_rip) return;
+  struct insn in;
+  if (!insn_decode(m, m->cpu.rip, &in)) return;
+  if (!(in.zi.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE))) return;
+  if (!vmx_mtf_rep_complete(in.zi.address_width, m->cpu.gpr[GPR_RCX])) return;
+  trace_event(&m->trace, m->insns, "mtf-rep-complete", "rip=0x%llx", (unsigned long long)m->cpu.rip);
+  m->cpu.rip = in.next_rip;
+  m->state_dirty = true;
 }
 
 /* "Monitor Trap Flag": with the control set the guest runs one

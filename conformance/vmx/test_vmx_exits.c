@@ -514,6 +514,21 @@ static void vmx_pending_dbg_at_entry_rules(void **state)
   assert_int_equal(vmx_dr6_after_delivery(0xFFFF0FF0, VMX_DBG_BS | 0x1), 0xFFFF4FF1);
 }
 
+/* "Monitor Trap Flag": a REP string instruction is complete when its
+ * count register, as wide as the address size, is 0; while it is not,
+ * the MTF exit after an iteration leaves RIP at the instruction. */
+static void vmx_mtf_rep_complete_by_address_size(void **state)
+{
+  (void)state;
+  assert_true(vmx_mtf_rep_complete(64, 0));
+  assert_false(vmx_mtf_rep_complete(64, 1));
+  assert_false(vmx_mtf_rep_complete(64, 1ull << 32));
+  assert_true(vmx_mtf_rep_complete(32, 1ull << 32));
+  assert_false(vmx_mtf_rep_complete(32, 0x10000));
+  assert_true(vmx_mtf_rep_complete(16, 0x10000));
+  assert_false(vmx_mtf_rep_complete(16, 0x1));
+}
+
 /* "Delivery of Pending Debug Exceptions after VM Entry": blocking by MOV
  * SS holds valid pending debug exceptions (the field's B3-B0, bit 12, BS)
  * for after the first guest instruction; nothing is held without the
@@ -1132,6 +1147,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(vmx_pending_dbg_of_trap_ignores_instruction_breakpoints),
     cmocka_unit_test(vmx_pending_dbg_at_entry_rules),
     cmocka_unit_test(vmx_pending_dbg_held_by_mov_ss),
+    cmocka_unit_test(vmx_mtf_rep_complete_by_address_size),
     cmocka_unit_test(vmx_pause_loop_exits_once_window_exceeded_within_gap),
     cmocka_unit_test(vmx_pause_loop_gap_exceeded_starts_a_new_loop),
     cmocka_unit_test(vmx_pause_loop_first_pause_after_entry_never_exits),

@@ -269,6 +269,13 @@ bool vmx_mtf_active(const struct vmcs *v);
  * (interruption type 7, "other event", vector 0) whatever the control. */
 bool vmx_mtf_pending_after_entry(const struct vmcs *v);
 void vmx_mtf_exit(struct vmx_exit_info *e);
+/* "Monitor Trap Flag": a REP-prefixed string instruction that does not
+ * fault has its MTF VM exit "on the instruction boundary after that
+ * iteration" — RIP still at the instruction while iterations remain. Once
+ * the count register (CX, ECX or RCX for an `address_width` of 16, 32 or
+ * 64) is 0 the instruction is complete and the boundary is after it: true
+ * then. */
+bool vmx_mtf_rep_complete(unsigned address_width, uint64_t rcx);
 
 /* ---- debug exceptions ------------------------------------------------------
  * The pending-debug-exceptions field ("Guest Non-Register State"), the #DB

@@ -395,6 +395,13 @@ void vmx_mtf_exit(struct vmx_exit_info *e)
   *e = (struct vmx_exit_info){ .reason = VMX_EXIT_MONITOR_TRAP_FLAG };
 }
 
+bool vmx_mtf_rep_complete(unsigned address_width, uint64_t rcx)
+{
+  if (address_width == 16) return (rcx & 0xFFFF) == 0;
+  if (address_width == 32) return (rcx & 0xFFFFFFFFull) == 0;
+  return rcx == 0;
+}
+
 /* ---- debug exceptions ------------------------------------------------------ */
 
 uint64_t vmx_dr7_trap_breakpoints(uint64_t dr7)
