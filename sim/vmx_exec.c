@@ -269,6 +269,11 @@ bool vmx_ext_execute(struct machine *m, struct insn *in)
   enum vmx_insn insn;
   unsigned reason;
   if (!which(in->zi.mnemonic, &insn, &reason)) return false;
+  /* Unicorn raises the #UD of a VMX instruction that follows a stepped
+   * instruction in the same translation block before its instruction
+   * count ends the run: a #DB held for blocking by MOV SS is due first,
+   * before this instruction. */
+  if (vmx_ext_deliver_held_dbg(m)) return true;
   struct vmx_ext *x = vmx_ext_of(m);
   struct cpu_state *s = &m->cpu;
   struct vmx_mem_ops mem = vmx_ext_mem(m);

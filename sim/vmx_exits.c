@@ -356,25 +356,34 @@ static bool step_progressed(struct machine *m);
 
 /* A debug exception Unicorn raised after a guest instruction (a single
  * step: QEMU sets DR6 then raises #DB), as opposed to the machine's own
- * (ICEBP, the pending debug exceptions of a VM entry) and nested faults. */
+ * (ICEBP, the pending debug exceptions of a VM entry) and nested faults.
+ * Unicorn 2.1 raises no data-breakpoint #DB here: the machine's MOV to DR7
+ * goes through uc_reg_write, which arms none of QEMU's watchpoints, and
+ * even a watchpoint armed by a native MOV to DR7 never fires (measured,
+ * docs/vmx.md); the rules below still take B3-B0 of data and I/O
+ * breakpoints as trap conditions, for any source that sets them. */
 static bool unicorn_debug_trap(const struct vmx_ext *x, const struct machine *m, const struct pending_event *ev)
 {
   return ev->vector == VEC_DB && !ev->software && !ev->external && !m->delivering && !x->injecting && !x->entry_dbg;
 }
 
 /* "Monitor Trap Flag": "MTF VM exits take priority over debug-trap
- * exceptions". After a stepped instruction that raised a single-step trap,
- * the MTF exit comes instead of the #DB; the trap stays pending in the
- * pending-debug-exceptions field ("Saving Non-Register State": BS with
- * RFLAGS.TF = 1) and DR6 is left as it was (nothing was delivered). */
-static bool mtf_before_debug_trap(struct machine *m, uint64_t conditions)
+ * exceptions". After a stepped instruction that raised a debug trap — a
+ * single step (BS) or a data or I/O breakpoint (B3-B0 of breakpoints DR7
+ * makes trap-like; `conditions` holds no others) — the MTF exit comes
+ * instead of the #DB; the trap stays pending in the
+ * pending-debug-exceptions field ("Saving Non-Register State": BS, B3-B0,
+ * bit 12 for an enabled data or I/O breakpoint) and DR6 is left as it was
+ * (nothing was delivered). */
+static bool mtf_before_debug_trap(struct machine *m, uint64_t conditions, uint64_t held)
 {
   struct vmx_ext *x = vmx_ext_of(m);
-  if (!x->mtf || !x->step_armed || !(conditions & VMX_DBG_BS) || !step_progressed(m)) return false;
+  if (!x->mtf || !x->step_armed || !conditions || !step_progressed(m)) return false;
   m->cpu.dr[6] = x->dr6_before;
   struct vmx_exit_info e;
   vmx_mtf_exit(&e);
-  e.pending_dbg = vmx_pending_dbg_of_trap(conditions, m->cpu.dr[7]);
+  /* `held`: what a VM entry held for blocking by MOV SS, still pending. */
+  e.pending_dbg = vmx_pending_dbg_of_trap(conditions, m->cpu.dr[7]) | held;
   vmx_ext_exit(m, &e);
   return true;
 }
@@ -417,11 +426,22 @@ bool vmx_ext_event_exits(struct machine *m, const struct pending_event *ev)
   bool sw_exception = type == INTR_TYPE_SW_EXCEPTION, priv = type == INTR_TYPE_PRIV_SW_EXCEPTION;
   bool unicorn_trap = unicorn_debug_trap(x, m, ev);
   uint64_t conditions = 0;
-  if (unicorn_trap)
-    conditions = vmx_debug_trap_conditions(x->dr6_before, m->cpu.dr[6], (m->cpu.rflags & RFLAGS_TF) != 0);
+  uint64_t held = 0;
+  if (unicorn_trap) {
+    conditions = vmx_debug_trap_conditions(x->dr6_before, m->cpu.dr[6], (m->cpu.rflags & RFLAGS_TF) != 0,
+                                           m->cpu.dr[7]);
+    /* The first instruction after a VM entry that held pending debug
+     * exceptions for blocking by MOV SS raised its own trap: one #DB
+     * reports both (as a single step after a MOV SS that hit a data
+     * breakpoint does); DR6 gets the held conditions too. */
+    held = x->held_dbg;
+    x->held_dbg = 0;
+    conditions |= held & (VMX_DBG_B3_B0 | VMX_DBG_BS);
+    m->cpu.dr[6] = vmx_dr6_after_delivery(m->cpu.dr[6], held);
+  }
   else if (x->entry_dbg && ev->vector == VEC_DB && !m->delivering)
     conditions = x->entry_dbg_conditions;
-  if (unicorn_trap && mtf_before_debug_trap(m, conditions)) return true;
+  if (unicorn_trap && mtf_before_debug_trap(m, conditions, held)) return true;
   struct vmx_event e_in = { .vector = ev->vector, .has_error = ev->has_error, .error = ev->error,
                             .sw_exception = sw_exception, .priv_sw_exception = priv, .insn_len = ev->insn_len,
                             .protected_mode = (m->cpu.cr0 & CR0_PE) != 0, .fault_address = m->fault.cr2,
@@ -513,8 +533,14 @@ bool vmx_ext_window_open(struct machine *m)
 
 /* ---- the monitor trap flag and the VMX-preemption timer ---------------------- */
 
+static void complete_rep_iterations(struct machine *m);
+
+/* The MTF exit at the end of a step (vmx_ext_step, or its deadline from
+ * the HLT state): a REP string instruction whose last iteration ran is
+ * complete first. */
 static void mtf_exit(struct machine *m)
 {
+  if (vmx_ext_of(m)->step_armed) complete_rep_iterations(m);
   struct vmx_exit_info e;
   vmx_mtf_exit(&e);
   vmx_ext_exit(m, &e);
@@ -531,6 +557,50 @@ static bool step_progressed(struct machine *m)
   return m->insns != x->step_insns || m->cpu.rip != x->step_rip || m->cpu.gpr[GPR_RSP] != x->step_rsp;
 }
 
+/* Debug exceptions a VM entry held for blocking by MOV SS ("Delivery of
+ * Pending Debug Exceptions after VM Entry"): once the guest's first
+ * instruction has run (or an event was delivered before it, which also
+ * ends the blocking: "after the guest executes one instruction or incurs
+ * an exception"), they are delivered as a #DB with the priority of a trap
+ * on that instruction — after an MTF exit, which saves them pending
+ * instead (vmx_ext_exit). */
+bool vmx_ext_deliver_held_dbg(struct machine *m)
+{
+  struct vmx_ext *x = vmx_ext_of(m);
+  /* Progress is a new RIP or RSP: Unicorn counts a block as it starts,
+   * also one whose first instruction (a VMX instruction) raises #UD. */
+  if (!x->cpu.non_root || !x->held_dbg || (m->cpu.rip == x->held_rip && m->cpu.gpr[GPR_RSP] == x->held_rsp))
+    return false;
+  uint64_t conditions = x->held_dbg & (VMX_DBG_B3_B0 | VMX_DBG_BS);
+  x->held_dbg = 0;
+  trace_event(&m->trace, m->insns, "pending-dbg", "conditions=0x%llx", (unsigned long long)conditions);
+  vmx_ext_deliver_pending_dbg(m, conditions);
+  return true;
+}
+
+/* "Monitor Trap Flag": the MTF exit after an iteration of a REP-prefixed
+ * string instruction is on the boundary after that iteration. Unicorn
+ * run with an instruction count of 1 carries out one iteration per run
+ * and leaves RIP at the instruction even after the last one (its loop
+ * checks the count register before the next iteration; measured: REP
+ * STOSB with RCX = 3 takes four runs, the fourth moving RIP on without
+ * storing). A REP string instruction whose count is exhausted is
+ * complete, so RIP moves past it here before the exit, as the processor's
+ * does after the last iteration. (A REPE/REPNE that ends on ZF already
+ * leaves RIP after it.) */
+static void complete_rep_iterations(struct machine *m)
+{
+  struct vmx_ext *x = vmx_ext_of(m);
+  if (m->cpu.rip != x->step_rip) return;
+  struct insn in;
+  if (!insn_decode(m, m->cpu.rip, &in)) return;
+  if (!(in.zi.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE))) return;
+  if (!vmx_mtf_rep_complete(in.zi.address_width, m->cpu.gpr[GPR_RCX])) return;
+  trace_event(&m->trace, m->insns, "mtf-rep-complete", "rip=0x%llx", (unsigned long long)m->cpu.rip);
+  m->cpu.rip = in.next_rip;
+  m->state_dirty = true;
+}
+
 /* "Monitor Trap Flag": with the control set the guest runs one
  * instruction per start of Unicorn; at the next boundary (after the
  * instruction, after the delivery of the fault or software event it
@@ -542,11 +612,12 @@ bool vmx_ext_step(struct machine *m)
   struct vmx_ext *x = vmx_ext_of(m);
   if (!x->cpu.non_root) return false;
   x->dr6_before = m->cpu.dr[6];
-  if (!x->mtf) return false;
-  if (x->step_armed && step_progressed(m)) {
+  if (x->mtf && x->step_armed && step_progressed(m)) {
     mtf_exit(m);
     return false;
   }
+  if (vmx_ext_deliver_held_dbg(m)) return false;
+  if (!x->mtf) return x->held_dbg != 0;
   if (!x->step_armed) {
     x->step_armed = true;
     x->step_insns = m->insns;
@@ -562,7 +633,7 @@ bool vmx_ext_step(struct machine *m)
 bool vmx_ext_stepping(struct machine *m)
 {
   struct vmx_ext *x = vmx_ext_of(m);
-  return x->cpu.non_root && x->mtf;
+  return x->cpu.non_root && (x->mtf || x->held_dbg);
 }
 
 /* "VMX-Preemption Timer" (chapter "VMX Non-Root Operation"): the virtual

@@ -113,9 +113,15 @@ static void stop_timer(struct machine *m)
   vmx_save_preemption_timer(&x->cpu.current, left);
 }
 
-void vmx_ext_exit(struct machine *m, const struct vmx_exit_info *e)
+void vmx_ext_exit(struct machine *m, const struct vmx_exit_info *exit_info)
 {
   struct vmx_ext *x = ext(m);
+  /* "Saving Non-Register State": debug exceptions a VM entry held for
+   * blocking by MOV SS and not yet delivered are still pending. */
+  struct vmx_exit_info held = *exit_info;
+  if (x->held_dbg && !held.pending_dbg) held.pending_dbg = x->held_dbg;
+  x->held_dbg = 0;
+  const struct vmx_exit_info *e = &held;
   struct vmx_mem_ops mem = vmx_ext_mem(m);
   struct vmx_msr_ops msr = vmx_ext_msrs(m);
   unsigned basic = e->reason & 0xFFFF;
@@ -191,6 +197,24 @@ static void inject(struct machine *m)
   x->injecting = false;
 }
 
+bool vmx_ext_deliver_pending_dbg(struct machine *m, uint64_t conditions)
+{
+  struct vmx_ext *x = ext(m);
+  struct pending_event ev = { .valid = true, .vector = VEC_DB };
+  x->dr6_before = m->cpu.dr[6];
+  x->entry_dbg = true;
+  x->entry_dbg_conditions = conditions;
+  deliver_event(m, &ev);
+  x->entry_dbg = false;
+  if (!x->cpu.non_root) return true;
+  m->cpu.dr[6] = vmx_dr6_after_delivery(m->cpu.dr[6], conditions);
+  x->dr6_before = m->cpu.dr[6];
+  /* The delivery woke a guest in the HLT state. */
+  m->cpu.halted = false;
+  m->state_dirty = true;
+  return false;
+}
+
 /* "Delivery of Pending Debug Exceptions after VM Entry": a non-vectoring
  * VM entry without blocking by MOV SS delivers the valid pending debug
  * exceptions as a #DB before the first guest instruction, with the
@@ -200,23 +224,27 @@ static void inject(struct machine *m)
  * the conditions, DR6 untouched), else it "updates DR6 normally". With the
  * monitor trap flag the MTF exit follows its delivery ("a pending event
  * (e.g., debug exception ...) is delivered before an instruction can
- * execute"). Not modelled: a guest entered in the HLT state keeps them
- * pending undelivered. True when the entry ended in a VM exit. */
+ * execute"). The HLT activity state is not among those that ignore the
+ * field (shutdown, wait-for-SIPI) and does not block the #DB: it is
+ * delivered at once, from the HLT state (an exit saves HLT; Bochs 2.7
+ * the same), and its delivery through the guest IDT wakes the guest.
+ * Blocking by MOV SS holds them (x->held_dbg) for after the guest's first
+ * instruction (vmx_ext_step). True when the entry ended in a VM exit. */
 static bool deliver_pending_dbg(struct machine *m, bool vectoring)
 {
   struct vmx_ext *x = ext(m);
   x->dr6_before = m->cpu.dr[6];
+  x->held_dbg = vmx_pending_dbg_held_at_entry(&x->cpu.current, vectoring, m->cpu.movss_blocking);
+  if (x->held_dbg) {
+    trace_event(&m->trace, m->insns, "vmentry-pending-dbg", "held=0x%llx", (unsigned long long)x->held_dbg);
+    x->held_rip = m->cpu.rip;
+    x->held_rsp = m->cpu.gpr[GPR_RSP];
+    return false;
+  }
   uint64_t conditions = vmx_pending_dbg_at_entry(&x->cpu.current, vectoring, m->cpu.movss_blocking);
-  if (!conditions || m->cpu.halted) return false;
+  if (!conditions) return false;
   trace_event(&m->trace, m->insns, "vmentry-pending-dbg", "conditions=0x%llx", (unsigned long long)conditions);
-  struct pending_event ev = { .valid = true, .vector = VEC_DB };
-  x->entry_dbg = true;
-  x->entry_dbg_conditions = conditions;
-  deliver_event(m, &ev);
-  x->entry_dbg = false;
-  if (!x->cpu.non_root) return true;
-  m->cpu.dr[6] = vmx_dr6_after_delivery(m->cpu.dr[6], conditions);
-  x->dr6_before = m->cpu.dr[6];
+  if (vmx_ext_deliver_pending_dbg(m, conditions)) return true;
   if (!x->mtf) return false;
   struct vmx_exit_info e;
   vmx_mtf_exit(&e);

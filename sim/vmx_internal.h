@@ -46,6 +46,14 @@ struct vmx_ext {
   uint64_t dr6_before;
   bool entry_dbg;
   uint64_t entry_dbg_conditions;
+  /* Pending debug exceptions a VM entry held because of blocking by MOV
+   * SS (the field's B3-B0, bit 12, BS; 0: none). The guest's first
+   * instruction runs as a step from RIP/RSP `held_rip`/`held_rsp` (an
+   * instruction that changes neither, a jump to itself, is not seen to
+   * retire); after it they are delivered (merged
+   * into the #DB of that instruction's own single step), and an exit
+   * before that saves them pending. */
+  uint64_t held_dbg, held_rip, held_rsp;
   bool iret_unblocked;
   uint64_t iret_rip, iret_insns;
   uint64_t entries, entry_failures;
@@ -105,6 +113,18 @@ struct vmx_insn_operands vmx_ext_operands(struct insn *in, const ZydisDecodedOpe
 
 /* A Zydis register's number in the VMX layouts (RAX=0 ... R15=15), or -1. */
 int vmx_ext_gpr_number(ZydisRegister r);
+
+/* Delivers a #DB with `conditions` (B3-B0, BS) that no instruction
+ * raised — pending debug exceptions of a VM entry ([loop]): exit 0 under
+ * the exception bitmap (qualification: the conditions, DR6 untouched),
+ * else through the guest IDT with DR6 updated, which wakes a guest in the
+ * HLT state. True when it ended in a VM exit. */
+bool vmx_ext_deliver_pending_dbg(struct machine *m, uint64_t conditions);
+
+/* Delivers the #DB a VM entry held for blocking by MOV SS once the
+ * guest's first instruction has run ([loop]); true when it did (through
+ * the guest IDT or as a VM exit), false when nothing is due. */
+bool vmx_ext_deliver_held_dbg(struct machine *m);
 
 /* Delivers an exception at m->cpu.rip ([loop]). */
 void vmx_ext_raise(struct machine *m, uint8_t vector, bool has_error, uint32_t error);

@@ -441,27 +441,59 @@ static void vmx_exception_exit_debug_qualification_is_the_conditions(void **stat
 
 /* The conditions of a trap Unicorn raised, from DR6 before and after: BS
  * when newly set, or set (sticky) with TF = 1; not a stale BS with TF = 0;
- * B3-B0 as DR6 reports them now. */
+ * B3-B0 as DR6 reports them now for the data and I/O breakpoints of DR7
+ * (R/W0 = 01 is bits 17:16 = 01, R/W2 = 11 bits 25:24). */
 static void vmx_debug_trap_conditions_from_dr6(void **state)
 {
   (void)state;
+  const uint64_t init = 0xFFFF0FF0, w0 = 0x400 | 1ull << 16, rw2 = 0x400 | 3ull << 24;
+  assert_int_equal(vmx_debug_trap_conditions(init, init | VMX_DBG_BS, true, 0x400), VMX_DBG_BS);
+  assert_int_equal(vmx_debug_trap_conditions(init | VMX_DBG_BS, init | VMX_DBG_BS, true, 0x400), VMX_DBG_BS);
+  assert_int_equal(vmx_debug_trap_conditions(init | VMX_DBG_BS, init | VMX_DBG_BS, false, 0x400), 0);
+  assert_int_equal(vmx_debug_trap_conditions(init | VMX_DBG_BS, init | VMX_DBG_BS | 0x4, false, rw2), 0x4);
+  assert_int_equal(vmx_debug_trap_conditions(init, init | 0x1, false, w0), 0x1);
+  assert_int_equal(vmx_debug_trap_conditions(init, init | 0x1 | VMX_DBG_BS, true, w0), 0x1 | VMX_DBG_BS);
+}
+
+/* An instruction breakpoint (R/Wn = 00) is a fault on the instruction it
+ * names, never part of a trap: QEMU's single step reports B0 when DR0 is
+ * the next RIP with R/W0 = 00 (DR7's reset value), and that B0 is not a
+ * condition of the single-step trap. I/O breakpoints (R/Wn = 10) are. */
+static void vmx_debug_trap_conditions_drop_instruction_breakpoints(void **state)
+{
+  (void)state;
   const uint64_t init = 0xFFFF0FF0;
-  assert_int_equal(vmx_debug_trap_conditions(init, init | VMX_DBG_BS, true), VMX_DBG_BS);
-  assert_int_equal(vmx_debug_trap_conditions(init | VMX_DBG_BS, init | VMX_DBG_BS, true), VMX_DBG_BS);
-  assert_int_equal(vmx_debug_trap_conditions(init | VMX_DBG_BS, init | VMX_DBG_BS | 0x4, false), 0x4);
-  assert_int_equal(vmx_debug_trap_conditions(init, init | 0x1, false), 0x1);
+  assert_int_equal(vmx_debug_trap_conditions(init, init | 0x1 | VMX_DBG_BS, true, 0x400), VMX_DBG_BS);
+  assert_int_equal(vmx_debug_trap_conditions(init, init | 0x1, false, 0x401), 0);
+  assert_int_equal(vmx_debug_trap_conditions(init, init | 0x8, false, 0x400 | 2ull << 28), 0x8);
+  assert_int_equal(vmx_dr7_trap_breakpoints(0x400), 0);
+  assert_int_equal(vmx_dr7_trap_breakpoints(0x400 | 1ull << 16 | 2ull << 20 | 3ull << 24), 0x7);
+  assert_int_equal(vmx_dr7_trap_breakpoints(0xFFFF0400ull), 0xF);
 }
 
 /* "Saving Non-Register State": what an MTF exit that took priority over a
- * debug trap saves — BS, B3-B0, bit 12 only for a matched breakpoint DR7
- * enables (L0 is bit 0, G1 bit 3). */
+ * debug trap saves — BS, B3-B0 of data and I/O breakpoints, bit 12 only
+ * for a matched data or I/O breakpoint DR7 enables (L0 is bit 0, G1 bit
+ * 3; R/W0 bits 17:16, R/W1 bits 21:20). */
 static void vmx_pending_dbg_of_trap_sets_enabled_bit(void **state)
 {
   (void)state;
+  const uint64_t w0 = 1ull << 16, rw1 = 3ull << 20;
   assert_int_equal(vmx_pending_dbg_of_trap(VMX_DBG_BS, 0x400), VMX_DBG_BS);
-  assert_int_equal(vmx_pending_dbg_of_trap(VMX_DBG_BS | 0x1, 0x401), VMX_DBG_BS | 0x1 | VMX_DBG_ENABLED_BP);
-  assert_int_equal(vmx_pending_dbg_of_trap(0x2, 0x408), 0x2 | VMX_DBG_ENABLED_BP);
-  assert_int_equal(vmx_pending_dbg_of_trap(0x2, 0x401), 0x2);  /* B1 matched, only breakpoint 0 enabled */
+  assert_int_equal(vmx_pending_dbg_of_trap(VMX_DBG_BS | 0x1, 0x401 | w0), VMX_DBG_BS | 0x1 | VMX_DBG_ENABLED_BP);
+  assert_int_equal(vmx_pending_dbg_of_trap(0x2, 0x408 | rw1), 0x2 | VMX_DBG_ENABLED_BP);
+  assert_int_equal(vmx_pending_dbg_of_trap(0x2, 0x401 | w0 | rw1), 0x2);  /* B1 matched, only breakpoint 0 enabled */
+}
+
+/* "Guest Non-Register State", bit 12: "at least one data or I/O
+ * breakpoint was met and was enabled" — an enabled instruction
+ * breakpoint (R/W0 = 00, L0 = 1) neither sets it nor is saved as B0. */
+static void vmx_pending_dbg_of_trap_ignores_instruction_breakpoints(void **state)
+{
+  (void)state;
+  assert_int_equal(vmx_pending_dbg_of_trap(VMX_DBG_BS | 0x1, 0x401), VMX_DBG_BS);
+  assert_int_equal(vmx_pending_dbg_of_trap(0x1, 0x401), 0);
+  assert_int_equal(vmx_pending_dbg_of_trap(0x1, 0x402 | 2ull << 16), 0x1 | VMX_DBG_ENABLED_BP);  /* I/O, G0 */
 }
 
 /* "Delivery of Pending Debug Exceptions after VM Entry": valid pending
@@ -480,6 +512,39 @@ static void vmx_pending_dbg_at_entry_rules(void **state)
   set(VMCSI_GUEST_PENDING_DBG_EXCEPTIONS, 0x1);
   assert_int_equal(vmx_pending_dbg_at_entry(&v, false, false), 0);
   assert_int_equal(vmx_dr6_after_delivery(0xFFFF0FF0, VMX_DBG_BS | 0x1), 0xFFFF4FF1);
+}
+
+/* "Monitor Trap Flag": a REP string instruction is complete when its
+ * count register, as wide as the address size, is 0; while it is not,
+ * the MTF exit after an iteration leaves RIP at the instruction. */
+static void vmx_mtf_rep_complete_by_address_size(void **state)
+{
+  (void)state;
+  assert_true(vmx_mtf_rep_complete(64, 0));
+  assert_false(vmx_mtf_rep_complete(64, 1));
+  assert_false(vmx_mtf_rep_complete(64, 1ull << 32));
+  assert_true(vmx_mtf_rep_complete(32, 1ull << 32));
+  assert_false(vmx_mtf_rep_complete(32, 0x10000));
+  assert_true(vmx_mtf_rep_complete(16, 0x10000));
+  assert_false(vmx_mtf_rep_complete(16, 0x1));
+}
+
+/* "Delivery of Pending Debug Exceptions after VM Entry": blocking by MOV
+ * SS holds valid pending debug exceptions (the field's B3-B0, bit 12, BS)
+ * for after the first guest instruction; nothing is held without the
+ * blocking, on a vectoring entry, or when nothing valid is pending. */
+static void vmx_pending_dbg_held_by_mov_ss(void **state)
+{
+  (void)state;
+  reset();
+  set(VMCSI_GUEST_PENDING_DBG_EXCEPTIONS, 0x1 | VMX_DBG_ENABLED_BP);
+  assert_int_equal(vmx_pending_dbg_held_at_entry(&v, false, true), 0x1 | VMX_DBG_ENABLED_BP);
+  assert_int_equal(vmx_pending_dbg_held_at_entry(&v, false, false), 0);   /* delivered at once instead */
+  assert_int_equal(vmx_pending_dbg_held_at_entry(&v, true, true), 0);     /* vectoring entry */
+  set(VMCSI_GUEST_PENDING_DBG_EXCEPTIONS, VMX_DBG_BS | 0x2);
+  assert_int_equal(vmx_pending_dbg_held_at_entry(&v, false, true), VMX_DBG_BS | 0x2);
+  set(VMCSI_GUEST_PENDING_DBG_EXCEPTIONS, 0x2);
+  assert_int_equal(vmx_pending_dbg_held_at_entry(&v, false, true), 0);    /* B1 alone is not valid */
 }
 
 /* ---- PAUSE-loop exiting (SDM Vol. 3C, "Instructions That Cause VM Exits
@@ -1077,8 +1142,12 @@ int main(int argc, char **argv)
     cmocka_unit_test(vmx_exception_exit_icebp_is_privileged_software_exception),
     cmocka_unit_test(vmx_exception_exit_debug_qualification_is_the_conditions),
     cmocka_unit_test(vmx_debug_trap_conditions_from_dr6),
+    cmocka_unit_test(vmx_debug_trap_conditions_drop_instruction_breakpoints),
     cmocka_unit_test(vmx_pending_dbg_of_trap_sets_enabled_bit),
+    cmocka_unit_test(vmx_pending_dbg_of_trap_ignores_instruction_breakpoints),
     cmocka_unit_test(vmx_pending_dbg_at_entry_rules),
+    cmocka_unit_test(vmx_pending_dbg_held_by_mov_ss),
+    cmocka_unit_test(vmx_mtf_rep_complete_by_address_size),
     cmocka_unit_test(vmx_pause_loop_exits_once_window_exceeded_within_gap),
     cmocka_unit_test(vmx_pause_loop_gap_exceeded_starts_a_new_loop),
     cmocka_unit_test(vmx_pause_loop_first_pause_after_entry_never_exits),

@@ -269,6 +269,13 @@ bool vmx_mtf_active(const struct vmcs *v);
  * (interruption type 7, "other event", vector 0) whatever the control. */
 bool vmx_mtf_pending_after_entry(const struct vmcs *v);
 void vmx_mtf_exit(struct vmx_exit_info *e);
+/* "Monitor Trap Flag": a REP-prefixed string instruction that does not
+ * fault has its MTF VM exit "on the instruction boundary after that
+ * iteration" — RIP still at the instruction while iterations remain. Once
+ * the count register (CX, ECX or RCX for an `address_width` of 16, 32 or
+ * 64) is 0 the instruction is complete and the boundary is after it: true
+ * then. */
+bool vmx_mtf_rep_complete(unsigned address_width, uint64_t rcx);
 
 /* ---- debug exceptions ------------------------------------------------------
  * The pending-debug-exceptions field ("Guest Non-Register State"), the #DB
@@ -280,17 +287,29 @@ void vmx_mtf_exit(struct vmx_exit_info *e);
 #define VMX_DBG_BD (1ull << 13)
 #define VMX_DBG_BS (1ull << 14)
 
+/* The breakpoints DR7 makes trap-like, as a B3-B0 mask: those whose R/Wn
+ * field (bits 17:16 + 4n) is 01 (data writes), 10 (I/O) or 11 (data reads
+ * and writes). R/Wn = 00 is an instruction breakpoint, a fault (SDM Vol.
+ * 3A, "Debug Control Register (DR7)", "Instruction-Breakpoint Exception
+ * Condition", "Data Memory and I/O Breakpoint Exception Conditions"). */
+uint64_t vmx_dr7_trap_breakpoints(uint64_t dr7);
 /* The conditions of a debug trap the processor raised after an
- * instruction, given DR6 before and after it set them: B3-B0 as DR6 now
- * reports them, BS when the trap is a single step — BS newly set, or set
- * with RFLAGS.TF = 1 (`tf`; BS is sticky in DR6, so a single step after an
- * undelivered one shows no change). */
-uint64_t vmx_debug_trap_conditions(uint64_t dr6_before, uint64_t dr6_after, bool tf);
+ * instruction, given DR6 before and after it set them and DR7: B3-B0 of
+ * the data and I/O breakpoints DR6 now reports (an instruction
+ * breakpoint's Bn is a fault on the next instruction, not part of this
+ * trap: QEMU's single step sets Bn for a breakpoint of type "instruction"
+ * whose address is the next RIP, armed or not), BS when the trap is a
+ * single step — BS newly set, or set with RFLAGS.TF = 1 (`tf`; BS is
+ * sticky in DR6, so a single step after an undelivered one shows no
+ * change). */
+uint64_t vmx_debug_trap_conditions(uint64_t dr6_before, uint64_t dr6_after, bool tf, uint64_t dr7);
 /* "Saving Non-Register State" (pending debug exceptions) for a trap-like
  * VM exit that took priority over the debug trap with `conditions`
  * ("Monitor Trap Flag": "MTF VM exits take priority over debug-trap
- * exceptions"): B3-B0 and BS as the trap reported them, bit 12 when one of
- * the B3-B0 matched is enabled in DR7 (L or G). */
+ * exceptions"): BS and B3-B0 of the data and I/O breakpoints as the trap
+ * reported them, bit 12 ("enabled breakpoint", "Guest Non-Register
+ * State": "at least one data or I/O breakpoint was met and was enabled
+ * in DR7") when one of those is enabled in DR7 (Ln or Gn). */
 uint64_t vmx_pending_dbg_of_trap(uint64_t conditions, uint64_t dr7);
 /* "Delivery of Pending Debug Exceptions after VM Entry": the conditions
  * (B3-B0, BS) of the #DB a VM entry delivers before the first guest
@@ -298,6 +317,13 @@ uint64_t vmx_pending_dbg_of_trap(uint64_t conditions, uint64_t dr7);
  * exceptions (BS or bit 12), the entry is not vectoring, and there is no
  * blocking by MOV SS (which holds them). */
 uint64_t vmx_pending_dbg_at_entry(const struct vmcs *v, bool vectoring, bool movss_blocking);
+/* "Delivery of Pending Debug Exceptions after VM Entry": with blocking by
+ * MOV SS the valid pending debug exceptions of a non-vectoring entry "are
+ * held pending or lost as would normally be the case" — held, as after a
+ * MOV SS that hit a debug trap, until the guest's first instruction has
+ * run. The field's B3-B0, bit 12 and BS held this way, 0 when nothing is
+ * held (no blocking by MOV SS, a vectoring entry, nothing valid). */
+uint64_t vmx_pending_dbg_held_at_entry(const struct vmcs *v, bool vectoring, bool movss_blocking);
 /* DR6 once a #DB with `conditions` is delivered ("it updates DR6
  * normally", SDM Vol. 3A "Debug Status Register (DR6)"): the condition
  * bits set, the others kept. */

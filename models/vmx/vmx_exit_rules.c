@@ -395,11 +395,26 @@ void vmx_mtf_exit(struct vmx_exit_info *e)
   *e = (struct vmx_exit_info){ .reason = VMX_EXIT_MONITOR_TRAP_FLAG };
 }
 
+bool vmx_mtf_rep_complete(unsigned address_width, uint64_t rcx)
+{
+  if (address_width == 16) return (rcx & 0xFFFF) == 0;
+  if (address_width == 32) return (rcx & 0xFFFFFFFFull) == 0;
+  return rcx == 0;
+}
+
 /* ---- debug exceptions ------------------------------------------------------ */
 
-uint64_t vmx_debug_trap_conditions(uint64_t dr6_before, uint64_t dr6_after, bool tf)
+uint64_t vmx_dr7_trap_breakpoints(uint64_t dr7)
 {
-  uint64_t c = dr6_after & VMX_DBG_B3_B0;
+  uint64_t mask = 0;
+  for (unsigned i = 0; i < 4; i++)
+    if ((dr7 >> (16 + 4 * i)) & 3) mask |= 1ull << i;
+  return mask;
+}
+
+uint64_t vmx_debug_trap_conditions(uint64_t dr6_before, uint64_t dr6_after, bool tf, uint64_t dr7)
+{
+  uint64_t c = dr6_after & vmx_dr7_trap_breakpoints(dr7);
   bool bs_new = (dr6_after & ~dr6_before & VMX_DBG_BS) != 0;
   if (bs_new || ((dr6_after & VMX_DBG_BS) && tf)) c |= VMX_DBG_BS;
   return c;
@@ -407,9 +422,10 @@ uint64_t vmx_debug_trap_conditions(uint64_t dr6_before, uint64_t dr6_after, bool
 
 uint64_t vmx_pending_dbg_of_trap(uint64_t conditions, uint64_t dr7)
 {
-  uint64_t p = conditions & (VMX_DBG_B3_B0 | VMX_DBG_BS);
+  uint64_t bps = conditions & vmx_dr7_trap_breakpoints(dr7);
+  uint64_t p = bps | (conditions & VMX_DBG_BS);
   for (unsigned i = 0; i < 4; i++)
-    if ((conditions >> i & 1) && (dr7 >> (2 * i) & 3)) p |= VMX_DBG_ENABLED_BP;
+    if ((bps >> i & 1) && (dr7 >> (2 * i) & 3)) p |= VMX_DBG_ENABLED_BP;
   return p;
 }
 
@@ -418,6 +434,13 @@ uint64_t vmx_pending_dbg_at_entry(const struct vmcs *v, bool vectoring, bool mov
   uint64_t p = vmcs_get(v, VMCSI_GUEST_PENDING_DBG_EXCEPTIONS);
   if (vectoring || movss_blocking || !(p & (VMX_DBG_BS | VMX_DBG_ENABLED_BP))) return 0;
   return p & (VMX_DBG_B3_B0 | VMX_DBG_BS);
+}
+
+uint64_t vmx_pending_dbg_held_at_entry(const struct vmcs *v, bool vectoring, bool movss_blocking)
+{
+  uint64_t p = vmcs_get(v, VMCSI_GUEST_PENDING_DBG_EXCEPTIONS);
+  if (vectoring || !movss_blocking || !(p & (VMX_DBG_BS | VMX_DBG_ENABLED_BP))) return 0;
+  return p & (VMX_DBG_B3_B0 | VMX_DBG_ENABLED_BP | VMX_DBG_BS);
 }
 
 uint64_t vmx_dr6_after_delivery(uint64_t dr6, uint64_t conditions)

@@ -6,7 +6,8 @@
  * it is taken from the HLT activity state; VM entry that injects an event
  * with the control set exits after the delivery, before any guest
  * instruction; the injection of a pending MTF VM exit (type 7) exits at
- * once even with the control clear. Where the CPU does not offer it (Bochs
+ * once even with the control clear; a REP-prefixed string instruction exits
+ * after each iteration, RIP past it after the last. Where the CPU does not offer it (Bochs
  * 2.7 and hvsim's skylake-x), VM entry with the control set fails with
  * VM-instruction error 7. hvsim runs the supported branch on a CPU whose
  * VMX capabilities offer the control (conformance/vmx/test_vmx_machine.c).
@@ -34,7 +35,65 @@ __asm__(".text\n"
         "g_ud_next: vmcall\n"
         ".pushsection .extable, \"a\"\n.quad g_ud, g_ud_next\n.popsection\n"
         "g_hlt: hlt\n"
-        "g_after_hlt: vmcall\n");
+        "g_after_hlt: vmcall\n"
+        "g_rep: rep stosb\n"
+        "g_after_rep: vmcall\n");
+extern char g_rep[], g_after_rep[];
+
+/* The guest's RCX and RDI across exits for the REP string cases: the
+ * host's C code clobbers them between an exit and the next entry, so
+ * rep_run loads them from `rep_regs` before VMRESUME and stores them back
+ * at the exit. Returns as vmx_run does (VM_EXITED = 3 after an exit). */
+static volatile uint64_t rep_regs[2] __attribute__((used));   /* RCX, RDI */
+int rep_run(void);
+__asm__(".text\n"
+        "rep_run:\n"
+        "  push %rbx\n  push %rbp\n  push %r12\n  push %r13\n  push %r14\n  push %r15\n"
+        "  mov $0x6C14, %eax\n  vmwrite %rsp, %rax\n"
+        "  lea rep_host_entry(%rip), %rdx\n  mov $0x6C16, %eax\n  vmwrite %rdx, %rax\n"
+        "  mov rep_regs(%rip), %rcx\n  mov rep_regs+8(%rip), %rdi\n  xor %eax, %eax\n"
+        "  vmresume\n"
+        "  setc %al\n  setz %dl\n  movzbl %al, %eax\n  movzbl %dl, %edx\n"
+        "  test %eax, %eax\n  jnz 1f\n  lea (%rdx,%rdx), %eax\n"
+        "1: pop %r15\n  pop %r14\n  pop %r13\n  pop %r12\n  pop %rbp\n  pop %rbx\n  ret\n"
+        "rep_host_entry:\n"
+        "  mov %rcx, rep_regs(%rip)\n  mov %rdi, rep_regs+8(%rip)\n"
+        "  pop %r15\n  pop %r14\n  pop %r13\n  pop %r12\n  pop %rbp\n  pop %rbx\n"
+        "  mov $3, %eax\n  ret\n");
+
+static uint8_t rep_buf[8];
+static void expect_mtf(const char *what, uint64_t rip);
+
+/* "Monitor Trap Flag": a REP-prefixed string instruction that does not
+ * fault exits "on the instruction boundary after that iteration": one
+ * iteration per VM entry, RIP at the instruction while iterations remain,
+ * after it once the last one ran (RCX = 0); with RCX = 0 the instruction
+ * does nothing and the exit is after it. */
+static void rep_string(void)
+{
+    vmwrite(GUEST_RIP, (uintptr_t)g_rep);
+    vmwrite(GUEST_RFLAGS, 0x2);
+    vmwrite(ENTRY_INTR_INFO, 0);
+    rep_regs[0] = 2;
+    rep_regs[1] = (uintptr_t)rep_buf;
+    tap_eq(VM_EXITED, rep_run(), "VMRESUME at REP STOSB with RCX = 2");
+    expect_mtf("after REP STOSB's first iteration", (uintptr_t)g_rep);
+    tap_eq(1, rep_regs[0], "after the first iteration: RCX = 1");
+    tap_check(rep_regs[1] == (uintptr_t)rep_buf + 1, "after the first iteration: RDI advanced by 1");
+    tap_eq(VM_EXITED, rep_run(), "VMRESUME for the second iteration");
+    expect_mtf("after REP STOSB's last iteration", (uintptr_t)g_after_rep);
+    tap_eq(0, rep_regs[0], "after the last iteration: RCX = 0");
+    tap_check(rep_regs[1] == (uintptr_t)rep_buf + 2, "after the last iteration: RDI advanced by 2");
+    tap_eq(VM_EXITED, rep_run(), "VMRESUME at the VMCALL after REP STOSB");
+    tap_eq(EXIT_VMCALL, vmx_exit_reason(), "the VMCALL after REP STOSB exits");
+
+    vmwrite(GUEST_RIP, (uintptr_t)g_rep);
+    rep_regs[0] = 0;
+    rep_regs[1] = (uintptr_t)rep_buf;
+    tap_eq(VM_EXITED, rep_run(), "VMRESUME at REP STOSB with RCX = 0");
+    expect_mtf("after REP STOSB with RCX = 0", (uintptr_t)g_after_rep);
+    tap_check(rep_regs[1] == (uintptr_t)rep_buf, "REP STOSB with RCX = 0 stores nothing");
+}
 
 /* The handler the IDT gives `vector` (a 64-bit gate: offset 15:0, 31:16,
  * 63:32). */
@@ -123,6 +182,8 @@ void test_main(void)
     uint32_t ud = (1u << 31) | (TYPE_HW_EXCEPTION << 8) | 6;
     tap_eq(VM_EXITED, enter_at(g_nop1, ud, 1), "VMRESUME injecting #UD with the monitor trap flag");
     expect_mtf("after the injected #UD's delivery", ud_handler);
+
+    rep_string();
 
     vmwrite(PROC_CONTROLS, proc);
     uint32_t pending_mtf = (1u << 31) | (TYPE_OTHER_EVENT << 8);
