@@ -276,8 +276,10 @@ static bool io_exit_info(struct machine *m, struct insn *in, struct vmx_exit_inf
    * memory operand (ES:rDI, or seg:rSI with OUTS's segment override);
    * "VM-Exit Instruction-Information Field as Used for INS and OUTS"
    * (IA32_VMX_BASIC bit 54): address size 9:7, segment 17:15. From the
-   * model's registers: the machine stops Unicorn inside its I/O hook
-   * before the string step moves rSI/rDI (measured on OUTSB). */
+   * model's registers: the exit is taken in the instruction's code hook,
+   * which Unicorn calls before each iteration, so rSI/rDI/rCX are still
+   * those of the iteration that exits (the svm_strio image checks the
+   * same path on SVM). */
   unsigned seg = SEG_ES;
   for (unsigned i = 0; i < in->zi.operand_count; i++)
     if (in->op[i].type == ZYDIS_OPERAND_TYPE_MEMORY) seg = ZydisRegisterGetId(in->op[i].mem.segment);
