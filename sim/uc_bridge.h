@@ -23,6 +23,11 @@
 struct uc_struct;
 struct uc_context;
 
+/* Offsets in QEMU's CPUX86State that the inline accessors below read
+ * (checked by uc_bridge_init). */
+#define UC_BRIDGE_ENV_EFLAGS 136
+#define UC_BRIDGE_ENV_HFLAGS 176
+
 struct uc_bridge {
   struct uc_struct *uc;
   uint8_t *env;                /* Unicorn's live CPU state */
@@ -71,7 +76,7 @@ void uc_bridge_mode(struct uc_bridge *b, struct cpu_mode *out);
 static inline unsigned uc_bridge_code_size(const struct uc_bridge *b)
 {
   uint32_t hflags;
-  __builtin_memcpy(&hflags, b->env + 176, 4);   /* hflags: checked by uc_bridge_init */
+  __builtin_memcpy(&hflags, b->env + UC_BRIDGE_ENV_HFLAGS, 4);
   return (hflags >> 14 & 2) | (hflags >> 4 & 1);
 }
 /* QEMU picks one of three TLB indexes for each access: 1 at CPL 3; at CPL
@@ -87,8 +92,8 @@ static inline bool uc_bridge_cpl0_without_ac(const struct uc_bridge *b)
 {
   uint32_t hflags;
   uint64_t rflags;
-  __builtin_memcpy(&hflags, b->env + 176, 4);   /* checked by uc_bridge_init */
-  __builtin_memcpy(&rflags, b->env + 136, 8);   /* AC is kept there, not in the lazy flags */
+  __builtin_memcpy(&hflags, b->env + UC_BRIDGE_ENV_HFLAGS, 4);
+  __builtin_memcpy(&rflags, b->env + UC_BRIDGE_ENV_EFLAGS, 8);   /* AC is kept there, not in the lazy flags */
   return !(hflags & 3) && !(rflags & RFLAGS_AC);
 }
 /* Control registers and EFER through Unicorn's own update paths, so its

@@ -120,17 +120,14 @@ static const enum svm_vmcb_field_id vmload_fields[] = {
   SVM_FIELD_SYSENTER_CS, SVM_FIELD_SYSENTER_ESP, SVM_FIELD_SYSENTER_EIP,
 };
 
-/* Reads the bytes from the first to the last of `ids` (one copy instead of
- * one per field, and not the whole VMCB). */
+/* Reads the bytes from the first to the last field of `ids` (one copy
+ * instead of one per field, and not the whole VMCB). The lists above start
+ * with their lowest offset and end with their highest. */
 static bool read_span(const struct svm_machine *m, uint64_t pa, struct svm_vmcb *img,
                       const enum svm_vmcb_field_id *ids, size_t n)
 {
-  uint32_t lo = UINT32_MAX, hi = 0;
-  for (size_t i = 0; i < n; i++) {
-    const struct svm_vmcb_field *f = &svm_vmcb_fields[ids[i]];
-    if (f->offset < lo) lo = f->offset;
-    if (f->offset + f->size > hi) hi = f->offset + f->size;
-  }
+  const struct svm_vmcb_field *first = &svm_vmcb_fields[ids[0]], *last = &svm_vmcb_fields[ids[n - 1]];
+  uint32_t lo = first->offset, hi = last->offset + last->size;
   return m->read(m->ctx, pa + lo, (uint8_t *)img + lo, hi - lo);
 }
 
