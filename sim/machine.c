@@ -283,6 +283,7 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *use
     *r = (struct recent_block){address, m->code_epoch, size, (uint16_t)icount, code_size};
   }
   m->insns += icount;
+  m->blocks++;
   mp->prev = (struct block_info){address, size};
   if (m->opt.max_insns && m->insns >= m->opt.max_insns)
     machine_stop(m, STOP_MAX_INSNS, 124, "stopped after %llu instructions (--max-insns)", (unsigned long long)m->insns);

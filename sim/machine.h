@@ -75,6 +75,7 @@ struct machine {
    * as it starts executing, so exact to within one block at a fault), plus
    * the time a halted vCPU waited for its interrupt (sim/irq.c). */
   uint64_t insns;
+  uint64_t blocks;             /* translation blocks started: the unit of Unicorn's per-block cost */
 
   /* Interrupt sources (sim/irq.h): the 8259A pair and the 8254. */
   struct pic pic;

@@ -207,8 +207,8 @@ static int cmd_run(int argc, char **argv)
   trace_close(&m->trace, digest);
   int status = m->exit_status;
   if (!quiet || m->stop == STOP_INTERNAL || m->stop == STOP_SHUTDOWN)
-    fprintf(stderr, "hvsim: %s: %s; %llu instructions, %llu intercepted (%llu code hooks); trace sha256:%s\n",
-            stop_name(m->stop), m->stop_detail, (unsigned long long)m->insns,
+    fprintf(stderr, "hvsim: %s: %s; %llu instructions in %llu blocks, %llu intercepted (%llu code hooks); trace sha256:%s\n",
+            stop_name(m->stop), m->stop_detail, (unsigned long long)m->insns, (unsigned long long)m->blocks,
             (unsigned long long)intercepts_handled(m->icpt), (unsigned long long)intercepts_hook_count(m->icpt), digest);
   if (!quiet) print_mmu_summary(&m->mmu, stderr);
   if (!quiet && m->virt && m->virt->report) m->virt->report(m, stderr);

@@ -228,9 +228,8 @@ static void trace_vmx_insn(struct machine *m, const struct insn *in)
  * conditions can hold (SDM Vol. 3C, "VMREAD", "VMWRITE"), so the field
  * alone decides between VMsucceed and VMfailValid. The ones that succeed
  * are carried out here on the live registers, the same way as in
- * vmx_ext_execute (VMWRITE traced, VMREAD not): a hypervisor runs a handful
- * per exit. Anything else, a VMfail included, goes through
- * vmx_ext_execute. */
+ * vmx_ext_execute (untraced): a hypervisor runs a handful per exit.
+ * Anything else, a VMfail included, goes through vmx_ext_execute. */
 bool vmx_ext_execute_in_hook(struct machine *m, const struct insn *in)
 {
   enum vmx_insn insn;
@@ -253,7 +252,6 @@ bool vmx_ext_execute_in_hook(struct machine *m, const struct insn *in)
     if (vmcs_vmwrite(&x->cpu.current, x->cpu.caps, uc_bridge_gpr(br, (enum gpr)a), 64,
                      uc_bridge_gpr(br, (enum gpr)b)) != VMXERR_NONE)
       return false;
-    trace_vmx_insn(m, in);
   }
   /* VMsucceed's flags, by the model's rule. */
   struct cpu_state flags;
@@ -279,12 +277,14 @@ bool vmx_ext_execute(struct machine *m, struct insn *in)
   struct vmx_mem_ops mem = vmx_ext_mem(m);
   const ZydisDecodedOperand *op0 = &in->op[0], *op1 = &in->op[1];
   struct vmx_insn_result r = vmx_insn_precheck(&x->cpu, s, insn);
-  /* A VMREAD that succeeds changes nothing but its destination, like a
-   * MOV: hypervisors run a dozen per exit, and the trace leaves them out
-   * (as it does RDMSRs that do not fault). A VMLAUNCH or VMRESUME that gets
-   * past its own checks is traced by the entry ("vmentry", or
-   * "vmentry-failed" with "vmentry-check"). */
-  bool traced_by_outcome = insn == VMX_INSN_VMREAD || insn == VMX_INSN_VMLAUNCH || insn == VMX_INSN_VMRESUME;
+  /* A VMREAD or VMWRITE that succeeds moves one value, like a MOV:
+   * hypervisors run a dozen per exit, and the trace leaves them out (as it
+   * does RDMSRs that do not fault); what they change shows in the next VM
+   * entry or exit. A VMLAUNCH or VMRESUME that gets past its own checks is
+   * traced by the entry ("vmentry", or "vmentry-failed" with
+   * "vmentry-check"). */
+  bool traced_by_outcome = insn == VMX_INSN_VMREAD || insn == VMX_INSN_VMWRITE || insn == VMX_INSN_VMLAUNCH ||
+                           insn == VMX_INSN_VMRESUME;
   if (!traced_by_outcome || r.outcome != VMX_INSN_SUCCEED) trace_vmx_insn(m, in);
   if (r.outcome == VMX_INSN_VMEXIT && (insn == VMX_INSN_VMREAD || insn == VMX_INSN_VMWRITE) &&
       vmx_shadow_access(&x->cpu, &mem, reg_value(m, (insn == VMX_INSN_VMREAD ? op1 : op0)->reg.value),
@@ -323,6 +323,7 @@ bool vmx_ext_execute(struct machine *m, struct insn *in)
   case VMX_INSN_VMWRITE:
     if (!rm_read(m, in, op1, &b)) return true;
     r = vmx_vmwrite(&x->cpu, s, reg_value(m, op0->reg.value), b);
+    if (r.outcome != VMX_INSN_SUCCEED) trace_vmx_insn(m, in);
     break;
   case VMX_INSN_VMLAUNCH: case VMX_INSN_VMRESUME:
     r = vmx_vmlaunch(&x->cpu, s, &mem, insn == VMX_INSN_VMRESUME);

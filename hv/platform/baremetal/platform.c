@@ -274,13 +274,15 @@ void plat_start(void)
 }
 
 /* ---- VMX instructions (SDM Vol. 3C, "VMX Instruction Reference";
- * "Conventions": CF=1 is VMfailInvalid, ZF=1 VMfailValid) ---- */
+ * "Conventions": CF=1 is VMfailInvalid, ZF=1 VMfailValid, never both, so
+ * CF | ZF << 1 is 0, 1 or 2 without a branch: on hvsim every branch ends a
+ * translation block, and VMREAD/VMWRITE sit on every exit's path) ---- */
 #define VMX_STATUS(insn, ...)                                                      \
     do {                                                                          \
         uint8_t cf, zf;                                                           \
         __asm__ volatile(insn "; setc %0; setz %1"                                \
                          : "=qm"(cf), "=qm"(zf) : __VA_ARGS__ : "cc", "memory");   \
-        return cf ? 1 : zf ? 2 : 0;                                               \
+        return cf | zf << 1;                                                      \
     } while (0)
 
 int plat_vmxon(uint64_t pa) { VMX_STATUS("vmxon %2", "m"(pa)); }
@@ -295,7 +297,7 @@ int plat_vmread(uint64_t field, uint64_t *value)
     __asm__ volatile("vmread %3, %0; setc %1; setz %2"
                      : "=rm"(v), "=qm"(cf), "=qm"(zf) : "r"(field) : "cc");
     *value = v;
-    return cf ? 1 : zf ? 2 : 0;
+    return cf | zf << 1;
 }
 
 int plat_invept(uint64_t type, uint64_t eptp)
