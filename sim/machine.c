@@ -39,8 +39,22 @@ struct machine_private {
   bool stopped_for_loop;       /* ... and Unicorn stopped for it */
   struct recent_block recent[RECENT_BLOCKS];
   struct irq_nmi nmi;          /* the NMI latch and the local APIC (sim/irq.h) */
-  uint64_t irq_stop_rip;       /* the block start where the block hook stopped for irq.c */
+  /* The block hook stopped Unicorn before the block at block_stop_rip ran
+   * (for the run loop, a retranslation or irq.c). Unicorn's own RIP can
+   * then still be an earlier block's start (measured: after a chained
+   * jump between blocks that ran linked before), so the run loop goes on
+   * from block_stop_rip. */
+  bool stopped_at_block;
+  uint64_t block_stop_rip;
 };
+
+/* The block hook's way to stop Unicorn before the block at `address`. */
+static void stop_before_block(struct machine_private *mp, uint64_t address)
+{
+  mp->stopped_at_block = true;
+  mp->block_stop_rip = address;
+  uc_emu_stop(mp->m.uc);
+}
 
 struct irq_nmi *machine_irq_nmi(struct machine *m) { return &((struct machine_private *)m)->nmi; }
 
@@ -249,7 +263,7 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *use
   if (mp->stop_at_next_block) {
     mp->stop_at_next_block = false;
     mp->stopped_for_loop = true;
-    uc_emu_stop(uc);
+    stop_before_block(mp, address);
     return;
   }
   /* The blocking by STI / MOV SS a VM entry or VMRUN loaded lasts one
@@ -259,11 +273,7 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *use
   if (m->insns >= m->irq_check_at && m->stop == STOP_NONE && !m->event.valid && !m->fault_pending &&
       irq_should_stop(m, mp->prev.address, mp->prev.size)) {
     m->irq_stop = true;
-    /* After a chained jump Unicorn's RIP can still be the previous block's
-     * start (measured: a direct JMP between blocks that ran linked before):
-     * the run loop takes the interrupt at this block's address. */
-    mp->irq_stop_rip = address;
-    uc_emu_stop(uc);
+    stop_before_block(mp, address);
     return;
   }
   if (m->utlb.active == 0 && !uc_bridge_cpl0_without_ac(&mp->bridge)) uc_tlb_leave_part0(m);
@@ -277,7 +287,7 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *use
   if (r->address != address || r->epoch != m->code_epoch || r->size != size || r->code_size != code_size) {
     icount = intercepts_enter_block(m->icpt, address, size);
     if (!icount) {
-      uc_emu_stop(uc);
+      stop_before_block(mp, address);
       return;
     }
     *r = (struct recent_block){address, m->code_epoch, size, (uint16_t)icount, code_size};
@@ -555,17 +565,18 @@ void machine_run(struct machine *m)
     ((struct machine_private *)m)->prev.size = 0;
     ((struct machine_private *)m)->stop_at_next_block = swept;
     ((struct machine_private *)m)->stopped_for_loop = false;
+    ((struct machine_private *)m)->stopped_at_block = false;
     uc_err e = uc_emu_start(m->uc, m->cpu.rip, UNREACHABLE_RIP, 0, step ? 1 : 0);
     uc_bridge_fetch(m->bridge, &m->cpu);
     memcpy(&fetched, &m->cpu, sizeof fetched);
     if (m->stop != STOP_NONE) break;
+    if (((struct machine_private *)m)->stopped_at_block && m->cpu.rip != ((struct machine_private *)m)->block_stop_rip) {
+      m->cpu.rip = ((struct machine_private *)m)->block_stop_rip;
+      m->state_dirty = true;
+    }
     bool loop_turn = intercepts_retranslate_pending(m->icpt) || ((struct machine_private *)m)->stopped_for_loop;
     if (loop_turn && !m->irq_stop && !m->fault_pending && !m->event.valid && !m->halted) continue;
     if ((m->irq_stop || m->halted) && !m->fault_pending && !m->event.valid) {
-      if (m->irq_stop && m->cpu.rip != ((struct machine_private *)m)->irq_stop_rip) {
-        m->cpu.rip = ((struct machine_private *)m)->irq_stop_rip;
-        m->state_dirty = true;
-      }
       irq_take(m);
       continue;
     }
