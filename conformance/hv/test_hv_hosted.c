@@ -82,6 +82,45 @@ static void hv_vmx_cpuid_exit_hides_vmx_and_advances_rip(void **state)
     assert_entry_ok();
 }
 
+/* One CPUID exit for (leaf, subleaf): EAX, EBX, ECX, EDX as the guest got them. */
+static void guest_cpuid(struct hv_vcpu *v, uint32_t leaf, uint32_t sub, uint32_t out[4])
+{
+    struct hvh_exit e = exit_at(VMX_EXIT_CPUID);
+    e.insn_len = 2;
+    e.gpr[0] = leaf;
+    e.gpr[1] = sub;
+    assert_int_equal(hvh_run(v, &e), 0);
+    out[0] = (uint32_t)v->g.r[0];
+    out[1] = (uint32_t)v->g.r[3];
+    out[2] = (uint32_t)v->g.r[1];
+    out[3] = (uint32_t)v->g.r[2];
+}
+
+/* hv keeps each answer (hv/core/cpuid.c): answers whose (leaf, subleaf)
+ * share a slot of its table must not be taken for one another. The hosted
+ * platform answers leaves 2 and 12H with EBX = leaf, EDX = subleaf. */
+static void hv_vmx_cpuid_answers_are_kept_per_leaf_and_subleaf(void **state)
+{
+    (void)state;
+    struct hv_vcpu *v = hvh_boot(HVH_VMX, HV_MEM_SLAT, code, sizeof(code));
+    assert_non_null(v);
+    /* An empty slot holds no answer, not even for (0, 0): the hosted
+     * processor's highest basic leaf is 0DH. */
+    uint32_t got[4];
+    guest_cpuid(v, 0, 0, got);
+    assert_int_equal(got[0], 0xd);
+    /* One slot: the leaf changes, then the subleaf, then both. */
+    static const uint32_t questions[][2] = {{2, 0}, {0x12, 0}, {0x12, 16}};
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < sizeof questions / sizeof questions[0]; i++) {
+            guest_cpuid(v, questions[i][0], questions[i][1], got);
+            assert_int_equal(got[1], questions[i][0]);
+            assert_int_equal(got[3], questions[i][1]);
+        }
+    }
+    assert_entry_ok();
+}
+
 static void hv_vmx_cr4_vmxe_write_injects_gp(void **state)
 {
     (void)state;
@@ -226,6 +265,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hv_vmx_cpuid_exit_hides_vmx_and_advances_rip),
+        cmocka_unit_test(hv_vmx_cpuid_answers_are_kept_per_leaf_and_subleaf),
         cmocka_unit_test(hv_vmx_cr4_vmxe_write_injects_gp),
         cmocka_unit_test(hv_vmx_cr4_pge_write_updates_shadow_and_guest_cr4),
         cmocka_unit_test(hv_vmx_shadow_pf_fills_shadow_or_injects),

@@ -21,11 +21,8 @@
     CLEAR(0x00000007u, 2, BIT(16))   /* ECX.LA57 */                             \
     CLEAR(0x80000001u, 2, BIT(2))    /* ECX.SVM */
 
-void hv_handle_cpuid(struct hv_vcpu *v)
+static void guest_cpuid(const struct hv_vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
-    uint32_t leaf = (uint32_t)hv_gpr(v, 0), sub = (uint32_t)hv_gpr(v, 1);
-    uint32_t r[4];
-
     if (leaf == HV_CPUID_VENDOR) {
         r[0] = HV_CPUID_MAX;
         r[1] = 'H' | 'v' << 8 | 's' << 16 | (uint32_t)'i' << 24;
@@ -47,6 +44,26 @@ void hv_handle_cpuid(struct hv_vcpu *v)
         if (leaf == 1)
             r[2] |= BIT(31);   /* ECX bit 31: running under a hypervisor */
     }
+}
+
+/* Each answer is computed once per vCPU and (leaf, subleaf) and kept, as
+ * KVM and Xen build a guest's CPUID table once: it depends only on the
+ * processor the vCPU runs on and on hv, and the host state the processor's
+ * answer reflects (CR4.OSXSAVE, CR4.PKE, XCR0) is set before the guest's
+ * first instruction and never changes. A CPUID in VMX root operation or on
+ * the SVM host costs a hundred cycles or more; a miss in this
+ * direct-mapped table just asks again. */
+void hv_handle_cpuid(struct hv_vcpu *v)
+{
+    uint32_t leaf = (uint32_t)hv_gpr(v, 0), sub = (uint32_t)hv_gpr(v, 1);
+    struct hv_cpuid_answer *a = &v->cpuid_answers[(leaf ^ leaf >> 27 ^ sub) % HV_CPUID_ANSWERS];
+    if (!a->valid || a->leaf != leaf || a->sub != sub) {
+        guest_cpuid(v, leaf, sub, a->r);
+        a->leaf = leaf;
+        a->sub = sub;
+        a->valid = true;
+    }
+    const uint32_t *r = a->r;
     hv_set_gpr(v, 0, r[0]);
     hv_set_gpr(v, 3, r[1]);
     hv_set_gpr(v, 1, r[2]);

@@ -102,6 +102,14 @@ struct hv_com1 {
 
 #define HV_SHADOW_POOL_PAGES 256
 
+/* One guest CPUID answer as hv computed it (cpuid.c). */
+#define HV_CPUID_ANSWERS 16
+struct hv_cpuid_answer {
+    uint32_t leaf, sub;
+    uint32_t r[4];               /* EAX, EBX, ECX, EDX */
+    bool valid;
+};
+
 struct hv_vcpu {
     const struct hv_backend *be;
     enum hv_mem_mode mode;
@@ -124,6 +132,7 @@ struct hv_vcpu {
     uint64_t exits, hypercalls, shadow_fills, shadow_flushes, pf_injected, gp_injected;
     bool done;
     uint64_t exit_status;
+    struct hv_cpuid_answer cpuid_answers[HV_CPUID_ANSWERS];
 };
 
 /* What a handler wants the backend to do with the guest's RIP. */

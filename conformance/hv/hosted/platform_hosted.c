@@ -78,7 +78,6 @@ uint64_t plat_time(void) { return 0; }   /* deterministic */
 /* ---- the modelled processor ---- */
 void plat_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 {
-    (void)subleaf;
     memset(out, 0, 4 * sizeof(uint32_t));
     bool vmx = m.vendor == HVH_VMX;
     switch (leaf) {
@@ -99,6 +98,10 @@ void plat_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
             svm_cpuid_8000000a(m.svm, out);
         return;
     }
+    /* Any other leaf: an answer that names its question (EBX = leaf, EDX =
+     * subleaf), so that tests can tell answers apart. */
+    out[1] = leaf;
+    out[3] = subleaf;
 }
 
 static uint64_t vmx_cap_msr(uint32_t msr, bool *known)
