@@ -21,7 +21,9 @@ struct svm_ext {
   bool injecting;                /* delivering EVENTINJ: not subject to intercepts */
   bool host_if;                  /* the host's RFLAGS.IF at VMRUN (masks physical
                                     interrupts under V_INTR_MASKING) */
-  uint16_t pause_count;          /* the PAUSE filter counter VMRUN loaded */
+  /* The PAUSE filter VMRUN loaded; its threshold measures cycles as
+   * m->insns (the TSC ticks once per instruction). */
+  struct svm_pause_filter pause_filter;
   uint64_t vmruns, invalid_vmruns;
   uint64_t exits[SVM_EXIT_COUNT];
 };

@@ -222,8 +222,8 @@ static bool classify(struct machine *m, struct insn *in, gpr_reader gpr, struct 
   case ZYDIS_MNEMONIC_PAUSE: {
     /* Asked in the hook and again by exit_for_insn: the filter counter
      * changes only through svm_ext_insn_exits. */
-    uint16_t count = x->pause_count;
-    if (!svm_pause_exits(x->features, &x->vcpu.ctl, &count)) return false;
+    struct svm_pause_filter filter = x->pause_filter;
+    if (!svm_pause_exits(x->features, &x->vcpu.ctl, &filter, m->insns)) return false;
     e->code = (uint64_t)SVM_EXIT_PAUSE;
     return true;
   }
@@ -281,7 +281,7 @@ bool svm_ext_insn_exits(struct machine *m, struct insn *in)
   /* "Pause Intercept Filtering": a PAUSE that does not exit counts down
    * the filter — the one state this hook changes, since it is the PAUSE
    * executing (the machine runs it as a NOP next). */
-  if (in->zi.mnemonic == ZYDIS_MNEMONIC_PAUSE) svm_pause_exits(x->features, &x->vcpu.ctl, &x->pause_count);
+  if (in->zi.mnemonic == ZYDIS_MNEMONIC_PAUSE) svm_pause_exits(x->features, &x->vcpu.ctl, &x->pause_filter, m->insns);
   return false;
 }
 

@@ -78,24 +78,66 @@ static void svm_ctl_intercepts_bit_set_intercepts(void **state)
 static void svm_pause_filter_counts_down_then_exits(void **state)
 {
   memset(&vmcb, 0, sizeof vmcb);
-  uint16_t count = 2;
-  assert_false(svm_pause_exits(&svm_features_ryzen, &vmcb.control, &count));   /* not intercepted */
-  assert_int_equal(count, 2);
+  vmcb.control.pause_filter_count = 2;
+  struct svm_pause_filter p;
+  svm_pause_filter_load(&p, &vmcb.control);
+  assert_false(svm_pause_exits(&svm_features_ryzen, &vmcb.control, &p, 0));   /* not intercepted */
+  assert_int_equal(p.count, 2);
   svm_intercept_set(&vmcb, SVM_INTERCEPT_PAUSE, true);
-  assert_false(svm_pause_exits(&svm_features_ryzen, &vmcb.control, &count));
-  assert_false(svm_pause_exits(&svm_features_ryzen, &vmcb.control, &count));
-  assert_int_equal(count, 0);
-  assert_true(svm_pause_exits(&svm_features_ryzen, &vmcb.control, &count));    /* found at 0 */
-  assert_true(svm_pause_exits(&svm_features_ryzen, &vmcb.control, &count));    /* and stays */
+  assert_false(svm_pause_exits(&svm_features_ryzen, &vmcb.control, &p, 1));
+  assert_false(svm_pause_exits(&svm_features_ryzen, &vmcb.control, &p, 2));
+  assert_int_equal(p.count, 0);
+  assert_true(svm_pause_exits(&svm_features_ryzen, &vmcb.control, &p, 3));    /* found at 0 */
+  assert_true(svm_pause_exits(&svm_features_ryzen, &vmcb.control, &p, 4));    /* and stays */
 }
 
 static void svm_pause_without_filter_feature_always_exits(void **state)
 {
   memset(&vmcb, 0, sizeof vmcb);
   svm_intercept_set(&vmcb, SVM_INTERCEPT_PAUSE, true);
-  uint16_t count = 5;
-  assert_true(svm_pause_exits(&svm_features_epyc_qemu, &vmcb.control, &count));
-  assert_int_equal(count, 5);
+  vmcb.control.pause_filter_count = 5;
+  struct svm_pause_filter p;
+  svm_pause_filter_load(&p, &vmcb.control);
+  assert_true(svm_pause_exits(&svm_features_epyc_qemu, &vmcb.control, &p, 0));
+  assert_int_equal(p.count, 5);
+}
+
+/* Threshold ("Pause Intercept Filtering", zen2 offers Fn8000_000A EDX bit
+ * 12): a PAUSE more than PAUSE_FILTER_THRESHOLD cycles after the previous
+ * one reloads the count from PAUSE_FILTER_COUNT before the decrement. */
+static void svm_pause_threshold_gap_reloads_count(void **state)
+{
+  memset(&vmcb, 0, sizeof vmcb);
+  svm_intercept_set(&vmcb, SVM_INTERCEPT_PAUSE, true);
+  vmcb.control.pause_filter_count = 2;
+  vmcb.control.pause_filter_threshold = 100;
+  struct svm_pause_filter p;
+  svm_pause_filter_load(&p, &vmcb.control);
+  assert_false(svm_pause_exits(&svm_features_zen2, &vmcb.control, &p, 1000));
+  assert_false(svm_pause_exits(&svm_features_zen2, &vmcb.control, &p, 1100));  /* exactly 100: no reload */
+  assert_int_equal(p.count, 0);
+  /* 101 cycles later: reloaded to 2, then decremented, no exit */
+  assert_false(svm_pause_exits(&svm_features_zen2, &vmcb.control, &p, 1201));
+  assert_int_equal(p.count, 1);
+  assert_false(svm_pause_exits(&svm_features_zen2, &vmcb.control, &p, 1202));
+  assert_true(svm_pause_exits(&svm_features_zen2, &vmcb.control, &p, 1203));   /* a tight loop exits */
+}
+
+/* Negative cases: threshold 0 disables the reload, and so does a CPU
+ * without the threshold feature (ryzen), whatever the VMCB field says. */
+static void svm_pause_threshold_zero_or_absent_never_reloads(void **state)
+{
+  memset(&vmcb, 0, sizeof vmcb);
+  svm_intercept_set(&vmcb, SVM_INTERCEPT_PAUSE, true);
+  vmcb.control.pause_filter_count = 1;
+  struct svm_pause_filter p;
+  svm_pause_filter_load(&p, &vmcb.control);
+  assert_false(svm_pause_exits(&svm_features_zen2, &vmcb.control, &p, 0));
+  assert_true(svm_pause_exits(&svm_features_zen2, &vmcb.control, &p, 1000000));
+  vmcb.control.pause_filter_threshold = 10;
+  svm_pause_filter_load(&p, &vmcb.control);
+  assert_false(svm_pause_exits(&svm_features_ryzen, &vmcb.control, &p, 0));
+  assert_true(svm_pause_exits(&svm_features_ryzen, &vmcb.control, &p, 1000000));
 }
 
 /* ---- MSR permission map ------------------------------------------------ */
@@ -529,6 +571,8 @@ int main(void)
     cmocka_unit_test(svm_virtual_interrupt_pending_by_priority_and_gif),
     cmocka_unit_test(svm_pause_filter_counts_down_then_exits),
     cmocka_unit_test(svm_pause_without_filter_feature_always_exits),
+    cmocka_unit_test(svm_pause_threshold_gap_reloads_count),
+    cmocka_unit_test(svm_pause_threshold_zero_or_absent_never_reloads),
     cmocka_unit_test(svm_msrpm_ranges_map_to_their_vectors),
     cmocka_unit_test(svm_msrpm_outside_ranges_unmapped),
     cmocka_unit_test(svm_msr_read_bit_set_intercepts_read_only),

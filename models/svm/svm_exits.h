@@ -118,14 +118,32 @@ struct svm_exit svm_task_switch_exit(uint16_t tss_selector, enum svm_task_switch
 
 /* ---- PAUSE ("Pause Intercept Filtering") -------------------------------- */
 
-/* Does a PAUSE in the guest exit? Without the PAUSE intercept never; on a
- * CPU without the filter (Fn8000_000A EDX bit 10) always; with it, the
- * counter VMRUN loaded from PAUSE_FILTER_COUNT (`*count`) decides: a PAUSE
- * that finds it at 0 exits, any other decrements it. (The APM: "if the
- * PAUSE Filter Count is set to zero ... every PAUSE instruction will cause
- * a #VMEXIT"; Bochs 2.7 exits on the PAUSE after COUNT PAUSEs, measured
- * by svm_desc.) */
-bool svm_pause_exits(const struct svm_features *f, const struct svm_vmcb_control *c, uint16_t *count);
+/* The filter's internal state: the counter VMRUN loads from
+ * PAUSE_FILTER_COUNT and the time of the guest's previous PAUSE (for the
+ * threshold). */
+struct svm_pause_filter {
+  uint16_t count;
+  bool seen;            /* a PAUSE ran since VMRUN: `last` is its time */
+  uint64_t last;
+};
+
+/* VMRUN loads the counter from PAUSE_FILTER_COUNT; no PAUSE seen yet. */
+void svm_pause_filter_load(struct svm_pause_filter *p, const struct svm_vmcb_control *c);
+
+/* Does a PAUSE at time `now` (cycles: a counter at the TSC's rate) in the
+ * guest exit? Without the PAUSE intercept never; on a CPU without the
+ * filter (Fn8000_000A EDX bit 10) always; with it, the counter (`p->count`)
+ * decides: a PAUSE that finds it at 0 exits, any other decrements it.
+ * (The APM: "if the PAUSE Filter Count is set to zero ... every PAUSE
+ * instruction will cause a #VMEXIT"; Bochs 2.7 exits on the PAUSE after
+ * COUNT PAUSEs, measured by svm_desc.) With the PAUSE filter threshold
+ * (Fn8000_000A EDX bit 12) and PAUSE_FILTER_THRESHOLD non-zero, a PAUSE
+ * more than PAUSE_FILTER_THRESHOLD cycles after the previous PAUSE first
+ * reloads the counter from PAUSE_FILTER_COUNT (the spin loop ended: the
+ * count starts again); threshold 0 leaves the filter as without the
+ * feature. Every intercepted PAUSE records its time in `p`. */
+bool svm_pause_exits(const struct svm_features *f, const struct svm_vmcb_control *c, struct svm_pause_filter *p,
+                     uint64_t now);
 
 /* ---- Interrupts ("Global Interrupt Flag, STGI and CLGI Instructions",
  * "Interrupt Masking in EFLAGS", "Interrupt Intercepts", "Virtual
