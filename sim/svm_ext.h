@@ -6,6 +6,7 @@
 #include "models/svm/svm_catalog.h"
 #include "models/svm/svm_exits.h"
 #include "models/svm/svm_insn.h"
+#include "sim/irq.h"
 #include "sim/machine.h"
 #include "sim/sysinsn.h"
 
@@ -62,5 +63,8 @@ bool svm_ext_nmi_held(struct machine *m);
 bool svm_ext_nmi_exits(struct machine *m);
 void svm_ext_iret(struct machine *m, struct insn *in);
 uint64_t svm_ext_deadline(struct machine *m);
+/* SMI and INIT (sim/svm_intercepts.c; struct irq_nmi_ops). */
+bool svm_ext_signal_held(struct machine *m, enum irq_signal s);
+bool svm_ext_signal_exits(struct machine *m, enum irq_signal s, char *why, size_t n);
 
 #endif

@@ -545,6 +545,38 @@ static void svm_nmi_held_by_gif_and_blocking_else_intercepted_or_delivered(void 
   assert_int_equal(svm_nmi(true, false, c, true), SVM_INTR_HELD);
 }
 
+/* SMI and INIT ("Global Interrupt Flag, STGI and CLGI Instructions",
+ * "Interrupt Intercepts"): GIF = 0 holds them in host and guest; in the
+ * guest each one's own intercept exits (62H, 63H, EXITINFO1/2 = 0), the
+ * other's and NMI's do not; otherwise the processor acts on them. */
+static void svm_smi_init_held_by_gif_else_intercepted_or_taken(void **state)
+{
+  (void)state;
+  memset(&vmcb, 0, sizeof vmcb);
+  struct svm_vmcb_control *c = &vmcb.control;
+  const enum svm_signal sig[] = {SVM_SIGNAL_SMI, SVM_SIGNAL_INIT};
+  const enum svm_intercept own[] = {SVM_INTERCEPT_SMI, SVM_INTERCEPT_INIT};
+  const enum svm_intercept other[] = {SVM_INTERCEPT_INIT, SVM_INTERCEPT_SMI};
+  const uint64_t code[] = {0x62, 0x63};
+  for (unsigned i = 0; i < 2; i++) {
+    memset(&vmcb, 0, sizeof vmcb);
+    assert_int_equal(svm_signal(true, false, c, sig[i]), SVM_INTR_DELIVER);        /* host, GIF = 1 */
+    assert_int_equal(svm_signal(true, true, c, sig[i]), SVM_INTR_DELIVER);         /* guest, no intercept */
+    svm_intercept_set(&vmcb, other[i], true);
+    svm_intercept_set(&vmcb, SVM_INTERCEPT_NMI, true);
+    assert_int_equal(svm_signal(true, true, c, sig[i]), SVM_INTR_DELIVER);
+    svm_intercept_set(&vmcb, own[i], true);
+    assert_int_equal(svm_signal(true, true, c, sig[i]), SVM_INTR_VMEXIT);
+    assert_int_equal(svm_signal(true, false, c, sig[i]), SVM_INTR_DELIVER);        /* the host is not intercepted */
+    assert_int_equal(svm_signal(false, true, c, sig[i]), SVM_INTR_HELD);           /* GIF = 0 */
+    assert_int_equal(svm_signal(false, false, c, sig[i]), SVM_INTR_HELD);
+    struct svm_exit e = svm_signal_exit(sig[i]);
+    assert_int_equal(e.code, code[i]);
+    assert_int_equal(e.info1, 0);
+    assert_int_equal(e.info2, 0);
+  }
+}
+
 static void svm_virtual_interrupt_pending_by_priority_and_gif(void **state)
 {
   (void)state;
@@ -568,6 +600,7 @@ int main(void)
     cmocka_unit_test(svm_physical_interrupt_held_by_gif_and_masked_by_if),
     cmocka_unit_test(svm_physical_interrupt_without_intercept_goes_to_guest),
     cmocka_unit_test(svm_nmi_held_by_gif_and_blocking_else_intercepted_or_delivered),
+    cmocka_unit_test(svm_smi_init_held_by_gif_else_intercepted_or_taken),
     cmocka_unit_test(svm_virtual_interrupt_pending_by_priority_and_gif),
     cmocka_unit_test(svm_pause_filter_counts_down_then_exits),
     cmocka_unit_test(svm_pause_without_filter_feature_always_exits),

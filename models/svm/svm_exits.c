@@ -173,6 +173,19 @@ enum svm_intr_action svm_nmi(bool gif, bool in_guest, const struct svm_vmcb_cont
   return SVM_INTR_DELIVER;
 }
 
+enum svm_intr_action svm_signal(bool gif, bool in_guest, const struct svm_vmcb_control *c, enum svm_signal s)
+{
+  if (!gif) return SVM_INTR_HELD;
+  enum svm_intercept icpt = s == SVM_SIGNAL_SMI ? SVM_INTERCEPT_SMI : SVM_INTERCEPT_INIT;
+  if (in_guest && svm_ctl_intercepts(c, icpt)) return SVM_INTR_VMEXIT;
+  return SVM_INTR_DELIVER;
+}
+
+struct svm_exit svm_signal_exit(enum svm_signal s)
+{
+  return (struct svm_exit){.code = (uint64_t)(s == SVM_SIGNAL_SMI ? SVM_EXIT_SMI : SVM_EXIT_INIT)};
+}
+
 bool svm_virtual_interrupt_pending(bool gif, const struct svm_vmcb_control *c)
 {
   if (!gif || !(c->vintr & SVM_VINTR_V_IRQ)) return false;

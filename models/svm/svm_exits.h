@@ -173,6 +173,22 @@ enum svm_intr_action svm_physical_interrupt(bool gif, bool in_guest, const struc
  * V_INTR_MASKING do not mask NMIs. */
 enum svm_intr_action svm_nmi(bool gif, bool in_guest, const struct svm_vmcb_control *c, bool nmi_blocking);
 
+/* What a pending SMI or INIT does now ("Global Interrupt Flag, STGI and
+ * CLGI Instructions": with GIF = 0 "INTR, NMI, SMI and INIT are held
+ * pending", in the host and in the guest; "Interrupt Intercepts", SMI and
+ * INIT: in the guest under its intercept it is a #VMEXIT (62H, 63H) and
+ * stays pending for the host, as the NMI does: GIF = 0 after the #VMEXIT
+ * holds it until the host's STGI). Otherwise the processor acts on it:
+ * SMI enters system-management mode, INIT performs the INIT reset
+ * (SVM_INTR_DELIVER). RFLAGS.IF, V_INTR_MASKING and blocking by NMI do not
+ * mask them. */
+enum svm_signal { SVM_SIGNAL_SMI, SVM_SIGNAL_INIT };
+enum svm_intr_action svm_signal(bool gif, bool in_guest, const struct svm_vmcb_control *c, enum svm_signal s);
+/* Its #VMEXIT: EXITCODE 62H (SMI) or 63H (INIT), EXITINFO1 = EXITINFO2 =
+ * 0 (the model's SMIs come from the local APIC, never from an I/O
+ * instruction trap: no I/O information to report). */
+struct svm_exit svm_signal_exit(enum svm_signal s);
+
 /* A pending virtual interrupt (V_IRQ) the guest takes when it can take
  * interrupts: GIF = 1 and its priority V_INTR_PRIO above V_TPR[3:0], or
  * V_IGN_TPR. (RFLAGS.IF and the interrupt shadow are the caller's.) */
