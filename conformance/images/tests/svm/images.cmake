@@ -17,6 +17,8 @@ hvsim_virt_image(svm_nmi amd tests/svm/svm_nmi.c)
 hvsim_virt_image(svm_icebp amd tests/svm/svm_icebp.c)
 hvsim_virt_image(svm_strio amd tests/svm/svm_strio.c)
 hvsim_virt_image(svm_pausefilt amd tests/svm/svm_pausefilt.c)
+hvsim_virt_image(svm_smi amd tests/svm/svm_smi.c)
+hvsim_virt_image(svm_init amd tests/svm/svm_init.c)
 
 # svm_decode also runs on hvsim --cpu zen2, which has decode assists and
 # RDPRU (no oracle offers them): the image checks the values those
