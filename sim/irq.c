@@ -42,6 +42,8 @@ static void apic_mmio_write(uc_engine *uc, uint64_t offset, unsigned size, uint6
   switch (lapic_write(&machine_irq_nmi(m)->apic, (uint32_t)offset, size, (uint32_t)value, msg, sizeof msg)) {
   case LAPIC_OK: return;
   case LAPIC_SEND_NMI: irq_raise_nmi(m); return;
+  case LAPIC_SEND_SMI: irq_raise_signal(m, IRQ_SIGNAL_SMI); return;
+  case LAPIC_SEND_INIT: irq_raise_signal(m, IRQ_SIGNAL_INIT); return;
   case LAPIC_UNMODELLED: machine_stop(m, STOP_INTERNAL, 125, "%s", msg); return;
   }
   machine_stop(m, STOP_INTERNAL, 125, "local APIC: unexpected result of a write at 0x%03x", (unsigned)offset);
@@ -71,6 +73,35 @@ static bool nmi_ready(struct machine *m)
   return !m->cpu.nmi_blocking;
 }
 
+const char *irq_signal_name(enum irq_signal s) { return s == IRQ_SIGNAL_SMI ? "SMI" : "INIT"; }
+
+void irq_raise_signal(struct machine *m, enum irq_signal s)
+{
+  struct irq_nmi *n = machine_irq_nmi(m);
+  trace_event(&m->trace, m->insns, "signal", "%s raised%s", irq_signal_name(s),
+              n->signal_pending[s] ? " (one already pending)" : "");
+  n->signal_pending[s] = true;
+  irq_rearm(m);
+}
+
+bool irq_signal_pending(struct machine *m, enum irq_signal s) { return machine_irq_nmi(m)->signal_pending[s]; }
+void irq_signal_consume(struct machine *m, enum irq_signal s) { machine_irq_nmi(m)->signal_pending[s] = false; }
+
+/* The pending SMI or INIT the extension does not hold, SMI first
+ * ("Priority Among Concurrent Exceptions and Interrupts"). */
+static bool signal_ready(struct machine *m, enum irq_signal *which)
+{
+  struct irq_nmi *n = machine_irq_nmi(m);
+  for (unsigned i = 0; i < IRQ_SIGNAL_COUNT; i++) {
+    enum irq_signal s = (enum irq_signal)i;
+    if (!n->signal_pending[s]) continue;
+    if (n->ops && n->ops->signal_held && n->ops->signal_held(m, s)) continue;
+    if (which) *which = s;
+    return true;
+  }
+  return false;
+}
+
 void irq_init(struct machine *m)
 {
   pic_init(&m->pic);
@@ -79,6 +110,7 @@ void irq_init(struct machine *m)
   struct irq_nmi *n = machine_irq_nmi(m);
   lapic_reset(&n->apic, 0);
   n->pending = n->delivering = false;
+  for (unsigned i = 0; i < IRQ_SIGNAL_COUNT; i++) n->signal_pending[i] = false;
   uc_err e = uc_mmio_map(m->uc, irq_apic_mmio_page(m), 0x1000, apic_mmio_read, m, apic_mmio_write, m);
   if (e != UC_ERR_OK)
     machine_stop(m, STOP_INTERNAL, 125, "Unicorn cannot map the local APIC page: %s", uc_strerror(e));
@@ -125,7 +157,7 @@ bool irq_deadline_due(struct machine *m) { return m->insns >= virt_deadline(m); 
 
 void irq_rearm(struct machine *m)
 {
-  if (pic_intr(&m->pic) || window_wanted(m) || nmi_ready(m)) {
+  if (pic_intr(&m->pic) || window_wanted(m) || nmi_ready(m) || signal_ready(m, NULL)) {
     m->irq_check_at = 0;      /* a request is waiting: look at every block */
     return;
   }
@@ -198,6 +230,8 @@ bool irq_should_stop(struct machine *m, uint64_t prev, uint32_t prev_size)
 {
   sync_time(m);
   irq_rearm(m);
+  /* SMI and INIT: neither RFLAGS.IF nor the shadows mask them (irq.h). */
+  if (signal_ready(m, NULL)) return true;
   /* The extension's deadline (the VMX-preemption timer) is not masked by
    * RFLAGS.IF or the interrupt shadows. A pending NMI, which the
    * extensions count in their deadline (irq_nmi_deadline), waits out the
@@ -307,8 +341,32 @@ static void take_nmi(struct machine *m, bool halted)
   irq_rearm(m);
 }
 
+/* An SMI or INIT that is not held: the extension may take it as an exit;
+ * else the processor would enter SMM or perform the INIT reset, which the
+ * machine does not model: the run stops and says so. */
+static bool take_signal(struct machine *m, bool halted)
+{
+  enum irq_signal s;
+  if (!signal_ready(m, &s)) return false;
+  struct irq_nmi *n = machine_irq_nmi(m);
+  m->state_dirty = true;
+  m->cpu.halted = halted;
+  char why[160] = "no hypervisor extension";
+  trace_event(&m->trace, m->insns, "signal", "%s taken rip=0x%llx", irq_signal_name(s), (unsigned long long)m->cpu.rip);
+  if (n->ops && n->ops->signal_exits && n->ops->signal_exits(m, s, why, sizeof why)) {
+    irq_rearm(m);
+    return true;
+  }
+  m->cpu.halted = false;
+  machine_stop(m, STOP_INTERNAL, 125, "%s from the local APIC recognized at rip 0x%llx (%s): %s is not modelled",
+               irq_signal_name(s), (unsigned long long)m->cpu.rip, why,
+               s == IRQ_SIGNAL_SMI ? "system-management mode (SMM)" : "the INIT reset");
+  return true;
+}
+
 uint64_t irq_nmi_deadline(struct machine *m)
 {
+  if (signal_ready(m, NULL)) return m->insns;
   if (!nmi_ready(m)) return UINT64_MAX;
   return m->cpu.sti_blocking || m->cpu.movss_blocking ? m->insns + 1 : m->insns;
 }
@@ -324,6 +382,10 @@ void irq_take(struct machine *m)
   /* An exit taken here records whether the vCPU was halted (VMX's
    * activity state, "Saving Non-Register State"). */
   m->cpu.halted = halted;
+  /* SMI and INIT ("External Hardware Interventions") come before
+   * everything else here, the extension's deadline included (Bochs 2.7
+   * orders them the same way). */
+  if (take_signal(m, halted)) return;
   /* The extension's deadline first (VMX: "VM exits caused by the
    * VMX-preemption timer take priority over ... NMI-window exiting and
    * lower priority events"); it also ends a halt. */

@@ -19,6 +19,7 @@
 #define HVSIM_SIM_IRQ_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sim/lapic.h"
@@ -93,8 +94,24 @@ bool irq_deadline_due(struct machine *m);
  * extensions' virt_ops.iret ends the blocking, see sim/vmx_exits.c and
  * sim/svm_intercepts.c). */
 
-/* The extension's NMI rules. sim/virt.h has no NMI operations, so the
- * extension registers these at attach time (irq_set_nmi_ops). */
+/* ---- INIT and SMI -----------------------------------------------------------
+ * The local APIC's ICR also sends this processor an SMI or an INIT
+ * (sim/lapic.h). Each sets its own latch (one pending signal of each
+ * kind). "Priority Among Concurrent Exceptions and Interrupts" (SDM Vol.
+ * 3A) puts them with the external hardware interventions, SMI before
+ * INIT, above traps, NMIs and maskable interrupts, and neither RFLAGS.IF
+ * nor the STI / MOV SS shadows mask them: the block hook stops at the next
+ * translation-block start where one is not held, and irq_take takes it
+ * before anything else (the extension's deadline included). The machine
+ * models neither system-management mode nor the INIT reset, so a signal
+ * the extension neither holds nor takes as an exit (virt exits: SVM's
+ * SMI/INIT intercepts, VMX's INIT exit) stops the run with a message
+ * naming the signal and the situation (never a silent continue). */
+enum irq_signal { IRQ_SIGNAL_SMI, IRQ_SIGNAL_INIT, IRQ_SIGNAL_COUNT };
+
+/* The extension's NMI, SMI and INIT rules. sim/virt.h has no operations
+ * for them, so the extension registers these at attach time
+ * (irq_set_nmi_ops). */
 struct irq_nmi_ops {
   /* [hook][loop] Is a pending NMI held now (not delivered, no exit)? VMX:
    * blocking by NMI, which in non-root operation with "virtual NMIs" does
@@ -106,6 +123,15 @@ struct irq_nmi_ops {
    * #VMEXIT 61H). The extension says whether the NMI is consumed
    * (irq_nmi_consume) or stays pending. */
   bool (*exits)(struct machine *m);
+  /* [hook][loop] Is a pending SMI or INIT held now? SVM: GIF = 0; VMX:
+   * INIT in VMX root operation. Without ops: never. */
+  bool (*signal_held)(struct machine *m, enum irq_signal s);
+  /* [loop] A signal that is not held arrives: true when the extension took
+   * it as an exit (it says whether the signal is consumed:
+   * irq_signal_consume); false when the processor would act on it (SMM,
+   * the INIT reset), with `why` (n bytes) saying where it is (for the stop
+   * message). */
+  bool (*signal_exits)(struct machine *m, enum irq_signal s, char *why, size_t n);
 };
 
 /* The NMI latch and the local APIC, which sim/machine.c keeps for the
@@ -113,6 +139,7 @@ struct irq_nmi_ops {
 struct irq_nmi {
   struct lapic apic;
   bool pending;
+  bool signal_pending[IRQ_SIGNAL_COUNT];
   /* deliver_event is delivering this NMI through the IDT now: an exit
    * during that delivery records it as an NMI (IDT-vectoring type 2), not
    * as an external interrupt. */
@@ -137,7 +164,7 @@ bool irq_nmi_pending(struct machine *m);
 void irq_nmi_consume(struct machine *m);
 /* [hook][loop] The virtual time from which a pending NMI that is not held
  * is due (one instruction later under VM-entry-loaded STI / MOV SS
- * blocking), UINT64_MAX for none. The extensions fold it into their
+ * blocking; an SMI or INIT that is not held: now), UINT64_MAX for none. The extensions fold it into their
  * virt_ops.deadline, so that the machine stops for it whatever RFLAGS.IF
  * says and a HLT with IF = 0 right after the ICR write waits for it
  * (sim/sysinsn.c wakes a HLT only for the extension's deadline); their
@@ -145,5 +172,13 @@ void irq_nmi_consume(struct machine *m);
 uint64_t irq_nmi_deadline(struct machine *m);
 /* Is the event being delivered now the NMI (IDT-vectoring information)? */
 bool irq_nmi_delivering(struct machine *m);
+
+/* "SMI" or "INIT", for messages. */
+const char *irq_signal_name(enum irq_signal s);
+/* [hook][loop] Sets the signal's latch and re-arms the block hook. */
+void irq_raise_signal(struct machine *m, enum irq_signal s);
+bool irq_signal_pending(struct machine *m, enum irq_signal s);
+/* The signal was taken (an exit that consumes it). */
+void irq_signal_consume(struct machine *m, enum irq_signal s);
 
 #endif

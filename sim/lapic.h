@@ -1,9 +1,10 @@
 /* The local APIC of the machine's one processor, as far as the machine
  * models it: the xAPIC MMIO registers software reads to identify it (ID,
  * Version), the spurious-interrupt vector register, and the Interrupt
- * Command Register sending an NMI to the processor itself — the one NMI
- * source real software uses on a single processor. Pure logic: the
- * machine (sim/irq.c) maps the page and raises the NMI.
+ * Command Register sending an NMI, SMI or INIT to the processor itself —
+ * the one source of these signals real software uses on a single
+ * processor. Pure logic: the machine (sim/irq.c) maps the page and raises
+ * the signal.
  *
  * SDM Vol. 3A, "Advanced Programmable Interrupt Controller (APIC)":
  * "Local APIC Register Address Map", "Local APIC ID", "Local APIC Version
@@ -13,10 +14,10 @@
  * Everything else has a stated outcome, never a silent fake: a read or
  * write of a register the model lacks (TPR, EOI, IRR, LVT, timer, ...), an
  * access that is not an aligned 32-bit access, a write that sets reserved
- * or unmodelled bits, and an IPI other than an NMI to this processor
- * (fixed, lowest-priority, SMI, INIT, SIPI; logical destinations; other
- * APIC IDs, which no processor accepts and the unmodelled ESR would
- * record) give LAPIC_UNMODELLED with a message naming the register or
+ * or unmodelled bits, and an IPI other than an NMI, SMI or INIT to this
+ * processor (fixed, lowest-priority, SIPI; combinations the SDM calls
+ * invalid; logical destinations; other APIC IDs, which no processor
+ * accepts and the unmodelled ESR would record) give LAPIC_UNMODELLED with a message naming the register or
  * mode: the machine stops the run with it. */
 #ifndef HVSIM_SIM_LAPIC_H
 #define HVSIM_SIM_LAPIC_H
@@ -96,6 +97,8 @@ struct lapic {
 enum lapic_result {
   LAPIC_OK,
   LAPIC_SEND_NMI,      /* a write to ICR low sent an NMI to this processor */
+  LAPIC_SEND_SMI,      /* ... an SMI */
+  LAPIC_SEND_INIT,     /* ... an INIT */
   LAPIC_UNMODELLED,    /* the access has no modelled outcome: see the message */
 };
 

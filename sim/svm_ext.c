@@ -89,6 +89,8 @@ static const struct virt_ops svm_ops = {
 static const struct irq_nmi_ops svm_nmi_ops = {
   .held = svm_ext_nmi_held,
   .exits = svm_ext_nmi_exits,
+  .signal_held = svm_ext_signal_held,
+  .signal_exits = svm_ext_signal_exits,
 };
 
 /* Physical memory as the SVM model sees it: the machine's RAM; anything

@@ -6,6 +6,7 @@
 #include "models/svm/svm_catalog.h"
 #include "models/svm/svm_exits.h"
 #include "models/svm/svm_insn.h"
+#include "sim/irq.h"
 #include "sim/machine.h"
 #include "sim/sysinsn.h"
 
@@ -21,7 +22,9 @@ struct svm_ext {
   bool injecting;                /* delivering EVENTINJ: not subject to intercepts */
   bool host_if;                  /* the host's RFLAGS.IF at VMRUN (masks physical
                                     interrupts under V_INTR_MASKING) */
-  uint16_t pause_count;          /* the PAUSE filter counter VMRUN loaded */
+  /* The PAUSE filter VMRUN loaded; its threshold measures cycles as
+   * m->insns (the TSC ticks once per instruction). */
+  struct svm_pause_filter pause_filter;
   uint64_t vmruns, invalid_vmruns;
   uint64_t exits[SVM_EXIT_COUNT];
 };
@@ -60,5 +63,8 @@ bool svm_ext_nmi_held(struct machine *m);
 bool svm_ext_nmi_exits(struct machine *m);
 void svm_ext_iret(struct machine *m, struct insn *in);
 uint64_t svm_ext_deadline(struct machine *m);
+/* SMI and INIT (sim/svm_intercepts.c; struct irq_nmi_ops). */
+bool svm_ext_signal_held(struct machine *m, enum irq_signal s);
+bool svm_ext_signal_exits(struct machine *m, enum irq_signal s, char *why, size_t n);
 
 #endif

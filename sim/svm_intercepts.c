@@ -222,8 +222,8 @@ static bool classify(struct machine *m, struct insn *in, gpr_reader gpr, struct 
   case ZYDIS_MNEMONIC_PAUSE: {
     /* Asked in the hook and again by exit_for_insn: the filter counter
      * changes only through svm_ext_insn_exits. */
-    uint16_t count = x->pause_count;
-    if (!svm_pause_exits(x->features, &x->vcpu.ctl, &count)) return false;
+    struct svm_pause_filter filter = x->pause_filter;
+    if (!svm_pause_exits(x->features, &x->vcpu.ctl, &filter, m->insns)) return false;
     e->code = (uint64_t)SVM_EXIT_PAUSE;
     return true;
   }
@@ -281,7 +281,7 @@ bool svm_ext_insn_exits(struct machine *m, struct insn *in)
   /* "Pause Intercept Filtering": a PAUSE that does not exit counts down
    * the filter — the one state this hook changes, since it is the PAUSE
    * executing (the machine runs it as a NOP next). */
-  if (in->zi.mnemonic == ZYDIS_MNEMONIC_PAUSE) svm_pause_exits(x->features, &x->vcpu.ctl, &x->pause_count);
+  if (in->zi.mnemonic == ZYDIS_MNEMONIC_PAUSE) svm_pause_exits(x->features, &x->vcpu.ctl, &x->pause_filter, m->insns);
   return false;
 }
 
@@ -582,3 +582,41 @@ void svm_ext_iret(struct machine *m, struct insn *in)
 }
 
 uint64_t svm_ext_deadline(struct machine *m) { return irq_nmi_deadline(m); }
+
+/* ---- SMI and INIT (sim/irq.h) ------------------------------------------------ */
+
+static enum svm_signal svm_signal_of(enum irq_signal s) { return s == IRQ_SIGNAL_SMI ? SVM_SIGNAL_SMI : SVM_SIGNAL_INIT; }
+
+static enum svm_intr_action signal_action(struct machine *m, enum irq_signal s)
+{
+  struct svm_ext *x = svm_ext_of(m);
+  return svm_signal(x->vcpu.gif, x->vcpu.in_guest, &x->vcpu.ctl, svm_signal_of(s));
+}
+
+bool svm_ext_signal_held(struct machine *m, enum irq_signal s) { return signal_action(m, s) == SVM_INTR_HELD; }
+
+/* "Interrupt Intercepts", SMI and INIT: #VMEXIT(SMI) / #VMEXIT(INIT) with
+ * EXITINFO1/2 = 0 and the guest RIP of the next instruction; the signal
+ * is not consumed: GIF = 0 after the #VMEXIT holds it for the host. Without
+ * the intercept, or in the host with GIF = 1, the processor would enter
+ * SMM or perform the INIT reset: the machine stops (sim/irq.c). */
+bool svm_ext_signal_exits(struct machine *m, enum irq_signal s, char *why, size_t n)
+{
+  struct svm_ext *x = svm_ext_of(m);
+  switch (signal_action(m, s)) {
+  case SVM_INTR_VMEXIT: {
+    struct svm_exit e = svm_signal_exit(svm_signal_of(s));
+    svm_ext_vmexit(m, &e);
+    return true;
+  }
+  case SVM_INTR_DELIVER:
+    if (x->vcpu.in_guest) snprintf(why, n, "in the SVM guest without the %s intercept", irq_signal_name(s));
+    else snprintf(why, n, "outside SVM guest mode with GIF = 1");
+    return false;
+  case SVM_INTR_HELD:
+    snprintf(why, n, "held by GIF = 0, yet asked to act on it");
+    return false;
+  }
+  snprintf(why, n, "unexpected SVM signal action");
+  return false;
+}

@@ -130,7 +130,7 @@ static void entered_guest(struct machine *m, uint64_t host_cr4, uint64_t host_ef
   x->host_efer = host_efer;
   x->host_if = host_if;
   /* "Pause Intercept Filtering": VMRUN loads the internal counter. */
-  x->pause_count = ctl->pause_filter_count;
+  svm_pause_filter_load(&x->pause_filter, ctl);
   uint16_t asid = (uint16_t)ctl->guest_asid;
   /* Encodings 3 and 7 need FlushByAsid; a reserved TLB_CONTROL is
    * undefined, and flushing every ASID is the one choice that never keeps

@@ -768,3 +768,42 @@ bool vmx_ext_nmi_exits(struct machine *m)
   vmx_ext_exit(m, &e);
   return true;
 }
+
+/* ---- INIT and SMI (sim/irq.h) ------------------------------------------------ */
+
+/* SDM Vol. 3C, "VMX Non-Root Operation" ("INIT Signals": "INIT signals
+ * cause VM exits") and "Entering and Exiting VMX Operation" / "VMX Root
+ * Operation" ("INIT signals are blocked whenever a logical processor is in
+ * VMX root operation. They are not blocked in VMX non-root operation"):
+ * in root operation a pending INIT stays pending, and the first VM entry
+ * that follows exits with it before the guest's first instruction (an
+ * event the entry injects is delivered first). SMIs are never blocked by
+ * VMX operation. */
+bool vmx_ext_signal_held(struct machine *m, enum irq_signal s)
+{
+  struct vmx_ext *x = vmx_ext_of(m);
+  return s == IRQ_SIGNAL_INIT && x->cpu.vmx_operation && !x->cpu.non_root;
+}
+
+/* The INIT exit: reason 3, qualification 0; the exit "does not modify
+ * register state or clear pending events as [INIT] would outside of VMX
+ * operation", and the INIT is consumed by it. An SMI takes the default
+ * treatment ("Default Treatment of SMI Delivery": the processor enters
+ * SMM; the dual-monitor treatment is not offered): not modelled, and
+ * neither is the INIT reset outside VMX operation. */
+bool vmx_ext_signal_exits(struct machine *m, enum irq_signal s, char *why, size_t n)
+{
+  struct vmx_ext *x = vmx_ext_of(m);
+  if (s == IRQ_SIGNAL_INIT && x->cpu.non_root) {
+    irq_signal_consume(m, s);
+    vmx_ext_exit(m, &(struct vmx_exit_info){.reason = VMX_EXIT_INIT_SIGNAL});
+    return true;
+  }
+  if (s == IRQ_SIGNAL_SMI && x->cpu.non_root)
+    snprintf(why, n, "in VMX non-root operation, default treatment of SMIs");
+  else if (s == IRQ_SIGNAL_SMI && x->cpu.vmx_operation)
+    snprintf(why, n, "in VMX root operation, default treatment of SMIs");
+  else
+    snprintf(why, n, "outside VMX operation");
+  return false;
+}

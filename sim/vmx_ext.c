@@ -325,7 +325,8 @@ void vmx_ext_enter(struct machine *m, bool launch)
    * Injection for VM Entries"), and so does an interrupt the guest takes
    * or that exits (the machine's HLT wait in virtual time, sim/irq.c). */
   if (!m->cpu.halted) return;
-  if ((m->cpu.rflags & RFLAGS_IF) || vmx_ext_interrupt_would_exit(m) || x->timer_running) {
+  if ((m->cpu.rflags & RFLAGS_IF) || vmx_ext_interrupt_would_exit(m) || x->timer_running ||
+      irq_signal_pending(m, IRQ_SIGNAL_INIT)) {
     m->cpu.halted = false;
     m->halted = true;
     return;
@@ -453,6 +454,8 @@ static const struct virt_ops vmx_ops = {
 static const struct irq_nmi_ops vmx_nmi_ops = {
   .held = vmx_ext_nmi_held,
   .exits = vmx_ext_nmi_exits,
+  .signal_held = vmx_ext_signal_held,
+  .signal_exits = vmx_ext_signal_exits,
 };
 
 /* The EPT capabilities of the model decide what the MMU's EPT formats

@@ -6,6 +6,7 @@
 
 #include "models/vmx/vmx_exit.h"
 #include "models/vmx/vmx_insn.h"
+#include "sim/irq.h"
 #include "sim/machine.h"
 #include "sim/sysinsn.h"
 
@@ -103,6 +104,9 @@ bool vmx_ext_deadline_reached(struct machine *m);
 /* Physical NMIs (struct irq_nmi_ops, sim/irq.h). */
 bool vmx_ext_nmi_held(struct machine *m);
 bool vmx_ext_nmi_exits(struct machine *m);
+/* INIT and SMI (struct irq_nmi_ops, sim/irq.h; sim/vmx_exits.c). */
+bool vmx_ext_signal_held(struct machine *m, enum irq_signal s);
+bool vmx_ext_signal_exits(struct machine *m, enum irq_signal s, char *why, size_t n);
 
 /* VMX-instruction information and displacement qualification of a
  * memory-or-register operand `rm` with register operand `reg2` (-1: none). */

@@ -30,6 +30,10 @@ set(_no_qemu_images crchecks)
 # triple fault under the SHUTDOWN intercept (see the image's header
 # comment). hvsim is compared with QEMU alone for them.
 set(_no_bochs_amd_images svm_shutdown)
+# SVM images QEMU 7.2 TCG cannot run: it takes an INIT whatever GIF says
+# and keeps it pending after #VMEXIT(INIT), so the host is reset (see the
+# image's header comment). hvsim is compared with Bochs alone for them.
+set(_no_qemu_svm_images svm_init)
 
 # _oracle_run(IMAGE ENGINE [ENV...]): a run that must reach the image's
 # expected outcome; it is the setup fixture of the comparisons.
@@ -98,9 +102,17 @@ foreach(img ${HVSIM_VIRT_IMAGES_amd})
   if(img IN_LIST _no_bochs_amd_images)
     set(_bochs FALSE)
   endif()
-  _oracle_run(${img} qemu "HVSIM_QEMU_CPU=EPYC,+svm,+npt")
+  set(_qemu TRUE)
+  if(img IN_LIST _no_qemu_svm_images)
+    set(_qemu FALSE)
+  endif()
+  if(_qemu)
+    _oracle_run(${img} qemu "HVSIM_QEMU_CPU=EPYC,+svm,+npt")
+  endif()
   if(_bochs)
     _oracle_run(${img} bochs-amd)
+  endif()
+  if(_bochs AND _qemu)
     _oracle_compare(${img} qemu bochs-amd)
   endif()
   if(TARGET hvsim)
@@ -108,7 +120,9 @@ foreach(img ${HVSIM_VIRT_IMAGES_amd})
     if(_bochs)
       _oracle_compare(${img} hvsim bochs-amd)
     endif()
-    _oracle_compare(${img} hvsim qemu)
+    if(_qemu)
+      _oracle_compare(${img} hvsim qemu)
+    endif()
   endif()
 endforeach()
 

@@ -1,5 +1,5 @@
 /* The local APIC register model (sim/lapic.c): the registers it has, the
- * NMI the ICR sends to this processor, and a stated outcome (a message
+ * NMI, SMI and INIT the ICR sends to this processor, and a stated outcome (a message
  * naming the register or mode) for every access it does not model. SDM
  * Vol. 3A, "Advanced Programmable Interrupt Controller (APIC)": "Local APIC
  * Register Address Map", "Local APIC Version Register", "Local APIC State
@@ -100,12 +100,67 @@ static void lapic_icr_other_delivery_modes_are_unmodelled(void **state)
 {
   (void)state;
   static const struct { unsigned mode; const char *name; } modes[] = {
-    {0, "fixed"}, {1, "lowest priority"}, {2, "SMI"}, {3, "reserved"}, {5, "INIT"}, {6, "start-up"}, {7, "reserved"}};
+    {0, "fixed"}, {1, "lowest priority"}, {3, "reserved"}, {6, "start-up"}, {7, "reserved"}};
   struct lapic a;
   lapic_reset(&a, 0);
   for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
     assert_int_equal(wr(&a, LAPIC_ICR_LOW, modes[i].mode << 8 | 0x30), LAPIC_UNMODELLED);
     assert_non_null(strstr(msg, modes[i].name));
+  }
+}
+
+/* SMI and INIT to this processor: its own APIC ID or the FFH broadcast,
+ * physical, no shorthand; the vector is ignored, and so are level and
+ * trigger mode (the xAPIC issues IPIs edge triggered). */
+static void lapic_icr_smi_and_init_to_own_id_send_signals(void **state)
+{
+  (void)state;
+  struct lapic a;
+  lapic_reset(&a, 2);
+  assert_int_equal(wr(&a, LAPIC_ICR_HIGH, 2u << 24), LAPIC_OK);
+  assert_int_equal(wr(&a, LAPIC_ICR_LOW, 0x200), LAPIC_SEND_SMI);
+  assert_int_equal(wr(&a, LAPIC_ICR_LOW, 0x500 | LAPIC_ICR_LEVEL), LAPIC_SEND_INIT);
+  assert_int_equal(wr(&a, LAPIC_ICR_LOW, 0x500), LAPIC_SEND_INIT);
+  assert_int_equal(wr(&a, LAPIC_ICR_LOW, 0x200 | 0x33 | LAPIC_ICR_LEVEL | LAPIC_ICR_TRIGGER), LAPIC_SEND_SMI);
+  assert_int_equal(wr(&a, LAPIC_ICR_HIGH, 0xFFu << 24), LAPIC_OK);
+  assert_int_equal(wr(&a, LAPIC_ICR_LOW, 0x500 | LAPIC_ICR_LEVEL), LAPIC_SEND_INIT);   /* broadcast */
+  assert_int_equal(wr(&a, LAPIC_ICR_LOW, 0x200), LAPIC_SEND_SMI);
+  assert_int_equal(wr(&a, LAPIC_ICR_HIGH, 1u << 24), LAPIC_OK);
+  assert_int_equal(wr(&a, LAPIC_ICR_LOW, 0x500 | LAPIC_ICR_LEVEL), LAPIC_UNMODELLED);  /* another APIC ID */
+  assert_non_null(strstr(msg, "INIT to APIC ID 1"));
+  assert_int_equal(wr(&a, LAPIC_ICR_LOW, 0x200), LAPIC_UNMODELLED);
+  assert_non_null(strstr(msg, "SMI to APIC ID 1"));
+}
+
+/* Level 0 with trigger mode level is the P6's INIT level de-assert: the
+ * xAPIC does not support it and the oracles drop it: a stop. */
+static void lapic_icr_init_level_deassert_is_unmodelled(void **state)
+{
+  (void)state;
+  struct lapic a;
+  lapic_reset(&a, 0);
+  assert_int_equal(wr(&a, LAPIC_ICR_LOW, 0x500 | LAPIC_ICR_TRIGGER), LAPIC_UNMODELLED);
+  assert_non_null(strstr(msg, "de-assert"));
+  assert_int_equal(wr(&a, LAPIC_ICR_LOW, 0x500 | LAPIC_ICR_TRIGGER | LAPIC_ICR_LEVEL), LAPIC_SEND_INIT);
+}
+
+/* "Valid Combinations for the Pentium 4 and Intel Xeon Processors' Local
+ * xAPIC Interrupt Command Register": SMI and INIT with "self" or "all
+ * including self" are invalid; "all excluding self" reaches nobody. */
+static void lapic_icr_smi_and_init_shorthands_are_unmodelled(void **state)
+{
+  (void)state;
+  struct lapic a;
+  lapic_reset(&a, 0);
+  for (unsigned mode = 2; mode <= 5; mode += 3) {
+    assert_int_equal(wr(&a, LAPIC_ICR_LOW, mode << 8 | LAPIC_ICR_LEVEL | (1u << 18)), LAPIC_UNMODELLED);
+    assert_non_null(strstr(msg, "not a valid combination"));
+    assert_int_equal(wr(&a, LAPIC_ICR_LOW, mode << 8 | LAPIC_ICR_LEVEL | (2u << 18)), LAPIC_UNMODELLED);
+    assert_non_null(strstr(msg, "not a valid combination"));
+    assert_int_equal(wr(&a, LAPIC_ICR_LOW, mode << 8 | LAPIC_ICR_LEVEL | (3u << 18)), LAPIC_UNMODELLED);
+    assert_non_null(strstr(msg, "no other processor"));
+    assert_int_equal(wr(&a, LAPIC_ICR_LOW, mode << 8 | LAPIC_ICR_LEVEL | LAPIC_ICR_DEST_LOGICAL), LAPIC_UNMODELLED);
+    assert_non_null(strstr(msg, "logical"));
   }
 }
 
@@ -179,6 +234,9 @@ int main(void)
     cmocka_unit_test(lapic_icr_nmi_broadcasts_reach_this_processor),
     cmocka_unit_test(lapic_icr_nmi_to_another_id_is_unmodelled),
     cmocka_unit_test(lapic_icr_other_delivery_modes_are_unmodelled),
+    cmocka_unit_test(lapic_icr_smi_and_init_to_own_id_send_signals),
+    cmocka_unit_test(lapic_icr_init_level_deassert_is_unmodelled),
+    cmocka_unit_test(lapic_icr_smi_and_init_shorthands_are_unmodelled),
     cmocka_unit_test(lapic_icr_invalid_or_empty_destinations_are_unmodelled),
     cmocka_unit_test(lapic_icr_reserved_bits_are_unmodelled),
     cmocka_unit_test(lapic_unmodelled_registers_stop_with_their_name),

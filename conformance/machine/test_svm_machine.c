@@ -14,7 +14,13 @@
  *   Instructions": INTR and NMI are held pending while GIF = 0; APM Vol.
  *   3, "HLT": only a recognized interrupt ends the halt): a pending IRQ0 or
  *   NMI does not wake the processor, and with nothing left that could the
- *   run stops with a report; with GIF = 1 the same interrupt wakes it. */
+ *   run stops with a report; with GIF = 1 the same interrupt wakes it.
+ * - SMI and INIT from the local APIC ("Global Interrupt Flag, STGI and
+ *   CLGI Instructions": held while GIF = 0; "Interrupt Intercepts": in the
+ *   guest under the SMI / INIT intercept a #VMEXIT 62H / 63H with
+ *   EXITINFO1/2 = 0): SMM and the INIT reset are not modelled, so a signal
+ *   the processor would act on (in the host with GIF = 1, or in the guest
+ *   without the intercept) stops the run with a message naming it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +29,7 @@
 #include <cmocka.h>
 
 #include "conformance/machine/guest32.h"
+#include "sim/irq.h"
 
 #define VMCB   0x200000u
 #define IOPM   0x204000u   /* 12 KiB */
@@ -265,6 +272,107 @@ static void svm_hlt_with_gif_1_wakes_on_the_nmi(void **state)
   machine_destroy(m);
 }
 
+/* ---- SMI and INIT --------------------------------------------------------- */
+
+#define ICR_SMI  0x200u
+#define ICR_INIT 0x4500u      /* INIT, level 1 (assert) */
+#define EXIT_SMI  0x62
+#define EXIT_INIT 0x63
+
+/* The host sends itself `icr` (after CLGI when `clgi`), then exits. */
+static struct machine *host_signal(uint32_t icr, bool clgi, bool hlt)
+{
+  struct guest g;
+  guest_start(&g, 0);
+  svm_on(&g);
+  if (clgi) EMIT(&g, 0x0f, 0x01, 0xdd);           /* clgi */
+  wr32(&g, APIC + 0x300, icr);
+  EMIT(&g, 0xeb, 0x00);                           /* jmp $+2: a new block */
+  if (hlt) EMIT(&g, 0xfb, 0xf4);                  /* sti; hlt */
+  exit_ok(&g);
+  return run_on(&g, "zen");
+}
+
+static void svm_smi_and_init_in_host_with_gif_1_stop_the_run(void **state)
+{
+  (void)state;
+  struct machine *m = host_signal(ICR_SMI, false, false);
+  assert_int_equal(m->stop, STOP_INTERNAL);
+  assert_non_null(strstr(m->stop_detail, "SMI"));
+  assert_non_null(strstr(m->stop_detail, "outside SVM guest mode with GIF = 1"));
+  assert_non_null(strstr(m->stop_detail, "system-management mode (SMM) is not modelled"));
+  machine_destroy(m);
+  m = host_signal(ICR_INIT, false, false);
+  assert_int_equal(m->stop, STOP_INTERNAL);
+  assert_non_null(strstr(m->stop_detail, "INIT reset is not modelled"));
+  machine_destroy(m);
+}
+
+static void svm_smi_and_init_held_by_gif_0_in_host(void **state)
+{
+  (void)state;
+  struct machine *m = host_signal(ICR_SMI, true, false);
+  assert_int_equal(m->stop, STOP_DEBUG_EXIT);
+  assert_true(irq_signal_pending(m, IRQ_SIGNAL_SMI));
+  machine_destroy(m);
+  m = host_signal(ICR_INIT, true, false);
+  assert_int_equal(m->stop, STOP_DEBUG_EXIT);
+  assert_true(irq_signal_pending(m, IRQ_SIGNAL_INIT));
+  machine_destroy(m);
+  /* A held INIT does not end a halt: nothing can wake the processor. */
+  m = host_signal(ICR_INIT, true, true);
+  assert_int_equal(m->stop, STOP_HALTED);
+  assert_non_null(strstr(m->stop_detail, "interrupts held"));
+  machine_destroy(m);
+}
+
+/* The guest at L2 sends itself `icr`; the host stores EXITCODE, EXITINFO1
+ * and EXITINFO2 at RESULT and exits. `intercept_bit`: vector 1 bit (2
+ * SMI, 3 INIT), or -1 for none. */
+static struct machine *guest_signal(uint32_t icr, int intercept_bit)
+{
+  struct guest g;
+  guest_start(&g, 0);
+  svm_on(&g);
+  vmcb_setup(&g);
+  if (intercept_bit >= 0) wr32(&g, VMCB + VMCB_ICPT_VEC1, (1u << 27) | (1u << intercept_bit));
+  EMIT(&g, 0xb8, U32(VMCB), 0x0f, 0x01, 0xd8);            /* mov eax, VMCB; vmrun */
+  EMIT(&g, 0xa1, U32(VMCB + VMCB_EXITCODE), 0xa3, U32(RESULT));
+  EMIT(&g, 0xa1, U32(VMCB + VMCB_EXITINFO1), 0xa3, U32(RESULT + 4));
+  EMIT(&g, 0xa1, U32(VMCB + VMCB_EXITINFO2), 0xa3, U32(RESULT + 8));
+  exit_ok(&g);
+  assert_true(g.at <= L2);
+  g.at = L2;
+  wr32(&g, APIC + 0x300, icr);
+  EMIT(&g, 0xeb, 0x00, 0x0f, 0x01, 0xd9);         /* jmp $+2; vmmcall */
+  return run_on(&g, "zen");
+}
+
+static void svm_smi_and_init_intercepts_exit_from_the_guest(void **state)
+{
+  (void)state;
+  const struct { uint32_t icr; int bit; uint32_t code; } t[] = {{ICR_SMI, 2, EXIT_SMI}, {ICR_INIT, 3, EXIT_INIT}};
+  for (size_t i = 0; i < 2; i++) {
+    struct machine *m = guest_signal(t[i].icr, t[i].bit);
+    assert_int_equal(m->stop, STOP_DEBUG_EXIT);
+    assert_int_equal(ram32(m, RESULT), t[i].code);
+    assert_int_equal(ram32(m, RESULT + 4), 0);
+    assert_int_equal(ram32(m, RESULT + 8), 0);
+    /* Not consumed: GIF = 0 after the #VMEXIT holds it for the host. */
+    assert_true(irq_signal_pending(m, t[i].icr == ICR_SMI ? IRQ_SIGNAL_SMI : IRQ_SIGNAL_INIT));
+    machine_destroy(m);
+  }
+  /* The other signal's intercept does not take it: the processor would. */
+  struct machine *m = guest_signal(ICR_INIT, 2);
+  assert_int_equal(m->stop, STOP_INTERNAL);
+  assert_non_null(strstr(m->stop_detail, "in the SVM guest without the INIT intercept"));
+  machine_destroy(m);
+  m = guest_signal(ICR_SMI, -1);
+  assert_int_equal(m->stop, STOP_INTERNAL);
+  assert_non_null(strstr(m->stop_detail, "in the SVM guest without the SMI intercept"));
+  machine_destroy(m);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -275,6 +383,9 @@ int main(void)
     cmocka_unit_test(svm_hlt_with_gif_1_wakes_on_the_interrupt),
     cmocka_unit_test(svm_hlt_with_gif_0_stays_halted_with_nmi_pending),
     cmocka_unit_test(svm_hlt_with_gif_1_wakes_on_the_nmi),
+    cmocka_unit_test(svm_smi_and_init_in_host_with_gif_1_stop_the_run),
+    cmocka_unit_test(svm_smi_and_init_held_by_gif_0_in_host),
+    cmocka_unit_test(svm_smi_and_init_intercepts_exit_from_the_guest),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,14 +34,16 @@ static void svm_cpuid_epyc_qemu_matches_tcg(void **state)
   assert_true(svm_has(&svm_features_ryzen, SVM_FEAT_NRIP_SAVE));
 }
 
-/* zen2: ryzen's features plus VMCB clean bits and decode assists = 0x4EF. */
+/* zen2: ryzen's features plus VMCB clean bits, decode assists and the
+ * PAUSE filter threshold (bit 12) = 0x14EF. */
 static void svm_cpuid_zen2_has_decode_assists(void **state)
 {
   uint32_t r[4];
   svm_cpuid_8000000a(&svm_features_zen2, r);
   assert_int_equal(r[0], 1);
   assert_int_equal(r[1], 0x8000);
-  assert_int_equal(r[3], 0x4EF);
+  assert_int_equal(r[3], 0x14EF);
+  assert_true(svm_has(&svm_features_zen2, SVM_FEAT_PAUSE_FILTER_THRESHOLD));
   assert_true(svm_has(&svm_features_zen2, SVM_FEAT_DECODE_ASSISTS));
   assert_true(svm_has(&svm_features_zen2, SVM_FEAT_VMCB_CLEAN));
 }

@@ -78,24 +78,66 @@ static void svm_ctl_intercepts_bit_set_intercepts(void **state)
 static void svm_pause_filter_counts_down_then_exits(void **state)
 {
   memset(&vmcb, 0, sizeof vmcb);
-  uint16_t count = 2;
-  assert_false(svm_pause_exits(&svm_features_ryzen, &vmcb.control, &count));   /* not intercepted */
-  assert_int_equal(count, 2);
+  vmcb.control.pause_filter_count = 2;
+  struct svm_pause_filter p;
+  svm_pause_filter_load(&p, &vmcb.control);
+  assert_false(svm_pause_exits(&svm_features_ryzen, &vmcb.control, &p, 0));   /* not intercepted */
+  assert_int_equal(p.count, 2);
   svm_intercept_set(&vmcb, SVM_INTERCEPT_PAUSE, true);
-  assert_false(svm_pause_exits(&svm_features_ryzen, &vmcb.control, &count));
-  assert_false(svm_pause_exits(&svm_features_ryzen, &vmcb.control, &count));
-  assert_int_equal(count, 0);
-  assert_true(svm_pause_exits(&svm_features_ryzen, &vmcb.control, &count));    /* found at 0 */
-  assert_true(svm_pause_exits(&svm_features_ryzen, &vmcb.control, &count));    /* and stays */
+  assert_false(svm_pause_exits(&svm_features_ryzen, &vmcb.control, &p, 1));
+  assert_false(svm_pause_exits(&svm_features_ryzen, &vmcb.control, &p, 2));
+  assert_int_equal(p.count, 0);
+  assert_true(svm_pause_exits(&svm_features_ryzen, &vmcb.control, &p, 3));    /* found at 0 */
+  assert_true(svm_pause_exits(&svm_features_ryzen, &vmcb.control, &p, 4));    /* and stays */
 }
 
 static void svm_pause_without_filter_feature_always_exits(void **state)
 {
   memset(&vmcb, 0, sizeof vmcb);
   svm_intercept_set(&vmcb, SVM_INTERCEPT_PAUSE, true);
-  uint16_t count = 5;
-  assert_true(svm_pause_exits(&svm_features_epyc_qemu, &vmcb.control, &count));
-  assert_int_equal(count, 5);
+  vmcb.control.pause_filter_count = 5;
+  struct svm_pause_filter p;
+  svm_pause_filter_load(&p, &vmcb.control);
+  assert_true(svm_pause_exits(&svm_features_epyc_qemu, &vmcb.control, &p, 0));
+  assert_int_equal(p.count, 5);
+}
+
+/* Threshold ("Pause Intercept Filtering", zen2 offers Fn8000_000A EDX bit
+ * 12): a PAUSE more than PAUSE_FILTER_THRESHOLD cycles after the previous
+ * one reloads the count from PAUSE_FILTER_COUNT before the decrement. */
+static void svm_pause_threshold_gap_reloads_count(void **state)
+{
+  memset(&vmcb, 0, sizeof vmcb);
+  svm_intercept_set(&vmcb, SVM_INTERCEPT_PAUSE, true);
+  vmcb.control.pause_filter_count = 2;
+  vmcb.control.pause_filter_threshold = 100;
+  struct svm_pause_filter p;
+  svm_pause_filter_load(&p, &vmcb.control);
+  assert_false(svm_pause_exits(&svm_features_zen2, &vmcb.control, &p, 1000));
+  assert_false(svm_pause_exits(&svm_features_zen2, &vmcb.control, &p, 1100));  /* exactly 100: no reload */
+  assert_int_equal(p.count, 0);
+  /* 101 cycles later: reloaded to 2, then decremented, no exit */
+  assert_false(svm_pause_exits(&svm_features_zen2, &vmcb.control, &p, 1201));
+  assert_int_equal(p.count, 1);
+  assert_false(svm_pause_exits(&svm_features_zen2, &vmcb.control, &p, 1202));
+  assert_true(svm_pause_exits(&svm_features_zen2, &vmcb.control, &p, 1203));   /* a tight loop exits */
+}
+
+/* Negative cases: threshold 0 disables the reload, and so does a CPU
+ * without the threshold feature (ryzen), whatever the VMCB field says. */
+static void svm_pause_threshold_zero_or_absent_never_reloads(void **state)
+{
+  memset(&vmcb, 0, sizeof vmcb);
+  svm_intercept_set(&vmcb, SVM_INTERCEPT_PAUSE, true);
+  vmcb.control.pause_filter_count = 1;
+  struct svm_pause_filter p;
+  svm_pause_filter_load(&p, &vmcb.control);
+  assert_false(svm_pause_exits(&svm_features_zen2, &vmcb.control, &p, 0));
+  assert_true(svm_pause_exits(&svm_features_zen2, &vmcb.control, &p, 1000000));
+  vmcb.control.pause_filter_threshold = 10;
+  svm_pause_filter_load(&p, &vmcb.control);
+  assert_false(svm_pause_exits(&svm_features_ryzen, &vmcb.control, &p, 0));
+  assert_true(svm_pause_exits(&svm_features_ryzen, &vmcb.control, &p, 1000000));
 }
 
 /* ---- MSR permission map ------------------------------------------------ */
@@ -503,6 +545,38 @@ static void svm_nmi_held_by_gif_and_blocking_else_intercepted_or_delivered(void 
   assert_int_equal(svm_nmi(true, false, c, true), SVM_INTR_HELD);
 }
 
+/* SMI and INIT ("Global Interrupt Flag, STGI and CLGI Instructions",
+ * "Interrupt Intercepts"): GIF = 0 holds them in host and guest; in the
+ * guest each one's own intercept exits (62H, 63H, EXITINFO1/2 = 0), the
+ * other's and NMI's do not; otherwise the processor acts on them. */
+static void svm_smi_init_held_by_gif_else_intercepted_or_taken(void **state)
+{
+  (void)state;
+  memset(&vmcb, 0, sizeof vmcb);
+  struct svm_vmcb_control *c = &vmcb.control;
+  const enum svm_signal sig[] = {SVM_SIGNAL_SMI, SVM_SIGNAL_INIT};
+  const enum svm_intercept own[] = {SVM_INTERCEPT_SMI, SVM_INTERCEPT_INIT};
+  const enum svm_intercept other[] = {SVM_INTERCEPT_INIT, SVM_INTERCEPT_SMI};
+  const uint64_t code[] = {0x62, 0x63};
+  for (unsigned i = 0; i < 2; i++) {
+    memset(&vmcb, 0, sizeof vmcb);
+    assert_int_equal(svm_signal(true, false, c, sig[i]), SVM_INTR_DELIVER);        /* host, GIF = 1 */
+    assert_int_equal(svm_signal(true, true, c, sig[i]), SVM_INTR_DELIVER);         /* guest, no intercept */
+    svm_intercept_set(&vmcb, other[i], true);
+    svm_intercept_set(&vmcb, SVM_INTERCEPT_NMI, true);
+    assert_int_equal(svm_signal(true, true, c, sig[i]), SVM_INTR_DELIVER);
+    svm_intercept_set(&vmcb, own[i], true);
+    assert_int_equal(svm_signal(true, true, c, sig[i]), SVM_INTR_VMEXIT);
+    assert_int_equal(svm_signal(true, false, c, sig[i]), SVM_INTR_DELIVER);        /* the host is not intercepted */
+    assert_int_equal(svm_signal(false, true, c, sig[i]), SVM_INTR_HELD);           /* GIF = 0 */
+    assert_int_equal(svm_signal(false, false, c, sig[i]), SVM_INTR_HELD);
+    struct svm_exit e = svm_signal_exit(sig[i]);
+    assert_int_equal(e.code, code[i]);
+    assert_int_equal(e.info1, 0);
+    assert_int_equal(e.info2, 0);
+  }
+}
+
 static void svm_virtual_interrupt_pending_by_priority_and_gif(void **state)
 {
   (void)state;
@@ -526,9 +600,12 @@ int main(void)
     cmocka_unit_test(svm_physical_interrupt_held_by_gif_and_masked_by_if),
     cmocka_unit_test(svm_physical_interrupt_without_intercept_goes_to_guest),
     cmocka_unit_test(svm_nmi_held_by_gif_and_blocking_else_intercepted_or_delivered),
+    cmocka_unit_test(svm_smi_init_held_by_gif_else_intercepted_or_taken),
     cmocka_unit_test(svm_virtual_interrupt_pending_by_priority_and_gif),
     cmocka_unit_test(svm_pause_filter_counts_down_then_exits),
     cmocka_unit_test(svm_pause_without_filter_feature_always_exits),
+    cmocka_unit_test(svm_pause_threshold_gap_reloads_count),
+    cmocka_unit_test(svm_pause_threshold_zero_or_absent_never_reloads),
     cmocka_unit_test(svm_msrpm_ranges_map_to_their_vectors),
     cmocka_unit_test(svm_msrpm_outside_ranges_unmapped),
     cmocka_unit_test(svm_msr_read_bit_set_intercepts_read_only),

@@ -3,9 +3,10 @@
  * (AMD APM Vol. 2, "Decode Assists") and VMCB clean bits ("VMCB State
  * Caching": the model reloads every field at VMRUN, which the APM allows),
  * beside what ryzen has (nested paging, LBR virtualization, SVM lock, NRIP
- * save, flush by ASID, the PAUSE filter). Real Zen 2 parts also report TSC
- * rate, the PAUSE filter threshold, AVIC, virtual VMSAVE/VMLOAD and vGIF;
- * hvsim does not model them, so this model does not claim them. The
+ * save, flush by ASID, the PAUSE filter) and the PAUSE filter threshold
+ * ("Pause Intercept Filtering"). Real Zen 2 parts also report TSC rate,
+ * AVIC, virtual VMSAVE/VMLOAD and vGIF; hvsim does not model them, so this
+ * model does not claim them. The
  * machine's `--cpu zen2` (sim/cpu_models.c) adds RDPRU. No oracle reproduces
  * this model: Bochs 2.7 lists decode assists as "not implemented yet" in
  * every AMD model and QEMU 7.2 TCG filters them out, so the oracle-matching
@@ -15,12 +16,12 @@
 
 const struct svm_features svm_features_zen2 = {
   .name = "zen2",
-  .description = "AMD Zen 2 class with decode assists and VMCB clean bits (no oracle)",
+  .description = "AMD Zen 2 class with decode assists, VMCB clean bits and the PAUSE filter threshold (no oracle)",
   .svm_revision = 1,
   .nasid = 0x8000,
   .feature_edx = SVM_FEAT_NP | SVM_FEAT_LBR_VIRT | SVM_FEAT_SVM_LOCK | SVM_FEAT_NRIP_SAVE |
                  SVM_FEAT_VMCB_CLEAN | SVM_FEAT_FLUSH_BY_ASID | SVM_FEAT_DECODE_ASSISTS |
-                 SVM_FEAT_PAUSE_FILTER,
+                 SVM_FEAT_PAUSE_FILTER | SVM_FEAT_PAUSE_FILTER_THRESHOLD,
   .maxphyaddr = 40,
   .maxlinaddr = 48,
   .long_mode = true,

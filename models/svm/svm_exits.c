@@ -132,11 +132,26 @@ uint64_t svm_event_encode(uint8_t vector, enum svm_event_type type, bool has_err
   return v;
 }
 
-bool svm_pause_exits(const struct svm_features *f, const struct svm_vmcb_control *c, uint16_t *count)
+void svm_pause_filter_load(struct svm_pause_filter *p, const struct svm_vmcb_control *c)
+{
+  *p = (struct svm_pause_filter){.count = c->pause_filter_count};
+}
+
+bool svm_pause_exits(const struct svm_features *f, const struct svm_vmcb_control *c, struct svm_pause_filter *p,
+                     uint64_t now)
 {
   if (!svm_ctl_intercepts(c, SVM_INTERCEPT_PAUSE)) return false;
-  if (!svm_has(f, SVM_FEAT_PAUSE_FILTER) || *count == 0) return true;
-  (*count)--;
+  if (!svm_has(f, SVM_FEAT_PAUSE_FILTER)) return true;
+  /* "Pause Intercept Filtering": with the threshold, a PAUSE that comes
+   * more than PAUSE_FILTER_THRESHOLD cycles after the previous one resets
+   * the count to its initial value before it is checked. */
+  bool long_gap = p->seen && now - p->last > c->pause_filter_threshold;
+  if (svm_has(f, SVM_FEAT_PAUSE_FILTER_THRESHOLD) && c->pause_filter_threshold != 0 && long_gap)
+    p->count = c->pause_filter_count;
+  p->seen = true;
+  p->last = now;
+  if (p->count == 0) return true;
+  p->count--;
   return false;
 }
 
@@ -156,6 +171,19 @@ enum svm_intr_action svm_nmi(bool gif, bool in_guest, const struct svm_vmcb_cont
   if (!gif || nmi_blocking) return SVM_INTR_HELD;
   if (in_guest && svm_ctl_intercepts(c, SVM_INTERCEPT_NMI)) return SVM_INTR_VMEXIT;
   return SVM_INTR_DELIVER;
+}
+
+enum svm_intr_action svm_signal(bool gif, bool in_guest, const struct svm_vmcb_control *c, enum svm_signal s)
+{
+  if (!gif) return SVM_INTR_HELD;
+  enum svm_intercept icpt = s == SVM_SIGNAL_SMI ? SVM_INTERCEPT_SMI : SVM_INTERCEPT_INIT;
+  if (in_guest && svm_ctl_intercepts(c, icpt)) return SVM_INTR_VMEXIT;
+  return SVM_INTR_DELIVER;
+}
+
+struct svm_exit svm_signal_exit(enum svm_signal s)
+{
+  return (struct svm_exit){.code = (uint64_t)(s == SVM_SIGNAL_SMI ? SVM_EXIT_SMI : SVM_EXIT_INIT)};
 }
 
 bool svm_virtual_interrupt_pending(bool gif, const struct svm_vmcb_control *c)

@@ -118,14 +118,32 @@ struct svm_exit svm_task_switch_exit(uint16_t tss_selector, enum svm_task_switch
 
 /* ---- PAUSE ("Pause Intercept Filtering") -------------------------------- */
 
-/* Does a PAUSE in the guest exit? Without the PAUSE intercept never; on a
- * CPU without the filter (Fn8000_000A EDX bit 10) always; with it, the
- * counter VMRUN loaded from PAUSE_FILTER_COUNT (`*count`) decides: a PAUSE
- * that finds it at 0 exits, any other decrements it. (The APM: "if the
- * PAUSE Filter Count is set to zero ... every PAUSE instruction will cause
- * a #VMEXIT"; Bochs 2.7 exits on the PAUSE after COUNT PAUSEs, measured
- * by svm_desc.) */
-bool svm_pause_exits(const struct svm_features *f, const struct svm_vmcb_control *c, uint16_t *count);
+/* The filter's internal state: the counter VMRUN loads from
+ * PAUSE_FILTER_COUNT and the time of the guest's previous PAUSE (for the
+ * threshold). */
+struct svm_pause_filter {
+  uint16_t count;
+  bool seen;            /* a PAUSE ran since VMRUN: `last` is its time */
+  uint64_t last;
+};
+
+/* VMRUN loads the counter from PAUSE_FILTER_COUNT; no PAUSE seen yet. */
+void svm_pause_filter_load(struct svm_pause_filter *p, const struct svm_vmcb_control *c);
+
+/* Does a PAUSE at time `now` (cycles: a counter at the TSC's rate) in the
+ * guest exit? Without the PAUSE intercept never; on a CPU without the
+ * filter (Fn8000_000A EDX bit 10) always; with it, the counter (`p->count`)
+ * decides: a PAUSE that finds it at 0 exits, any other decrements it.
+ * (The APM: "if the PAUSE Filter Count is set to zero ... every PAUSE
+ * instruction will cause a #VMEXIT"; Bochs 2.7 exits on the PAUSE after
+ * COUNT PAUSEs, measured by svm_desc.) With the PAUSE filter threshold
+ * (Fn8000_000A EDX bit 12) and PAUSE_FILTER_THRESHOLD non-zero, a PAUSE
+ * more than PAUSE_FILTER_THRESHOLD cycles after the previous PAUSE first
+ * reloads the counter from PAUSE_FILTER_COUNT (the spin loop ended: the
+ * count starts again); threshold 0 leaves the filter as without the
+ * feature. Every intercepted PAUSE records its time in `p`. */
+bool svm_pause_exits(const struct svm_features *f, const struct svm_vmcb_control *c, struct svm_pause_filter *p,
+                     uint64_t now);
 
 /* ---- Interrupts ("Global Interrupt Flag, STGI and CLGI Instructions",
  * "Interrupt Masking in EFLAGS", "Interrupt Intercepts", "Virtual
@@ -154,6 +172,22 @@ enum svm_intr_action svm_physical_interrupt(bool gif, bool in_guest, const struc
  * delivered through the current IDT (vector 2); RFLAGS.IF and
  * V_INTR_MASKING do not mask NMIs. */
 enum svm_intr_action svm_nmi(bool gif, bool in_guest, const struct svm_vmcb_control *c, bool nmi_blocking);
+
+/* What a pending SMI or INIT does now ("Global Interrupt Flag, STGI and
+ * CLGI Instructions": with GIF = 0 "INTR, NMI, SMI and INIT are held
+ * pending", in the host and in the guest; "Interrupt Intercepts", SMI and
+ * INIT: in the guest under its intercept it is a #VMEXIT (62H, 63H) and
+ * stays pending for the host, as the NMI does: GIF = 0 after the #VMEXIT
+ * holds it until the host's STGI). Otherwise the processor acts on it:
+ * SMI enters system-management mode, INIT performs the INIT reset
+ * (SVM_INTR_DELIVER). RFLAGS.IF, V_INTR_MASKING and blocking by NMI do not
+ * mask them. */
+enum svm_signal { SVM_SIGNAL_SMI, SVM_SIGNAL_INIT };
+enum svm_intr_action svm_signal(bool gif, bool in_guest, const struct svm_vmcb_control *c, enum svm_signal s);
+/* Its #VMEXIT: EXITCODE 62H (SMI) or 63H (INIT), EXITINFO1 = EXITINFO2 =
+ * 0 (the model's SMIs come from the local APIC, never from an I/O
+ * instruction trap: no I/O information to report). */
+struct svm_exit svm_signal_exit(enum svm_signal s);
 
 /* A pending virtual interrupt (V_IRQ) the guest takes when it can take
  * interrupts: GIF = 1 and its priority V_INTR_PRIO above V_TPR[3:0], or

@@ -20,3 +20,10 @@ hvsim_virt_image(vmx_task intel tests/vmx/vmx_task.c)
 hvsim_virt_image(vmx_nmi_exiting intel tests/vmx/vmx_nmi_exiting.c)
 hvsim_virt_image(vmx_icebp intel tests/vmx/vmx_icebp.c)
 hvsim_virt_image(vmx_mtf_dbg intel tests/vmx/vmx_mtf_dbg.c)
+hvsim_virt_image(vmx_init intel tests/vmx/vmx_init.c)
+# vmx_init built to send an SMI from the guest first: hvsim only (the run
+# must stop there: SMM is not modelled), run by conformance/vmx's
+# vmx_test_vmx_machine; not an oracle image.
+set(_keep_images ${HVSIM_TEST_IMAGES})
+hvsim_test_image(vmx_init_smi 64 tests/vmx/vmx_init_smi.c)
+set(HVSIM_TEST_IMAGES ${_keep_images} CACHE INTERNAL "")
