@@ -328,9 +328,10 @@ enum insn_result insn_hlt(struct insn *in)
     return INSN_STOPPED;
   }
   /* With IF=0 (and no exit for interrupts) only an NMI, SMI or INIT
-   * could wake it; the machine has no SMI or INIT, and no NMI is ready
-   * (none pending, or one held by blocking by NMI or SVM's GIF = 0): the
-   * run ends here. */
+   * could wake it. The local APIC's SMI and INIT are taken at once unless
+   * held (SVM's GIF = 0), which a halted processor cannot release, and no
+   * NMI is ready (none pending, or one held by blocking by NMI or GIF = 0):
+   * the run ends here. */
   machine_stop(m, STOP_HALTED, 0, "guest executed HLT at rip 0x%llx with interrupts disabled (IF = 0) and no NMI or deadline to wake it",
                (unsigned long long)in->rip);
   return INSN_STOPPED;
