@@ -30,30 +30,39 @@ void trace_open(struct trace *t, FILE *out, const char *image, const char *cpu, 
  * flags - 0 #, a width, the h/l/ll/z sizes and d i u x X c s %. A format
  * with anything else goes to vsnprintf, with the same result. */
 
+/* Output with its bound; formatting keeps it in locals (a cursor in
+ * memory costs a load and a store per character). */
 struct out { char *p, *end; };
 
-static void put_char(struct out *o, char c)
+static inline void put_char(char **p, char *end, char c)
 {
-  if (o->p < o->end) *o->p++ = c;
+  if (*p < end) *(*p)++ = c;
 }
 
-static void put_padded(struct out *o, const char *s, size_t len, unsigned width, bool left, char pad)
+static inline void put_padded(char **p, char *end, const char *s, size_t len, unsigned width, bool left, char pad)
 {
   size_t fill = width > len ? width - len : 0;
   if (!left)
-    while (fill--) put_char(o, pad);
-  size_t room = (size_t)(o->end - o->p), n = len < room ? len : room;
-  memcpy(o->p, s, n);
-  o->p += n;
+    while (fill--) put_char(p, end, pad);
+  size_t room = (size_t)(end - *p), n = len < room ? len : room;
+  memcpy(*p, s, n);
+  *p += n;
   if (left)
-    while (fill--) put_char(o, ' ');
+    while (fill--) put_char(p, end, ' ');
 }
 
 /* Returns false when `fmt` needs vsnprintf. */
 static bool format_fast(struct out *o, const char *fmt, va_list ap)
 {
+  char *p = o->p, *const end = o->end;
   for (const char *f = fmt; *f; f++) {
-    if (*f != '%') { put_char(o, *f); continue; }
+    if (*f != '%') {
+      /* The literal run up to the next conversion, in one copy. */
+      const char *lit = f;
+      while (f[1] && f[1] != '%') f++;
+      put_padded(&p, end, lit, (size_t)(f - lit + 1), 0, false, ' ');
+      continue;
+    }
     bool left = false, zero = false, alt = false;
     for (f++;; f++) {
       if (*f == '-') left = true;
@@ -67,14 +76,14 @@ static bool format_fast(struct out *o, const char *fmt, va_list ap)
     if (*f == 'h') { size = -1; if (*++f == 'h') size = -2, f++; }
     else if (*f == 'l') { size = 1; if (*++f == 'l') size = 2, f++; }
     else if (*f == 'z') { size = 2; f++; }
-    char buf[32], *end = buf + sizeof buf, *b = end;
+    char buf[32], *bend = buf + sizeof buf, *b = bend;
     switch (*f) {
-    case '%': put_char(o, '%'); continue;
-    case 'c': buf[0] = (char)va_arg(ap, int); put_padded(o, buf, 1, width, left, ' '); continue;
+    case '%': put_char(&p, end, '%'); continue;
+    case 'c': buf[0] = (char)va_arg(ap, int); put_padded(&p, end, buf, 1, width, left, ' '); continue;
     case 's': {
       const char *str = va_arg(ap, const char *);
       if (!str) str = "(null)";
-      put_padded(o, str, strlen(str), width, left, ' ');
+      put_padded(&p, end, str, strlen(str), width, left, ' ');
       continue;
     }
     case 'd': case 'i': {
@@ -84,10 +93,10 @@ static bool format_fast(struct out *o, const char *fmt, va_list ap)
       unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
       do *--b = (char)('0' + u % 10); while (u /= 10);
       if (v < 0) {
-        if (zero && !left) { put_char(o, '-'); if (width) width--; }
+        if (zero && !left) { put_char(&p, end, '-'); if (width) width--; }
         else *--b = '-';
       }
-      put_padded(o, b, (size_t)(end - b), width, left, zero && !left ? '0' : ' ');
+      put_padded(&p, end, b, (size_t)(bend - b), width, left, zero && !left ? '0' : ' ');
       continue;
     }
     case 'u': case 'x': case 'X': {
@@ -103,18 +112,19 @@ static bool format_fast(struct out *o, const char *fmt, va_list ap)
       else
         do *--b = (char)('0' + u % 10); while (u /= 10);
       if (prefix && zero && !left) {
-        put_char(o, '0'); put_char(o, *f);
+        put_char(&p, end, '0'); put_char(&p, end, *f);
         width = width > 2 ? width - 2 : 0;
       } else if (prefix) {
         *--b = *f; *--b = '0';
       }
-      put_padded(o, b, (size_t)(end - b), width, left, zero && !left ? '0' : ' ');
+      put_padded(&p, end, b, (size_t)(bend - b), width, left, zero && !left ? '0' : ' ');
       continue;
     }
     default:
       return false;
     }
   }
+  o->p = p;
   return true;
 }
 
@@ -125,12 +135,12 @@ void trace_event(struct trace *t, uint64_t insns, const char *kind, const char *
   char num[24], *b = num + sizeof num;
   uint64_t v = insns;
   do *--b = (char)('0' + v % 10); while (v /= 10);
-  put_padded(&o, b, (size_t)(num + sizeof num - b), 0, false, ' ');
-  put_char(&o, ' ');
-  put_padded(&o, kind, strlen(kind), 0, false, ' ');
+  put_padded(&o.p, o.end, b, (size_t)(num + sizeof num - b), 0, false, ' ');
+  put_char(&o.p, o.end, ' ');
+  put_padded(&o.p, o.end, kind, strlen(kind), 0, false, ' ');
   int n;
   if (fmt && *fmt) {
-    put_char(&o, ' ');
+    put_char(&o.p, o.end, ' ');
     char *args = o.p;
     va_list ap;
     va_start(ap, fmt);
