@@ -432,9 +432,16 @@ bool vmx_ext_event_exits(struct machine *m, const struct pending_event *ev)
   bool unicorn_trap = unicorn_debug_trap(x, m, ev);
   uint64_t conditions = 0;
   uint64_t held = 0;
+  /* A breakpoint #DB the machine raised (sim/debug_bp.h) knows its
+   * conditions: an instruction breakpoint's or general detect's fault
+   * (B3-B0, BD), or a data or I/O breakpoint's trap, with BS when the
+   * same instruction was single-stepped. */
+  uint64_t bp_conditions = 0;
+  bool bp_fault = false, bp = unicorn_trap && debug_bp_delivering(m, &bp_conditions, &bp_fault);
   if (unicorn_trap) {
-    conditions = vmx_debug_trap_conditions(x->dr6_before, m->cpu.dr[6], (m->cpu.rflags & RFLAGS_TF) != 0,
-                                           m->cpu.dr[7]);
+    conditions = bp ? bp_conditions
+                    : vmx_debug_trap_conditions(x->dr6_before, m->cpu.dr[6], (m->cpu.rflags & RFLAGS_TF) != 0,
+                                                m->cpu.dr[7]);
     /* The first instruction after a VM entry that held pending debug
      * exceptions for blocking by MOV SS raised its own trap: one #DB
      * reports both (as a single step after a MOV SS that hit a data
@@ -446,7 +453,8 @@ bool vmx_ext_event_exits(struct machine *m, const struct pending_event *ev)
   }
   else if (x->entry_dbg && ev->vector == VEC_DB && !m->delivering)
     conditions = x->entry_dbg_conditions;
-  if (unicorn_trap && mtf_before_debug_trap(m, conditions, held)) return true;
+  /* A fault comes before the instruction: no MTF exit takes priority. */
+  if (unicorn_trap && !bp_fault && mtf_before_debug_trap(m, conditions, held)) return true;
   struct vmx_event e_in = { .vector = ev->vector, .has_error = ev->has_error, .error = ev->error,
                             .sw_exception = sw_exception, .priv_sw_exception = priv, .insn_len = ev->insn_len,
                             .protected_mode = (m->cpu.cr0 & CR0_PE) != 0, .fault_address = m->fault.cr2,
