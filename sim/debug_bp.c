@@ -31,6 +31,8 @@ struct debug_bp_private {
   unsigned hit;
   uint64_t hit_rip;
   uint64_t cur_rip;               /* the instruction running now (code hook) */
+  /* A hit of MOV SS or POP SS, held for one more instruction. */
+  unsigned held;
   uint64_t dr6_before;            /* DR6 as the guest last had it */
   /* The #DB being delivered (debug_bp_delivering). */
   bool delivering, delivering_fault;
@@ -230,6 +232,7 @@ bool debug_bp_before_run(struct machine *m)
   if (needs_arming(p, &now)) arm(p);
   /* "Instruction-Breakpoint Exception Condition": with RF = 1 the
    * processor ignores instruction breakpoints for one instruction. */
+  if (p->held) return true;   /* the instruction after MOV SS / POP SS */
   if (!p->insn_mask || !(m->cpu.rflags & RFLAGS_RF) || !insn_bp_at(p, m->cpu.rip)) return false;
   p->lifted = true;
   p->lifted_rip = m->cpu.rip;
@@ -273,6 +276,42 @@ static bool is_rep_string(const ZydisDecodedInstruction *zi)
   }
 }
 
+/* MOV SS and POP SS block debug exceptions for one instruction ("MOV—Move
+ * to/from Segment Registers", "POP—Pop a Value From the Stack": the
+ * processor holds a data breakpoint's #DB they raise until the next
+ * instruction completed). */
+static bool loads_ss(struct machine *m, uint64_t rip)
+{
+  struct insn in;
+  if (!insn_decode(m, rip, &in) || in.zi.operand_count_visible < 1) return false;
+  if (in.zi.mnemonic != ZYDIS_MNEMONIC_MOV && in.zi.mnemonic != ZYDIS_MNEMONIC_POP) return false;
+  return in.op[0].type == ZYDIS_OPERAND_TYPE_REGISTER && in.op[0].reg.value == ZYDIS_REGISTER_SS;
+}
+
+/* After the instruction MOV SS / POP SS held the #DB for: it is delivered
+ * now, with the conditions that instruction met itself (a single step of
+ * it merges both). A fault of that instruction comes after: it is raised
+ * again when the instruction runs after the handler. Any other event
+ * loses the held conditions ("held pending or lost"). */
+static bool deliver_held(struct debug_bp_private *p)
+{
+  struct machine *m = p->m;
+  unsigned conditions = p->held | p->hit;
+  p->held = 0;
+  p->hit = 0;
+  m->dbg.trap_pending = false;
+  if (m->event.valid && m->event.vector == VEC_DB && !m->event.software) {
+    p->hit = conditions;
+    return false;
+  }
+  if (m->event.valid) return false;
+  m->fault_pending = false;
+  m->fault_noncanonical = false;
+  m->irq_stop = false;
+  deliver_db(p, conditions, false);
+  return true;
+}
+
 /* Unicorn stopped before the instruction after the one that hit. A REP
  * string instruction that hit stops before its next iteration, at itself
  * ("Data Memory and I/O Breakpoint Exception Conditions": the trap comes
@@ -301,6 +340,7 @@ bool debug_bp_after_run(struct machine *m)
     set_exits(p, MACHINE_UNREACHABLE_RIP);
     uc_ctl_remove_cache(m->uc, p->lifted_rip, p->lifted_rip + 1);
   }
+  if (p->held) return deliver_held(p);
   if (p->hit) {
     /* A Unicorn #DB (a single step of the same instruction) reports it
      * (debug_bp_merge_single_step); a fault means the instruction did not
@@ -314,6 +354,10 @@ bool debug_bp_after_run(struct machine *m)
     uint64_t conditions = p->hit;
     p->hit = 0;
     m->dbg.trap_pending = false;
+    if (loads_ss(m, p->hit_rip) && m->cpu.rip != p->hit_rip) {
+      p->held = (unsigned)conditions;
+      return true;   /* the next start runs one instruction */
+    }
     if (boundary_after_hit(p)) m->cpu.rflags |= RFLAGS_RF;
     /* A trap of the previous instruction comes before an interrupt
      * ("Priority Among Concurrent Events"), which is looked at again at

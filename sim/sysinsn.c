@@ -746,7 +746,7 @@ static enum insn_result insn_hold_for_debug_trap(struct insn *in)
 
 insn_handler sysinsn_handler(const struct insn *in)
 {
-  if (in->m->dbg.trap_pending) return insn_hold_for_debug_trap;
+  if (in->m && in->m->dbg.trap_pending) return insn_hold_for_debug_trap;
   switch (in->zi.mnemonic) {
 #define X(mn, fn) case ZYDIS_MNEMONIC_##mn: return fn;
     SYSINSN_TABLE(X)

@@ -15,7 +15,8 @@
  * in the IRET image runs it once, the next execution faults again. I/O
  * breakpoints with CR4.DE = 1: OUT to a port in the range traps after the
  * instruction, one outside does not. General detect: MOV DR with DR7.GD =
- * 1 faults with DR6.BD and GD cleared. A single step and a data
+ * 1 faults with DR6.BD and GD cleared. MOV SS that reads a data
+ * breakpoint: the #DB after the next instruction. A single step and a data
  * breakpoint on the same instruction: one #DB with BS and B0. A single
  * step whose next instruction is a disabled instruction breakpoint: DR6
  * shows BS alone (QEMU 7.2 also sets that B0: declared
@@ -106,6 +107,7 @@ static void disarm(void) { write_dr7(DR7_FIXED); }
 extern char st_w[], st_w_end[], ld_w[], ld_rw[], ld_rw_end[], st_b0[], st_b4[], st_ovl[], st_ovl_end[];
 extern char rep1[], rep1_end[], repn[], repn_end[], ibp[], out80[], out80_end[], out82[], gd_mov[];
 extern char st_cpuid[], rt_isr_stubs[];
+extern char movss_next[], movss_after[];
 extern char tf_st[], tf_st_end[], tf_nop[], tf_nop_end[];
 
 static void data_write(void)
@@ -277,6 +279,23 @@ static void general_detect(void)
     tap_eq_or_departure(DR7_FIXED, after, DR7_FIXED | DR7_GD, id, "general detect: the MOV then ran (GD stays clear)");
 }
 
+/* MOV SS blocks debug exceptions for one instruction: the #DB of its
+ * read of a data breakpoint comes after the next instruction. */
+static void mov_ss(void)
+{
+    uint16_t ss;
+    __asm__ volatile("mov %%ss, %0" : "=r"(ss));
+    volatile uint16_t *slot = (volatile uint16_t *)&watched[2];
+    *slot = ss;
+    arm((uintptr_t)slot, DR7_L0 | RW0(RW_RW) | LEN0(LEN_2));
+    __asm__ volatile("mov (%0), %%ss\n movss_next: nop\n movss_after:" : : "r"(slot) : "memory");
+    disarm();
+    tap_eq(1, db.count, "MOV SS that reads a read/write breakpoint: one #DB");
+    tap_eq_or_departure((uintptr_t)movss_after, db.rip, (uintptr_t)movss_next, "qemu-tcg-movss-db-not-held",
+                        "MOV SS: the #DB is held until the next instruction completed");
+    tap_eq(DR6_FIXED | DR6_B0, db.dr6, "MOV SS: DR6 reports B0");
+}
+
 static void single_step(void)
 {
     /* TF set by POPF traps after the instruction that follows it. */
@@ -316,6 +335,7 @@ void test_main(void)
     instruction_bp();
     io_bp();
     general_detect();
+    mov_ss();
     single_step();
     write_dr0(0);
     write_dr6(DR6_FIXED);
