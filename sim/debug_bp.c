@@ -419,6 +419,12 @@ void debug_bp_event_done(struct machine *m)
   p->dr6_before = m->cpu.dr[6];
 }
 
+void debug_bp_taken_up(struct machine *m)
+{
+  struct debug_bp_private *p = m->dbg.p;
+  p->held = 0;
+}
+
 void debug_bp_regs_written(struct machine *m)
 {
   struct debug_bp_private *p = m->dbg.p;

@@ -146,6 +146,12 @@ void debug_bp_event_done(struct machine *m);
  * loop rearms before the next instruction. Also records a guest write of
  * DR6 (the value the next trap starts from). */
 void debug_bp_regs_written(struct machine *m);
+/* [hook] The model carried out an instruction with the whole state in
+ * hand (machine_take_up_in_hook: a VM exit, a world switch, a deferred
+ * instruction): a #DB held by MOV SS / POP SS for that instruction is lost
+ * ("held pending or lost"; a VM exit does not save it as pending debug
+ * exceptions in hvsim). */
+void debug_bp_taken_up(struct machine *m);
 /* [hook] Port I/O of `size` bytes at `port` by the instruction at `rip`
  * (IN and OUT, carried out by the model), or DEBUG_BP_RUNNING_INSN for the
  * string instruction Unicorn is running: an I/O breakpoint it meets traps

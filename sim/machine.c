@@ -525,6 +525,7 @@ void machine_take_up_in_hook(struct machine *m, struct insn *in, bool vm_exit)
   uc_bridge_fetch(m->bridge, &m->cpu);
   memcpy(&fetched, &m->cpu, sizeof fetched);
   take_up_insn(m, in, vm_exit);
+  debug_bp_taken_up(m);
   debug_bp_regs_written(m);
   reload_unicorn(m, &fetched);
   m->tlb_flush = false;

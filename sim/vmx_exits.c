@@ -464,6 +464,9 @@ bool vmx_ext_event_exits(struct machine *m, const struct pending_event *ev)
   /* "Exit Qualification for Debug Exceptions": a #DB that exits reports
    * its conditions in the qualification and does not update DR6. */
   if (unicorn_trap) m->cpu.dr[6] = x->dr6_before;
+  /* "Architectural State Before a VM Exit": a debug exception that exits
+   * "does not update DR6, DR7.GD": general detect leaves GD set. */
+  if (bp && (bp_conditions & VMX_DBG_BD)) m->cpu.dr[7] |= DR7_GD;
   if ((sw_exception || priv) && !m->delivering) m->cpu.rip -= ev->insn_len;
   record_delivery(m, &e);
   if (!m->delivering) vmx_ext_note_iret(m, &e);

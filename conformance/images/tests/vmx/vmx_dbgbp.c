@@ -7,7 +7,9 @@
  * goes through the guest IDT with DR6.B0 set. An instruction breakpoint's
  * #DB exits before the instruction (guest RIP at it, qualification B0).
  * After the exit the host's DR7 is 400H: its own store to the address
- * raises nothing.
+ * raises nothing. General detect (a MOV DR with the guest's DR7.GD = 1)
+ * exits with qualification BD, the guest RIP at the MOV, and neither DR6
+ * nor DR7.GD updated ("Architectural State Before a VM Exit").
  * SDM Vol. 3C, "Exceptions" (chapter "VMX Non-Root Operation"), "Exit
  * Qualification for Debug Exceptions", "Loading Guest State" (DR7),
  * "Loading Host State" (DR7 = 400H); SDM Vol. 3A, "Debug Exceptions". */
@@ -24,12 +26,14 @@
 static volatile uint32_t watched __attribute__((aligned(64)));
 
 void guest_store(void);
-extern char g_store[], g_after[], g_nop[];
+extern char g_store[], g_after[], g_nop[], g_gd[];
 __asm__(".text\n"
         "guest_store:\n"
         "g_store: movl $7, watched(%rip)\n"
         "g_after: vmcall\n"
         "g_nop: nop\n"
+        "vmcall\n"
+        "g_gd: mov %dr0, %rax\n"
         "vmcall\n");
 
 static uint64_t read_dr6(void)
@@ -112,6 +116,18 @@ static void instruction_bp_exits(void)
     write_dr0(0);
 }
 
+static void general_detect_exits(void)
+{
+    vmwrite(EXCEPTION_BITMAP, 1u << VEC_DB);
+    tap_eq(VM_EXITED, enter_at(g_gd, 0x400 | 1u << 13, 1), "VMRESUME at MOV from DR0 with the guest's DR7.GD = 1");
+    tap_eq(EXIT_EXCEPTION, vmx_exit_reason(), "general detect exit: exception exit (0)");
+    tap_eq(HW_DB, vmread(EXIT_INTR_INFO), "general detect exit: interruption information 80000301H");
+    tap_eq(1u << 13, vmread(EXIT_QUALIFICATION), "general detect exit: qualification BD");
+    tap_check(vmread(GUEST_RIP) == (uintptr_t)g_gd, "general detect exit: a fault, guest RIP at the MOV");
+    tap_eq(0x400 | 1u << 13, vmread(GUEST_DR7), "general detect exit: the guest's DR7.GD is not cleared");
+    tap_eq(DR6_FIXED, read_dr6(), "general detect exit: DR6 not written");
+}
+
 void test_main(void)
 {
     code_descriptor_accessed();
@@ -124,5 +140,6 @@ void test_main(void)
     data_bp_exits();
     data_bp_through_guest_idt();
     instruction_bp_exits();
+    general_detect_exits();
     tap_eq(VM_SUCCEED, vmxoff(), "VMXOFF");
 }
