@@ -230,9 +230,9 @@ bool debug_bp_before_run(struct machine *m)
   p->cur_rip = m->cpu.rip;
   struct dbg_regs now = regs_of(m);
   if (needs_arming(p, &now)) arm(p);
+  if (p->held) return true;   /* the instruction after MOV SS / POP SS */
   /* "Instruction-Breakpoint Exception Condition": with RF = 1 the
    * processor ignores instruction breakpoints for one instruction. */
-  if (p->held) return true;   /* the instruction after MOV SS / POP SS */
   if (!p->insn_mask || !(m->cpu.rflags & RFLAGS_RF) || !insn_bp_at(p, m->cpu.rip)) return false;
   p->lifted = true;
   p->lifted_rip = m->cpu.rip;
