@@ -198,6 +198,7 @@ static void arm(struct debug_bp_private *p)
     uc_ctl_exits_disable(m->uc);
   }
   p->exits_on = p->insn_mask != 0;
+  m->dbg.active = (r->dr7 & DR7_ENABLES) != 0;
 
   /* Translations made before carry neither the hook calls nor the exits,
    * and Unicorn's TLB holds pages without their aliases. */
@@ -419,10 +420,11 @@ void debug_bp_event_done(struct machine *m)
   p->dr6_before = m->cpu.dr[6];
 }
 
-void debug_bp_taken_up(struct machine *m)
+void debug_bp_taken_up_slow(struct machine *m)
 {
   struct debug_bp_private *p = m->dbg.p;
   p->held = 0;
+  debug_bp_regs_written(m);
 }
 
 void debug_bp_regs_written(struct machine *m)

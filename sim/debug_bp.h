@@ -103,6 +103,7 @@ struct debug_bp {
    * instruction, whose hook may come first, is held by sysinsn_handler
    * and the extensions' insn_exits, which read this. */
   bool trap_pending;
+  bool active;                 /* something armed or held: the slow paths below matter */
   unsigned data_pages;         /* watched linear pages (0: nothing to alias) */
   uint64_t page[4];            /* their linear addresses */
   struct debug_bp_private *p;
@@ -148,10 +149,12 @@ void debug_bp_event_done(struct machine *m);
 void debug_bp_regs_written(struct machine *m);
 /* [hook] The model carried out an instruction with the whole state in
  * hand (machine_take_up_in_hook: a VM exit, a world switch, a deferred
- * instruction): a #DB held by MOV SS / POP SS for that instruction is lost
- * ("held pending or lost"; a VM exit does not save it as pending debug
- * exceptions in hvsim). */
-void debug_bp_taken_up(struct machine *m);
+ * instruction), while breakpoints are armed (`active`) or DR7 now enables
+ * one: a #DB held by MOV SS / POP SS for that instruction is lost ("held
+ * pending or lost"; a VM exit does not save it as pending debug exceptions
+ * in hvsim), and the registers are looked at again
+ * (debug_bp_regs_written). */
+void debug_bp_taken_up_slow(struct machine *m);
 /* [hook] Port I/O of `size` bytes at `port` by the instruction at `rip`
  * (IN and OUT, carried out by the model), or DEBUG_BP_RUNNING_INSN for the
  * string instruction Unicorn is running: an I/O breakpoint it meets traps

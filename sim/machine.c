@@ -525,8 +525,8 @@ void machine_take_up_in_hook(struct machine *m, struct insn *in, bool vm_exit)
   uc_bridge_fetch(m->bridge, &m->cpu);
   memcpy(&fetched, &m->cpu, sizeof fetched);
   take_up_insn(m, in, vm_exit);
-  debug_bp_taken_up(m);
-  debug_bp_regs_written(m);
+  /* Breakpoints armed, or enabled by what the model just did. */
+  if (m->dbg.active || (m->cpu.dr[7] & DR7_ENABLES)) debug_bp_taken_up_slow(m);
   reload_unicorn(m, &fetched);
   m->tlb_flush = false;
   /* As at the start of a run: blocking by STI or MOV SS that a VM entry
