@@ -21,8 +21,7 @@
  * shifts 3 into an int's sign bit (undefined behaviour UBSan stops on). */
 #define UC_CTL_REQUEST_CACHE_UNSIGNED \
   ((uc_control_type)((uint32_t)UC_CTL_TB_REQUEST_CACHE | (2u << 26) | ((uint32_t)UC_CTL_IO_READ_WRITE << 30)))
-/* uc_emu_start's `until`: a non-canonical address no guest can reach. */
-#define UNREACHABLE_RIP 0x8000000000000000ull
+#define UNREACHABLE_RIP MACHINE_UNREACHABLE_RIP
 
 struct block_info { uint64_t address; uint32_t size; };
 
@@ -204,7 +203,8 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
   } else if (t.perms & MMU_PERM_WRITE) {
     perms |= UC_PROT_WRITE;
   }
-  e->paddr = t.page_base;
+  /* A page a data breakpoint watches goes through its alias window. */
+  e->paddr = acc == MMU_FETCH ? t.page_base : debug_bp_fill_paddr(&m->dbg, va, t.page_base);
   e->perms = perms;
   if (m->trace.out)
     trace_event(&m->trace, m->insns, "fill", "la=0x%llx pa=0x%llx %c refs=%u", (unsigned long long)(va & ~0xfffull),
@@ -304,12 +304,14 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *use
 static uint32_t hook_in(uc_engine *uc, uint32_t port, int size, void *user)
 {
   (void)uc;
+  debug_bp_port_io(user, (uint16_t)port, (unsigned)size, DEBUG_BP_RUNNING_INSN);
   return port_read(user, (uint16_t)port, (unsigned)size);
 }
 
 static void hook_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *user)
 {
   (void)uc;
+  debug_bp_port_io(user, (uint16_t)port, (unsigned)size, DEBUG_BP_RUNNING_INSN);
   port_write(user, (uint16_t)port, (unsigned)size, value);
 }
 
@@ -394,6 +396,7 @@ struct machine *machine_create(const struct machine_options *opt, const uint8_t 
   m->utlb = (struct uc_tlb){.active = -1, .part = {UC_TLB_UNKNOWN, UC_TLB_UNKNOWN}};
   m->icpt = intercepts_create(m);
   if (!m->icpt) { snprintf(err, n, "out of memory"); goto fail; }
+  if (!debug_bp_create(m, err, n)) goto fail;
   if (!virt_attach(m, err, n)) goto fail;
 
   uc_hook h;
@@ -423,6 +426,7 @@ void machine_destroy(struct machine *m)
   struct machine_private *mp = (struct machine_private *)m;
   if (m->virt && m->virt->destroy) m->virt->destroy(m);
   intercepts_destroy(m->icpt);
+  debug_bp_destroy(m);
   uc_bridge_fini(&mp->bridge);
   if (m->uc) uc_close(m->uc);
   if (m->mmu.phys.ram) mmu_fini(&m->mmu);
@@ -532,6 +536,8 @@ void machine_take_up_in_hook(struct machine *m, struct insn *in, bool vm_exit)
   uc_bridge_fetch(m->bridge, &m->cpu);
   memcpy(&fetched, &m->cpu, sizeof fetched);
   take_up_insn(m, in, vm_exit);
+  /* Breakpoints armed, or enabled by what the model just did. */
+  if (m->dbg.active || (m->cpu.dr[7] & DR7_ENABLES)) debug_bp_taken_up_slow(m);
   reload_unicorn(m, &fetched);
   m->tlb_flush = false;
   /* As at the start of a run: blocking by STI or MOV SS that a VM entry
@@ -549,6 +555,9 @@ void machine_run(struct machine *m)
   while (m->stop == STOP_NONE) {
     /* One instruction at a time when the extension asks (virt_ops.step). */
     bool step = m->virt && m->virt->step && m->virt->step(m);
+    /* Hardware breakpoints as DR7 has them now; RF = 1 at an instruction
+     * breakpoint steps over it. */
+    step |= debug_bp_before_run(m);
     if (m->state_dirty) reload_unicorn(m, &fetched);
     m->tlb_flush = false;
     intercepts_retranslate(m->icpt);
@@ -574,6 +583,7 @@ void machine_run(struct machine *m)
       m->cpu.rip = ((struct machine_private *)m)->block_stop_rip;
       m->state_dirty = true;
     }
+    if (debug_bp_after_run(m)) continue;
     bool loop_turn = intercepts_retranslate_pending(m->icpt) || ((struct machine_private *)m)->stopped_for_loop;
     if (loop_turn && !m->irq_stop && !m->fault_pending && !m->event.valid && !m->halted) continue;
     if ((m->irq_stop || m->halted) && !m->fault_pending && !m->event.valid) {
@@ -595,7 +605,9 @@ void machine_run(struct machine *m)
         m->cpu.rip = ev.rip;
         m->cpu.gpr[GPR_RAX] = ev.rax;
       }
+      debug_bp_merge_single_step(m, &ev);
       if (!take_up_loop_event(m, &ev)) deliver_event(m, &ev);
+      debug_bp_event_done(m);
       m->state_dirty = true;
       continue;
     }

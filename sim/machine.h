@@ -13,6 +13,7 @@
 
 #include "sim/cpu_model.h"
 #include "sim/cpu_state.h"
+#include "sim/debug_bp.h"
 #include "sim/devices.h"
 #include "sim/exceptions.h"
 #include "sim/mmu/mmu.h"
@@ -27,6 +28,8 @@ struct uc_struct;
  * the TSC (one tick per instruction) runs at 1 GHz and the PIT's 1.193182
  * MHz clock advances once every ~838 instructions (sim/irq.h). */
 #define MACHINE_INSNS_PER_SECOND 1000000000ull
+/* uc_emu_start's `until`: a non-canonical address no guest can reach. */
+#define MACHINE_UNREACHABLE_RIP 0x8000000000000000ull
 
 /* Why a run ended. */
 enum stop_reason {
@@ -103,6 +106,9 @@ struct machine {
   enum stop_reason stop;
   int exit_status;             /* the status `hvsim run` exits with */
   char stop_detail[256];
+
+  /* Hardware breakpoints (sim/debug_bp.h). */
+  struct debug_bp dbg;
 
   /* The virtualization extension of the CPU model (sim/virt.h), or NULL. */
   const struct virt_ops *virt;

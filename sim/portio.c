@@ -88,6 +88,10 @@ enum insn_result insn_port_io(struct insn *in)
   }
   if (m->virt && m->virt->io_exits && m->virt->io_exits(m, port, size, is_in)) return INSN_EXIT;
   if (string) return INSN_NATIVE;
+  /* "Data Memory and I/O Breakpoint Exception Conditions": an I/O
+   * breakpoint traps after the instruction (the string forms meet it in
+   * Unicorn's I/O hooks, sim/machine.c). */
+  debug_bp_port_io(m, port, size, in->rip);
   if (!is_in) {
     port_write(m, port, size, (uint32_t)uc_bridge_gpr(m->bridge, GPR_RAX));
     return INSN_NEXT;

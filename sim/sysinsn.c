@@ -8,6 +8,7 @@
 
 #include "sim/machine.h"
 #include "sim/msr.h"
+#include "sim/debug_bp.h"
 #include "sim/task_switch.h"
 
 static enum insn_result gp0(struct insn *in) { raise_exception(in->m, VEC_GP, true, 0); return INSN_FAULTED; }
@@ -198,6 +199,7 @@ static enum insn_result write_cr4(struct insn *in, uint64_t v)
   s->cr4 = v;
   uc_bridge_set_cr(m->bridge, 4, v);
   paging_changed(m);
+  debug_bp_regs_written(m);   /* CR4.DE makes R/Wn = 10 an I/O breakpoint */
   return INSN_NEXT;
 }
 
@@ -251,6 +253,12 @@ static enum insn_result mov_dr(struct insn *in, const ZydisDecodedOperand *dst, 
   struct machine *m = in->m;
   if ((n == 4 || n == 5) && (m->cpu.cr4 & CR4_DE)) return ud(in);
   if (in->mode.cpl) return gp0(in);
+  /* "Debug Control Register (DR7)", GD: any MOV DR while it is set is a
+   * #DB fault with DR6.BD (sim/debug_bp.c). */
+  if (m->cpu.dr[7] & DR7_GD) {
+    debug_bp_general_detect(m);
+    return INSN_FAULTED;
+  }
   if (n == 4) n = 6;
   if (n == 5) n = 7;
   static const int ids[8] = {UC_X86_REG_DR0, UC_X86_REG_DR1, UC_X86_REG_DR2, UC_X86_REG_DR3,
@@ -265,6 +273,7 @@ static enum insn_result mov_dr(struct insn *in, const ZydisDecodedOperand *dst, 
   if (n == 7) v = (v & 0xffff2bffull) | 0x400;
   m->cpu.dr[n] = v;
   uc_reg_write(m->uc, ids[n], &v);
+  debug_bp_regs_written(m);
   return INSN_NEXT;
 }
 
@@ -726,8 +735,19 @@ bool insn_fault_address(struct machine *m, uint64_t rip, uint64_t page, uint64_t
   return false;
 }
 
+/* The instruction before this one hit a data or I/O breakpoint and this
+ * hook came before the machine's own: the trap comes first (sim/debug_bp.h),
+ * the instruction runs after its delivery. */
+static enum insn_result insn_hold_for_debug_trap(struct insn *in)
+{
+  uc_emu_stop(in->m->uc);
+  machine_request_loop_turn(in->m);
+  return INSN_FAULTED;
+}
+
 insn_handler sysinsn_handler(const struct insn *in)
 {
+  if (in->m && in->m->dbg.trap_pending) return insn_hold_for_debug_trap;
   switch (in->zi.mnemonic) {
 #define X(mn, fn) case ZYDIS_MNEMONIC_##mn: return fn;
     SYSINSN_TABLE(X)

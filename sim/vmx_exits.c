@@ -222,6 +222,9 @@ static enum taken decide(const struct view *w, struct insn *in, struct vmx_exit_
  * from the machine, raises it there. */
 bool vmx_ext_insn_exits(struct machine *m, struct insn *in)
 {
+  /* A data or I/O breakpoint's trap of the previous instruction comes
+   * first (sim/debug_bp.h). */
+  if (m->dbg.trap_pending) return false;
   if (!vmx_in_guest(m)) return false;
   struct view w = { m, true };
   struct vmx_exit_info e;
@@ -429,9 +432,16 @@ bool vmx_ext_event_exits(struct machine *m, const struct pending_event *ev)
   bool unicorn_trap = unicorn_debug_trap(x, m, ev);
   uint64_t conditions = 0;
   uint64_t held = 0;
+  /* A breakpoint #DB the machine raised (sim/debug_bp.h) knows its
+   * conditions: an instruction breakpoint's or general detect's fault
+   * (B3-B0, BD), or a data or I/O breakpoint's trap, with BS when the
+   * same instruction was single-stepped. */
+  uint64_t bp_conditions = 0;
+  bool bp_fault = false, bp = unicorn_trap && debug_bp_delivering(m, &bp_conditions, &bp_fault);
   if (unicorn_trap) {
-    conditions = vmx_debug_trap_conditions(x->dr6_before, m->cpu.dr[6], (m->cpu.rflags & RFLAGS_TF) != 0,
-                                           m->cpu.dr[7]);
+    conditions = bp ? bp_conditions
+                    : vmx_debug_trap_conditions(x->dr6_before, m->cpu.dr[6], (m->cpu.rflags & RFLAGS_TF) != 0,
+                                                m->cpu.dr[7]);
     /* The first instruction after a VM entry that held pending debug
      * exceptions for blocking by MOV SS raised its own trap: one #DB
      * reports both (as a single step after a MOV SS that hit a data
@@ -443,7 +453,8 @@ bool vmx_ext_event_exits(struct machine *m, const struct pending_event *ev)
   }
   else if (x->entry_dbg && ev->vector == VEC_DB && !m->delivering)
     conditions = x->entry_dbg_conditions;
-  if (unicorn_trap && mtf_before_debug_trap(m, conditions, held)) return true;
+  /* A fault comes before the instruction: no MTF exit takes priority. */
+  if (unicorn_trap && !bp_fault && mtf_before_debug_trap(m, conditions, held)) return true;
   struct vmx_event e_in = { .vector = ev->vector, .has_error = ev->has_error, .error = ev->error,
                             .sw_exception = sw_exception, .priv_sw_exception = priv, .insn_len = ev->insn_len,
                             .protected_mode = (m->cpu.cr0 & CR0_PE) != 0, .fault_address = m->fault.cr2,
@@ -453,6 +464,9 @@ bool vmx_ext_event_exits(struct machine *m, const struct pending_event *ev)
   /* "Exit Qualification for Debug Exceptions": a #DB that exits reports
    * its conditions in the qualification and does not update DR6. */
   if (unicorn_trap) m->cpu.dr[6] = x->dr6_before;
+  /* "Architectural State Before a VM Exit": a debug exception that exits
+   * "does not update DR6, DR7.GD": general detect leaves GD set. */
+  if (bp && (bp_conditions & VMX_DBG_BD)) m->cpu.dr[7] |= DR7_GD;
   if ((sw_exception || priv) && !m->delivering) m->cpu.rip -= ev->insn_len;
   record_delivery(m, &e);
   if (!m->delivering) vmx_ext_note_iret(m, &e);

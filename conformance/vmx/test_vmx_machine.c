@@ -105,6 +105,25 @@ static void vmx_machine_mtf_dbg_image_passes_where_offered(void **state)
   free(r.serial);
 }
 
+/* vmx_dbgbp's supported branch: the MTF exit after a store that hits a
+ * data breakpoint takes priority over its trap, saved pending as B0 and
+ * "enabled breakpoint". SDM Vol. 3C, "Monitor Trap Flag", "Saving
+ * Non-Register State". */
+static void vmx_machine_dbgbp_mtf_image_passes_where_offered(void **state)
+{
+  (void)state;
+  struct cpu_model with_mtf = *cpu_model_find("skylake-x");
+  with_mtf.name = "skylake-x-with-nehalem-vmx";
+  with_mtf.virt_model = "nehalem";
+  struct run r = run_image("vmx_dbgbp", &with_mtf);
+  if (!strstr(r.serial, "# the monitor trap flag is supported\n") || strstr(r.serial, "not ok") ||
+      !strstr(r.serial, "MTF and data breakpoint: the MTF exit comes first") || !strstr(r.serial, "\nPASS\n"))
+    fail_msg("vmx_dbgbp with the monitor trap flag did not pass:%s", dump(&r));
+  assert_int_equal(r.stop, STOP_DEBUG_EXIT);
+  assert_int_equal(r.status, 1);
+  free(r.serial);
+}
+
 static void vmx_machine_mtf_image_refused_on_skylake_x(void **state)
 {
   (void)state;
@@ -159,6 +178,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(vmx_machine_mtf_dbg_image_passes_where_offered),
     cmocka_unit_test(vmx_machine_init_exits_in_non_root_and_waits_in_root),
     cmocka_unit_test(vmx_machine_smi_in_non_root_stops_the_run),
+    cmocka_unit_test(vmx_machine_dbgbp_mtf_image_passes_where_offered),
   };
   return cov_main(argc, argv, "vmx_machine", tests, sizeof tests / sizeof tests[0], covered_exits);
 }

@@ -1,0 +1,178 @@
+/* vmx_dbgbp: hardware breakpoints in VMX non-root operation. The guest's
+ * DR7 comes from the VMCS ("load debug controls"), DR0-DR3 and DR6 are
+ * shared with the host. A data breakpoint's #DB with bit 1 of the
+ * exception bitmap exits (reason 0, interruption information 80000301H:
+ * hardware exception, vector 1) after the store (guest RIP after it) with
+ * B0 as the exit qualification, DR6 not written; without the bit the #DB
+ * goes through the guest IDT with DR6.B0 set. An instruction breakpoint's
+ * #DB exits before the instruction (guest RIP at it, qualification B0).
+ * After the exit the host's DR7 is 400H: its own store to the address
+ * raises nothing. General detect (a MOV DR with the guest's DR7.GD = 1)
+ * exits with qualification BD, the guest RIP at the MOV, and neither DR6
+ * nor DR7.GD updated ("Architectural State Before a VM Exit"). With the
+ * monitor trap flag (where offered: not on Bochs's or hvsim's
+ * skylake-x; vmx_machine_dbgbp runs the branch on the Nehalem VMX model)
+ * the MTF exit after the store takes priority over its trap, which is
+ * saved pending (B0 and bit 12, "enabled breakpoint"), DR6 untouched
+ * ("Monitor Trap Flag", "Saving Non-Register State").
+ * SDM Vol. 3C, "Exceptions" (chapter "VMX Non-Root Operation"), "Exit
+ * Qualification for Debug Exceptions", "Loading Guest State" (DR7),
+ * "Loading Host State" (DR7 = 400H); SDM Vol. 3A, "Debug Exceptions". */
+#include "tests/vmx/vmx.h"
+
+#define EXIT_EXCEPTION 0
+#define EXIT_VMCALL 18
+#define VEC_DB 1
+#define HW_DB 0x80000301u               /* valid, type 3, vector 1 */
+#define DR6_FIXED 0xFFFF0FF0ull
+#define DR7_WRITE0 (0x400ull | 0x1 | 1ull << 16 | 3ull << 18)   /* L0, R/W0 01, LEN0 4 bytes */
+#define DR7_EXEC0 (0x400ull | 0x1)                               /* L0, R/W0 00, LEN0 1 byte */
+
+static volatile uint32_t watched __attribute__((aligned(64)));
+
+void guest_store(void);
+extern char g_store[], g_after[], g_nop[], g_gd[];
+__asm__(".text\n"
+        "guest_store:\n"
+        "g_store: movl $7, watched(%rip)\n"
+        "g_after: vmcall\n"
+        "g_nop: nop\n"
+        "vmcall\n"
+        "g_gd: mov %dr0, %rax\n"
+        "vmcall\n");
+
+static uint64_t read_dr6(void)
+{
+    uint64_t v;
+    __asm__ volatile("mov %%dr6, %0" : "=r"(v));
+    return v;
+}
+static void write_dr6(uint64_t v) { __asm__ volatile("mov %0, %%dr6" : : "r"(v)); }
+static void write_dr0(uint64_t v) { __asm__ volatile("mov %0, %%dr0" : : "r"(v)); }
+
+static volatile struct { unsigned count; uint64_t rip, dr6; } db;
+
+static void db_hook(struct rt_frame *f)
+{
+    db.count++;
+    db.rip = f->rip;
+    db.dr6 = read_dr6();
+    write_dr6(DR6_FIXED);
+}
+
+static void code_descriptor_accessed(void)
+{
+    extern uint64_t rt_gdt[];
+    uint16_t cs;
+    __asm__ volatile("mov %%cs, %0" : "=r"(cs));
+    rt_gdt[cs >> 3] |= 1ull << 40;
+}
+
+static int enter_at(const void *rip, uint64_t dr7, int resume)
+{
+    vmwrite(GUEST_RIP, (uintptr_t)rip);
+    vmwrite(GUEST_RSP, (uintptr_t)(vmx_guest_stack + sizeof vmx_guest_stack));
+    vmwrite(GUEST_RFLAGS, 0x2);
+    vmwrite(GUEST_DR7, dr7);
+    db.count = 0;
+    db.rip = db.dr6 = 0;
+    write_dr6(DR6_FIXED);
+    return vmx_run(resume);
+}
+
+static void data_bp_exits(void)
+{
+    write_dr0((uintptr_t)&watched);
+    vmwrite(EXCEPTION_BITMAP, 1u << VEC_DB);
+    tap_eq(VM_EXITED, enter_at(g_store, DR7_WRITE0, 0), "VMLAUNCH, guest DR7 with a write breakpoint, #DB in the bitmap");
+    tap_eq(EXIT_EXCEPTION, vmx_exit_reason(), "data breakpoint: exception exit (0)");
+    tap_eq(HW_DB, vmread(EXIT_INTR_INFO), "data breakpoint: interruption information 80000301H");
+    tap_eq(1, vmread(EXIT_QUALIFICATION), "data breakpoint: qualification B0");
+    tap_check(vmread(GUEST_RIP) == (uintptr_t)g_after, "data breakpoint: a trap, guest RIP after the store");
+    tap_eq(7, watched, "data breakpoint: the store happened");
+    tap_eq(DR6_FIXED, read_dr6(), "data breakpoint exit: DR6 not written");
+    tap_eq(0, db.count, "data breakpoint exit: the guest's #DB handler did not run");
+    tap_eq(DR7_WRITE0, vmread(GUEST_DR7), "the exit saved the guest's DR7");
+
+    watched = 1;
+    tap_eq(0, db.count, "host store after the exit (host DR7 400H): no #DB");
+}
+
+static void data_bp_through_guest_idt(void)
+{
+    vmwrite(EXCEPTION_BITMAP, 0);
+    tap_eq(VM_EXITED, enter_at(g_store, DR7_WRITE0, 1), "VMRESUME, write breakpoint, #DB not in the bitmap");
+    tap_eq(EXIT_VMCALL, vmx_exit_reason(), "the #DB went through the guest IDT, then VMCALL");
+    tap_eq(1, db.count, "the guest's #DB handler ran once");
+    tap_check(db.rip == (uintptr_t)g_after, "the #DB's saved RIP is after the store");
+    tap_eq(DR6_FIXED | 1, db.dr6, "the guest's #DB: DR6 reports B0");
+}
+
+static void instruction_bp_exits(void)
+{
+    write_dr0((uintptr_t)g_nop);
+    vmwrite(EXCEPTION_BITMAP, 1u << VEC_DB);
+    tap_eq(VM_EXITED, enter_at(g_nop, DR7_EXEC0, 1), "VMRESUME at an instruction breakpoint, #DB in the bitmap");
+    tap_eq(EXIT_EXCEPTION, vmx_exit_reason(), "instruction breakpoint: exception exit (0)");
+    tap_eq(HW_DB, vmread(EXIT_INTR_INFO), "instruction breakpoint: interruption information 80000301H");
+    tap_eq(1, vmread(EXIT_QUALIFICATION), "instruction breakpoint: qualification B0");
+    tap_check(vmread(GUEST_RIP) == (uintptr_t)g_nop, "instruction breakpoint: a fault, guest RIP at the instruction");
+    tap_eq(DR6_FIXED, read_dr6(), "instruction breakpoint exit: DR6 not written");
+    write_dr0(0);
+}
+
+static void general_detect_exits(void)
+{
+    vmwrite(EXCEPTION_BITMAP, 1u << VEC_DB);
+    tap_eq(VM_EXITED, enter_at(g_gd, 0x400 | 1u << 13, 1), "VMRESUME at MOV from DR0 with the guest's DR7.GD = 1");
+    tap_eq(EXIT_EXCEPTION, vmx_exit_reason(), "general detect exit: exception exit (0)");
+    tap_eq(HW_DB, vmread(EXIT_INTR_INFO), "general detect exit: interruption information 80000301H");
+    tap_eq(1u << 13, vmread(EXIT_QUALIFICATION), "general detect exit: qualification BD");
+    tap_check(vmread(GUEST_RIP) == (uintptr_t)g_gd, "general detect exit: a fault, guest RIP at the MOV");
+    tap_eq(0x400 | 1u << 13, vmread(GUEST_DR7), "general detect exit: the guest's DR7.GD is not cleared");
+    tap_eq(DR6_FIXED, read_dr6(), "general detect exit: DR6 not written");
+}
+
+#define EXIT_MTF 37
+#define PROC_MTF (1u << 27)
+
+static void with_mtf(uint32_t proc)
+{
+    write_dr0((uintptr_t)&watched);
+    vmwrite(EXCEPTION_BITMAP, 0);
+    vmwrite(GUEST_PENDING_DBG, 0);
+    vmwrite(PROC_CONTROLS, proc | PROC_MTF);
+    tap_eq(VM_EXITED, enter_at(g_store, DR7_WRITE0, 1), "VMRESUME at the store with the monitor trap flag");
+    tap_eq(EXIT_MTF, vmx_exit_reason(), "MTF and data breakpoint: the MTF exit comes first");
+    tap_check(vmread(GUEST_RIP) == (uintptr_t)g_after, "MTF and data breakpoint: guest RIP after the store");
+    tap_eq(1 | 1u << 12, vmread(GUEST_PENDING_DBG), "MTF and data breakpoint: B0 and enabled breakpoint saved pending");
+    tap_eq(0, db.count, "MTF and data breakpoint: the #DB was not delivered");
+    tap_eq(DR6_FIXED, read_dr6(), "MTF and data breakpoint: DR6 not updated");
+    vmwrite(GUEST_PENDING_DBG, 0);
+    vmwrite(PROC_CONTROLS, proc);
+    write_dr0(0);
+}
+
+void test_main(void)
+{
+    code_descriptor_accessed();
+    rt_set_vector_hook(VEC_DB, db_hook);
+    tap_eq(VM_SUCCEED, vmx_enable(), "VMXON");
+    vmx_setup_vmcs(guest_store, 0, 0);
+    /* "load debug controls" and "save debug controls" (bit 2 of each). */
+    vmwrite(ENTRY_CONTROLS, vmread(ENTRY_CONTROLS) | 4);
+    vmwrite(EXIT_CONTROLS, vmread(EXIT_CONTROLS) | 4);
+    data_bp_exits();
+    data_bp_through_guest_idt();
+    instruction_bp_exits();
+    general_detect_exits();
+    uint32_t proc = (uint32_t)vmread(PROC_CONTROLS);
+    uint64_t cap = rdmsr((rdmsr(MSR_VMX_BASIC) >> 55) & 1 ? MSR_VMX_TRUE_PROCBASED : MSR_VMX_PROCBASED);
+    if ((cap >> 32) & PROC_MTF) {
+        tap_note("the monitor trap flag is supported");
+        with_mtf(proc);
+    } else {
+        tap_note("the monitor trap flag is not supported");
+    }
+    tap_eq(VM_SUCCEED, vmxoff(), "VMXOFF");
+}
