@@ -246,6 +246,31 @@ static void run_vmmcall_exit(const struct svm_features *f, uint64_t expected_nri
   assert_false(vcpu.gif);
 }
 
+/* #VMEXIT writes the guest state and the exit fields (AMD APM Vol. 2,
+ * "#VMEXIT") and nothing else: bytes of the VMCB that software changed
+ * while the guest ran, outside those fields, keep their new values, also
+ * between the fields it writes (FS, STAR, VMCB clean bits). */
+static void svm_vmexit_writes_only_its_fields(void **state)
+{
+  guest_setup(&svm_features_ryzen);
+  assert_int_equal(svm_vmrun(&vcpu, &machine, HOST_NEXT_RIP).outcome, SVM_DONE);
+  static const unsigned changed[][2] = {
+    {0x040, 8},   /* IOPM base */
+    {0x0C0, 4},   /* VMCB clean bits, inside the exit fields' span */
+    {0x440, 16},  /* FS (VMSAVE's), inside the state-save span */
+    {0x600, 8},   /* STAR */
+    {0x670, 8},   /* DBGCTL, after G_PAT */
+  };
+  for (unsigned i = 0; i < sizeof changed / sizeof changed[0]; i++)
+    memset(ram + VMCB_PA + changed[i][0], 0xA5, changed[i][1]);
+  struct svm_result r = svm_vmmcall(&vcpu, &machine, cpu.rip + 3);
+  assert_int_equal(r.outcome, SVM_VMEXITED);
+  assert_int_equal(vmcb_in_ram()->control.exitcode, SVM_EXIT_VMMCALL);
+  for (unsigned i = 0; i < sizeof changed / sizeof changed[0]; i++)
+    for (unsigned b = 0; b < changed[i][1]; b++)
+      assert_int_equal(ram[VMCB_PA + changed[i][0] + b], 0xA5);
+}
+
 static void svm_vmmcall_intercepted_vmexit_with_nrip(void **state)
 {
   run_vmmcall_exit(&svm_features_ryzen, 1);
@@ -446,6 +471,7 @@ int main(void)
     cmocka_unit_test(svm_vmrun_saves_host_and_loads_guest),
     cmocka_unit_test(svm_vmrun_canonicalizes_segment_bases),
     cmocka_unit_test(svm_vmrun_inconsistent_vmcb_vmexit_invalid),
+    cmocka_unit_test(svm_vmexit_writes_only_its_fields),
     cmocka_unit_test(svm_vmmcall_intercepted_vmexit_with_nrip),
     cmocka_unit_test(svm_vmmcall_intercepted_vmexit_without_nrip_save),
     cmocka_unit_test(svm_vmmcall_not_intercepted_ud),

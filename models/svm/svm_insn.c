@@ -3,6 +3,7 @@
  * HSAVE format to the implementation; QEMU uses the same layout. */
 #include "models/svm/svm_insn.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "models/svm/svm_catalog.h"
@@ -131,7 +132,40 @@ static bool read_span(const struct svm_machine *m, uint64_t pa, struct svm_vmcb 
   return m->read(m->ctx, pa + lo, (uint8_t *)img + lo, hi - lo);
 }
 
+static bool write_span(const struct svm_machine *m, uint64_t pa, const struct svm_vmcb *img,
+                       const enum svm_vmcb_field_id *ids, size_t n)
+{
+  const struct svm_vmcb_field *first = &svm_vmcb_fields[ids[0]], *last = &svm_vmcb_fields[ids[n - 1]];
+  uint32_t lo = first->offset, hi = last->offset + last->size;
+  return m->write(m->ctx, pa + lo, (const uint8_t *)img + lo, hi - lo);
+}
+
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* What #VMEXIT writes to the VMCB (AMD APM Vol. 2, "#VMEXIT") lies in two
+ * spans: the control area's exit fields, from the interrupt shadow to the
+ * fetched instruction bytes, and the state-save area from ES to G_PAT.
+ * Only they are read and written back: the rest of the VMCB is left as it
+ * is in memory. */
+#define EXIT_CONTROL_LO 0x068u
+#define EXIT_CONTROL_HI ((uint32_t)(offsetof(struct svm_vmcb, control.insn_bytes) + sizeof(((struct svm_vmcb *)0)->control.insn_bytes)))
+#define EXIT_SAVE_LO 0x400u
+#define EXIT_SAVE_HI 0x670u
+_Static_assert(EXIT_CONTROL_LO == offsetof(struct svm_vmcb, control.interrupt_shadow), "exit span starts at the interrupt shadow");
+_Static_assert(EXIT_SAVE_LO == offsetof(struct svm_vmcb, save.es), "exit span starts at ES");
+_Static_assert(EXIT_SAVE_HI == offsetof(struct svm_vmcb, save.g_pat) + 8, "exit span ends after G_PAT");
+
+static bool exit_spans_move(const struct svm_machine *m, uint64_t pa, struct svm_vmcb *img, bool write)
+{
+  static const uint32_t spans[][2] = {{EXIT_CONTROL_LO, EXIT_CONTROL_HI}, {EXIT_SAVE_LO, EXIT_SAVE_HI}};
+  for (unsigned i = 0; i < COUNT(spans); i++) {
+    uint8_t *p = (uint8_t *)img + spans[i][0];
+    uint32_t len = spans[i][1] - spans[i][0];
+    if (!(write ? m->write(m->ctx, pa + spans[i][0], p, len) : m->read(m->ctx, pa + spans[i][0], p, len)))
+      return false;
+  }
+  return true;
+}
 
 /* Host or guest registers into a VMCB image (the VMRUN/#VMEXIT set). */
 static void state_to_vmcb(const struct cpu_state *c, struct svm_vmcb *img)
@@ -190,8 +224,8 @@ struct svm_result svm_vmrun(struct svm_vcpu *v, const struct svm_machine *m, uin
   memset(&host, 0, SVM_VMCB_USED_BYTES);
   state_to_vmcb(c, &host);
   host.save.rip = next_rip;
-  for (unsigned i = 0; i < COUNT(host_fields); i++)
-    if (!write_field(m, v->msrs.vm_hsave_pa, &host, host_fields[i])) return mem_error();
+  /* The host save area's format is the implementation's: one span. */
+  if (!write_span(m, v->msrs.vm_hsave_pa, &host, host_fields, COUNT(host_fields))) return mem_error();
 
   enum svm_check_id check = svm_vmrun_check_first(&img, v->features, NULL);
   if (check != SVM_CHECK_NONE) {
@@ -242,7 +276,7 @@ struct svm_result svm_vmexit_ex(struct svm_vcpu *v, const struct svm_machine *m,
   if (!v->in_guest) return (struct svm_result){.outcome = SVM_NOT_IN_GUEST};
   struct svm_vmcb img, host;
   struct cpu_state *c = v->cpu;
-  if (!m->read(m->ctx, v->vmcb_pa, &img, SVM_VMCB_USED_BYTES)) return mem_error();
+  if (!exit_spans_move(m, v->vmcb_pa, &img, false)) return mem_error();
   if (!read_span(m, v->msrs.vm_hsave_pa, &host, host_fields, COUNT(host_fields))) return mem_error();
 
   /* Guest state and exit information to the VMCB (AMD APM Vol. 2,
@@ -266,7 +300,7 @@ struct svm_result svm_vmexit_ex(struct svm_vcpu *v, const struct svm_machine *m,
     img.control.insn_len = (uint8_t)n;
     memcpy(img.control.insn_bytes, e->insn_bytes, n);
   }
-  if (!m->write(m->ctx, v->vmcb_pa, &img, SVM_VMCB_USED_BYTES)) return mem_error();
+  if (!exit_spans_move(m, v->vmcb_pa, &img, true)) return mem_error();
 
   /* Host state back; CR0.PE forced, DR7 reset, CPL 0, GIF cleared. */
   load_common(v->features, c, &host);
