@@ -81,11 +81,6 @@ unsigned vmcs_width_bits(enum vmcs_width w)
 
 static uint64_t width_mask(unsigned bits) { return bits >= 64 ? ~0ull : (1ull << bits) - 1; }
 
-void vmcs_set(struct vmcs *v, enum vmcs_field f, uint64_t value)
-{
-  v->val[f] = value & width_mask(vmcs_width_bits(vmcs_fields[f].width));
-}
-
 /* The field an encoding operand names on this model, or -1 (error 12):
  * bits 63:32 of the operand must be 0, the encoding must be in the
  * catalogue and the field must exist on the model. */

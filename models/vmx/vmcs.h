@@ -83,8 +83,17 @@ struct vmcs {
 };
 
 static inline uint64_t vmcs_get(const struct vmcs *v, enum vmcs_field f) { return v->val[f]; }
-/* Stores a value truncated to the field's width. */
-void vmcs_set(struct vmcs *v, enum vmcs_field f, uint64_t value);
+/* Stores a value truncated to the field's width (inline: a VM exit saves
+ * some fifty fields). */
+static inline void vmcs_set(struct vmcs *v, enum vmcs_field f, uint64_t value)
+{
+  switch (vmcs_fields[f].width) {
+  case VMCS_WIDTH_W16: value &= 0xFFFFu; break;
+  case VMCS_WIDTH_W32: value &= 0xFFFFFFFFu; break;
+  case VMCS_WIDTH_W64: case VMCS_WIDTH_WNAT: break;
+  }
+  v->val[f] = value;
+}
 
 /* VMREAD / VMWRITE of one encoding (SDM Vol. 3C "VMREAD", "VMWRITE").
  * `encoding` is the full register operand (bits 63:32 nonzero in 64-bit
