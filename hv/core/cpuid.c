@@ -57,7 +57,7 @@ void hv_handle_cpuid(struct hv_vcpu *v)
 {
     uint32_t leaf = (uint32_t)hv_gpr(v, 0), sub = (uint32_t)hv_gpr(v, 1);
     struct hv_cpuid_answer *a = &v->cpuid_answers[(leaf ^ leaf >> 27 ^ sub) % HV_CPUID_ANSWERS];
-    if (!a->valid || a->leaf != leaf || a->sub != sub) {
+    if (!(a->valid & (a->leaf == leaf) & (a->sub == sub))) {   /* one branch on the exit path */
         guest_cpuid(v, leaf, sub, a->r);
         a->leaf = leaf;
         a->sub = sub;

@@ -18,11 +18,12 @@ plat_vmx_run:
         pushq   %r14
         pushq   %r15
         pushq   %rdi                    /* gprs */
-        testl   %esi, %esi
-        jz      3f
+        xorl    %eax, %eax              /* launched and this frame: skip the writes */
         cmpq    %rsp, vmx_host_rsp(%rip)
-        je      4f
-3:      movq    $HOST_RSP, %rax
+        sete    %al
+        testl   %esi, %eax              /* (one branch: each is a block on hvsim) */
+        jnz     4f
+        movq    $HOST_RSP, %rax
         vmwrite %rsp, %rax
         movq    %rsp, vmx_host_rsp(%rip)
         movq    $HOST_RIP, %rax
