@@ -41,6 +41,27 @@ void hv_vmx_reset_exit_counts(void)
     hv_memset(vmx_exit_counts, 0, sizeof(vmx_exit_counts));
 }
 
+/* The exits that can occur during event delivery, the only ones whose
+ * IDT-vectoring information can be valid (SDM Vol. 3C, "Information for
+ * VM Exits During Event Delivery": a fault the exception bitmap selects,
+ * a task switch through a task gate, an APIC access, an EPT violation or
+ * misconfiguration, a full page-modification log; for other VM exits the
+ * field is marked invalid). The others skip reading it. */
+static bool exit_may_interrupt_delivery(uint64_t basic)
+{
+    switch (basic) {
+    case 0:  /* EXCEPTION_NMI */
+    case 9:  /* TASK_SWITCH */
+    case 44: /* APIC_ACCESS */
+    case 48: /* EPT_VIOLATION */
+    case 49: /* EPT_MISCONFIG */
+    case 62: /* PML_FULL */
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* ---- VMCS access: a failing VMREAD/VMWRITE is a bug in hv: stop. ---- */
 struct hv_vcpu *hv_vmx_current;
 
@@ -182,7 +203,7 @@ static void vmx_run(struct hv_vcpu *v)
     vmx_exit_counts[basic]++;
     if (!vmx_exits[basic].handler)
         hv_stop(v, "unexpected VM exit %lu (%s)", basic, exit_name(reason));
-    uint64_t idt = hv_vmx_read(IDT_VECTORING_INFO);
+    uint64_t idt = exit_may_interrupt_delivery(basic) ? hv_vmx_read(IDT_VECTORING_INFO) : 0;
     enum hv_next next = vmx_exits[basic].handler(v);
     /* An exit during event delivery: deliver the event again ("Information
      * for VM Exits During Event Delivery"; "Reflecting Exceptions to Guest
