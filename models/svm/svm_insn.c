@@ -112,12 +112,14 @@ static const enum svm_vmcb_field_id host_fields[] = {
 /* The state VMLOAD and VMSAVE move, and nothing else (AMD APM Vol. 3,
  * "VMLOAD", "VMSAVE"): FS, GS, TR, LDTR with hidden state, KernelGsBase,
  * STAR, LSTAR, CSTAR, SFMASK, SYSENTER_CS/ESP/EIP. */
+/* In offset order: read_span takes the first and the last, and
+ * write_fields joins neighbours. */
 static const enum svm_vmcb_field_id vmload_fields[] = {
   SVM_FIELD_FS_SELECTOR, SVM_FIELD_FS_ATTRIB, SVM_FIELD_FS_LIMIT, SVM_FIELD_FS_BASE,
   SVM_FIELD_GS_SELECTOR, SVM_FIELD_GS_ATTRIB, SVM_FIELD_GS_LIMIT, SVM_FIELD_GS_BASE,
-  SVM_FIELD_TR_SELECTOR, SVM_FIELD_TR_ATTRIB, SVM_FIELD_TR_LIMIT, SVM_FIELD_TR_BASE,
   SVM_FIELD_LDTR_SELECTOR, SVM_FIELD_LDTR_ATTRIB, SVM_FIELD_LDTR_LIMIT, SVM_FIELD_LDTR_BASE,
-  SVM_FIELD_KERNEL_GS_BASE, SVM_FIELD_STAR, SVM_FIELD_LSTAR, SVM_FIELD_CSTAR, SVM_FIELD_SFMASK,
+  SVM_FIELD_TR_SELECTOR, SVM_FIELD_TR_ATTRIB, SVM_FIELD_TR_LIMIT, SVM_FIELD_TR_BASE,
+  SVM_FIELD_STAR, SVM_FIELD_LSTAR, SVM_FIELD_CSTAR, SVM_FIELD_SFMASK, SVM_FIELD_KERNEL_GS_BASE,
   SVM_FIELD_SYSENTER_CS, SVM_FIELD_SYSENTER_ESP, SVM_FIELD_SYSENTER_EIP,
 };
 
@@ -130,6 +132,18 @@ static bool read_span(const struct svm_machine *m, uint64_t pa, struct svm_vmcb 
   const struct svm_vmcb_field *first = &svm_vmcb_fields[ids[0]], *last = &svm_vmcb_fields[ids[n - 1]];
   uint32_t lo = first->offset, hi = last->offset + last->size;
   return m->read(m->ctx, pa + lo, (uint8_t *)img + lo, hi - lo);
+}
+
+/* Writes fields `ids` (in offset order), adjacent ones in one write. */
+static bool write_fields(const struct svm_machine *m, uint64_t pa, const struct svm_vmcb *img,
+                         const enum svm_vmcb_field_id *ids, size_t n)
+{
+  for (size_t i = 0; i < n;) {
+    uint32_t lo = svm_vmcb_fields[ids[i]].offset, hi = lo + svm_vmcb_fields[ids[i]].size;
+    for (i++; i < n && svm_vmcb_fields[ids[i]].offset == hi; i++) hi += svm_vmcb_fields[ids[i]].size;
+    if (!m->write(m->ctx, pa + lo, (const uint8_t *)img + lo, hi - lo)) return false;
+  }
+  return true;
 }
 
 static bool write_span(const struct svm_machine *m, uint64_t pa, const struct svm_vmcb *img,
@@ -365,8 +379,7 @@ struct svm_result svm_vmsave(struct svm_vcpu *v, const struct svm_machine *m, ui
   img.save.sysenter_cs = c->sysenter_cs;
   img.save.sysenter_esp = c->sysenter_esp;
   img.save.sysenter_eip = c->sysenter_eip;
-  for (unsigned i = 0; i < COUNT(vmload_fields); i++)
-    if (!write_field(m, pa, &img, vmload_fields[i])) return mem_error();
+  if (!write_fields(m, pa, &img, vmload_fields, COUNT(vmload_fields))) return mem_error();
   v->cpu->rip = next_rip;
   return done();
 }
