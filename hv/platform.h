@@ -69,8 +69,11 @@ int plat_invvpid(uint64_t type, uint16_t vpid, uint64_t linear);
 int plat_vmx_run(struct plat_gprs *g, bool launched);
 
 /* ---- SVM (APM Vol. 2, "SVM Instruction Reference") ----
- * VMLOAD, VMRUN, VMSAVE of the VMCB at vmcb_pa with the guest's registers;
- * returns after the #VMEXIT with registers saved back. */
-void plat_svm_run(uint64_t vmcb_pa, struct plat_gprs *g);
+ * VMRUN of the VMCB at vmcb_pa with the guest's registers, after a VMLOAD
+ * of its FS, GS, TR, LDTR, KernelGsBase and SYSCALL/SYSENTER MSRs when
+ * `vmload`; returns after the #VMEXIT with registers saved back. There is
+ * no VMSAVE: #VMEXIT leaves that state in the processor, where the next
+ * VMRUN finds it (the caller's host code must not change it). */
+void plat_svm_run(uint64_t vmcb_pa, struct plat_gprs *g, bool vmload);
 
 #endif

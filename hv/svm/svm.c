@@ -150,7 +150,12 @@ static void svm_run(struct hv_vcpu *v)
      * changed it (an injected #PF). */
     if (!hv_svm.cr2_held_valid || hv_svm.cr2_held != c->cr2)
         plat_write_cr(2, c->cr2);
-    plat_svm_run(hv_svm.vmcb_pa, &v->g);
+    /* The guest's VMLOAD state (FS, GS, TR, LDTR, the SYSCALL/SYSENTER
+     * MSRs) is loaded once from the VMCB hv set up; #VMEXIT leaves it in
+     * the processor and hv's host code never changes it, so later runs
+     * find it there (Xen's SVM code likewise runs VMLOAD/VMSAVE lazily). */
+    plat_svm_run(hv_svm.vmcb_pa, &v->g, !hv_svm.vmload_state_live);
+    hv_svm.vmload_state_live = true;
     hv_svm.cr2_held = c->cr2;
     hv_svm.cr2_held_valid = true;
     v->exits++;

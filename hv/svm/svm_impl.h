@@ -21,6 +21,7 @@ struct svm_state {
     bool nrips, decode_assists, flush_pending;
     uint64_t cr2_held;       /* the processor's CR2 after the last #VMEXIT */
     bool cr2_held_valid;
+    bool vmload_state_live;  /* the processor holds the guest's VMLOAD state (svm_run) */
 };
 extern struct svm_state hv_svm;
 

@@ -292,8 +292,9 @@ int plat_vmx_run(struct plat_gprs *g, bool launched)
 }
 
 /* ---- SVM: the model's VMRUN checks ---- */
-void plat_svm_run(uint64_t vmcb_pa, struct plat_gprs *g)
+void plat_svm_run(uint64_t vmcb_pa, struct plat_gprs *g, bool vmload)
 {
+    (void)vmload;   /* the hosted exit carries no FS/GS/TR/LDTR/MSR state */
     struct svm_vmcb *c = plat_phys(vmcb_pa);
     m.vmcb_pa = vmcb_pa;
     struct svm_check_failure f;

@@ -1,10 +1,12 @@
-/* plat_svm_run(vmcb_pa, gprs): the SVM world switch of the bare-metal
- * platform. VMLOAD loads the guest's FS, GS, TR, LDTR, KernelGsBase and
- * SYSCALL/SYSENTER MSRs; VMRUN saves the host's RAX, RSP, RIP (and the rest
- * of its state) to the host save area and enters the guest; #VMEXIT
- * restores them; VMSAVE stores the guest's VMLOAD state back. RAX and RSP
- * of the guest live in the VMCB; the other registers are switched here.
- * APM Vol. 2, "VMRUN Instruction", "VMSAVE and VMLOAD Instructions". */
+/* plat_svm_run(vmcb_pa, gprs, vmload): the SVM world switch of the
+ * bare-metal platform. VMLOAD (when asked) loads the guest's FS, GS, TR,
+ * LDTR, KernelGsBase and SYSCALL/SYSENTER MSRs; VMRUN saves the host's RAX,
+ * RSP, RIP (and the rest of its state) to the host save area and enters
+ * the guest; #VMEXIT restores them and leaves the VMLOAD state as the
+ * guest had it, for the next VMRUN (hv's host code uses none of it, so no
+ * VMSAVE). RAX and RSP of the guest live in the VMCB; the other registers
+ * are switched here. APM Vol. 2, "VMRUN Instruction", "VMSAVE and VMLOAD
+ * Instructions". */
         .text
         .globl plat_svm_run
 plat_svm_run:
@@ -16,6 +18,10 @@ plat_svm_run:
         pushq   %r15
         pushq   %rsi                    /* gprs */
         movq    %rdi, %rax              /* VMCB physical address (identity-mapped) */
+        testb   %dl, %dl
+        jz      1f
+        vmload  %rax
+1:
         movq    8(%rsi), %rcx
         movq    16(%rsi), %rdx
         movq    24(%rsi), %rbx
@@ -30,9 +36,7 @@ plat_svm_run:
         movq    112(%rsi), %r14
         movq    120(%rsi), %r15
         movq    48(%rsi), %rsi
-        vmload  %rax
         vmrun   %rax
-        vmsave  %rax
         pushq   %rsi
         movq    8(%rsp), %rsi
         movq    %rcx, 8(%rsi)
