@@ -51,6 +51,29 @@ static inline void put_padded(char **p, char *end, const char *s, size_t len, un
     while (fill--) put_char(p, end, ' ');
 }
 
+/* Decimal digits of u ending at `end`, two at a time (every line starts
+ * with the run's instruction count); returns the first digit. */
+static char *put_decimal(char *end, unsigned long long u)
+{
+  static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                              "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                              "8081828384858687888990919293949596979899";
+  char *b = end;
+  while (u >= 100) {
+    unsigned r = (unsigned)(u % 100);
+    u /= 100;
+    b -= 2;
+    memcpy(b, pairs + 2 * r, 2);
+  }
+  if (u >= 10) {
+    b -= 2;
+    memcpy(b, pairs + 2 * u, 2);
+  } else {
+    *--b = (char)('0' + u);
+  }
+  return b;
+}
+
 /* Returns false when `fmt` needs vsnprintf. */
 static bool format_fast(struct out *o, const char *fmt, va_list ap)
 {
@@ -91,7 +114,7 @@ static bool format_fast(struct out *o, const char *fmt, va_list ap)
       if (size == -1) v = (short)v;
       if (size == -2) v = (signed char)v;
       unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
-      do *--b = (char)('0' + u % 10); while (u /= 10);
+      b = put_decimal(b, u);
       if (v < 0) {
         if (zero && !left) { put_char(&p, end, '-'); if (width) width--; }
         else *--b = '-';
@@ -110,7 +133,7 @@ static bool format_fast(struct out *o, const char *fmt, va_list ap)
       if (hex)
         do *--b = digits[u & 15]; while (u >>= 4);
       else
-        do *--b = (char)('0' + u % 10); while (u /= 10);
+        b = put_decimal(b, u);
       if (prefix && zero && !left) {
         put_char(&p, end, '0'); put_char(&p, end, *f);
         width = width > 2 ? width - 2 : 0;
@@ -132,9 +155,7 @@ void trace_event(struct trace *t, uint64_t insns, const char *kind, const char *
 {
   char line[512];
   struct out o = {line, line + sizeof line - 1};
-  char num[24], *b = num + sizeof num;
-  uint64_t v = insns;
-  do *--b = (char)('0' + v % 10); while (v /= 10);
+  char num[24], *b = put_decimal(num + sizeof num, insns);
   put_padded(&o.p, o.end, b, (size_t)(num + sizeof num - b), 0, false, ' ');
   put_char(&o.p, o.end, ' ');
   put_padded(&o.p, o.end, kind, strlen(kind), 0, false, ' ');

@@ -41,6 +41,7 @@ static void trace_line_formats_like_printf(void **state)
   (void)state;
   SAME_AS_PRINTF("la=0x%llx pa=0x%llx %c refs=%u", 0xffff800000001000ull, 0x1000ull, 'x', 24u);
   SAME_AS_PRINTF("%d %d %i %u", 0, -5, -2147483647 - 1, 4294967295u);
+  SAME_AS_PRINTF("%u %u %u %u %u %d %d", 9u, 10u, 99u, 100u, 1001u, -10, -100);   /* two digits at a time */
   SAME_AS_PRINTF("%x %X %#x %#x %08x %#010x %-6x|", 0xabcu, 0xabcu, 0x10u, 0u, 0x1fu, 0x1fu, 0x2u);
   SAME_AS_PRINTF("%lu %ld %llu %lld %zu", 7ul, -7l, 18446744073709551615ull, -9223372036854775807ll - 1, (size_t)99);
   SAME_AS_PRINTF("%hhx %hx %hhd %hd", 0x1ffu, 0x1ffffu, 200, 40000);
