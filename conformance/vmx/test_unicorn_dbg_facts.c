@@ -5,7 +5,7 @@
  * compensation in sim/vmx_exits.c must be revisited:
  * - no data-breakpoint #DB: a DR7 written through uc_reg_write arms
  *   nothing, and a watchpoint armed by a native MOV to DR7 never fires
- *   (so data and I/O breakpoints are not modelled);
+ *   (so the machine raises breakpoint #DBs itself: sim/debug_bp.c);
  * - QEMU's single step sets Bn in DR6 for a breakpoint of type
  *   "instruction" (R/Wn = 00) whose address is the next RIP, even when it
  *   is not enabled (vmx_debug_trap_conditions drops it);
