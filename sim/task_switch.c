@@ -68,6 +68,20 @@ static enum ts_outcome memory_fault(struct ts_fault *f, enum ts_outcome o)
 
 enum { VEC_TS_ = 10, VEC_NP_ = 11, VEC_SS_ = 12, VEC_GP_ = 13 };
 
+/* The descriptor a segment register of the new task names, or false with
+ * the fault in *f: beyond its table is #TS(selector), in the context of
+ * the new task. */
+static bool fetch_in_new_task(const struct cpu_state *s, const struct ts_mem *mem, uint16_t sel, bool ext,
+                              uint32_t d[2], uint64_t *la, struct ts_fault *f)
+{
+  switch (fetch(s, mem, sel, d, la)) {
+  case FETCH_OK: return true;
+  case FETCH_LIMIT: fault(f, TS_FAULT_IN_NEW_TASK, VEC_TS_, sel, ext); return false;
+  case FETCH_MEMORY: memory_fault(f, TS_FAULT_IN_NEW_TASK); return false;
+  }
+  return false;   /* unreachable: every fetch result is listed */
+}
+
 /* ---- the checks before the switch ----------------------------------------- */
 
 enum ts_outcome task_switch_check_target(const struct cpu_state *s, const struct ts_mem *mem, uint16_t sel,
@@ -207,11 +221,7 @@ static enum ts_outcome load_ldt(struct cpu_state *s, const struct ts_mem *mem, u
   }
   uint32_t d[2];
   uint64_t la;
-  switch (fetch(s, mem, sel, d, &la)) {
-  case FETCH_OK: break;
-  case FETCH_LIMIT: return fault(f, TS_FAULT_IN_NEW_TASK, VEC_TS_, sel, ext);
-  case FETCH_MEMORY: return memory_fault(f, TS_FAULT_IN_NEW_TASK);
-  }
+  if (!fetch_in_new_task(s, mem, sel, ext, d, &la, f)) return TS_FAULT_IN_NEW_TASK;
   if (d_s(d) || d_type(d) != TS_TYPE_LDT || !d_present(d)) return fault(f, TS_FAULT_IN_NEW_TASK, VEC_TS_, sel, ext);
   s->seg[SEG_LDTR] = d_segment(sel, d);
   return TS_DONE;
@@ -225,11 +235,7 @@ static enum ts_outcome load_ss(struct cpu_state *s, const struct ts_mem *mem, ui
   if ((sel & ~3u) == 0) return fault(f, TS_FAULT_IN_NEW_TASK, VEC_TS_, sel, ext);
   uint32_t d[2];
   uint64_t la;
-  switch (fetch(s, mem, sel, d, &la)) {
-  case FETCH_OK: break;
-  case FETCH_LIMIT: return fault(f, TS_FAULT_IN_NEW_TASK, VEC_TS_, sel, ext);
-  case FETCH_MEMORY: return memory_fault(f, TS_FAULT_IN_NEW_TASK);
-  }
+  if (!fetch_in_new_task(s, mem, sel, ext, d, &la, f)) return TS_FAULT_IN_NEW_TASK;
   bool writable_data = d_s(d) && !(d_type(d) & 8) && (d_type(d) & 2);
   if (!writable_data) return fault(f, TS_FAULT_IN_NEW_TASK, VEC_TS_, sel, ext);
   if (!d_present(d)) return fault(f, TS_FAULT_IN_NEW_TASK, VEC_SS_, sel, ext);
@@ -251,11 +257,7 @@ static enum ts_outcome load_data(struct cpu_state *s, const struct ts_mem *mem, 
   }
   uint32_t d[2];
   uint64_t la;
-  switch (fetch(s, mem, sel, d, &la)) {
-  case FETCH_OK: break;
-  case FETCH_LIMIT: return fault(f, TS_FAULT_IN_NEW_TASK, VEC_TS_, sel, ext);
-  case FETCH_MEMORY: return memory_fault(f, TS_FAULT_IN_NEW_TASK);
-  }
+  if (!fetch_in_new_task(s, mem, sel, ext, d, &la, f)) return TS_FAULT_IN_NEW_TASK;
   unsigned type = d_type(d);
   bool code = type & 8;
   if (!d_s(d) || (code && !(type & 2))) return fault(f, TS_FAULT_IN_NEW_TASK, VEC_TS_, sel, ext);
@@ -276,11 +278,7 @@ static enum ts_outcome load_cs(struct cpu_state *s, const struct ts_mem *mem, ui
   if ((sel & ~3u) == 0) return fault(f, TS_FAULT_IN_NEW_TASK, VEC_TS_, sel, ext);
   uint32_t d[2];
   uint64_t la;
-  switch (fetch(s, mem, sel, d, &la)) {
-  case FETCH_OK: break;
-  case FETCH_LIMIT: return fault(f, TS_FAULT_IN_NEW_TASK, VEC_TS_, sel, ext);
-  case FETCH_MEMORY: return memory_fault(f, TS_FAULT_IN_NEW_TASK);
-  }
+  if (!fetch_in_new_task(s, mem, sel, ext, d, &la, f)) return TS_FAULT_IN_NEW_TASK;
   unsigned type = d_type(d), rpl = sel & 3u;
   if (!d_s(d) || !(type & 8)) return fault(f, TS_FAULT_IN_NEW_TASK, VEC_TS_, sel, ext);
   bool conforming = type & 4;
