@@ -371,10 +371,7 @@ static bool nested_translate(struct walk_env *w, uint64_t gpa, enum mmu_access a
   struct mmu_entry *e = cache_lookup(m, &m->gpa_tlb, gpa >> 12, key, w->gpa_tag, 0, w->root_tag);
   if (e && walk_nested_allows(w, e->nrights, acc, user_page) && (acc != MMU_WRITE || (e->flags & ENT_NDIRTY))) {
     m->stats.gpa_hits++;
-    r->hpa = e->hpa | (gpa & 0xFFF);
-    r->rights = e->nrights;
-    r->shift = e->nshift;
-    r->dirty = e->flags & ENT_NDIRTY;
+    *r = nres_of_entry(e, gpa);
     return true;
   }
   /* A miss, or an entry that does not allow this access: walk afresh. */

@@ -241,10 +241,7 @@ nested_cached(struct walk_env *w, uint64_t gpa, enum mmu_access acc, bool final,
   if (e) {
     if (nested_allows(e->nrights, acc, user_page, k) && (acc != MMU_WRITE || (e->flags & ENT_NDIRTY))) {
       m->stats.gpa_hits++;
-      r->hpa = e->hpa | (gpa & 0xFFF);
-      r->rights = e->nrights;
-      r->shift = e->nshift;
-      r->dirty = e->flags & ENT_NDIRTY;
+      *r = nres_of_entry(e, gpa);
       return true;
     }
     /* An entry that does not allow this access: walk afresh. */

@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "sim/mmu/cache.h"
 #include "sim/mmu/walk.h"
 
 /* Reads outside RAM return all ones, like an unclaimed bus cycle. */
@@ -33,6 +34,12 @@ struct nres {
   unsigned rights, shift;
   bool dirty;
 };
+
+/* The nested translation of `gpa` a guest-physical TLB entry holds. */
+static inline struct nres nres_of_entry(const struct mmu_entry *e, uint64_t gpa)
+{
+  return (struct nres){e->hpa | (gpa & 0xFFF), e->nrights, e->nshift, (e->flags & ENT_NDIRTY) != 0};
+}
 
 /* The generic nested walk (no guest-physical TLB): reads every entry from
  * where the remembered path allows, sets EPT/NPT accessed/dirty flags,
