@@ -197,6 +197,23 @@ static void hv_vmx_unexpected_exit_stops_with_exit_information(void **state)
     assert_non_null(strstr(hvh_console(), "FAIL"));
 }
 
+/* hv's exit path stops on a failed VM entry (exit reason bit 31) and on a
+ * reason beyond its table, each with its own message. */
+static void hv_vmx_failed_entry_and_unknown_reason_stop(void **state)
+{
+    (void)state;
+    struct hv_vcpu *v = hvh_boot(HVH_VMX, HV_MEM_SLAT, code, sizeof(code));
+    assert_non_null(v);
+    struct hvh_exit e = exit_at(33u | 1u << 31);     /* invalid guest state */
+    assert_int_equal(hvh_run(v, &e), 1 + 3);
+    assert_non_null(strstr(hvh_console(), "VM entry failed: exit reason 33"));
+    v = hvh_boot(HVH_VMX, HV_MEM_SLAT, code, sizeof(code));
+    assert_non_null(v);
+    e = exit_at(70);
+    assert_int_equal(hvh_run(v, &e), 1 + 3);
+    assert_non_null(strstr(hvh_console(), "unexpected VM exit 70"));
+}
+
 /* The entry checks are live: a VMCS the handler left broken is reported. */
 static void hv_vmx_entry_check_detects_broken_guest_cr0(void **state)
 {
@@ -270,6 +287,7 @@ int main(void)
         cmocka_unit_test(hv_vmx_cr4_pge_write_updates_shadow_and_guest_cr4),
         cmocka_unit_test(hv_vmx_shadow_pf_fills_shadow_or_injects),
         cmocka_unit_test(hv_vmx_unexpected_exit_stops_with_exit_information),
+        cmocka_unit_test(hv_vmx_failed_entry_and_unknown_reason_stop),
         cmocka_unit_test(hv_vmx_entry_check_detects_broken_guest_cr0),
         cmocka_unit_test(hv_svm_cpuid_exit_hides_svm_and_decodes_length),
         cmocka_unit_test(hv_svm_unknown_msr_injects_gp),

@@ -191,18 +191,16 @@ static void vmx_run(struct hv_vcpu *v)
     hv_vmx.rsp_loaded = false;
     uint64_t reason = hv_vmx_read(EXIT_REASON);
     uint64_t basic = reason & 0xffff;
-    /* A failed VM entry (bit 31) or a reason without a handler stops hv;
-     * tested once on the way (every branch is a block on hvsim). */
-    if ((reason >> 31) | (basic >= VMX_EXIT_MAX)) {
-        if (basic < VMX_EXIT_MAX)
-            vmx_exit_counts[basic]++;
+    if (basic >= VMX_EXIT_MAX)
+        hv_stop(v, "unexpected VM exit %lu (%s)", basic, exit_name(reason));
+    vmx_exit_counts[basic]++;
+    /* A failed VM entry (bit 31) or an exit without a handler stops hv:
+     * one test on the way (every branch is a block on hvsim). */
+    if ((reason >> 31) | !vmx_exits[basic].handler) {
         if (reason >> 31)
             hv_stop(v, "VM entry failed: exit reason %lu (%s)", basic, exit_name(reason));
         hv_stop(v, "unexpected VM exit %lu (%s)", basic, exit_name(reason));
     }
-    vmx_exit_counts[basic]++;
-    if (!vmx_exits[basic].handler)
-        hv_stop(v, "unexpected VM exit %lu (%s)", basic, exit_name(reason));
     uint64_t idt = exit_may_interrupt_delivery(basic) ? hv_vmx_read(IDT_VECTORING_INFO) : 0;
     enum hv_next next = vmx_exits[basic].handler(v);
     /* An exit during event delivery: deliver the event again ("Information
