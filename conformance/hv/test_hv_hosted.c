@@ -181,6 +181,27 @@ static void hv_vmx_shadow_pf_fills_shadow_or_injects(void **state)
     assert_entry_ok();
 }
 
+/* A #PF exit during the delivery of an external interrupt (IDT-vectoring
+ * information valid): hv fills its shadow tables and delivers the
+ * interrupt again at the next VM entry (SDM Vol. 3C, "Information for VM
+ * Exits During Event Delivery"; "Reflecting Exceptions to Guest
+ * Software"). */
+static void hv_vmx_exit_during_delivery_delivers_the_event_again(void **state)
+{
+    (void)state;
+    struct hv_vcpu *v = hvh_boot(HVH_VMX, HV_MEM_SHADOW, code, sizeof(code));
+    assert_non_null(v);
+    struct hvh_exit e = exit_at(VMX_EXIT_EXCEPTION);
+    e.intr_info = 14u | 3u << 8 | 1u << 11 | 1u << 31;
+    e.qual = 0x200000;
+    e.idt_info = 0x20u | 1u << 31;                        /* external interrupt 20H */
+    e.rflags = 0x202;                                     /* IF = 1: it was being delivered */
+    assert_int_equal(hvh_run(v, &e), 0);
+    assert_int_equal(v->shadow_fills, 1);
+    assert_int_equal(hvh_vmcs(ENC_ENTRY_INTR_INFO), 0x20u | 1u << 31);
+    assert_entry_ok();
+}
+
 static void hv_vmx_unexpected_exit_stops_with_exit_information(void **state)
 {
     (void)state;
@@ -286,6 +307,7 @@ int main(void)
         cmocka_unit_test(hv_vmx_cr4_vmxe_write_injects_gp),
         cmocka_unit_test(hv_vmx_cr4_pge_write_updates_shadow_and_guest_cr4),
         cmocka_unit_test(hv_vmx_shadow_pf_fills_shadow_or_injects),
+        cmocka_unit_test(hv_vmx_exit_during_delivery_delivers_the_event_again),
         cmocka_unit_test(hv_vmx_unexpected_exit_stops_with_exit_information),
         cmocka_unit_test(hv_vmx_failed_entry_and_unknown_reason_stop),
         cmocka_unit_test(hv_vmx_entry_check_detects_broken_guest_cr0),

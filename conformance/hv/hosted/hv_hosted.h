@@ -19,13 +19,14 @@ enum hvh_vendor { HVH_VMX, HVH_SVM };
 /* One exit as the processor would report it. VMX: `reason` is the basic
  * exit reason, `qual` the exit qualification, `insn_len` the
  * VM-exit instruction length, `intr_info`/`intr_error` the VM-exit
- * interruption information and error code. SVM: `reason` is EXITCODE,
+ * interruption information and error code, `idt_info` the IDT-vectoring
+ * information (an exit during event delivery). SVM: `reason` is EXITCODE,
  * `qual` EXITINFO1, `info2` EXITINFO2, `nrip` the next RIP (0: none).
  * Registers: the guest's at the exit (RSP and RIP included). */
 struct hvh_exit {
     uint64_t reason, qual, info2, nrip;
     unsigned insn_len;
-    uint32_t intr_info, intr_error;
+    uint32_t intr_info, intr_error, idt_info;
     uint64_t rip, rsp, rflags;
     uint64_t gpr[16];
 };

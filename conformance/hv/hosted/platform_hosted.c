@@ -280,7 +280,7 @@ int plat_vmx_run(struct plat_gprs *g, bool launched)
     set(VMCSI_VM_EXIT_INSTRUCTION_LEN, e->insn_len);
     set(VMCSI_VM_EXIT_INTR_INFO, e->intr_info);
     set(VMCSI_VM_EXIT_INTR_ERROR_CODE, e->intr_error);
-    set(VMCSI_IDT_VECTORING_INFO, 0);
+    set(VMCSI_IDT_VECTORING_INFO, e->idt_info);
     set(VMCSI_GUEST_RIP, e->rip);
     set(VMCSI_GUEST_RSP, e->rsp);
     set(VMCSI_GUEST_RFLAGS, e->rflags);
