@@ -21,7 +21,6 @@
  * shifts 3 into an int's sign bit (undefined behaviour UBSan stops on). */
 #define UC_CTL_REQUEST_CACHE_UNSIGNED \
   ((uc_control_type)((uint32_t)UC_CTL_TB_REQUEST_CACHE | (2u << 26) | ((uint32_t)UC_CTL_IO_READ_WRITE << 30)))
-#define UNREACHABLE_RIP MACHINE_UNREACHABLE_RIP
 
 struct block_info { uint64_t address; uint32_t size; };
 
@@ -146,7 +145,7 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
   if (m->fault_pending) return false;
   /* Unicorn probes the page just below uc_emu_start's `until` address,
    * which the run loop puts where no guest fetch can reach. */
-  if (type == UC_MEM_FETCH && va - (UNREACHABLE_RIP - 0x1000) < 0x2000) return false;
+  if (type == UC_MEM_FETCH && va - (MACHINE_UNREACHABLE_RIP - 0x1000) < 0x2000) return false;
   if ((uint64_t)((int64_t)(va << 16) >> 16) != va) {
     /* Unicorn's virtual-TLB mode skips QEMU's canonical check: the model
      * raises #GP(0) or #SS(0) once RIP is precise. */
@@ -553,6 +552,7 @@ void machine_take_up_in_hook(struct machine *m, struct insn *in, bool vm_exit)
 
 void machine_run(struct machine *m)
 {
+  struct machine_private *mp = (struct machine_private *)m;
   struct cpu_state fetched;
   while (m->stop == STOP_NONE) {
     /* One instruction at a time when the extension asks (virt_ops.step). */
@@ -573,20 +573,20 @@ void machine_run(struct machine *m)
       irq_take(m);
       continue;
     }
-    ((struct machine_private *)m)->prev.size = 0;
-    ((struct machine_private *)m)->stop_at_next_block = swept;
-    ((struct machine_private *)m)->stopped_for_loop = false;
-    ((struct machine_private *)m)->stopped_at_block = false;
-    uc_err e = uc_emu_start(m->uc, m->cpu.rip, UNREACHABLE_RIP, 0, step ? 1 : 0);
+    mp->prev.size = 0;
+    mp->stop_at_next_block = swept;
+    mp->stopped_for_loop = false;
+    mp->stopped_at_block = false;
+    uc_err e = uc_emu_start(m->uc, m->cpu.rip, MACHINE_UNREACHABLE_RIP, 0, step ? 1 : 0);
     uc_bridge_fetch(m->bridge, &m->cpu);
     memcpy(&fetched, &m->cpu, sizeof fetched);
     if (m->stop != STOP_NONE) break;
-    if (((struct machine_private *)m)->stopped_at_block && m->cpu.rip != ((struct machine_private *)m)->block_stop_rip) {
-      m->cpu.rip = ((struct machine_private *)m)->block_stop_rip;
+    if (mp->stopped_at_block && m->cpu.rip != mp->block_stop_rip) {
+      m->cpu.rip = mp->block_stop_rip;
       m->state_dirty = true;
     }
     if (debug_bp_after_run(m)) continue;
-    bool loop_turn = intercepts_retranslate_pending(m->icpt) || ((struct machine_private *)m)->stopped_for_loop;
+    bool loop_turn = intercepts_retranslate_pending(m->icpt) || mp->stopped_for_loop;
     if (loop_turn && !m->irq_stop && !m->fault_pending && !m->event.valid && !m->halted) continue;
     if ((m->irq_stop || m->halted) && !m->fault_pending && !m->event.valid) {
       irq_take(m);
