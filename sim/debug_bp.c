@@ -82,7 +82,7 @@ void debug_bp_destroy(struct machine *m)
  * block right after the access, with the rest of the instruction undone
  * (measured: REP STOSB keeps RCX and RDI of the iteration whose store
  * ran). An intercepted instruction whose hook comes first is held by
- * sysinsn_handler (debug_bp_trap_pending). */
+ * intercept_hook (sim/intercept.c, trap_pending). */
 static void hook_every_insn(uc_engine *uc, uint64_t address, uint32_t size, void *user)
 {
   (void)size;

@@ -100,8 +100,8 @@ unsigned dbg_bp_armed(const struct dbg_regs *r, enum dbg_access a);
 struct debug_bp {
   /* An instruction hit a data or I/O breakpoint: the next one must not
    * run. The machine's code hook stops Unicorn before it; an intercepted
-   * instruction, whose hook may come first, is held by sysinsn_handler
-   * and the extensions' insn_exits, which read this. */
+   * instruction, whose hook may come first, is held by intercept_hook
+   * (sim/intercept.c), which reads this. */
   bool trap_pending;
   bool active;                 /* something armed or held: the slow paths below matter */
   unsigned data_pages;         /* watched linear pages (0: nothing to alias) */

@@ -331,6 +331,15 @@ static void intercept_hook(uc_engine *uc, uint64_t address, uint32_t size, void 
   struct hook_slot *slot = set_find(ic, address);
   if (slot->la == address) slot->fires++;
   if (intercepts_sweep_due(ic)) machine_request_loop_turn(m);
+  if (m->dbg.trap_pending) {
+    /* The instruction before this one hit a data or I/O breakpoint and
+     * this hook came before the machine's own: the trap is delivered first
+     * (sim/debug_bp.h), this instruction runs after it. */
+    uc_emu_stop(m->uc);
+    machine_request_loop_turn(m);
+    uc_bridge_set_rip(m->bridge, address);
+    return;
+  }
   if (m->virt && m->virt->insn_exits && m->virt->insn_exits(m, in)) {
     /* The hypervisor intercepts it: the exit, with the whole state in
      * hand; the instruction does not execute. */

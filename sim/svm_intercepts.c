@@ -274,9 +274,6 @@ static bool classify(struct machine *m, struct insn *in, gpr_reader gpr, struct 
 
 bool svm_ext_insn_exits(struct machine *m, struct insn *in)
 {
-  /* A data or I/O breakpoint's trap of the previous instruction comes
-   * first (sim/debug_bp.h). */
-  if (m->dbg.trap_pending) return false;
   struct svm_ext *x = svm_ext_of(m);
   if (!x->vcpu.in_guest) return false;
   struct svm_exit e;

@@ -735,19 +735,8 @@ bool insn_fault_address(struct machine *m, uint64_t rip, uint64_t page, uint64_t
   return false;
 }
 
-/* The instruction before this one hit a data or I/O breakpoint and this
- * hook came before the machine's own: the trap comes first (sim/debug_bp.h),
- * the instruction runs after its delivery. */
-static enum insn_result insn_hold_for_debug_trap(struct insn *in)
-{
-  uc_emu_stop(in->m->uc);
-  machine_request_loop_turn(in->m);
-  return INSN_FAULTED;
-}
-
 insn_handler sysinsn_handler(const struct insn *in)
 {
-  if (in->m && in->m->dbg.trap_pending) return insn_hold_for_debug_trap;
   switch (in->zi.mnemonic) {
 #define X(mn, fn) case ZYDIS_MNEMONIC_##mn: return fn;
     SYSINSN_TABLE(X)

@@ -222,9 +222,6 @@ static enum taken decide(const struct view *w, struct insn *in, struct vmx_exit_
  * from the machine, raises it there. */
 bool vmx_ext_insn_exits(struct machine *m, struct insn *in)
 {
-  /* A data or I/O breakpoint's trap of the previous instruction comes
-   * first (sim/debug_bp.h). */
-  if (m->dbg.trap_pending) return false;
   if (!vmx_in_guest(m)) return false;
   struct view w = { m, true };
   struct vmx_exit_info e;
