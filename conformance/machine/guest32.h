@@ -89,4 +89,14 @@ static inline struct machine *run_guest(struct guest *g, const char *name, uint6
   return m;
 }
 
+/* The status the guest's isa-debug-exit gave (the run must have ended
+ * there); destroys the machine. */
+static inline int debug_exit_status(struct machine *m)
+{
+  assert_int_equal(m->stop, STOP_DEBUG_EXIT);
+  int status = m->exit_status;
+  machine_destroy(m);
+  return status;
+}
+
 #endif

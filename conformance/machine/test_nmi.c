@@ -59,10 +59,7 @@ static void nmi_icr_self_is_delivered_through_vector_2_with_if_0(void **state)
   store(&g, APIC + 0x300, 0x400);           /* ICR low: NMI, destination 0 (ICR high is 0) */
   EMIT(&g, 0xeb, 0xfe);
   handler_exits(&g);
-  struct machine *m = run(&g);
-  assert_int_equal(m->stop, STOP_DEBUG_EXIT);
-  assert_int_equal(m->exit_status, 1);
-  machine_destroy(m);
+  assert_int_equal(debug_exit_status(run(&g)), 1);
 }
 
 static void nmi_without_icr_write_is_not_delivered(void **state)
@@ -97,10 +94,7 @@ static void nmi_inside_handler_is_held_until_iret(void **state)
   EMIT(&g, 0xa0, U32(COUNTER), 0xe6, 0xf4);            /* mov al, [COUNTER]; out 0xf4, al (7 bytes) */
   EMIT(&g, 0xeb, 0xfe);                                /* jmp $ (2 bytes) */
   EMIT(&g, 0xb0, 0x10, 0xe6, 0xf4, 0xeb, 0xfe);        /* nested: mov al, 10h; out 0xf4, al; jmp $ */
-  struct machine *m = run(&g);
-  assert_int_equal(m->stop, STOP_DEBUG_EXIT);
-  assert_int_equal(m->exit_status, (1 << 1) | 1);
-  machine_destroy(m);
+  assert_int_equal(debug_exit_status(run(&g)), (1 << 1) | 1);
 }
 
 /* HLT with IF = 0 right after the ICR write, in the same translation
@@ -118,10 +112,7 @@ static void nmi_wakes_hlt_with_if_0(void **state)
   g.at = HANDLER;
   EMIT(&g, 0x58, 0x2d, U32(after_hlt));                /* pop eax; sub eax, after_hlt */
   EMIT(&g, 0x0f, 0x95, 0xc0, 0xe6, 0xf4, 0xeb, 0xfe);  /* setnz al; out 0xf4, al; jmp $ */
-  struct machine *m = run(&g);
-  assert_int_equal(m->stop, STOP_DEBUG_EXIT);
-  assert_int_equal(m->exit_status, 1);
-  machine_destroy(m);
+  assert_int_equal(debug_exit_status(run(&g)), 1);
 }
 
 /* "Masking Exceptions and Interrupts When Switching Stacks" (SDM Vol. 3A)
@@ -141,10 +132,7 @@ static void nmi_waits_out_mov_ss_shadow(void **state)
   g.at = HANDLER;
   EMIT(&g, 0x58, 0x2d, U32(shadowed));                 /* pop eax; sub eax, shadowed */
   EMIT(&g, 0x0f, 0x94, 0xc0, 0xe6, 0xf4, 0xeb, 0xfe);  /* setz al; out 0xf4, al; jmp $ */
-  struct machine *m = run(&g);
-  assert_int_equal(m->stop, STOP_DEBUG_EXIT);
-  assert_int_equal(m->exit_status, 1);
-  machine_destroy(m);
+  assert_int_equal(debug_exit_status(run(&g)), 1);
 }
 
 /* IA32_APIC_BASE moves the page: at 300000H (in RAM) the ICR sends. */
@@ -157,10 +145,7 @@ static void nmi_apic_page_follows_apic_base(void **state)
   store(&g, 0x00300000u + 0x300, 0x400);
   EMIT(&g, 0xeb, 0xfe);
   handler_exits(&g);
-  struct machine *m = run(&g);
-  assert_int_equal(m->stop, STOP_DEBUG_EXIT);
-  assert_int_equal(m->exit_status, 1);
-  machine_destroy(m);
+  assert_int_equal(debug_exit_status(run(&g)), 1);
 }
 
 /* With the APIC globally disabled (IA32_APIC_BASE bit 11 = 0) FEE00000H is
