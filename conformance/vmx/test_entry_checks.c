@@ -59,6 +59,70 @@ static void entry_catalogue_ids_unique_and_cited(void **state)
     for (size_t j = i + 1; j < neg_case_count; j++) assert_int_not_equal(neg_cases[i].id, neg_cases[j].id);
 }
 
+/* Makes `live` what `to` is, the VMCS by stores as VMWRITE and VM exits
+ * make them (so the memo sees each change), the rest by copy. */
+static void become(struct tcase *live, const struct tcase *to)
+{
+  for (int f = 0; f < VMCS_FIELD_COUNT; f++) vmcs_set(&live->v, f, vmcs_get(&to->v, f));
+  live->caps = to->caps;
+  live->env = to->env;
+  live->env.ctx = live;
+  memcpy(live->mem, to->mem, sizeof live->mem);
+  live->bad_msr = to->bad_msr;
+}
+
+/* Takes `live` to `to` and checks it with the memo: the same result as a
+ * full check of `to`, or a failure message. */
+static bool memo_agrees(struct tcase *live, const struct tcase *to, const char *step)
+{
+  struct vmx_entry_result full, memo;
+  become(live, to);
+  bool full_ok = vmx_entry_check(&to->v, &to->env, &full);
+  bool memo_ok = vmx_entry_check_memo(&live->v, &live->env, &memo);
+  if (full_ok == memo_ok && full.id == memo.id && full.exit_qual == memo.exit_qual) return true;
+  print_error("%s: %s: full check %s, memo %s\n", to->caps->name, step, vmx_checks[full.id].name,
+              vmx_checks[memo.id].name);
+  return false;
+}
+
+/* vmx_entry_check_memo skips the groups of checks whose input fields did
+ * not change since they last passed. One VMCS taken from the baseline to
+ * every negative case and back gets from it what a full check gives, each
+ * time: the memo must see every change (vmcs_set) and every field a check
+ * reads (ec_get). A case's fields over the baseline's memory, then its
+ * memory: a change only memory shows, which the groups that read memory
+ * must not miss. */
+static void entry_memo_gives_the_full_check_result_across_every_case(void **state)
+{
+  static struct tcase base, live, broken, fields_only;
+  struct vmx_entry_result r;
+  for (int m = 0; vmx_cpu_models[m]; m++) {
+    tcase_baseline(&base, vmx_cpu_models[m]);
+    memset(&live, 0, sizeof live);
+    assert_true(memo_agrees(&live, &base, "baseline"));
+    unsigned cases = 0, memory_only = 0;
+    for (size_t i = 0; i < neg_case_count; i++) {
+      const char *name = vmx_checks[neg_cases[i].id].name;
+      tcase_baseline(&broken, vmx_cpu_models[m]);
+      if (!neg_cases[i].mutate(&broken)) continue;
+      cases++;
+      assert_true(memo_agrees(&live, &broken, name));
+      assert_true(memo_agrees(&live, &base, name));
+      become(&fields_only, &broken);
+      memcpy(fields_only.mem, base.mem, sizeof fields_only.mem);
+      if (memcmp(broken.mem, base.mem, sizeof base.mem) == 0 ||
+          !vmx_entry_check(&fields_only.v, &fields_only.env, &r))
+        continue;
+      memory_only++;
+      assert_true(memo_agrees(&live, &fields_only, name));
+      assert_true(memo_agrees(&live, &broken, name));
+      assert_true(memo_agrees(&live, &base, name));
+    }
+    assert_true(cases > 100);
+    assert_true(memory_only > 0);
+  }
+}
+
 /* Unrestricted guest lets CR0.PE and PG be 0 (a real-mode guest); without
  * the feature the same VMCS fails. */
 static void entry_unrestricted_guest_real_mode_passes_only_with_feature(void **state)
@@ -282,6 +346,7 @@ int main(int argc, char **argv)
 {
   static const struct CMUnitTest fixed[] = {
     cmocka_unit_test(entry_baseline_every_model_passes_all_checks),
+    cmocka_unit_test(entry_memo_gives_the_full_check_result_across_every_case),
     cmocka_unit_test(entry_catalogue_ids_unique_and_cited),
     cmocka_unit_test(entry_unrestricted_guest_real_mode_passes_only_with_feature),
     cmocka_unit_test(entry_eptp_ad_allowed_with_capability),

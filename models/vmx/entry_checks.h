@@ -89,4 +89,11 @@ void vmx_entry_check_all(const struct vmcs *v, const struct vmx_entry_env *env,
 bool vmx_entry_check(const struct vmcs *v, const struct vmx_entry_env *env,
                      struct vmx_entry_result *result);
 
+/* vmx_entry_check, skipping each group of checks that passed at the last
+ * such call and none of whose input fields changed since (v->memo): the
+ * same result, as a group is a function of the fields it reads and the
+ * CPU model, unless it reads memory or asks whether a WRMSR would succeed
+ * (such a group always runs). */
+bool vmx_entry_check_memo(struct vmcs *v, const struct vmx_entry_env *env, struct vmx_entry_result *result);
+
 #endif

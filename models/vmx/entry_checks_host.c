@@ -48,7 +48,7 @@ static void check_segments(struct ec *c)
     { VMCSI_HOST_TR_SELECTOR, "HOST_TR_SELECTOR" },
   };
   for (size_t i = 0; i < sizeof sel / sizeof sel[0]; i++) {
-    uint64_t s = vmcs_get(c->v, sel[i].f);
+    uint64_t s = ec_get(c, sel[i].f);
     CHECK(HOST_SEL_RPL_TI, (s & 7) == 0, "%s = %#llx: RPL/TI bits must be 0", sel[i].name, (ull)s);
   }
   CHECK(HOST_CS_NULL, F(HOST_CS_SELECTOR) != 0, "HOST_CS_SELECTOR = 0");
@@ -61,7 +61,7 @@ static void check_segments(struct ec *c)
     { VMCSI_HOST_TR_BASE, "HOST_TR_BASE" },
   };
   for (size_t i = 0; i < sizeof base / sizeof base[0]; i++) {
-    uint64_t b = vmcs_get(c->v, base[i].f);
+    uint64_t b = ec_get(c, base[i].f);
     CHECK(HOST_BASE_CANONICAL, ec_canonical(c, b), "%s = %#llx is not canonical", base[i].name, (ull)b);
   }
 }

@@ -16,15 +16,25 @@ struct ec {
    * the lowest failing ID, so no message but one is ever formatted. */
   struct vmx_check_failure *slot;  /* [VMX_CHECK_END] or NULL */
   struct vmx_check_failure *first;
-  bool failed[VMX_CHECK_END];
-  bool skipped[VMX_CHECK_END];
+  /* Bit per check ID (bitsets: every VM entry starts from zero). */
+  uint64_t failed[(VMX_CHECK_END + 63) / 64];
+  uint64_t skipped[(VMX_CHECK_END + 63) / 64];
   /* Controls as VM entry interprets them: secondary controls count as 0
    * unless "activate secondary controls" is 1. */
   uint32_t pin, proc, proc2, exit, entry;
+  /* The fields read and whether memory or WRMSR was consulted, since the
+   * group being evaluated began (vmx_entry_check_memo). */
+  uint64_t reads[VMCS_FIELD_WORDS];
+  bool read_outside;
+  unsigned failures;
   bool ug;          /* "unrestricted guest" in effect */
   bool ia32e_guest; /* "IA-32e mode guest" */
   bool v86;         /* guest RFLAGS.VM */
 };
+
+static inline bool ec_bit(const uint64_t *set, enum vmx_check_id id) { return set[id / 64] >> (id % 64) & 1; }
+/* Has `id` failed so far? */
+static inline bool ec_failed(const struct ec *c, enum vmx_check_id id) { return ec_bit(c->failed, id); }
 
 /* Records that `id` failed (first message kept). */
 void ec_fail(struct ec *c, enum vmx_check_id id, uint64_t qual, const char *fmt, ...)
@@ -33,8 +43,16 @@ void ec_fail(struct ec *c, enum vmx_check_id id, uint64_t qual, const char *fmt,
 void ec_skip(struct ec *c, enum vmx_check_id id);
 /* Reads guest-physical memory through env->read_phys. */
 bool ec_read(struct ec *c, uint64_t pa, void *buf, size_t len);
+/* Would WRMSR(index, value) succeed (env->wrmsr_ok; none: yes)? */
+bool ec_wrmsr_ok(struct ec *c, uint32_t index, uint64_t value);
 
-#define F(name) vmcs_get(c->v, VMCSI_##name)
+/* A field as a check reads it: noted as an input of the group. */
+static inline uint64_t ec_get(struct ec *c, enum vmcs_field f)
+{
+  c->reads[f / 64] |= 1ull << (f % 64);
+  return vmcs_get(c->v, f);
+}
+#define F(name) ec_get(c, VMCSI_##name)
 /* CHECK(ID, must_hold, message...): fail ID with its catalogue qualification. */
 #define CHECK(id, ok, ...)                                                          \
   do {                                                                              \

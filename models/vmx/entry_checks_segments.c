@@ -22,7 +22,7 @@ struct seg {
 static struct seg seg_of(struct ec *c, const char *name, enum vmcs_field sel, enum vmcs_field base,
                          enum vmcs_field limit, enum vmcs_field ar)
 {
-  return (struct seg){ name, vmcs_get(c->v, sel), vmcs_get(c->v, base), vmcs_get(c->v, limit), vmcs_get(c->v, ar) };
+  return (struct seg){ name, ec_get(c, sel), ec_get(c, base), ec_get(c, limit), ec_get(c, ar) };
 }
 #define SEG(c, n) seg_of(c, #n, VMCSI_GUEST_##n##_SELECTOR, VMCSI_GUEST_##n##_BASE, VMCSI_GUEST_##n##_LIMIT, \
                          VMCSI_GUEST_##n##_AR_BYTES)

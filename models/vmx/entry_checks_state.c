@@ -139,7 +139,7 @@ static void check_pdptes(struct ec *c)
                                              VMCSI_GUEST_PDPTE3 };
   if (c->proc2 & PROC2_ENABLE_EPT) {
     for (int i = 0; i < 4; i++) {
-      uint64_t e = vmcs_get(c->v, fields[i]);
+      uint64_t e = ec_get(c, fields[i]);
       CHECK(GUEST_PDPTE_RESERVED_EPT, pdpte_ok(c, e), "GUEST_PDPTE%d = %#llx sets reserved bits", i, (ull)e);
     }
     return;
@@ -178,7 +178,7 @@ void ec_check_guest_nonreg(struct ec *c)
 void ec_check_msr_load(struct ec *c)
 {
   uint64_t count = F(VM_ENTRY_MSR_LOAD_COUNT), addr = F(VM_ENTRY_MSR_LOAD_ADDR);
-  if (count == 0 || c->failed[VMX_ENTRY_CTLS_ENTRY_MSR_LOAD_ADDR]) return;
+  if (count == 0 || ec_failed(c, VMX_ENTRY_CTLS_ENTRY_MSR_LOAD_ADDR)) return;
   if (!c->env->read_phys) {
     for (int id = VMX_ENTRY_MSRLOAD_FS_GS_BASE; id <= VMX_ENTRY_MSRLOAD_WRMSR_FAULT; id++) ec_skip(c, id);
     return;
@@ -204,7 +204,7 @@ void ec_check_msr_load(struct ec *c)
     else if (index == MSR_IA32_BIOS_UPDT_TRIG || index == MSR_IA32_BIOS_SIGN_ID)
       id = VMX_ENTRY_MSRLOAD_MODEL_SPECIFIC, why = "microcode-update MSRs cannot be loaded on VM entry";
     else if (head >> 32) id = VMX_ENTRY_MSRLOAD_RESERVED, why = "reserved bits 63:32 set";
-    else if (c->env->wrmsr_ok && !c->env->wrmsr_ok(c->env->ctx, index, value))
+    else if (!ec_wrmsr_ok(c, index, value))
       id = VMX_ENTRY_MSRLOAD_WRMSR_FAULT, why = "WRMSR would raise #GP";
     if (id == VMX_ENTRY_OK) continue;
     ec_fail(c, id, i + 1, "VM-entry MSR-load entry %llu at %#llx: MSR %#x value %#llx (first quadword %#llx): %s",

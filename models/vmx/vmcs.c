@@ -112,7 +112,7 @@ int vmcs_vmwrite(struct vmcs *v, const struct vmx_caps *caps,
     return VMXERR_VMWRITE_READ_ONLY;
   value &= width_mask(opsize);
   if (VMCS_ENC_HIGH(encoding)) {
-    v->val[f] = (v->val[f] & 0xFFFFFFFFull) | ((value & 0xFFFFFFFFull) << 32);
+    vmcs_set(v, f, (v->val[f] & 0xFFFFFFFFull) | ((value & 0xFFFFFFFFull) << 32));
     return VMXERR_NONE;
   }
   vmcs_set(v, f, value);

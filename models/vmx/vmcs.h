@@ -74,17 +74,36 @@ bool vmcs_field_supported(const struct vmx_caps *caps, enum vmcs_field f);
  * 64-bit CPUs). */
 unsigned vmcs_width_bits(enum vmcs_width w);
 
+#define VMCS_FIELD_WORDS ((VMCS_FIELD_COUNT + 63) / 64)
+/* The groups of VM-entry checks (entry_checks.c: controls, host state,
+ * guest registers, guest segments, guest non-register state, MSR loading). */
+#define VMCS_CHECK_GROUPS 6
+
+/* What the VM-entry checks remember of a VMCS between entries
+ * (vmx_entry_check_memo, entry_checks.h). It travels with the values it
+ * describes; all zero = nothing known. */
+struct vmcs_check_memo {
+  /* One bit per field whose value changed since the checks last ran with
+   * the memo. Every store goes through vmcs_set, so none is missed. */
+  uint64_t changed[VMCS_FIELD_WORDS];
+  const struct vmx_caps *caps;   /* the model and host mode it holds for */
+  bool host_ia32e;
+  uint8_t passed;                /* bit per group: passed, reading no memory */
+  uint64_t inputs[VMCS_CHECK_GROUPS][VMCS_FIELD_WORDS];  /* the fields it read */
+};
+
 /* The current VMCS as the processor caches it. */
 struct vmcs {
   uint32_t revision;         /* bits 30:0 revision id, bit 31 shadow-VMCS indicator */
   uint32_t abort;            /* VMX-abort indicator */
   bool launched;             /* launch state: false = clear */
   uint64_t val[VMCS_FIELD_COUNT];
+  struct vmcs_check_memo memo;
 };
 
 static inline uint64_t vmcs_get(const struct vmcs *v, enum vmcs_field f) { return v->val[f]; }
-/* Stores a value truncated to the field's width (inline: a VM exit saves
- * some fifty fields). */
+/* Stores a value truncated to the field's width, noting a change (inline:
+ * a VM exit saves some fifty fields). */
 static inline void vmcs_set(struct vmcs *v, enum vmcs_field f, uint64_t value)
 {
   switch (vmcs_fields[f].width) {
@@ -92,6 +111,7 @@ static inline void vmcs_set(struct vmcs *v, enum vmcs_field f, uint64_t value)
   case VMCS_WIDTH_W32: value &= 0xFFFFFFFFu; break;
   case VMCS_WIDTH_W64: case VMCS_WIDTH_WNAT: break;
   }
+  v->memo.changed[f / 64] |= (uint64_t)(v->val[f] != value) << (f % 64);
   v->val[f] = value;
 }
 

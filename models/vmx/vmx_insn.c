@@ -251,7 +251,7 @@ struct vmx_insn_result vmx_vmlaunch(struct vmx_cpu *x, const struct cpu_state *s
   struct vmx_entry_env env = { .caps = x->caps, .host_ia32e = cpu_long_mode_active(s), .read_phys = m->read,
                                .wrmsr_ok = m->wrmsr_ok, .ctx = m->ctx };
   struct vmx_entry_result *e = &x->last_entry;
-  if (vmx_entry_check(&x->current, &env, e)) {
+  if (vmx_entry_check_memo(&x->current, &env, e)) {
     x->current.launched = true;
     r = outcome(VMX_INSN_ENTERED);
     r.entry = e;
