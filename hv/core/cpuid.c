@@ -53,16 +53,26 @@ static void guest_cpuid(const struct hv_vcpu *v, uint32_t leaf, uint32_t sub, ui
  * first instruction and never changes. A CPUID in VMX root operation or on
  * the SVM host costs a hundred cycles or more; a miss in this
  * direct-mapped table just asks again. */
+/* A slot's new answer: off the exit path, so that path stays small
+ * enough to inline into the backends' handlers. */
+static __attribute__((noinline)) void fill_answer(struct hv_vcpu *v, struct hv_cpuid_answer *a, uint32_t leaf,
+                                                  uint32_t sub)
+{
+    guest_cpuid(v, leaf, sub, a->r);
+    a->leaf = leaf;
+    a->sub = sub;
+    a->valid = true;
+}
+
 void hv_handle_cpuid(struct hv_vcpu *v)
 {
     uint32_t leaf = (uint32_t)hv_gpr(v, 0), sub = (uint32_t)hv_gpr(v, 1);
     struct hv_cpuid_answer *a = &v->cpuid_answers[(leaf ^ leaf >> 27 ^ sub) % HV_CPUID_ANSWERS];
-    if (!(a->valid & (a->leaf == leaf) & (a->sub == sub))) {   /* one branch on the exit path */
-        guest_cpuid(v, leaf, sub, a->r);
-        a->leaf = leaf;
-        a->sub = sub;
-        a->valid = true;
-    }
+    /* One branch on the exit path (each is a block on hvsim): the
+     * differences are OR-ed, which compilers keep as arithmetic. */
+    uint32_t miss = (a->leaf ^ leaf) | (a->sub ^ sub) | (uint32_t)!a->valid;
+    if (miss)
+        fill_answer(v, a, leaf, sub);
     const uint32_t *r = a->r;
     hv_set_gpr(v, 0, r[0]);
     hv_set_gpr(v, 3, r[1]);

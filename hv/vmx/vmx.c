@@ -19,12 +19,15 @@ static enum hv_next vmx_exit_io(struct hv_vcpu *v);
 static enum hv_next vmx_exit_rdmsr(struct hv_vcpu *v);
 static enum hv_next vmx_exit_wrmsr(struct hv_vcpu *v);
 
-#define VMX_EXIT_MAX 65
+/* Indexed by the basic exit reason masked to the table's size, a power of
+ * two; reasons beyond the SDM's have no handler. */
+#define VMX_EXIT_MAX 128
 static const struct {
     const char *name;
     vmx_handler handler;
+    bool delivery;
 } vmx_exits[VMX_EXIT_MAX] = {
-#define VMX_EXIT(reason, name, handler) [reason] = {#name, handler},
+#define VMX_EXIT(reason, name, handler, delivery) [reason] = {#name, handler, delivery},
 #include "hv/vmx/vmx_exits.def"
 #undef VMX_EXIT
 };
@@ -39,27 +42,6 @@ static const char *exit_name(uint64_t reason)
 void hv_vmx_reset_exit_counts(void)
 {
     hv_memset(vmx_exit_counts, 0, sizeof(vmx_exit_counts));
-}
-
-/* The exits that can occur during event delivery, the only ones whose
- * IDT-vectoring information can be valid (SDM Vol. 3C, "Information for
- * VM Exits During Event Delivery": a fault the exception bitmap selects,
- * a task switch through a task gate, an APIC access, an EPT violation or
- * misconfiguration, a full page-modification log; for other VM exits the
- * field is marked invalid). The others skip reading it. */
-static bool exit_may_interrupt_delivery(uint64_t basic)
-{
-    switch (basic) {
-    case 0:  /* EXCEPTION_NMI */
-    case 9:  /* TASK_SWITCH */
-    case 44: /* APIC_ACCESS */
-    case 48: /* EPT_VIOLATION */
-    case 49: /* EPT_MISCONFIG */
-    case 62: /* PML_FULL */
-        return true;
-    default:
-        return false;
-    }
 }
 
 /* ---- VMCS access: a failing VMREAD/VMWRITE is a bug in hv: stop. ---- */
@@ -160,7 +142,21 @@ static void vmx_dump(struct hv_vcpu *v)
               hv_vmx.eptp);
     for (unsigned i = 0; i < VMX_EXIT_MAX; i++)
         if (vmx_exit_counts[i])
-            hv_printf("hv: vmx: exits %-16s %lu\n", vmx_exits[i].name, vmx_exit_counts[i]);
+            hv_printf("hv: vmx: exits %-16s %lu\n", exit_name(i), vmx_exit_counts[i]);
+}
+
+/* An exit hv cannot handle: its information unreadable, a failed VM
+ * entry (bit 31), a reason beyond the table or without a handler. */
+static __attribute__((noreturn, cold)) void vmx_stop_at_exit(struct hv_vcpu *v, int unreadable, uint64_t reason)
+{
+    uint64_t basic = reason & 0xffff;
+    if (unreadable)
+        hv_stop(v, "VMREAD of guest RIP or the exit reason failed");
+    if (basic < VMX_EXIT_MAX)
+        vmx_exit_counts[basic]++;
+    if (reason >> 31)
+        hv_stop(v, "VM entry failed: exit reason %lu (%s)", basic, exit_name(reason));
+    hv_stop(v, "unexpected VM exit %lu (%s)", basic, exit_name(reason));
 }
 
 static void vmx_run(struct hv_vcpu *v)
@@ -185,24 +181,21 @@ static void vmx_run(struct hv_vcpu *v)
     /* Only what every exit needs is read, and only what changed is written
      * back: each VMREAD/VMWRITE costs a round of microcode on hardware.
      * The exit itself cleared the valid bit of the VM-entry
-     * interruption-information field ("Updating VM-Entry Control Fields"). */
-    uint64_t rip = hv_vmx_read(GUEST_RIP);
+     * interruption-information field ("Updating VM-Entry Control Fields").
+     * The two reads' status joins the tests of the reason: one branch on
+     * the way (every branch is a block on hvsim). */
+    uint64_t rip = 0, reason = 0;
+    int unreadable = plat_vmread(GUEST_RIP, &rip) | plat_vmread(EXIT_REASON, &reason);
     v->rip = rip;
     hv_vmx.rsp_loaded = false;
-    uint64_t reason = hv_vmx_read(EXIT_REASON);
     uint64_t basic = reason & 0xffff;
-    if (basic >= VMX_EXIT_MAX)
-        hv_stop(v, "unexpected VM exit %lu (%s)", basic, exit_name(reason));
-    vmx_exit_counts[basic]++;
-    /* A failed VM entry (bit 31) or an exit without a handler stops hv:
-     * one test on the way (every branch is a block on hvsim). */
-    if ((reason >> 31) | !vmx_exits[basic].handler) {
-        if (reason >> 31)
-            hv_stop(v, "VM entry failed: exit reason %lu (%s)", basic, exit_name(reason));
-        hv_stop(v, "unexpected VM exit %lu (%s)", basic, exit_name(reason));
-    }
-    uint64_t idt = exit_may_interrupt_delivery(basic) ? hv_vmx_read(IDT_VECTORING_INFO) : 0;
-    enum hv_next next = vmx_exits[basic].handler(v);
+    unsigned entry = basic % VMX_EXIT_MAX;
+    vmx_handler handler = vmx_exits[entry].handler;
+    if (unreadable | (basic / VMX_EXIT_MAX) | (reason >> 31) | !handler)
+        vmx_stop_at_exit(v, unreadable, reason);
+    vmx_exit_counts[entry]++;
+    uint64_t idt = vmx_exits[entry].delivery ? hv_vmx_read(IDT_VECTORING_INFO) : 0;
+    enum hv_next next = handler(v);
     /* An exit during event delivery: deliver the event again ("Information
      * for VM Exits During Event Delivery"; "Reflecting Exceptions to Guest
      * Software"). */
@@ -213,10 +206,17 @@ static void vmx_run(struct hv_vcpu *v)
         if (idt & INTR_INFO_HAS_ERROR)
             hv_vmx_write(ENTRY_EXCEPTION_ERROR, hv_vmx_read(IDT_VECTORING_ERROR));
     }
-    if (next == HV_ADVANCE)
-        v->rip += hv_vmx_read(EXIT_INSTRUCTION_LEN);
+    /* The instruction length and the new RIP: their status is tested once. */
+    int failed = 0;
+    if (next == HV_ADVANCE) {
+        uint64_t len = 0;
+        failed = plat_vmread(EXIT_INSTRUCTION_LEN, &len);
+        v->rip += len;
+    }
     if (v->rip != rip)
-        hv_vmx_write(GUEST_RIP, v->rip);
+        failed |= plat_vmwrite(GUEST_RIP, v->rip);
+    if (failed)
+        hv_stop(v, "VMREAD of the instruction length or VMWRITE of guest RIP 0x%lx failed", v->rip);
     if (hv_vmx.rsp_loaded && v->g.r[4] != hv_vmx.rsp_at_exit)
         hv_vmx_write(GUEST_RSP, v->g.r[4]);
 }

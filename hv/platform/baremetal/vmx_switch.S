@@ -10,26 +10,8 @@
 #define HOST_RIP 0x6C16
         .text
         .globl plat_vmx_run
-plat_vmx_run:
-        pushq   %rbp
-        pushq   %rbx
-        pushq   %r12
-        pushq   %r13
-        pushq   %r14
-        pushq   %r15
-        pushq   %rdi                    /* gprs */
-        xorl    %eax, %eax              /* launched and this frame: skip the writes */
-        cmpq    %rsp, vmx_host_rsp(%rip)
-        sete    %al
-        testl   %esi, %eax              /* (one branch: each is a block on hvsim) */
-        jnz     4f
-        movq    $HOST_RSP, %rax
-        vmwrite %rsp, %rax
-        movq    %rsp, vmx_host_rsp(%rip)
-        movq    $HOST_RIP, %rax
-        leaq    .Lexit(%rip), %rdx
-        vmwrite %rdx, %rax
-4:      testl   %esi, %esi              /* flags survive the MOVs below */
+/* The guest's registers from the frame (RAX, which addresses it, last). */
+.macro  load_guest_gprs
         movq    %rdi, %rax
         movq    8(%rax), %rcx
         movq    16(%rax), %rdx
@@ -46,10 +28,37 @@ plat_vmx_run:
         movq    112(%rax), %r14
         movq    120(%rax), %r15
         movq    (%rax), %rax
+.endm
+
+plat_vmx_run:
+        pushq   %rbp
+        pushq   %rbx
+        pushq   %r12
+        pushq   %r13
+        pushq   %r14
+        pushq   %r15
+        pushq   %rdi                    /* gprs */
+        xorl    %eax, %eax              /* launched and this frame: VMRESUME at once */
+        cmpq    %rsp, vmx_host_rsp(%rip)
+        sete    %al
+        testl   %esi, %eax              /* (one branch: each is a block on hvsim) */
+        jnz     .Lresume
+        movq    $HOST_RSP, %rax
+        vmwrite %rsp, %rax
+        movq    %rsp, vmx_host_rsp(%rip)
+        movq    $HOST_RIP, %rax
+        leaq    .Lexit(%rip), %rdx
+        vmwrite %rdx, %rax
+        testl   %esi, %esi              /* flags survive the MOVs below */
+        load_guest_gprs
         jnz     1f
         vmlaunch
         jmp     .Lfail
 1:      vmresume
+        jmp     .Lfail
+.Lresume:
+        load_guest_gprs
+        vmresume
 .Lfail:
         movl    $1, %eax
         jc      2f
