@@ -31,8 +31,10 @@ struct debug_bp_private {
   unsigned hit;
   uint64_t hit_rip;
   uint64_t cur_rip;               /* the instruction running now (code hook) */
-  /* A hit of MOV SS or POP SS, held for one more instruction. */
-  unsigned held;
+  /* A hit of MOV SS or POP SS, held for one more instruction; while the
+   * event that instruction raised is delivered, in held_event (a VM exit
+   * of that delivery takes them, debug_bp_take_held). */
+  unsigned held, held_event;
   uint64_t dr6_before;            /* DR6 as the guest last had it */
   /* The #DB being delivered (debug_bp_delivering). */
   bool delivering, delivering_fault;
@@ -305,7 +307,10 @@ static bool deliver_held(struct debug_bp_private *p)
     p->hit = conditions;
     return false;
   }
-  if (m->event.valid) return false;
+  if (m->event.valid) {
+    p->held_event = conditions;
+    return false;
+  }
   m->fault_pending = false;
   m->fault_noncanonical = false;
   m->irq_stop = false;
@@ -417,7 +422,18 @@ void debug_bp_event_done(struct machine *m)
 {
   struct debug_bp_private *p = m->dbg.p;
   p->delivering = false;
+  p->held_event = 0;   /* delivered through the guest IDT: lost ("held pending or lost") */
   p->dr6_before = m->cpu.dr[6];
+}
+
+unsigned debug_bp_take_held(struct machine *m)
+{
+  struct debug_bp_private *p = m->dbg.p;
+  unsigned held = p->held | p->held_event;
+  if (!held) return 0;
+  p->held = p->held_event = 0;
+  trace_event(&m->trace, m->insns, "debug-bp-held-exit", "conditions=0x%x", held);
+  return held;
 }
 
 void debug_bp_taken_up_slow(struct machine *m)

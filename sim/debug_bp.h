@@ -150,11 +150,20 @@ void debug_bp_regs_written(struct machine *m);
 /* [hook] The model carried out an instruction with the whole state in
  * hand (machine_take_up_in_hook: a VM exit, a world switch, a deferred
  * instruction), while breakpoints are armed (`active`) or DR7 now enables
- * one: a #DB held by MOV SS / POP SS for that instruction is lost ("held
- * pending or lost"; a VM exit does not save it as pending debug exceptions
- * in hvsim), and the registers are looked at again
- * (debug_bp_regs_written). */
+ * one: a #DB held by MOV SS / POP SS for that instruction and not taken
+ * by a VM exit (debug_bp_take_held) is lost ("held pending or lost"), and
+ * the registers are looked at again (debug_bp_regs_written). */
 void debug_bp_taken_up_slow(struct machine *m);
+/* [hook][loop] A VM exit other than a #DB's is being taken while a MOV SS
+ * or POP SS holds the #DB of a data or I/O breakpoint it hit (the exit
+ * comes from the instruction after it, or from the event that
+ * instruction raised): returns the held conditions (B3-B0) and forgets
+ * them, 0 when nothing is held. The exit saves them as pending debug
+ * exceptions with blocking by MOV SS (SDM Vol. 3C, "Saving Non-Register
+ * State": a VM exit "due to another reason (but not a debug exception)"
+ * that "occurs while there is MOV-SS blocking of debug exceptions" saves
+ * "the causes of any debug exceptions that were pending"). */
+unsigned debug_bp_take_held(struct machine *m);
 /* [hook] Port I/O of `size` bytes at `port` by the instruction at `rip`
  * (IN and OUT, carried out by the model), or DEBUG_BP_RUNNING_INSN for the
  * string instruction Unicorn is running: an I/O breakpoint it meets traps

@@ -15,6 +15,17 @@
  * the MTF exit after the store takes priority over its trap, which is
  * saved pending (B0 and bit 12, "enabled breakpoint"), DR6 untouched
  * ("Monitor Trap Flag", "Saving Non-Register State").
+ * A guest MOV SS that reads a read/write breakpoint holds its #DB for the
+ * next instruction; when that instruction (CPUID) exits, the exit saves
+ * the #DB as pending debug exceptions (B0, bit 12) with blocking by MOV
+ * SS ("Saving Non-Register State"), nothing delivered; resuming after the
+ * CPUID with both kept holds the #DB for one more instruction and then
+ * delivers it through the guest IDT ("Delivery of Pending Debug
+ * Exceptions after VM Entry"). With "MOV-DR exiting", a MOV DR while the
+ * guest's DR7.GD = 1 exits (reason 29) instead of raising the
+ * general-detect #DB: DR6 and DR7.GD unchanged ("Relative Priority of
+ * Faults and VM Exits": fault-like VM exits have priority over exceptions
+ * other than #UD, privilege-level faults and the TSS I/O-permission #GP).
  * SDM Vol. 3C, "Exceptions" (chapter "VMX Non-Root Operation"), "Exit
  * Qualification for Debug Exceptions", "Loading Guest State" (DR7),
  * "Loading Host State" (DR7 = 400H); SDM Vol. 3A, "Debug Exceptions". */
@@ -29,9 +40,10 @@
 #define DR7_EXEC0 (0x400ull | 0x1)                               /* L0, R/W0 00, LEN0 1 byte */
 
 static volatile uint32_t watched __attribute__((aligned(64)));
+static volatile uint16_t ss_slot __attribute__((aligned(64)));
 
 void guest_store(void);
-extern char g_store[], g_after[], g_nop[], g_gd[];
+extern char g_store[], g_after[], g_nop[], g_gd[], g_movss[], g_cpuid[], g_movss_nop[], g_movss_end[];
 __asm__(".text\n"
         "guest_store:\n"
         "g_store: movl $7, watched(%rip)\n"
@@ -39,7 +51,11 @@ __asm__(".text\n"
         "g_nop: nop\n"
         "vmcall\n"
         "g_gd: mov %dr0, %rax\n"
-        "vmcall\n");
+        "vmcall\n"
+        "g_movss: mov ss_slot(%rip), %ss\n"
+        "g_cpuid: cpuid\n"
+        "g_movss_nop: nop\n"
+        "g_movss_end: vmcall\n");
 
 static uint64_t read_dr6(void)
 {
@@ -133,6 +149,58 @@ static void general_detect_exits(void)
     tap_eq(DR6_FIXED, read_dr6(), "general detect exit: DR6 not written");
 }
 
+#define EXIT_CPUID 10
+#define EXIT_MOV_DR 29
+#define PROC_MOV_DR (1u << 23)
+#define BLOCK_MOV_SS 2u
+#define DR7_RW0 (0x400ull | 0x1 | 3ull << 16 | 1ull << 18)      /* L0, R/W0 11, LEN0 2 bytes */
+
+/* The CPUID right after a MOV SS whose #DB is held exits: the #DB is
+ * saved pending with blocking by MOV SS, then delivered after one guest
+ * instruction once the host resumes with both. */
+static void movss_held_db_saved_by_exit(void)
+{
+    uint16_t ss;
+    __asm__ volatile("mov %%ss, %0" : "=r"(ss));
+    ss_slot = ss;
+    write_dr0((uintptr_t)&ss_slot);
+    vmwrite(EXCEPTION_BITMAP, 0);
+    vmwrite(GUEST_PENDING_DBG, 0);
+    vmwrite(GUEST_INTERRUPTIBILITY, 0);
+    tap_eq(VM_EXITED, enter_at(g_movss, DR7_RW0, 1), "VMRESUME at MOV SS reading a read/write breakpoint");
+    tap_eq(EXIT_CPUID, vmx_exit_reason(), "MOV SS then CPUID: the CPUID exits");
+    tap_check(vmread(GUEST_RIP) == (uintptr_t)g_cpuid, "MOV SS then CPUID: guest RIP at the CPUID");
+    tap_eq(0, db.count, "MOV SS then CPUID exit: the held #DB was not delivered");
+    tap_eq(1 | 1u << 12, vmread(GUEST_PENDING_DBG), "MOV SS then CPUID exit: B0 and enabled breakpoint saved pending");
+    tap_eq(BLOCK_MOV_SS, vmread(GUEST_INTERRUPTIBILITY) & 3, "MOV SS then CPUID exit: blocking by MOV SS saved");
+    tap_eq(DR6_FIXED, read_dr6(), "MOV SS then CPUID exit: DR6 not written");
+
+    vmwrite(GUEST_RIP, (uintptr_t)g_movss_nop);
+    db.count = 0;
+    tap_eq(VM_EXITED, vmx_run(1), "VMRESUME after the CPUID with the pending #DB and blocking by MOV SS");
+    tap_eq(EXIT_VMCALL, vmx_exit_reason(), "the pending #DB went through the guest IDT, then VMCALL");
+    tap_eq(1, db.count, "the held pending #DB: the guest's handler ran once");
+    tap_check(db.rip == (uintptr_t)g_movss_end, "the held pending #DB: delivered after one guest instruction");
+    tap_eq(DR6_FIXED | 1, db.dr6, "the held pending #DB: DR6 reports B0");
+    vmwrite(GUEST_PENDING_DBG, 0);
+    vmwrite(GUEST_INTERRUPTIBILITY, 0);
+    write_dr0(0);
+}
+
+/* "MOV-DR exiting" and DR7.GD: the VM exit comes first. */
+static void mov_dr_exit_before_general_detect(uint32_t proc)
+{
+    vmwrite(EXCEPTION_BITMAP, 1u << VEC_DB);
+    vmwrite(PROC_CONTROLS, proc | PROC_MOV_DR);
+    tap_eq(VM_EXITED, enter_at(g_gd, 0x400 | 1u << 13, 1), "VMRESUME at MOV from DR0, DR7.GD = 1, MOV-DR exiting");
+    tap_eq(EXIT_MOV_DR, vmx_exit_reason(), "MOV-DR exiting and DR7.GD: the MOV-DR exit (29), not the #DB");
+    tap_eq(0x10, vmread(EXIT_QUALIFICATION), "MOV-DR exit: qualification MOV from DR0 into RAX");
+    tap_check(vmread(GUEST_RIP) == (uintptr_t)g_gd, "MOV-DR exit: guest RIP at the MOV");
+    tap_eq(0x400 | 1u << 13, vmread(GUEST_DR7), "MOV-DR exit: the guest's DR7.GD is not cleared");
+    tap_eq(DR6_FIXED, read_dr6(), "MOV-DR exit: DR6 not written");
+    vmwrite(PROC_CONTROLS, proc);
+}
+
 #define EXIT_MTF 37
 #define PROC_MTF (1u << 27)
 
@@ -166,7 +234,9 @@ void test_main(void)
     data_bp_through_guest_idt();
     instruction_bp_exits();
     general_detect_exits();
+    movss_held_db_saved_by_exit();
     uint32_t proc = (uint32_t)vmread(PROC_CONTROLS);
+    mov_dr_exit_before_general_detect(proc);
     uint64_t cap = rdmsr((rdmsr(MSR_VMX_BASIC) >> 55) & 1 ? MSR_VMX_TRUE_PROCBASED : MSR_VMX_PROCBASED);
     if ((cap >> 32) & PROC_MTF) {
         tap_note("the monitor trap flag is supported");
