@@ -43,7 +43,7 @@ static volatile uint32_t watched __attribute__((aligned(64)));
 static volatile uint16_t ss_slot __attribute__((aligned(64)));
 
 void guest_store(void);
-extern char g_store[], g_after[], g_nop[], g_gd[], g_movss[], g_cpuid[], g_movss_nop[], g_movss_end[];
+extern char g_store[], g_after[], g_nop[], g_gd[], g_movss[], g_cpuid[], g_movss_nop[], g_movss_end[], g_dr4[];
 __asm__(".text\n"
         "guest_store:\n"
         "g_store: movl $7, watched(%rip)\n"
@@ -55,7 +55,9 @@ __asm__(".text\n"
         "g_movss: mov ss_slot(%rip), %ss\n"
         "g_cpuid: cpuid\n"
         "g_movss_nop: nop\n"
-        "g_movss_end: vmcall\n");
+        "g_movss_end: vmcall\n"
+        "g_dr4: mov %dr4, %rax\n"
+        "vmcall\n");
 
 static uint64_t read_dr6(void)
 {
@@ -187,9 +189,11 @@ static void movss_held_db_saved_by_exit(void)
     write_dr0(0);
 }
 
-/* "MOV-DR exiting" and DR7.GD: the VM exit comes first. */
+/* "MOV-DR exiting": the VM exit comes before DR7.GD's #DB, DR4's #UD
+ * and CPL 3's #GP. */
 static void mov_dr_exit_before_general_detect(uint32_t proc)
 {
+    uint16_t cs_sel = (uint16_t)vmread(GUEST_CS_SEL), ss_sel = (uint16_t)vmread(GUEST_SS_SEL);
     vmwrite(EXCEPTION_BITMAP, 1u << VEC_DB);
     vmwrite(PROC_CONTROLS, proc | PROC_MOV_DR);
     tap_eq(VM_EXITED, enter_at(g_gd, 0x400 | 1u << 13, 1), "VMRESUME at MOV from DR0, DR7.GD = 1, MOV-DR exiting");
@@ -198,7 +202,38 @@ static void mov_dr_exit_before_general_detect(uint32_t proc)
     tap_check(vmread(GUEST_RIP) == (uintptr_t)g_gd, "MOV-DR exit: guest RIP at the MOV");
     tap_eq(0x400 | 1u << 13, vmread(GUEST_DR7), "MOV-DR exit: the guest's DR7.GD is not cleared");
     tap_eq(DR6_FIXED, read_dr6(), "MOV-DR exit: DR6 not written");
+
+    /* The exit also comes before the #UD of DR4 with CR4.DE = 1 and the
+     * #GP at CPL 3 ("MOV DR is an exception to this rule"). */
+    uint64_t cr4 = vmread(GUEST_CR4);
+    vmwrite(EXCEPTION_BITMAP, 1u << 6 | 1u << 13);
+    vmwrite(GUEST_CR4, cr4 | 8);
+    tap_eq(VM_EXITED, enter_at(g_dr4, 0x400, 1), "VMRESUME at MOV from DR4 with CR4.DE = 1, MOV-DR exiting");
+    tap_eq(EXIT_MOV_DR, vmx_exit_reason(), "MOV from DR4 with CR4.DE = 1: the MOV-DR exit (29), not #UD");
+    tap_eq(0x14, vmread(EXIT_QUALIFICATION), "MOV-DR exit: qualification MOV from DR4 into RAX");
     vmwrite(PROC_CONTROLS, proc);
+    tap_eq(VM_EXITED, enter_at(g_dr4, 0x400, 1), "VMRESUME at MOV from DR4 with CR4.DE = 1, no MOV-DR exiting");
+    tap_eq(EXIT_EXCEPTION, vmx_exit_reason(), "MOV from DR4 with CR4.DE = 1, no MOV-DR exiting: exception exit");
+    tap_eq(0x80000306u, vmread(EXIT_INTR_INFO), "MOV from DR4 with CR4.DE = 1: #UD");
+    vmwrite(GUEST_CR4, cr4);
+
+    /* CPL 3: the guest's CS and SS are the runtime's ring-3 selectors. */
+    vmwrite(GUEST_CS_SEL, 0x23);
+    vmwrite(GUEST_ES_AR + 2, 0xA0FB);
+    vmwrite(GUEST_SS_SEL, 0x2B);
+    vmwrite(GUEST_ES_AR + 4, 0xC0F3);
+    vmwrite(PROC_CONTROLS, proc | PROC_MOV_DR);
+    tap_eq(VM_EXITED, enter_at(g_gd, 0x400, 1), "VMRESUME at MOV from DR0 at CPL 3, MOV-DR exiting");
+    tap_eq(EXIT_MOV_DR, vmx_exit_reason(), "MOV from DR0 at CPL 3: the MOV-DR exit (29), not #GP");
+    vmwrite(PROC_CONTROLS, proc);
+    tap_eq(VM_EXITED, enter_at(g_gd, 0x400, 1), "VMRESUME at MOV from DR0 at CPL 3, no MOV-DR exiting");
+    tap_eq(EXIT_EXCEPTION, vmx_exit_reason(), "MOV from DR0 at CPL 3, no MOV-DR exiting: exception exit");
+    tap_eq(0x80000B0Du, vmread(EXIT_INTR_INFO), "MOV from DR0 at CPL 3: #GP with an error code");
+    vmwrite(GUEST_CS_SEL, cs_sel);
+    vmwrite(GUEST_ES_AR + 2, 0xA09B);
+    vmwrite(GUEST_SS_SEL, ss_sel);
+    vmwrite(GUEST_ES_AR + 4, ss_sel ? 0xC093 : 0x10000);
+    vmwrite(EXCEPTION_BITMAP, 0);
 }
 
 #define EXIT_MTF 37
