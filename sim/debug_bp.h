@@ -170,6 +170,24 @@ unsigned debug_bp_take_held(struct machine *m);
  * after the instruction (after the iteration). */
 #define DEBUG_BP_RUNNING_INSN UINT64_MAX
 void debug_bp_port_io(struct machine *m, uint16_t port, unsigned size, uint64_t rip);
+/* [hook][loop] The model itself accessed `len` bytes at linear address
+ * `la` for the instruction or event it carries out: the memory operands
+ * of the instructions it executes (VMX instructions), and the implicit
+ * accesses of event delivery (IDT, GDT/LDT descriptors and their accessed
+ * bits, TSS stack pointers, the stack frame). "Data Memory and I/O
+ * Breakpoint Exception Conditions": data breakpoints "are reported when
+ * the processor attempts to access a memory ... address specified in a
+ * breakpoint-address register", explicit or not ("Breakpoint comparisons
+ * are made before physical address translation": the VMCS and the
+ * structures VMX reaches by physical address never match). A breakpoint
+ * DR7 enables traps after the instruction, or after the delivery and
+ * before the handler's first instruction (as Bochs 2.7 does). Costs one
+ * test when no data breakpoint is armed. */
+#define debug_bp_model_access(m, la, len, write)                                   \
+  do {                                                                              \
+    if ((m)->dbg.data_pages) debug_bp_model_access_slow((m), (la), (len), (write)); \
+  } while (0)
+void debug_bp_model_access_slow(struct machine *m, uint64_t la, unsigned len, bool write);
 /* [hook] A MOV DR with DR7.GD = 1 ("General-Detect Exception
  * Condition"): a #DB fault before the instruction, DR6.BD set and DR7.GD
  * cleared so the handler can use the debug registers. */

@@ -126,7 +126,7 @@ void vmx_ext_exit(struct machine *m, const struct vmx_exit_info *exit_info)
    * or POP SS hit, held for the instruction after it, which (or whose
    * event) exits: the exit saves B3-B0 and bit 12 with blocking by MOV SS
    * (sim/debug_bp.h). */
-  unsigned movss_held = debug_bp_take_held(m);
+  unsigned movss_held = m->dbg.active ? debug_bp_take_held(m) : 0;
   if (movss_held) {
     held.pending_dbg |= vmx_pending_dbg_of_trap(movss_held, m->cpu.dr[7]);
     m->cpu.movss_blocking = true;

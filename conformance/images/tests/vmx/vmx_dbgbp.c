@@ -43,7 +43,7 @@ static volatile uint32_t watched __attribute__((aligned(64)));
 static volatile uint16_t ss_slot __attribute__((aligned(64)));
 
 void guest_store(void);
-extern char g_store[], g_after[], g_nop[], g_gd[], g_movss[], g_cpuid[], g_movss_nop[], g_movss_end[], g_dr4[];
+extern char g_store[], g_after[], g_nop[], g_gd[], g_movss[], g_cpuid[], g_movss_nop[], g_movss_end[], g_dr4[], g_int3[];
 __asm__(".text\n"
         "guest_store:\n"
         "g_store: movl $7, watched(%rip)\n"
@@ -57,6 +57,8 @@ __asm__(".text\n"
         "g_movss_nop: nop\n"
         "g_movss_end: vmcall\n"
         "g_dr4: mov %dr4, %rax\n"
+        "vmcall\n"
+        "g_int3: int3\n"
         "vmcall\n");
 
 static uint64_t read_dr6(void)
@@ -236,6 +238,82 @@ static void mov_dr_exit_before_general_detect(uint32_t proc)
     vmwrite(EXCEPTION_BITMAP, 0);
 }
 
+#define DR7_WRITE0_8 (0x400ull | 0x1 | 1ull << 16 | 2ull << 18)   /* L0, R/W0 01, LEN0 8 bytes */
+
+static void write_dr7(uint64_t v) { __asm__ volatile("mov %0, %%dr7" : : "r"(v)); }
+static volatile uint64_t vmcs_ptr_slot __attribute__((aligned(64)));
+static volatile uint64_t other_slot __attribute__((aligned(64)));
+static volatile uint16_t msw_slot __attribute__((aligned(64)));
+static volatile unsigned bp_count;
+static void bp_hook(struct rt_frame *f) { (void)f; bp_count++; }
+
+/* Memory operands of instructions the processor carries out in VMX root
+ * operation (VMPTRST, SMSW) meet data breakpoints: a trap after the
+ * instruction ("Data Memory and I/O Breakpoint Exception Conditions"). */
+static void operand_bps_in_root(void)
+{
+    write_dr0((uintptr_t)&vmcs_ptr_slot);
+    db.count = 0;
+    write_dr6(DR6_FIXED);
+    write_dr7(DR7_WRITE0_8);
+    __asm__ volatile("vmptrst %0\n.globl h_after_vmptrst\nh_after_vmptrst:" : "=m"(other_slot));
+    unsigned miss = db.count;
+    __asm__ volatile("vmptrst %0\n.globl h_after_vmptrst2\nh_after_vmptrst2:" : "=m"(vmcs_ptr_slot));
+    write_dr7(0x400);
+    extern char h_after_vmptrst2[];
+    tap_eq(0, miss, "VMPTRST to memory no breakpoint watches: no #DB");
+    tap_eq(1, db.count, "VMPTRST to a write breakpoint: one #DB");
+    tap_check(db.rip == (uintptr_t)h_after_vmptrst2, "VMPTRST's data breakpoint: a trap, saved RIP after it");
+    tap_eq(DR6_FIXED | 1, db.dr6, "VMPTRST's data breakpoint: DR6 reports B0");
+    tap_check(vmcs_ptr_slot == (uintptr_t)vmx_vmcs_region, "VMPTRST stored the current-VMCS pointer");
+
+    write_dr0((uintptr_t)&msw_slot);
+    db.count = 0;
+    write_dr6(DR6_FIXED);
+    write_dr7(DR7_WRITE0);
+    __asm__ volatile("smsw %0\n.globl h_after_smsw\nh_after_smsw:" : "=m"(msw_slot));
+    write_dr7(0x400);
+    extern char h_after_smsw[];
+    tap_eq(1, db.count, "SMSW to a write breakpoint: one #DB");
+    tap_check(db.rip == (uintptr_t)h_after_smsw, "SMSW's data breakpoint: a trap, saved RIP after it");
+    write_dr0(0);
+}
+
+/* The stack frame that event delivery pushes meets data breakpoints too:
+ * the guest's INT3 pushes its frame on a watched slot, and the #DB trap
+ * comes after the delivery, before the #BP handler's first instruction
+ * (exit 0 under the bitmap, guest RIP at the handler). */
+static uint64_t idt_handler(unsigned vector)
+{
+    struct dtr idt;
+    __asm__ volatile("sidt %0" : "=m"(idt));
+    const uint32_t *g = (const uint32_t *)(uintptr_t)(idt.base + 16 * vector);
+    return (g[0] & 0xFFFF) | (g[1] & 0xFFFF0000u) | (uint64_t)g[2] << 32;
+}
+
+static void frame_bp_in_guest(void)
+{
+    uintptr_t top = (uintptr_t)(vmx_guest_stack + sizeof vmx_guest_stack);
+    rt_set_vector_hook(3, bp_hook);
+    vmwrite(EXCEPTION_BITMAP, 1u << VEC_DB);
+    write_dr0(top - 40);                 /* the RIP slot of the 64-bit frame */
+    bp_count = 0;
+    tap_eq(VM_EXITED, enter_at(g_int3, DR7_WRITE0_8, 1), "VMRESUME at INT3, write breakpoint on its frame's RIP slot");
+    tap_eq(EXIT_EXCEPTION, vmx_exit_reason(), "INT3 frame on a breakpoint: exception exit (0)");
+    tap_eq(HW_DB, vmread(EXIT_INTR_INFO), "INT3 frame on a breakpoint: a #DB (80000301H)");
+    tap_eq(1, vmread(EXIT_QUALIFICATION), "INT3 frame on a breakpoint: qualification B0");
+    tap_check(vmread(GUEST_RIP) == idt_handler(3), "INT3 frame on a breakpoint: guest RIP at the #BP handler");
+    tap_check(vmread(GUEST_RSP) == top - 40, "INT3 frame on a breakpoint: guest RSP at the pushed frame");
+    tap_eq(0, bp_count, "INT3 frame on a breakpoint: the #BP handler has not run");
+
+    write_dr0(top);                      /* just above the frame (below it, the handler's own pushes) */
+    tap_eq(VM_EXITED, enter_at(g_int3, DR7_WRITE0_8, 1), "VMRESUME at INT3, write breakpoint just above its frame");
+    tap_eq(EXIT_VMCALL, vmx_exit_reason(), "INT3 frame clear of the breakpoint: the handler ran, then VMCALL");
+    tap_eq(1, bp_count, "INT3 frame clear of the breakpoint: the #BP handler ran once");
+    vmwrite(EXCEPTION_BITMAP, 0);
+    write_dr0(0);
+}
+
 #define EXIT_MTF 37
 #define PROC_MTF (1u << 27)
 
@@ -272,6 +350,8 @@ void test_main(void)
     movss_held_db_saved_by_exit();
     uint32_t proc = (uint32_t)vmread(PROC_CONTROLS);
     mov_dr_exit_before_general_detect(proc);
+    operand_bps_in_root();
+    frame_bp_in_guest();
     uint64_t cap = rdmsr((rdmsr(MSR_VMX_BASIC) >> 55) & 1 ? MSR_VMX_TRUE_PROCBASED : MSR_VMX_PROCBASED);
     if ((cap >> 32) & PROC_MTF) {
         tap_note("the monitor trap flag is supported");
