@@ -25,7 +25,14 @@
  * guest's DR7.GD = 1 exits (reason 29) instead of raising the
  * general-detect #DB: DR6 and DR7.GD unchanged ("Relative Priority of
  * Faults and VM Exits": fault-like VM exits have priority over exceptions
- * other than #UD, privilege-level faults and the TSS I/O-permission #GP).
+ * other than #UD, privilege-level faults and the TSS I/O-permission #GP);
+ * the exit also comes before DR4's #UD with CR4.DE = 1 and the #GP at
+ * CPL 3 ("MOV DR is an exception to this rule"). The processor's own
+ * accesses meet data breakpoints ("Data Memory and I/O Breakpoint
+ * Exception Conditions"): the host's VMPTRST and SMSW stores trap after
+ * the instruction; the frame a guest INT3's delivery pushes on a watched
+ * slot raises the #DB after the delivery, before the #BP handler's first
+ * instruction (exit 0, guest RIP at the handler).
  * SDM Vol. 3C, "Exceptions" (chapter "VMX Non-Root Operation"), "Exit
  * Qualification for Debug Exceptions", "Loading Guest State" (DR7),
  * "Loading Host State" (DR7 = 400H); SDM Vol. 3A, "Debug Exceptions". */
