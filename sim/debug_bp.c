@@ -31,13 +31,18 @@ struct debug_bp_private {
   unsigned hit;
   uint64_t hit_rip;
   uint64_t cur_rip;               /* the instruction running now (code hook) */
-  /* A hit of MOV SS or POP SS, held for one more instruction. */
-  unsigned held;
+  /* A hit of MOV SS or POP SS, held for one more instruction; while the
+   * event that instruction raised is delivered, in held_event (a VM exit
+   * of that delivery takes them, debug_bp_take_held). */
+  unsigned held, held_event;
   uint64_t dr6_before;            /* DR6 as the guest last had it */
   /* The #DB being delivered (debug_bp_delivering). */
   bool delivering, delivering_fault;
   uint64_t delivering_conditions;
   bool general_detect;            /* the pending #DB is MOV DR's general detect */
+  /* A #DB whose delivery hit a data breakpoint: where it left RIP/RSP. */
+  bool recur_valid;
+  uint64_t recur_rip, recur_rsp;
 };
 
 static struct dbg_regs regs_of(const struct machine *m)
@@ -115,6 +120,21 @@ static void hook_watched_access(uc_engine *uc, uc_mem_type type, uint64_t addr, 
   unsigned matched = dbg_bp_match(&p->armed, a, la, (unsigned)size);
   if (!dbg_bp_triggers(p->armed.dr7, matched)) return;
   record_hit(p, matched, p->cur_rip);
+}
+
+/* A hit of the model's own access has no instruction of its own to look
+ * at (not a MOV SS, not a REP iteration). */
+#define NO_INSN UINT64_MAX
+
+void debug_bp_model_access_slow(struct machine *m, uint64_t la, unsigned len, bool write)
+{
+  struct debug_bp_private *p = m->dbg.p;
+  struct dbg_regs r = regs_of(m);
+  unsigned matched = dbg_bp_match(&r, write ? DBG_ACCESS_WRITE : DBG_ACCESS_READ, la, len);
+  if (!dbg_bp_triggers(r.dr7, matched)) return;
+  trace_event(&m->trace, m->insns, "debug-bp-model-access", "la=0x%llx len=%u %s matched=0x%x",
+              (unsigned long long)la, len, write ? "write" : "read", matched);
+  record_hit(p, matched, NO_INSN);
 }
 
 void debug_bp_port_io(struct machine *m, uint16_t port, unsigned size, uint64_t rip)
@@ -258,6 +278,24 @@ static void deliver_db(struct debug_bp_private *p, uint64_t conditions, bool fau
   p->delivering = false;
   p->dr6_before = m->cpu.dr[6];
   m->state_dirty = true;
+  /* The delivery's own accesses (its stack frame) hit a data breakpoint:
+   * another #DB comes before the handler runs. Delivered at the same RIP
+   * and RSP again, it would recur forever (as on hardware, with a stack
+   * that does not move); the machine stops instead of hanging. */
+  if (!p->hit) {
+    p->recur_valid = false;
+    return;
+  }
+  uint64_t rsp = m->cpu.gpr[GPR_RSP];
+  if (p->recur_valid && p->recur_rip == m->cpu.rip && p->recur_rsp == rsp) {
+    machine_stop(m, STOP_INTERNAL, 125, "the #DB delivered at rip 0x%llx hits a data breakpoint with its own "
+                 "stack frame (rsp 0x%llx) again: endless #DB recursion", (unsigned long long)m->cpu.rip,
+                 (unsigned long long)rsp);
+    return;
+  }
+  p->recur_valid = true;
+  p->recur_rip = m->cpu.rip;
+  p->recur_rsp = rsp;
 }
 
 static bool is_rep_string(const ZydisDecodedInstruction *zi)
@@ -305,7 +343,10 @@ static bool deliver_held(struct debug_bp_private *p)
     p->hit = conditions;
     return false;
   }
-  if (m->event.valid) return false;
+  if (m->event.valid) {
+    p->held_event = conditions;
+    return false;
+  }
   m->fault_pending = false;
   m->fault_noncanonical = false;
   m->irq_stop = false;
@@ -417,7 +458,18 @@ void debug_bp_event_done(struct machine *m)
 {
   struct debug_bp_private *p = m->dbg.p;
   p->delivering = false;
+  p->held_event = 0;   /* delivered through the guest IDT: lost ("held pending or lost") */
   p->dr6_before = m->cpu.dr[6];
+}
+
+unsigned debug_bp_take_held(struct machine *m)
+{
+  struct debug_bp_private *p = m->dbg.p;
+  unsigned held = p->held | p->held_event;
+  if (!held) return 0;
+  p->held = p->held_event = 0;
+  trace_event(&m->trace, m->insns, "debug-bp-held-exit", "conditions=0x%x", held);
+  return held;
 }
 
 void debug_bp_taken_up_slow(struct machine *m)

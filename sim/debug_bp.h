@@ -150,17 +150,44 @@ void debug_bp_regs_written(struct machine *m);
 /* [hook] The model carried out an instruction with the whole state in
  * hand (machine_take_up_in_hook: a VM exit, a world switch, a deferred
  * instruction), while breakpoints are armed (`active`) or DR7 now enables
- * one: a #DB held by MOV SS / POP SS for that instruction is lost ("held
- * pending or lost"; a VM exit does not save it as pending debug exceptions
- * in hvsim), and the registers are looked at again
- * (debug_bp_regs_written). */
+ * one: a #DB held by MOV SS / POP SS for that instruction and not taken
+ * by a VM exit (debug_bp_take_held) is lost ("held pending or lost"), and
+ * the registers are looked at again (debug_bp_regs_written). */
 void debug_bp_taken_up_slow(struct machine *m);
+/* [hook][loop] A VM exit other than a #DB's is being taken while a MOV SS
+ * or POP SS holds the #DB of a data or I/O breakpoint it hit (the exit
+ * comes from the instruction after it, or from the event that
+ * instruction raised): returns the held conditions (B3-B0) and forgets
+ * them, 0 when nothing is held. The exit saves them as pending debug
+ * exceptions with blocking by MOV SS (SDM Vol. 3C, "Saving Non-Register
+ * State": a VM exit "due to another reason (but not a debug exception)"
+ * that "occurs while there is MOV-SS blocking of debug exceptions" saves
+ * "the causes of any debug exceptions that were pending"). */
+unsigned debug_bp_take_held(struct machine *m);
 /* [hook] Port I/O of `size` bytes at `port` by the instruction at `rip`
  * (IN and OUT, carried out by the model), or DEBUG_BP_RUNNING_INSN for the
  * string instruction Unicorn is running: an I/O breakpoint it meets traps
  * after the instruction (after the iteration). */
 #define DEBUG_BP_RUNNING_INSN UINT64_MAX
 void debug_bp_port_io(struct machine *m, uint16_t port, unsigned size, uint64_t rip);
+/* [hook][loop] The model itself accessed `len` bytes at linear address
+ * `la` for the instruction or event it carries out: the memory operands
+ * of the instructions it executes (VMX instructions), and the implicit
+ * accesses of event delivery (IDT, GDT/LDT descriptors and their accessed
+ * bits, TSS stack pointers, the stack frame). "Data Memory and I/O
+ * Breakpoint Exception Conditions": data breakpoints "are reported when
+ * the processor attempts to access a memory ... address specified in a
+ * breakpoint-address register", explicit or not ("Breakpoint comparisons
+ * are made before physical address translation": the VMCS and the
+ * structures VMX reaches by physical address never match). A breakpoint
+ * DR7 enables traps after the instruction, or after the delivery and
+ * before the handler's first instruction (as Bochs 2.7 does). Costs one
+ * test when no data breakpoint is armed. */
+#define debug_bp_model_access(m, la, len, write)                                   \
+  do {                                                                              \
+    if ((m)->dbg.data_pages) debug_bp_model_access_slow((m), (la), (len), (write)); \
+  } while (0)
+void debug_bp_model_access_slow(struct machine *m, uint64_t la, unsigned len, bool write);
 /* [hook] A MOV DR with DR7.GD = 1 ("General-Detect Exception
  * Condition"): a #DB fault before the instruction, DR6.BD set and DR7.GD
  * cleared so the handler can use the debug registers. */

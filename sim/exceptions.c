@@ -75,9 +75,13 @@ static bool fail_with(struct delivery *d, uint8_t vector, uint32_t error)
   return false;
 }
 
+/* Delivery's accesses meet data breakpoints like any other (sim/debug_bp.h). */
 static bool read_mem(struct delivery *d, uint64_t la, void *buf, unsigned len)
 {
-  if (machine_read_linear(d->m, la, buf, len, true)) return true;
+  if (machine_read_linear(d->m, la, buf, len, true)) {
+    debug_bp_model_access(d->m, la, len, false);
+    return true;
+  }
   d->m->fault_pending = false;
   d->second_level = MMU_FAULT_IS_SECOND_LEVEL(d->m->fault.kind);
   return fail_with(d, VEC_PF, d->m->fault.error_code);
@@ -86,7 +90,10 @@ static bool read_mem(struct delivery *d, uint64_t la, void *buf, unsigned len)
 /* Frame pushes are supervisor accesses: delivery runs at the handler's CPL. */
 static bool write_mem(struct delivery *d, uint64_t la, const void *buf, unsigned len)
 {
-  if (machine_write_linear(d->m, la, buf, len, true)) return true;
+  if (machine_write_linear(d->m, la, buf, len, true)) {
+    debug_bp_model_access(d->m, la, len, true);
+    return true;
+  }
   d->m->fault_pending = false;
   d->second_level = MMU_FAULT_IS_SECOND_LEVEL(d->m->fault.kind);
   return fail_with(d, VEC_PF, d->m->fault.error_code);

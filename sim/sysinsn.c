@@ -458,10 +458,12 @@ enum insn_result insn_smsw(struct insn *in)
     return INSN_NEXT;
   }
   uint16_t w = (uint16_t)cr0;
-  if (!machine_write_linear(m, insn_operand_linear(in, &in->op[0]), &w, 2, false)) {
+  uint64_t la = insn_operand_linear(in, &in->op[0]);
+  if (!machine_write_linear(m, la, &w, 2, false)) {
     raise_exception(m, VEC_PF, true, m->fault.error_code);
     return INSN_FAULTED;
   }
+  debug_bp_model_access(m, la, 2, true);
   return INSN_NEXT;
 }
 

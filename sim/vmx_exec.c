@@ -86,7 +86,10 @@ static bool mem_read(struct machine *m, struct insn *in, const ZydisDecodedOpera
     operand_fault(m, op, true);
     return false;
   }
-  if (machine_read_linear(m, la, buf, len, false)) return true;
+  if (machine_read_linear(m, la, buf, len, false)) {
+    debug_bp_model_access(m, la, len, false);   /* "Data Memory and I/O Breakpoint Exception Conditions" */
+    return true;
+  }
   operand_fault(m, op, false);
   return false;
 }
@@ -98,7 +101,10 @@ static bool mem_write(struct machine *m, struct insn *in, const ZydisDecodedOper
     operand_fault(m, op, true);
     return false;
   }
-  if (machine_write_linear(m, la, buf, len, false)) return true;
+  if (machine_write_linear(m, la, buf, len, false)) {
+    debug_bp_model_access(m, la, len, true);
+    return true;
+  }
   operand_fault(m, op, false);
   return false;
 }

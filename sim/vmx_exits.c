@@ -160,9 +160,16 @@ static enum taken decide(const struct view *w, struct insn *in, struct vmx_exit_
     e->reason = write ? VMX_EXIT_WRMSR : VMX_EXIT_RDMSR;
     return vmx_msr_exits(v, &mem, (uint32_t)gpr(w, GPR_RCX), write) ? TAKEN_EXIT : NOT_TAKEN;
   }
-  case ZYDIS_MNEMONIC_MOV:
-    if (!is_cr_or_dr_mov(in) || in->mode.cpl > 0) return NOT_TAKEN;
+  case ZYDIS_MNEMONIC_MOV: {
+    /* MOV CR: #GP at CPL > 0 first; MOV DR: the exit first (asked
+     * before the machine's MOV DR, so also before its #UD and its
+     * general-detect #DB; vmx_fault_precedes_exit). */
+    if (!is_cr_or_dr_mov(in)) return NOT_TAKEN;
+    bool dr = ZydisRegisterGetClass(in->op[0].reg.value) == ZYDIS_REGCLASS_DEBUG ||
+              ZydisRegisterGetClass(in->op[1].reg.value) == ZYDIS_REGCLASS_DEBUG;
+    if (dr ? vmx_fault_precedes_exit(VMX_KIND_MOV_DR, in->mode.cpl, m->cpu.cr4) : in->mode.cpl > 0) return NOT_TAKEN;
     return cr_exit(w, in, v, e) ? TAKEN_EXIT : NOT_TAKEN;
+  }
   case ZYDIS_MNEMONIC_CLTS: case ZYDIS_MNEMONIC_LMSW:
     if (in->mode.cpl > 0) return NOT_TAKEN;
     e->reason = VMX_EXIT_CR_ACCESS;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "models/vmx/caps.h"
+#include "sim/debug_bp.h"
 #include "sim/irq.h"
 #include "sim/msr.h"
 #include "sim/virt.h"
@@ -121,6 +122,15 @@ void vmx_ext_exit(struct machine *m, const struct vmx_exit_info *exit_info)
   struct vmx_exit_info held = *exit_info;
   if (x->held_dbg && !held.pending_dbg) held.pending_dbg = x->held_dbg;
   x->held_dbg = 0;
+  /* The same for the #DB of a data or I/O breakpoint that a guest MOV SS
+   * or POP SS hit, held for the instruction after it, which (or whose
+   * event) exits: the exit saves B3-B0 and bit 12 with blocking by MOV SS
+   * (sim/debug_bp.h). */
+  unsigned movss_held = m->dbg.active ? debug_bp_take_held(m) : 0;
+  if (movss_held) {
+    held.pending_dbg |= vmx_pending_dbg_of_trap(movss_held, m->cpu.dr[7]);
+    m->cpu.movss_blocking = true;
+  }
   const struct vmx_exit_info *e = &held;
   struct vmx_mem_ops mem = vmx_ext_mem(m);
   struct vmx_msr_ops msr = vmx_ext_msrs(m);

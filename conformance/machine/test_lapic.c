@@ -82,8 +82,27 @@ static void lapic_icr_nmi_broadcasts_reach_this_processor(void **state)
   lapic_reset(&a, 0);
   assert_int_equal(wr(&a, LAPIC_ICR_HIGH, 0xFFu << 24), LAPIC_OK);
   assert_int_equal(wr(&a, LAPIC_ICR_LOW, 0x400), LAPIC_SEND_NMI);             /* physical FFH: broadcast */
-  assert_int_equal(wr(&a, LAPIC_ICR_HIGH, 7u << 24), LAPIC_OK);
-  assert_int_equal(wr(&a, LAPIC_ICR_LOW, 0x400 | (2u << 18)), LAPIC_SEND_NMI); /* all including self */
+}
+
+/* "Valid Combinations for the Pentium 4 and Intel Xeon Processors' Local
+ * xAPIC Interrupt Command Register": NMI with "self" or "all including
+ * self" is invalid, with no outcome given (the P6 table: "The behavior of
+ * the APIC is undefined"): the run stops, naming the combination; "all
+ * excluding self" is valid but reaches no other processor. */
+static void lapic_icr_nmi_invalid_shorthands_are_unmodelled(void **state)
+{
+  (void)state;
+  struct lapic a;
+  lapic_reset(&a, 0);
+  assert_int_equal(wr(&a, LAPIC_ICR_HIGH, 0), LAPIC_OK);
+  assert_int_equal(wr(&a, LAPIC_ICR_LOW, 0x400), LAPIC_SEND_NMI);   /* no shorthand, own APIC ID */
+  assert_int_equal(wr(&a, LAPIC_ICR_LOW, 0x400 | (2u << 18)), LAPIC_UNMODELLED);
+  assert_non_null(strstr(msg, "NMI with destination shorthand \"all including self\""));
+  assert_non_null(strstr(msg, "not a valid combination"));
+  assert_int_equal(wr(&a, LAPIC_ICR_LOW, 0x400 | (1u << 18)), LAPIC_UNMODELLED);
+  assert_non_null(strstr(msg, "NMI with destination shorthand \"self\""));
+  assert_int_equal(wr(&a, LAPIC_ICR_LOW, 0x400 | (3u << 18)), LAPIC_UNMODELLED);
+  assert_non_null(strstr(msg, "no other processor"));
 }
 
 static void lapic_icr_nmi_to_another_id_is_unmodelled(void **state)
@@ -237,6 +256,7 @@ int main(void)
     cmocka_unit_test(lapic_icr_smi_and_init_to_own_id_send_signals),
     cmocka_unit_test(lapic_icr_init_level_deassert_is_unmodelled),
     cmocka_unit_test(lapic_icr_smi_and_init_shorthands_are_unmodelled),
+    cmocka_unit_test(lapic_icr_nmi_invalid_shorthands_are_unmodelled),
     cmocka_unit_test(lapic_icr_invalid_or_empty_destinations_are_unmodelled),
     cmocka_unit_test(lapic_icr_reserved_bits_are_unmodelled),
     cmocka_unit_test(lapic_unmodelled_registers_stop_with_their_name),

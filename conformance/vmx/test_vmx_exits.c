@@ -139,6 +139,10 @@ static void vmx_privilege_and_ud_faults_come_before_exits(void **state)
   (void)state;
   assert_false(vmx_fault_precedes_exit(VMX_KIND_HLT, 0, 0));
   assert_true(vmx_fault_precedes_exit(VMX_KIND_HLT, 3, 0));
+  /* MOV DR is the exception: its exit comes before the #GP at CPL > 0
+   * and the #UD of DR4/DR5 with CR4.DE = 1. */
+  assert_false(vmx_fault_precedes_exit(VMX_KIND_MOV_DR, 0, 0));
+  assert_false(vmx_fault_precedes_exit(VMX_KIND_MOV_DR, 3, CR4_DE));
   assert_false(vmx_fault_precedes_exit(VMX_KIND_CPUID, 3, 0));
   assert_true(vmx_fault_precedes_exit(VMX_KIND_XSETBV, 0, 0));                 /* CR4.OSXSAVE = 0: #UD */
   assert_false(vmx_fault_precedes_exit(VMX_KIND_XSETBV, 0, CR4_OSXSAVE));

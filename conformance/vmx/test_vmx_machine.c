@@ -162,6 +162,20 @@ static void vmx_machine_smi_in_non_root_stops_the_run(void **state)
   free(r.serial);
 }
 
+/* A #DB whose own stack frame hits a data breakpoint on an IST stack
+ * recurs forever (the processor's own accesses match data breakpoints:
+ * SDM Vol. 3A, "Data Memory and I/O Breakpoint Exception Conditions"):
+ * the machine stops the run saying so instead of hanging (sim/debug_bp.c). */
+static void vmx_machine_db_frame_recursion_stops(void **state)
+{
+  (void)state;
+  struct run r = run_image("vmx_dbgbp_recursion", cpu_model_find("skylake-x"));
+  if (r.stop != STOP_INTERNAL || !strstr(r.detail, "endless #DB recursion") ||
+      !strstr(r.serial, "ICEBP with a write breakpoint") || strstr(r.serial, "the #DB recursion ended"))
+    fail_msg("vmx_dbgbp_recursion did not stop at the #DB recursion:%s", dump(&r));
+  free(r.serial);
+}
+
 /* --covers: exit reason 3 is proved by the passing vmx_init run. */
 static void covered_exits(void)
 {
@@ -174,6 +188,7 @@ int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(vmx_machine_mtf_image_passes_where_offered),
+    cmocka_unit_test(vmx_machine_db_frame_recursion_stops),
     cmocka_unit_test(vmx_machine_mtf_image_refused_on_skylake_x),
     cmocka_unit_test(vmx_machine_mtf_dbg_image_passes_where_offered),
     cmocka_unit_test(vmx_machine_init_exits_in_non_root_and_waits_in_root),

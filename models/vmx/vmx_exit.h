@@ -119,7 +119,9 @@ bool vmx_insn_ud_in_guest(const struct vmcs *v, enum vmx_insn_kind k);
  * LGDT, LIDT, LLDT and LTR, and with CR4.UMIP for SGDT, SIDT, SLDT and
  * STR. (MOV CR, CLTS, LMSW, RDMSR and WRMSR are privileged the same way:
  * #GP at CPL > 0. The #UD of LLDT, LTR, SLDT and STR outside protected
- * mode also comes first; the caller knows the mode.) */
+ * mode also comes first; the caller knows the mode.) Never for MOV DR,
+ * whose exit comes before its #GP at CPL > 0, its #UD for DR4/DR5 and
+ * the general-detect #DB ("MOV DR is an exception to this rule"). */
 bool vmx_fault_precedes_exit(enum vmx_insn_kind k, unsigned cpl, uint64_t cr4);
 
 /* Control-register accesses (exit qualification bits 5:4). */

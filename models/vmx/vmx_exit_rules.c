@@ -111,9 +111,15 @@ bool vmx_fault_precedes_exit(enum vmx_insn_kind k, unsigned cpl, uint64_t cr4)
   case VMX_KIND_RDPMC: return cpl > 0 && !(cr4 & CR4_PCE);
   case VMX_KIND_RDTSC: case VMX_KIND_RDTSCP: return cpl > 0 && (cr4 & CR4_TSD);
   case VMX_KIND_MWAIT: case VMX_KIND_MONITOR: return cpl > 0;
-  case VMX_KIND_INVD: case VMX_KIND_WBINVD: case VMX_KIND_HLT: case VMX_KIND_INVLPG: case VMX_KIND_MOV_DR:
-  case VMX_KIND_INVPCID:
+  case VMX_KIND_INVD: case VMX_KIND_WBINVD: case VMX_KIND_HLT: case VMX_KIND_INVLPG: case VMX_KIND_INVPCID:
     return cpl > 0;
+  /* "MOV DR is an exception to this rule" ("Relative Priority of Faults
+   * and VM Exits"; "Instructions That Cause VM Exits Conditionally", MOV
+   * DR): its exit takes priority over the #GP at CPL > 0 and the #UD of
+   * DR4/DR5 with CR4.DE = 1, and, as every fault-like exit, over the
+   * general-detect #DB ("Fault-like VM exits have priority over
+   * exceptions other than those mentioned above"). */
+  case VMX_KIND_MOV_DR: return false;
   /* "Relative Priority of Faults and VM Exits": privilege-level faults
    * first — the loads are privileged, the stores only under UMIP (SDM
    * Vol. 3A, "User-Mode Instruction Prevention"). */

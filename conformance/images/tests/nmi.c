@@ -9,6 +9,10 @@
  * from inside the handler waits until an IRET ("blocking of NMIs until
  * the next IRET"): the handler's own return, or an IRET the handler
  * executes to the next instruction, after which the second NMI nests.
+ * Not sent: an NMI with the "all including self" shorthand, which the
+ * SDM's table of valid ICR combinations marks invalid without an outcome
+ * (hvsim stops there; Bochs and QEMU deliver it: declared,
+ * hvsim-icr-nmi-all-including-self-stops).
  * SDM Vol. 3A, "Advanced Programmable Interrupt Controller (APIC)" ("Local
  * APIC Status and Location", "Local APIC Version Register", "Interrupt
  * Command Register (ICR)", "Issuing Interprocessor Interrupts"), "Interrupt
@@ -109,10 +113,4 @@ void test_main(void)
     tap_eq(2, count_after_iret, "an IRET inside the handler ends the blocking: the second NMI nests");
     tap_eq(1, nested, "nested once");
     tap_eq(2, nmi_count, "two NMIs in all");
-
-    nmi_count = 0;
-    nested = 0;
-    lapic_write(APIC_ICR_LOW, ICR_NMI | ICR_ALL_INCLUDING_SELF);
-    settle();
-    tap_eq(1, nmi_count, "NMI with the \"all including self\" shorthand reaches this processor");
 }

@@ -26,5 +26,9 @@ hvsim_virt_image(vmx_init intel tests/vmx/vmx_init.c)
 # vmx_test_vmx_machine; not an oracle image.
 set(_keep_images ${HVSIM_TEST_IMAGES})
 hvsim_test_image(vmx_init_smi 64 tests/vmx/vmx_init_smi.c)
+# vmx_dbgbp_recursion: a #DB whose own frame hits a data breakpoint on a
+# fixed IST stack; hvsim must stop the endless recursion (run by
+# conformance/vmx's vmx_test_vmx_machine); not an oracle image.
+hvsim_test_image(vmx_dbgbp_recursion 64 tests/vmx/vmx_dbgbp_recursion.c)
 set(HVSIM_TEST_IMAGES ${_keep_images} CACHE INTERNAL "")
 hvsim_virt_image(vmx_dbgbp intel tests/vmx/vmx_dbgbp.c)
