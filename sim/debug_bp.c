@@ -244,6 +244,24 @@ static bool needs_arming(const struct debug_bp_private *p, const struct dbg_regs
   return !p->armed_valid || !same_regs(now, &p->armed);
 }
 
+/* Breakpoint matches raise nothing now (virt_ops.breakpoints_discarded:
+ * SVM with GIF = 0). */
+static bool discarded(struct machine *m)
+{
+  return m->virt && m->virt->breakpoints_discarded && m->virt->breakpoints_discarded(m);
+}
+
+/* A #DB for `conditions` is due: true when it is discarded instead (no
+ * DR6 update, nothing delivered; an instruction breakpoint's instruction
+ * runs at the next start, for which debug_bp_before_run lifts the exit). */
+static bool discard(struct machine *m, uint64_t conditions)
+{
+  if (!discarded(m)) return false;
+  trace_event(&m->trace, m->insns, "debug-bp-discarded", "rip=0x%llx conditions=0x%llx",
+              (unsigned long long)m->cpu.rip, (unsigned long long)conditions);
+  return true;
+}
+
 bool debug_bp_before_run(struct machine *m)
 {
   struct debug_bp_private *p = m->dbg.p;
@@ -253,8 +271,10 @@ bool debug_bp_before_run(struct machine *m)
   if (needs_arming(p, &now)) arm(p);
   if (p->held) return true;   /* the instruction after MOV SS / POP SS */
   /* "Instruction-Breakpoint Exception Condition": with RF = 1 the
-   * processor ignores instruction breakpoints for one instruction. */
-  if (!p->insn_mask || !(m->cpu.rflags & RFLAGS_RF) || !insn_bp_at(p, m->cpu.rip)) return false;
+   * processor ignores instruction breakpoints for one instruction; a
+   * discarded match lets the instruction run as well. */
+  if (!p->insn_mask || !insn_bp_at(p, m->cpu.rip)) return false;
+  if (!(m->cpu.rflags & RFLAGS_RF) && !discarded(m)) return false;
   p->lifted = true;
   p->lifted_rip = m->cpu.rip;
   set_exits(p, m->cpu.rip);
@@ -347,6 +367,7 @@ static bool deliver_held(struct debug_bp_private *p)
     p->held_event = conditions;
     return false;
   }
+  if (discard(m, conditions)) return true;
   m->fault_pending = false;
   m->fault_noncanonical = false;
   m->irq_stop = false;
@@ -396,6 +417,7 @@ bool debug_bp_after_run(struct machine *m)
     uint64_t conditions = p->hit;
     p->hit = 0;
     m->dbg.trap_pending = false;
+    if (discard(m, conditions)) return true;
     if (loads_ss(m, p->hit_rip) && m->cpu.rip != p->hit_rip) {
       p->held = (unsigned)conditions;
       return true;   /* the next start runs one instruction */
@@ -417,6 +439,7 @@ bool debug_bp_after_run(struct machine *m)
   if (m->cpu.rflags & RFLAGS_RF) return true;   /* the next start steps over it */
   struct dbg_regs r = regs_of(m);
   unsigned matched = dbg_bp_match(&r, DBG_ACCESS_EXEC, m->cpu.rip, 1);
+  if (discard(m, matched)) return true;          /* so does it */
   deliver_db(p, matched, true);
   return true;
 }
@@ -445,7 +468,7 @@ void debug_bp_merge_single_step(struct machine *m, const struct pending_event *e
     p->delivering_conditions = DR6_BD;
     return;
   }
-  uint64_t hits = p->hit;
+  uint64_t hits = p->hit && !discard(m, p->hit) ? p->hit : 0;
   p->hit = 0;
   m->dbg.trap_pending = false;
   m->cpu.dr[6] = (m->cpu.dr[6] & ~DR6_B3_B0) | (p->dr6_before & DR6_B3_B0) | hits;

@@ -70,6 +70,7 @@ static const struct virt_ops svm_ops = {
   .event_exits = svm_ext_event_exits,
   .shutdown = svm_ext_shutdown,
   .interrupts_held = svm_ext_interrupts_held,
+  .breakpoints_discarded = svm_ext_breakpoints_discarded,
   .interrupt_would_exit = svm_ext_interrupt_would_exit,
   .interrupt_exits = svm_ext_interrupt_exits,
   .window_wanted = svm_ext_window_wanted,

@@ -51,6 +51,7 @@ unsigned svm_ext_hook_classes(struct machine *m);
 /* Interrupts: physical ones (sim/svm_intercepts.c) and the virtual one,
  * V_IRQ (sim/svm_world.c); the virt_ops of the same names. */
 bool svm_ext_interrupts_held(struct machine *m);
+bool svm_ext_breakpoints_discarded(struct machine *m);
 bool svm_ext_interrupt_would_exit(struct machine *m);
 bool svm_ext_interrupt_exits(struct machine *m);
 bool svm_ext_window_wanted(struct machine *m);

@@ -541,6 +541,11 @@ bool svm_ext_interrupts_held(struct machine *m) { return intr_action(m, true) ==
 
 bool svm_ext_interrupt_would_exit(struct machine *m) { return intr_action(m, false) == SVM_INTR_VMEXIT; }
 
+/* The same section's table of the GIF's effect: with GIF = 0 a "Debug
+ * exception or trap, due to breakpoint register match" is "Ignored and
+ * discarded". */
+bool svm_ext_breakpoints_discarded(struct machine *m) { return !svm_ext_of(m)->vcpu.gif; }
+
 /* "Interrupt Intercepts": #VMEXIT(INTR) without acknowledging the
  * interrupt controller; the request stays pending for the host, which
  * takes it once it sets GIF (and IF). */

@@ -111,6 +111,13 @@ struct virt_ops {
    * VMRUN, #VMEXIT). */
   bool (*interrupts_held)(struct machine *m);
 
+  /* [loop] Are breakpoint-register matches ignored and discarded now (SVM:
+   * GIF = 0, AMD APM Vol. 2, "Global Interrupt Flag, STGI and CLGI
+   * Instructions", the table of the GIF's effect: "Debug exception or
+   * trap, due to breakpoint register match": "Ignored and discarded")?
+   * The machine then raises no breakpoint #DB (sim/debug_bp.c). */
+  bool (*breakpoints_discarded)(struct machine *m);
+
   /* [loop] A triple fault in the current mode: true when it became a VM
    * exit (VMX: always in non-root operation; SVM: under the SHUTDOWN
    * intercept) instead of the processor's shutdown. */

@@ -14,7 +14,16 @@
  * VMRUN loaded it: "known departure: bochs-svm-db-intercept-dr6-unchanged".
  * QEMU 7.2 TCG does not arm the breakpoints of the DR7 VMRUN loads: no
  * #DB at all, "known departure: qemu-tcg-svm-guest-dr7-not-armed" (the
- * image tells the two apart by CPUID.1:ECX[31], which QEMU sets). */
+ * image tells the two apart by CPUID.1:ECX[31], which QEMU sets).
+ * In the host, GIF = 0 discards breakpoint matches: AMD APM Vol. 2,
+ * "Global Interrupt Flag, STGI and CLGI Instructions", the table of the
+ * GIF's effect: "Debug exception or trap, due to breakpoint register
+ * match": "Ignored and discarded". A data breakpoint's store and an
+ * instruction breakpoint's instruction then run without a #DB; after STGI
+ * both raise it. Bochs 2.7 (ryzen) discards the data breakpoint's trap but
+ * raises the instruction breakpoint's fault: "known departure:
+ * bochs-svm-gif0-insn-breakpoint-not-discarded"; QEMU 7.2 TCG raises
+ * both: "known departure: qemu-tcg-svm-gif0-breakpoints-not-discarded". */
 #include "tests/svm/svm_lib.h"
 
 static uint8_t hsave[4096] __attribute__((aligned(4096)));
@@ -48,6 +57,80 @@ static uint64_t read_dr7(void)
     uint64_t v;
     __asm__ volatile("mov %%dr7, %0" : "=r"(v));
     return v;
+}
+
+extern char h_nop[];
+__asm__(".text\n"
+        "host_nop: h_nop: nop\n"
+        "ret\n");
+void host_nop(void);
+
+static void write_dr7(uint64_t v) { __asm__ volatile("mov %0, %%dr7" : : "r"(v)); }
+static uint64_t read_dr6(void)
+{
+    uint64_t v;
+    __asm__ volatile("mov %%dr6, %0" : "=r"(v));
+    return v;
+}
+static void write_dr6(uint64_t v) { __asm__ volatile("mov %0, %%dr6" : : "r"(v)); }
+static inline void svm_clgi(void) { __asm__ volatile("clgi" ::: "memory"); }
+
+/* The host's #DB handler: counts, keeps DR6, and resumes (RF = 1 steps
+ * over an instruction breakpoint). */
+static volatile unsigned host_dbs;
+static volatile uint64_t host_db_dr6, host_db_rip;
+static void host_db(struct rt_frame *f)
+{
+    host_dbs++;
+    host_db_dr6 = read_dr6();
+    host_db_rip = f->rip;
+    f->rflags |= 1u << 16;
+}
+
+#define QEMU_GIF_ID "qemu-tcg-svm-gif0-breakpoints-not-discarded"
+#define BOCHS_GIF_ID "bochs-svm-gif0-insn-breakpoint-not-discarded"
+
+/* Breakpoints in the host with GIF = 0, then GIF = 1; each case counts
+ * the #DBs it raised itself. */
+static void host_breakpoints_and_gif(void)
+{
+    const char *insn_id = under_qemu() ? QEMU_GIF_ID : BOCHS_GIF_ID;
+    rt_set_vector_hook(VEC_DB, host_db);
+    write_dr6(DR6_FIXED);
+    write_dr0((uintptr_t)&watched);
+    svm_clgi();
+    unsigned before = host_dbs;
+    write_dr7(DR7_WRITE0);
+    watched = 2;
+    write_dr7(0x400);
+    tap_eq_or_departure(0, host_dbs - before, 1, QEMU_GIF_ID,
+                        "GIF = 0: a write breakpoint's match is discarded (no #DB)");
+    tap_eq(2, watched, "GIF = 0: the store happened");
+    tap_eq_or_departure(0, read_dr6() & 0xF, 1, QEMU_GIF_ID, "GIF = 0: DR6 reports no breakpoint");
+    write_dr0((uintptr_t)h_nop);
+    before = host_dbs;
+    write_dr7(DR7_EXEC0);
+    host_nop();
+    write_dr7(0x400);
+    tap_eq_or_departure(0, host_dbs - before, 1, insn_id,
+                        "GIF = 0: an instruction breakpoint's match is discarded (no #DB)");
+
+    svm_stgi();
+    before = host_dbs;
+    write_dr7(DR7_EXEC0);
+    host_nop();
+    write_dr7(0x400);
+    tap_eq(1, host_dbs - before, "GIF = 1: the instruction breakpoint raises #DB");
+    tap_eq((uintptr_t)h_nop, host_db_rip, "GIF = 1: instruction breakpoint: a fault at the instruction");
+    write_dr6(DR6_FIXED);
+    write_dr0((uintptr_t)&watched);
+    before = host_dbs;
+    write_dr7(DR7_WRITE0);
+    watched = 3;
+    write_dr7(0x400);
+    tap_eq(1, host_dbs - before, "GIF = 1: the write breakpoint raises #DB");
+    tap_eq(1, host_db_dr6 & 0xF, "GIF = 1: write breakpoint: DR6 reports B0");
+    write_dr0(0);
 }
 
 static uint64_t run_at(uintptr_t rip, uint64_t dr7)
@@ -116,5 +199,5 @@ void test_main(void)
                         "instruction breakpoint intercept: the VMCB's DR6 reports B0");
     write_dr0(0);
     vmcb_wr32(vmcb, VMCB_INTERCEPT_EXC, 0);
-    svm_stgi();
+    host_breakpoints_and_gif();
 }
