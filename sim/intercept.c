@@ -299,15 +299,22 @@ static struct insn *decode_hooked(struct intercepts *ic, uint64_t address, struc
   uint64_t pa = fetch_page_pa(ic, page_la);
   uint8_t code_size = (uint8_t)uc_bridge_code_size(ic->bridge);
   struct decoded_insn *d = &ic->decoded[(address * 0x9e3779b97f4a7c15ull) >> (64 - DECODED_INSN_BITS)];
-  bool in_page = pa != EMPTY && offset <= 4096 - sizeof d->bytes;
-  if (in_page && d->in.rip == address && d->pa == pa + offset && d->code_size == code_size &&
+  /* A kept decode lies within its page (its bytes are compared there). */
+  if (pa != EMPTY && d->in.rip == address && d->pa == pa + offset && d->code_size == code_size &&
       !memcmp(d->bytes, m->ram + pa + offset, d->in.zi.length)) {
     uc_bridge_mode(m->bridge, &d->in.mode);   /* the CPL may differ */
     return &d->in;
   }
-  if (!in_page) return insn_decode(m, address, scratch) ? scratch : NULL;
+  if (pa == EMPTY) return insn_decode(m, address, scratch) ? scratch : NULL;
   d->in.rip = EMPTY;
   if (!insn_decode(m, address, &d->in)) return NULL;
+  if (offset + d->in.zi.length > 4096) {
+    /* It continues on the next page, which need not follow in physical
+     * memory: not kept. */
+    *scratch = d->in;
+    d->in.rip = EMPTY;
+    return scratch;
+  }
   d->pa = pa + offset;
   d->code_size = code_size;
   memcpy(d->bytes, m->ram + pa + offset, d->in.zi.length);

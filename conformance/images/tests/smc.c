@@ -6,7 +6,7 @@
  * prefetched code invalidated). Each rewrite swaps one system instruction
  * for another of the same or a different length, or an ordinary
  * instruction for a system one, and each run leaves a register that tells
- * which instruction ran. */
+ * which instruction ran. The same at the end of a page and across two. */
 #include "rt/rt.h"
 #include "rt/arch.h"
 
@@ -14,6 +14,7 @@
 
 static uint8_t code[64] __attribute__((aligned(64)));
 static uint8_t fresh[64] __attribute__((aligned(64)));   /* never held a system instruction before */
+static uint8_t edge[8192] __attribute__((aligned(4096)));  /* code at the end of a page, and across it */
 
 /* Runs `code` with EAX = 0 and EBX = SENTINEL; returns EBX in the high half
  * and EAX in the low half of the result. */
@@ -66,4 +67,20 @@ void test_main(void)
     tap_eq(SENTINEL, run_at(fresh) >> 32, "and again");
     put_at(fresh, do_cpuid, sizeof do_cpuid);
     tap_check(run_at(fresh) >> 32 == vendor_ebx, "rewritten as CPUID: CPUID runs (EBX = the vendor)");
+
+    /* A system instruction in the last bytes of a page (a simulator that
+     * keeps decoded instructions must compare them there too), and one
+     * that continues on the next page, rewritten on that page. */
+    uint8_t *at_end = edge + 4096 - sizeof do_cpuid;
+    put_at(at_end, do_cpuid, sizeof do_cpuid);
+    tap_check(run_at(at_end) >> 32 == vendor_ebx, "CPUID ending a page runs (EBX = the vendor)");
+    tap_check(run_at(at_end) >> 32 == vendor_ebx, "and runs again");
+    put_at(at_end, do_rdtsc, sizeof do_rdtsc);
+    tap_eq(SENTINEL, run_at(at_end) >> 32, "rewritten as RDTSC: RDTSC runs (EBX kept)");
+    uint8_t *across = edge + 4095;
+    put_at(across, do_cpuid, sizeof do_cpuid);
+    tap_check(run_at(across) >> 32 == vendor_ebx, "CPUID across two pages runs (EBX = the vendor)");
+    tap_check(run_at(across) >> 32 == vendor_ebx, "and runs again");
+    put_at(across + 1, do_rdtsc + 1, 1);
+    tap_eq(SENTINEL, run_at(across) >> 32, "its second byte rewritten on the next page (RDTSC): RDTSC runs (EBX kept)");
 }
