@@ -487,6 +487,15 @@ bool svm_ext_event_exits(struct machine *m, const struct pending_event *ev)
     e.nrip = m->cpu.rip;
     e.has_nrip = true;
     m->cpu.rip -= ev->insn_len;
+  } else if (ev->vector == VEC_BR) {
+    /* "Next RIP": NRIP is saved for "exceptions caused by the INT3, INTO,
+     * and BOUND instructions". #BR is a fault that only BOUND raises: RIP
+     * is at the BOUND, NRIP after it. */
+    struct insn in;
+    if (insn_decode(m, m->cpu.rip, &in)) {
+      e.nrip = in.next_rip;
+      e.has_nrip = true;
+    }
   }
   svm_ext_vmexit(m, &e);
   return true;
