@@ -117,6 +117,21 @@ static void gdt_tss(struct guest *g)
   wr32(g, VMCB + OFF(save.gdtr.limit), 0x2f);
 }
 
+/* GDT entry 5 (28h): a 32-bit TSS whose limit (20h) is below the 67h a
+ * task switch needs; the guest's IDT (at IDT2) has a task gate to it at
+ * vector 40h. */
+#define IDT2 (BUF + 0x800)
+static void task_gate_to_short_tss(struct guest *g)
+{
+  wr32(g, GDT + 0x28, (TSS & 0xffff) << 16 | 0x20);
+  wr32(g, GDT + 0x2c, (TSS >> 16 & 0xff) | 0x8900 | (TSS & 0xff000000u));
+  wr32(g, VMCB + OFF(save.gdtr.limit), 0x2f);
+  wr32(g, IDT2 + 8 * 0x40, 0x28u << 16);
+  wr32(g, IDT2 + 8 * 0x40 + 4, 0x8500);
+  wr32(g, VMCB + OFF(save.idtr.limit), 8 * 0x40 + 7);
+  wr32(g, VMCB + OFF(save.idtr.base), IDT2);
+}
+
 /* 32-bit paging with one 4 MiB page (CR4.PSE) mapping 0-4 MiB. */
 static void guest_paging(struct guest *g)
 {
@@ -264,6 +279,10 @@ static const struct svm_case cases[] = {
   /* mov ax, 28h; mov ds, ax (beyond the GDT limit) */
   {"svm_intercept_excp_gp_exits", I(EXCP_GP), "zen", NULL, G(0x66, 0xb8, 0x28, 0x00, 0x8e, 0xd8),
    .exitcode = X(EXCP_GP), .info1 = 0x28, .rip = L2 + 4},
+  /* int 40h through a task gate to a TSS whose limit is too small:
+   * #TS(28h) while delivering the INT (EXITINTINFO: type 4, vector 40h). */
+  {"svm_intercept_excp_ts_exits", I(EXCP_TS), "zen", task_gate_to_short_tss, G(0xcd, 0x40),
+   .exitcode = X(EXCP_TS), .info1 = 0x28, .intinfo = 1u << 31 | 4u << 8 | 0x40, .rip = L2},
   /* mov eax, [800000h] (not mapped) */
   {"svm_intercept_excp_pf_exits", I(EXCP_PF), "zen", guest_paging, G(0xa1, U32(0x800000)), .exitcode = X(EXCP_PF),
    .info1 = 0, .info2 = 0x800000, .rip = L2},
