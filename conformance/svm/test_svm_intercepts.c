@@ -52,6 +52,7 @@
 
 static void wr32(struct guest *g, uint32_t addr, uint32_t v) { EMIT(g, 0xc7, 0x05, U32(addr), U32(v)); }
 static void or32(struct guest *g, uint32_t addr, uint32_t v) { EMIT(g, 0x81, 0x0d, U32(addr), U32(v)); }
+static void and32(struct guest *g, uint32_t addr, uint32_t v) { EMIT(g, 0x81, 0x25, U32(addr), U32(v)); }
 static void out8(struct guest *g, uint8_t port, uint8_t v) { EMIT(g, 0xb0, v, 0xe6, port); }
 static void wrmsr_lo(struct guest *g, uint32_t msr, uint32_t lo)
 {
@@ -372,15 +373,23 @@ static const struct svm_case cases[] = {
 
 /* ---- the runner ------------------------------------------------------------- */
 
-static struct machine *run_case(const struct svm_case *c, char *why, size_t n)
+/* EXITCODE before VMRUN: no catalogue code, so a run that never reaches
+ * #VMEXIT (a triple fault, a halt) is not mistaken for one. */
+#define NO_EXIT 0xdeadu
+
+/* The case's host and guest, with its intercept bit set or, for the
+ * negative run, clear. */
+static struct machine *run_case(const struct svm_case *c, bool intercept, char *why, size_t n)
 {
   struct guest g;
   host_start(&g);
   if (c->intercept >= 0) {
     const struct svm_intercept_info *in = &svm_intercepts[c->intercept];
-    or32(&g, VMCB + 4u * in->word, 1u << in->bit);
+    if (intercept) or32(&g, VMCB + 4u * in->word, 1u << in->bit);
+    else and32(&g, VMCB + 4u * in->word, ~(1u << in->bit));
   }
   if (c->setup) c->setup(&g);
+  wr32(&g, VMCB + OFF(control.exitcode), NO_EXIT);
   EMIT(&g, 0xb8, U32(VMCB), 0x0f, 0x01, 0xd8);   /* mov eax, VMCB; vmrun */
   EMIT(&g, 0xb0, 0x00, 0xe6, 0xf4, 0xeb, 0xfe);  /* isa-debug-exit, status 1 */
   if (g.at > L2) {
@@ -406,6 +415,7 @@ static struct machine *run_case(const struct svm_case *c, char *why, size_t n)
   return m;
 }
 
+
 static uint64_t vmcb64(const struct machine *m, uint32_t off)
 {
   uint64_t v;
@@ -413,11 +423,26 @@ static uint64_t vmcb64(const struct machine *m, uint32_t off)
   return v;
 }
 
-/* Runs the case and compares; `why` says what differed. No cmocka
- * assertions, so `--covers` runs it too. */
+/* Without its intercept the same guest must not exit with the case's
+ * code (it runs on, faults, or halts): the exit is the intercept's doing. */
+static bool negative_holds(const struct svm_case *c, char *why, size_t n)
+{
+  if (c->intercept < 0) return true;   /* no bit to clear */
+  struct machine *m = run_case(c, false, why, n);
+  if (!m) return false;
+  uint64_t code = vmcb64(m, OFF(control.exitcode));
+  machine_destroy(m);
+  if (code != c->exitcode) return true;
+  snprintf(why, n, "%s: without the %s intercept the guest still exits with 0x%llx", c->name,
+           svm_intercepts[c->intercept].name, (unsigned long long)code);
+  return false;
+}
+
+/* Runs the case with and without its intercept and compares; `why` says
+ * what differed. No cmocka assertions, so `--covers` runs it too. */
 static bool case_holds(const struct svm_case *c, char *why, size_t n)
 {
-  struct machine *m = run_case(c, why, n);
+  struct machine *m = run_case(c, true, why, n);
   if (!m) return false;
   bool ok = false;
   if (m->stop != STOP_DEBUG_EXIT || m->exit_status != 1) {
@@ -446,7 +471,7 @@ static bool case_holds(const struct svm_case *c, char *why, size_t n)
   ok = true;
 out:
   machine_destroy(m);
-  return ok;
+  return ok && negative_holds(c, why, n);
 }
 
 static void run_one(void **state)
