@@ -100,6 +100,7 @@ static void msr_tsc_write(struct guest *g) { wr32(g, MSRPM + 4, 1u << 1); }
 static void cr4_osxsave(struct guest *g) { wr32(g, VMCB + OFF(save.cr4), 1u << 18); }
 static void trap_flag(struct guest *g) { wr32(g, VMCB + OFF(save.rflags), 0x102); }
 static void cr0_ts(struct guest *g) { wr32(g, VMCB + OFF(save.cr0), 0x19); }
+static void cr0_ne(struct guest *g) { wr32(g, VMCB + OFF(save.cr0), 0x31); }
 static void guest_if(struct guest *g) { wr32(g, VMCB + OFF(save.rflags), 0x202); }
 
 /* GDT entry 3 (18h): a data segment that is not present; GDTR covers it. */
@@ -284,6 +285,11 @@ static const struct svm_case cases[] = {
    * #TS(28h) while delivering the INT (EXITINTINFO: type 4, vector 40h). */
   {"svm_intercept_excp_ts_exits", I(EXCP_TS), "zen", task_gate_to_short_tss, G(0xcd, 0x40),
    .exitcode = X(EXCP_TS), .info1 = 0x28, .intinfo = 1u << 31 | 4u << 8 | 0x40, .rip = L2},
+  /* CR0.NE = 1; FPU control word 37Bh (zero-divide unmasked); fninit;
+   * fldcw; fldz; fld1; fdiv st0, st1; fwait: #MF at the FWAIT */
+  {"svm_intercept_excp_mf_exits", I(EXCP_MF), "zen", cr0_ne,
+   G(0x66, 0xc7, 0x05, U32(BUF), 0x7b, 0x03, 0xdb, 0xe3, 0xd9, 0x2d, U32(BUF), 0xd9, 0xee, 0xd9, 0xe8, 0xd8, 0xf1, 0x9b),
+   .exitcode = X(EXCP_MF), .rip = L2 + 23},
   /* mov eax, [800000h] (not mapped) */
   {"svm_intercept_excp_pf_exits", I(EXCP_PF), "zen", guest_paging, G(0xa1, U32(0x800000)), .exitcode = X(EXCP_PF),
    .info1 = 0, .info2 = 0x800000, .rip = L2},
