@@ -187,6 +187,9 @@ static void virq(struct guest *g)
   guest_if(g);
 }
 
+/* VM_CR.R_INIT: INIT becomes #SX ("VM_CR MSR"). */
+static void init_redirection(struct guest *g) { wrmsr_lo(g, 0xC0010114u, 1u << 1); }
+
 static void asid_zero(struct guest *g) { wr32(g, VMCB + OFF(control.guest_asid), 0); }
 
 /* ---- the table ------------------------------------------------------------ */
@@ -305,6 +308,13 @@ static const struct svm_case cases[] = {
    .exitcode = X(SMI), .rip = L2 + 10},
   {"svm_intercept_init_exits", I(INIT), "zen", NULL, G(0xc7, 0x05, U32(APIC + 0x300), U32(0x4500), 0xeb, 0xfe),
    .exitcode = X(INIT), .rip = L2 + 10},
+  /* INIT with VM_CR.R_INIT and no INIT intercept: #SX with error code 1
+   * ("Security Exception (#SX)"), taken at the boundary after the write. */
+  {"svm_intercept_excp_sx_redirected_init_exits", I(EXCP_SX), "zen", init_redirection,
+   G(0xc7, 0x05, U32(APIC + 0x300), U32(0x4500), 0xeb, 0xfe), .exitcode = X(EXCP_SX), .info1 = 1, .rip = L2 + 10},
+  /* The INIT intercept comes before the redirection. */
+  {"svm_intercept_init_exits_before_redirection", I(INIT), "zen", init_redirection,
+   G(0xc7, 0x05, U32(APIC + 0x300), U32(0x4500), 0xeb, 0xfe), .exitcode = X(INIT), .rip = L2 + 10},
   {"svm_intercept_vintr_exits", I(VINTR), "zen", virq, G(0x90), .exitcode = X(VINTR), .rip = L2},
 
   /* Descriptor-table accesses. */
