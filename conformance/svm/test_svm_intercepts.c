@@ -510,6 +510,17 @@ static void covered(void)
   }
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+/* This binary creates and destroys about two hundred machines; with
+ * AddressSanitizer's default quarantine (256 MiB of freed memory held back)
+ * every machine_create once the quarantine is full costs about 200 ms
+ * (measured: 26 s for the binary, 2 s without the quarantine). The other
+ * machine tests, with few machines each, keep the default. Options given
+ * in ASAN_OPTIONS still override this. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) { return "quarantine_size_mb=0"; }
+#endif
+
 int main(int argc, char **argv)
 {
   static struct CMUnitTest tests[CASE_COUNT];
