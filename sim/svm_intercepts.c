@@ -487,6 +487,15 @@ bool svm_ext_event_exits(struct machine *m, const struct pending_event *ev)
     e.nrip = m->cpu.rip;
     e.has_nrip = true;
     m->cpu.rip -= ev->insn_len;
+  } else if (ev->vector == VEC_BR) {
+    /* "Next RIP": NRIP is saved for "exceptions caused by the INT3, INTO,
+     * and BOUND instructions". #BR is a fault that only BOUND raises: RIP
+     * is at the BOUND, NRIP after it. */
+    struct insn in;
+    if (insn_decode(m, m->cpu.rip, &in)) {
+      e.nrip = in.next_rip;
+      e.has_nrip = true;
+    }
   }
   svm_ext_vmexit(m, &e);
   return true;
@@ -590,6 +599,11 @@ uint64_t svm_ext_deadline(struct machine *m) { return irq_nmi_deadline(m); }
 
 /* ---- SMI and INIT (sim/irq.h) ------------------------------------------------ */
 
+/* "Security Exception (#SX)": vector 30; error code 1 for an INIT
+ * redirected by VM_CR.R_INIT. */
+#define SVM_VEC_SX 30
+#define SVM_SX_INIT_REDIRECTION 1u
+
 static enum svm_signal svm_signal_of(enum irq_signal s) { return s == IRQ_SIGNAL_SMI ? SVM_SIGNAL_SMI : SVM_SIGNAL_INIT; }
 
 static enum svm_intr_action signal_action(struct machine *m, enum irq_signal s)
@@ -615,6 +629,18 @@ bool svm_ext_signal_exits(struct machine *m, enum irq_signal s, char *why, size_
     return true;
   }
   case SVM_INTR_DELIVER:
+    if (s == IRQ_SIGNAL_INIT && (x->vcpu.msrs.vm_cr & VM_CR_R_INIT)) {
+      /* "VM_CR MSR", R_INIT, and "Security Exception (#SX)": with INIT
+       * redirection the INIT the processor would act on becomes #SX
+       * (vector 30) with error code 1, delivered through the current IDT
+       * like any exception — in the guest, subject to the #SX exception
+       * intercept (an INIT intercept, checked above, comes first). */
+      irq_signal_consume(m, s);
+      trace_event(&m->trace, m->insns, "signal", "INIT redirected to #SX (VM_CR.R_INIT)");
+      deliver_event(m, &(struct pending_event){.valid = true, .vector = SVM_VEC_SX, .has_error = true,
+                                               .error = SVM_SX_INIT_REDIRECTION});
+      return true;
+    }
     if (x->vcpu.in_guest) snprintf(why, n, "in the SVM guest without the %s intercept", irq_signal_name(s));
     else snprintf(why, n, "outside SVM guest mode with GIF = 1");
     return false;
