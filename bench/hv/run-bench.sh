@@ -6,7 +6,7 @@
 # system) of the engine's processes, which other work on a shared machine
 # disturbs far less than wall-clock time; every engine here computes on one
 # thread. Prints round trips per second and the ratios. Times are printed,
-# never asserted.
+# never asserted. HVSIM_BENCH_ROUNDS (default 5): timings per engine.
 # Usage: run-bench.sh HV_BASENAME RUN_HV [N]
 set -u
 hv=$(realpath "$1.elf"); hv=${hv%.elf}
@@ -27,21 +27,31 @@ seconds() {   # seconds ENGINE KIND ITERATIONS -> CPU time of one run (SLAT mode
   awk '{printf "%.3f", $1 + $2}' "$tmp/cpu"
 }
 
-# The lowest of three runs: the first run of an engine also pays for cold
-# caches and the kernel's zeroing of fresh memory, and other work on a
-# shared host only ever adds time.
-best_of_three() {
-  local a b c
-  a=$(seconds "$@"); b=$(seconds "$@"); c=$(seconds "$@")
-  awk -v a="$a" -v b="$b" -v c="$c" 'BEGIN{m = a < b ? a : b; printf "%.3f", (m < c ? m : c)}'
-}
+# The lowest of ROUNDS timings per engine, kind and N estimates the
+# undisturbed cost: the first run of an engine also pays for cold caches
+# and the kernel's zeroing of fresh memory, and other work on a shared host
+# only ever adds time. Each round takes every engine in turn, so a slow
+# spell of the host falls on all engines alike, not on whichever ran then.
+rounds=${HVSIM_BENCH_ROUNDS:-5}
+declare -A best
+for ((round = 1; round <= rounds; round++)); do
+  for engine in $engines; do
+    for kind in cpuid hypercall; do
+      for iters in 0 "$n"; do
+        t=$(seconds "$engine" "$kind" "$iters")
+        key=$engine,$kind,$iters
+        best[$key]=$(awk -v a="${best[$key]:-}" -v b="$t" 'BEGIN{printf "%.3f", (a == "" || b < a) ? b : a}')
+      done
+    done
+  done
+done
 
 printf '%-12s %-10s %10s %10s %14s\n' ENGINE EXIT BASE_CPU_S RUN_CPU_S ROUNDTRIPS/S
 declare -A rate
 for engine in $engines; do
   for kind in cpuid hypercall; do
-    base=$(best_of_three "$engine" "$kind" 0)
-    run=$(best_of_three "$engine" "$kind" "$n")
+    base=${best[$engine,$kind,0]}
+    run=${best[$engine,$kind,$n]}
     r=$(awk -v n="$n" -v a="$base" -v b="$run" 'BEGIN{d = b - a; printf "%.0f", (d > 0 ? n / d : 0)}')
     rate[$engine,$kind]=$r
     printf '%-12s %-10s %10.2f %10.2f %14s\n' "$engine" "$kind" "$base" "$run" "$r"
