@@ -179,7 +179,11 @@ static bool classify(struct machine *m, struct insn *in, gpr_reader gpr, struct 
   case ZYDIS_MNEMONIC_HLT: return !cpl && simple(x, SVM_INTERCEPT_HLT, e);
   case ZYDIS_MNEMONIC_INVD: return !cpl && simple(x, SVM_INTERCEPT_INVD, e);
   case ZYDIS_MNEMONIC_WBINVD: return !cpl && simple(x, SVM_INTERCEPT_WBINVD, e);
-  case ZYDIS_MNEMONIC_INVPCID: return !cpl && simple(x, SVM_INTERCEPT_INVPCID, e);
+  case ZYDIS_MNEMONIC_INVPCID:
+    /* #UD without CPUID Fn0000_0007 EBX[INVPCID] and #GP at CPL > 0 come
+     * first (simple exceptions, "Instruction Intercepts"). */
+    if (cpl || !cpu_model_has(m->opt.cpu, 7, CPUID_EBX, CPUID7_EBX_INVPCID)) return false;
+    return simple(x, SVM_INTERCEPT_INVPCID, e);
   case ZYDIS_MNEMONIC_INVLPG:
     if (cpl || !simple(x, SVM_INTERCEPT_INVLPG, e)) return false;
     e->info1 = svm_decode_assist_value(x->features, insn_operand_linear(in, &in->op[0]));

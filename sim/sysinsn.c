@@ -361,6 +361,9 @@ enum insn_result insn_invlpg(struct insn *in)
 
 enum insn_result insn_invpcid(struct insn *in)
 {
+  /* SDM Vol. 2 / APM Vol. 3, INVPCID: #UD when CPUID.(EAX=07H):EBX.INVPCID
+   * is 0, before the #GP at CPL > 0. */
+  if (!cpu_model_has(in->m->opt.cpu, 7, CPUID_EBX, CPUID7_EBX_INVPCID)) return ud(in);
   if (in->mode.cpl) return gp0(in);
   struct machine *m = in->m;
   uint64_t type = read_reg(in, in->op[0].reg.value);

@@ -192,6 +192,13 @@ static void init_redirection(struct guest *g) { wrmsr_lo(g, 0xC0010114u, 1u << 1
 
 static void asid_zero(struct guest *g) { wr32(g, VMCB + OFF(control.guest_asid), 0); }
 
+/* The INVPCID intercept set too: zen lacks INVPCID, whose #UD comes first. */
+static void invpcid_intercepted(struct guest *g)
+{
+  const struct svm_intercept_info *in = &svm_intercepts[SVM_INTERCEPT_INVPCID];
+  or32(g, VMCB + 4u * in->word, 1u << in->bit);
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 struct svm_case {
@@ -265,6 +272,9 @@ static const struct svm_case cases[] = {
    G(0xc7, 0x05, U32(BUF), U32(10), 0xc7, 0x05, U32(BUF + 4), U32(20), 0xb8, U32(5), 0x62, 0x05, U32(BUF)),
    .exitcode = X(EXCP_BR), .nrip = L2 + 31, .rip = L2 + 25},
   {"svm_intercept_excp_ud_exits", I(EXCP_UD), "zen", NULL, G(0x0f, 0x0b), .exitcode = X(EXCP_UD), .rip = L2},
+  /* invpcid eax, [ebx] */
+  {"svm_intercept_excp_ud_invpcid_absent_exits", I(EXCP_UD), "zen", invpcid_intercepted,
+   G(0x66, 0x0f, 0x38, 0x82, 0x03), .exitcode = X(EXCP_UD), .rip = L2},
   /* fnop with CR0.TS = 1 */
   {"svm_intercept_excp_nm_exits", I(EXCP_NM), "zen", cr0_ts, G(0xd9, 0xd0), .exitcode = X(EXCP_NM), .rip = L2},
   /* ud2 with IDTR limit 0: #UD, then #GP delivering it (error code 33h:
