@@ -35,34 +35,13 @@ static bool add(const char *catalogue, const char *id, const char *test)
   return true;
 }
 
-/* Reads one binary's coverage lines; false if it cannot run or fails. */
-static bool collect(const char *binary)
+/* One line of a binary's `--covers` output. */
+static bool line(const char *catalogue, const char *id, const char *binary, void *ctx)
 {
-  if (strchr(binary, '\'')) {
-    fprintf(stderr, "svm_coverage: unsupported path %s\n", binary);
-    return false;
-  }
-  char cmd[4096];
-  snprintf(cmd, sizeof cmd, "'%s' --covers", binary);
-  FILE *p = popen(cmd, "r");
-  if (!p) {
-    fprintf(stderr, "svm_coverage: cannot run %s\n", binary);
-    return false;
-  }
-  char line[512];
-  bool ok = true;
-  while (fgets(line, sizeof line, p)) {
-    char catalogue[32], id[128];
-    if (sscanf(line, "%31s %127s", catalogue, id) != 2) continue;
-    if (!add(catalogue, id, binary)) ok = false;
-  }
-  int status = pclose(p);
-  if (status != 0) {
-    fprintf(stderr, "svm_coverage: %s --covers exited with status %d\n", binary, status);
-    return false;
-  }
-  if (!ok) fprintf(stderr, "svm_coverage: out of memory\n");
-  return ok;
+  (void)ctx;
+  if (add(catalogue, id, binary)) return true;
+  fprintf(stderr, "svm_coverage: out of memory\n");
+  return false;
 }
 
 int main(int argc, char **argv)
@@ -79,6 +58,6 @@ int main(int argc, char **argv)
   }
   static const struct svm_cov_entry none = {NULL, NULL, NULL};
   for (int i = first; i < argc; i++)
-    if (!collect(argv[i])) return 2;
+    if (!cov_collect("svm_coverage", argv[i], line, NULL)) return 2;
   return svm_coverage_report(proved ? proved : &none, strict, stdout) == 0 ? 0 : 1;
 }

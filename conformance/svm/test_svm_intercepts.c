@@ -536,5 +536,5 @@ int main(int argc, char **argv)
   static struct CMUnitTest tests[CASE_COUNT];
   for (size_t i = 0; i < CASE_COUNT; i++)
     tests[i] = (struct CMUnitTest){.name = cases[i].name, .test_func = run_one, .initial_state = (void *)&cases[i]};
-  return svm_cov_main(argc, argv, "svm_intercepts", tests, CASE_COUNT, covered);
+  return cov_main(argc, argv, "svm_intercepts", tests, CASE_COUNT, covered);
 }

@@ -240,5 +240,5 @@ int main(int argc, char **argv)
     cmocka_unit_test(svm_vmrun_all_failures_listed_in_order),
     NEGATIVE_TESTS(NEGATIVE_ENTRY)
   };
-  return svm_cov_main(argc, argv, "svm_vmrun_checks", tests, sizeof tests / sizeof tests[0], covered_checks);
+  return cov_main(argc, argv, "svm_vmrun_checks", tests, sizeof tests / sizeof tests[0], covered_checks);
 }

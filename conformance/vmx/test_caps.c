@@ -2,7 +2,7 @@
  * IA32_FEATURE_CONTROL / VMX-fixed-bit rules (SDM Vol. 3C, appendix "VMX
  * Capability Reporting Facility"; "Enabling and Entering VMX Operation";
  * "Restrictions on VMX Operation"). */
-#include "conformance/vmx/covers.h"
+#include "conformance/covers.h"
 
 #include "models/vmx/caps.h"
 #include "models/vmx/vmcs.h"

@@ -2,7 +2,7 @@
  * the baseline VMCS of every CPU model passes every check; every check ID
  * has a negative case that breaks exactly it (entry_negative.c) and
  * asserts its architectural outcome; and the notable allowed cases pass. */
-#include "conformance/vmx/covers.h"
+#include "conformance/covers.h"
 
 #include <stdio.h>
 #include <stdlib.h>

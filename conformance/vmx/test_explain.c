@@ -1,7 +1,7 @@
 /* Conformance of explain-vmcs (models/vmx/explain.h): the documented dump
  * format (text and JSON), its line-numbered errors, and the report of
  * failing checks with ID, citation, predicate and values. */
-#include "conformance/vmx/covers.h"
+#include "conformance/covers.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* Conformance of the VMCS field catalogue and VMREAD/VMWRITE rules
  * (SDM Vol. 3C, appendix "Field Encoding in VMCS"; "VMREAD"; "VMWRITE";
  * "Format of the VMCS Region"), on every CPU model. */
-#include "conformance/vmx/covers.h"
+#include "conformance/covers.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -5,7 +5,7 @@
  * information fields). Every rule has a case where it exits and one where
  * it does not. `--covers` prints "exit N" for each modelled exit reason a
  * passing scenario produces (vmx-coverage). */
-#include "conformance/vmx/covers.h"
+#include "conformance/covers.h"
 
 #include <stdio.h>
 #include <string.h>

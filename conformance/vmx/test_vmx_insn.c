@@ -2,7 +2,7 @@
  * "VMX Instruction Reference"): #UD, #GP(0), VM exit, VMsucceed,
  * VMfailInvalid and every VM-instruction error number the model produces
  * (1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 15, 26, 28). */
-#include "conformance/vmx/covers.h"
+#include "conformance/covers.h"
 
 #include <stdio.h>
 #include <string.h>

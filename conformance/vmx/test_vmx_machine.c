@@ -24,7 +24,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "conformance/vmx/covers.h"
+#include "conformance/covers.h"
 #include "sim/machine.h"
 
 #define RAM (64u << 20)

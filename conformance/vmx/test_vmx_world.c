@@ -6,7 +6,7 @@
  * of the VMX instructions' exits in non-root operation ("Instructions That
  * Cause VM Exits Unconditionally"). `--covers` prints the exit reasons its
  * passing scenarios produce. */
-#include "conformance/vmx/covers.h"
+#include "conformance/covers.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -5,12 +5,13 @@
  *
  * Usage: vmx-coverage TEST_BINARY...
  * Each binary is run with `--covers` and prints "field NAME", "check NAME",
- * "error N" or "exit N" for the entries its passing conformance cases prove (covers.h). */
+ * "error N" or "exit N" for the entries its passing conformance cases prove (conformance/covers.h). */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "conformance/covers.h"
 #include "models/vmx/entry_checks.h"
 #include "models/vmx/vmcs.h"
 #include "models/vmx/vmx_bits.h"
@@ -21,46 +22,26 @@ static bool check_seen[VMX_CHECK_END];
 static bool error_seen[256];
 static bool exit_seen[256];
 
-/* Reads one binary's coverage lines; false if it cannot run or fails. */
-static bool collect(const char *binary)
+/* One line of a binary's `--covers` output (conformance/covers.h). */
+static bool line(const char *kind, const char *name, const char *binary, void *ctx)
 {
-  if (strchr(binary, '\'')) {
-    fprintf(stderr, "vmx-coverage: unsupported path %s\n", binary);
-    return false;
-  }
-  char cmd[4096];
-  snprintf(cmd, sizeof cmd, "'%s' --covers", binary);
-  FILE *p = popen(cmd, "r");
-  if (!p) {
-    fprintf(stderr, "vmx-coverage: cannot run %s\n", binary);
-    return false;
-  }
-  char line[256];
-  while (fgets(line, sizeof line, p)) {
-    char kind[16], name[128];
-    if (sscanf(line, "%15s %127s", kind, name) != 2) continue;
-    if (strcmp(kind, "field") == 0) {
-      bool high;
-      int f = vmcs_field_by_name(name, &high);
-      if (f >= 0) field_seen[f] = true;
-      else fprintf(stderr, "vmx-coverage: %s claims unknown field %s\n", binary, name);
-    } else if (strcmp(kind, "error") == 0) {
-      unsigned n = (unsigned)strtoul(name, NULL, 10);
-      if (n < 256) error_seen[n] = true;
-    } else if (strcmp(kind, "exit") == 0) {
-      unsigned n = (unsigned)strtoul(name, NULL, 10);
-      if (n < 256 && vmx_exit_reason_find(n)) exit_seen[n] = true;
-      else fprintf(stderr, "vmx-coverage: %s claims unknown exit reason %s\n", binary, name);
-    } else if (strcmp(kind, "check") == 0) {
-      enum vmx_check_id id = vmx_check_by_name(name);
-      if (id != VMX_ENTRY_OK) check_seen[id] = true;
-      else fprintf(stderr, "vmx-coverage: %s claims unknown check %s\n", binary, name);
-    }
-  }
-  int status = pclose(p);
-  if (status != 0) {
-    fprintf(stderr, "vmx-coverage: %s --covers exited with status %d\n", binary, status);
-    return false;
+  (void)ctx;
+  if (strcmp(kind, "field") == 0) {
+    bool high;
+    int f = vmcs_field_by_name(name, &high);
+    if (f >= 0) field_seen[f] = true;
+    else fprintf(stderr, "vmx-coverage: %s claims unknown field %s\n", binary, name);
+  } else if (strcmp(kind, "error") == 0) {
+    unsigned n = (unsigned)strtoul(name, NULL, 10);
+    if (n < 256) error_seen[n] = true;
+  } else if (strcmp(kind, "exit") == 0) {
+    unsigned n = (unsigned)strtoul(name, NULL, 10);
+    if (n < 256 && vmx_exit_reason_find(n)) exit_seen[n] = true;
+    else fprintf(stderr, "vmx-coverage: %s claims unknown exit reason %s\n", binary, name);
+  } else if (strcmp(kind, "check") == 0) {
+    enum vmx_check_id id = vmx_check_by_name(name);
+    if (id != VMX_ENTRY_OK) check_seen[id] = true;
+    else fprintf(stderr, "vmx-coverage: %s claims unknown check %s\n", binary, name);
   }
   return true;
 }
@@ -72,7 +53,7 @@ int main(int argc, char **argv)
     return 2;
   }
   for (int i = 1; i < argc; i++)
-    if (!collect(argv[i])) return 2;
+    if (!cov_collect("vmx-coverage", argv[i], line, NULL)) return 2;
 
   unsigned missing = 0;
   for (int f = 0; f < VMCS_FIELD_COUNT; f++)
