@@ -362,6 +362,13 @@ void deliver_event(struct machine *m, const struct pending_event *first)
     uint16_t tss;
     bool ask = !ev.external || exception_task_gate(m, &ev, &tss);
     if (ask && virt_takes(m, &ev, during.valid ? &during : NULL)) return;
+    /* Delivery through the IDT ends a blocking by STI or MOV SS ("STI—Set
+     * Interrupt Flag": "the inhibition ends after delivery of another
+     * event"), so a VM exit from here on saves none (SDM Vol. 3C,
+     * "Architectural State Before a VM Exit"). An exit the event caused
+     * directly (above) saved it. */
+    m->cpu.sti_blocking = m->cpu.movss_blocking = saved.sti_blocking = saved.movss_blocking = false;
+    uc_bridge_set_inhibited(m->bridge, false);
     struct delivery d = {.m = m, .s = &m->cpu};
     if (ev.vector == VEC_PF) m->cpu.cr2 = m->fault.cr2;
     trace_event(&m->trace, m->insns, "exception", "vector=%u error=0x%x rip=0x%llx%s", ev.vector,

@@ -226,6 +226,44 @@ static bool in_shadow(struct machine *m, uint64_t block, uint32_t size)
   return shadow;
 }
 
+/* Saving the blocking by STI or by MOV SS in effect at the current
+ * instruction: SDM Vol. 3C, "Saving Non-Register State" (the
+ * interruptibility state "reflects the logical processor's
+ * interruptibility before the VM exit") and "Interruptibility State" (STI
+ * blocks only when it found RFLAGS.IF = 0); AMD APM Vol. 2, "#VMEXIT"
+ * (INTERRUPT_SHADOW). Unicorn's one flag says that some STI, MOV SS or
+ * POP SS set a shadow for this instruction. Its source is the last
+ * instruction of the block before the current one: the block after such an
+ * instruction holds that one instruction alone, so when the newest block
+ * starts here it is the current one and the shadow came from the block
+ * before it. */
+void irq_shadow_sync(struct machine *m)
+{
+  struct cpu_state *c = &m->cpu;
+  /* A world switch whose state has not reached Unicorn yet (an exit at
+   * the start of the guest): the blocking it loaded is the current one. */
+  if (m->context_switched) return;
+  if (!uc_bridge_inhibited(m->bridge)) {
+    c->sti_blocking = c->movss_blocking = false;
+    return;
+  }
+  /* A VM entry's or VMRUN's blocking, still in its first instruction. */
+  if (c->sti_blocking || c->movss_blocking) return;
+  const struct ran_block *b = &m->ran[m->ran[0].address == c->rip ? 1 : 0];
+  struct insn in;
+  bool cleared = false, decoded = false;
+  for (uint64_t at = b->address; b->size && at < b->address + b->size; at = in.next_rip) {
+    if (!insn_decode(m, at, &in)) return;
+    decoded = true;
+    if (in.next_rip < b->address + b->size) cleared |= in.zi.mnemonic == ZYDIS_MNEMONIC_CLI;
+  }
+  if (!decoded || !blocks_next_boundary(&in)) return;
+  if (in.zi.mnemonic == ZYDIS_MNEMONIC_STI)
+    c->sti_blocking = cleared || !b->if_at_start;   /* CLI ends no block: IF as STI found it */
+  else
+    c->movss_blocking = true;
+}
+
 bool irq_should_stop(struct machine *m, uint64_t prev, uint32_t prev_size)
 {
   sync_time(m);

@@ -53,6 +53,11 @@ bool irq_port_out(struct machine *m, uint16_t port, unsigned size, uint32_t valu
  * come (virt_ops.deadline). */
 bool irq_should_stop(struct machine *m, uint64_t prev, uint32_t prev_size);
 
+/* [hook or loop] Sets m->cpu.sti_blocking / movss_blocking to the blocking
+ * by STI or by MOV SS in effect at the current instruction, for a VM exit,
+ * a #VMEXIT or VMLAUNCH/VMRESUME to save or check (irq.c). */
+void irq_shadow_sync(struct machine *m);
+
 /* [loop] After a stop requested by irq_should_stop or by HLT (m->halted):
  * the extension's deadline (virt_ops.deadline_reached) comes first, then,
  * with IF=1, the extension's interrupt window

@@ -294,6 +294,8 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *use
   m->insns += icount;
   m->blocks++;
   mp->prev = (struct block_info){address, size};
+  m->ran[1] = m->ran[0];
+  m->ran[0] = (struct ran_block){address, size, uc_bridge_if(&mp->bridge)};
   if (m->opt.max_insns && m->insns >= m->opt.max_insns)
     machine_stop(m, STOP_MAX_INSNS, 124, "stopped after %llu instructions (--max-insns)", (unsigned long long)m->insns);
 }
@@ -537,6 +539,13 @@ void machine_take_up_in_hook(struct machine *m, struct insn *in, bool vm_exit)
   uc_bridge_fetch(m->bridge, &m->cpu);
   memcpy(&fetched, &m->cpu, sizeof fetched);
   take_up_insn(m, in, vm_exit);
+  /* The model carried the instruction out: a blocking by STI or MOV SS it
+   * ran in is over (Unicorn, sent on past the block's end, would keep its
+   * flag one more instruction). A world switch set the blocking itself. */
+  if (!m->context_switched) {
+    m->cpu.sti_blocking = m->cpu.movss_blocking = false;
+    uc_bridge_set_inhibited(m->bridge, false);
+  }
   /* Breakpoints armed, or enabled by what the model just did. */
   if (m->dbg.active || (m->cpu.dr[7] & DR7_ENABLES)) debug_bp_taken_up_slow(m);
   reload_unicorn(m, &fetched);

@@ -79,6 +79,10 @@ struct machine {
    * the time a halted vCPU waited for its interrupt (sim/irq.c). */
   uint64_t insns;
   uint64_t blocks;             /* translation blocks started: the unit of Unicorn's per-block cost */
+  /* The last two translation blocks that started, newest first, with
+   * RFLAGS.IF as each started: where sim/irq.c finds the STI, MOV SS or
+   * POP SS whose shadow an exit happens in (irq_shadow_sync). */
+  struct ran_block { uint64_t address; uint32_t size; bool if_at_start; } ran[2];
 
   /* Interrupt sources (sim/irq.h): the 8259A pair and the 8254. */
   struct pic pic;

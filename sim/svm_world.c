@@ -39,6 +39,7 @@ void svm_ext_vmexit(struct machine *m, const struct svm_exit *e)
 {
   struct svm_ext *x = svm_ext_of(m);
   struct svm_vmcb_control ctl = x->vcpu.ctl;
+  irq_shadow_sync(m);   /* INTERRUPT_SHADOW */
   struct svm_result r = svm_vmexit_ex(&x->vcpu, &x->mem, e);
   if (r.outcome == SVM_MEMORY_ERROR) {
     machine_stop(m, STOP_INTERNAL, 125, "#VMEXIT: the VMCB at 0x%llx or the HSAVE area at 0x%llx is outside RAM",

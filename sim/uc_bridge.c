@@ -557,7 +557,17 @@ void uc_bridge_store(struct uc_bridge *b, const struct cpu_state *s)
   put64(e + b->sysenter_eip, s->sysenter_eip);
   put64(e + b->pat, s->pat);
   put32(e + ENV_HFLAGS, mode_hflags(get32(e + ENV_HFLAGS), s));
+  uc_bridge_set_inhibited(b, s->sti_blocking || s->movss_blocking);
   steer(b);
+}
+
+/* The flag is part of the key QEMU looks translated blocks up by, so
+ * setting it makes the next instruction a block of its own, as after a
+ * guest STI. */
+void uc_bridge_set_inhibited(struct uc_bridge *b, bool on)
+{
+  uint32_t hflags = get32(b->env + ENV_HFLAGS) & ~UC_BRIDGE_HF_INHIBIT_IRQ;
+  put32(b->env + ENV_HFLAGS, hflags | (on ? UC_BRIDGE_HF_INHIBIT_IRQ : 0));
 }
 
 void uc_bridge_store_registers(struct uc_bridge *b, const struct cpu_state *s)

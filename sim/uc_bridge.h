@@ -96,6 +96,28 @@ static inline bool uc_bridge_cpl0_without_ac(const struct uc_bridge *b)
   __builtin_memcpy(&rflags, b->env + UC_BRIDGE_ENV_EFLAGS, 8);   /* AC is kept there, not in the lazy flags */
   return !(hflags & 3) && !(rflags & RFLAGS_AC);
 }
+/* QEMU's interrupt-inhibit mode flag (HF_INHIBIT_IRQ, hflags bit 3): set
+ * at the end of an STI, MOV SS or POP SS that did not itself run in such a
+ * shadow, and cleared at the end of the one instruction after it (QEMU
+ * then translates that instruction as a block of its own). It does not say
+ * which instruction set it, nor whether STI found IF already 1: sim/irq.c
+ * (irq_shadow_sync) works that out. uc_bridge_store sets it from the
+ * blocking a cpu_state holds (a VM entry's, VMRUN's). */
+#define UC_BRIDGE_HF_INHIBIT_IRQ (1u << 3)
+static inline bool uc_bridge_inhibited(const struct uc_bridge *b)
+{
+  uint32_t hflags;
+  __builtin_memcpy(&hflags, b->env + UC_BRIDGE_ENV_HFLAGS, 4);
+  return (hflags & UC_BRIDGE_HF_INHIBIT_IRQ) != 0;
+}
+void uc_bridge_set_inhibited(struct uc_bridge *b, bool on);
+/* RFLAGS.IF straight from the EFLAGS field (IF is not a lazy flag). */
+static inline bool uc_bridge_if(const struct uc_bridge *b)
+{
+  uint64_t rflags;
+  __builtin_memcpy(&rflags, b->env + UC_BRIDGE_ENV_EFLAGS, 8);
+  return (rflags & RFLAGS_IF) != 0;
+}
 /* Control registers and EFER through Unicorn's own update paths, so its
  * mode flags follow (protected/long mode, paging). */
 void uc_bridge_set_cr(struct uc_bridge *b, int cr, uint64_t v);

@@ -332,6 +332,7 @@ bool vmx_ext_execute(struct machine *m, struct insn *in)
     if (r.outcome != VMX_INSN_SUCCEED) trace_vmx_insn(m, in);
     break;
   case VMX_INSN_VMLAUNCH: case VMX_INSN_VMRESUME:
+    irq_shadow_sync(m);   /* VMfailValid(26) after MOV SS / POP SS */
     r = vmx_vmlaunch(&x->cpu, s, &mem, insn == VMX_INSN_VMRESUME);
     if (r.outcome == VMX_INSN_FAIL_VALID || r.outcome == VMX_INSN_FAIL_INVALID) trace_vmx_insn(m, in);
     break;

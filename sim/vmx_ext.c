@@ -117,6 +117,8 @@ static void stop_timer(struct machine *m)
 void vmx_ext_exit(struct machine *m, const struct vmx_exit_info *exit_info)
 {
   struct vmx_ext *x = ext(m);
+  irq_shadow_sync(m);
+  if (!vmx_exit_keeps_sti_movss_blocking(exit_info)) m->cpu.sti_blocking = m->cpu.movss_blocking = false;
   /* "Saving Non-Register State": debug exceptions a VM entry held for
    * blocking by MOV SS and not yet delivered are still pending. */
   struct vmx_exit_info held = *exit_info;

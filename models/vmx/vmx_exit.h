@@ -409,6 +409,14 @@ void vmx_external_interrupt_exit(bool acknowledged, unsigned vector, struct vmx_
  * opens the window). These exits take priority over external
  * interrupts. */
 bool vmx_interrupt_window_open(const struct vmcs *v, uint64_t rflags, bool sti_or_movss_blocking);
+
+/* "Architectural State Before a VM Exit": whether the blocking by STI or
+ * MOV SS in effect at the instruction boundary survives into the saved
+ * interruptibility state. An event that causes the exit directly leaves it
+ * (a CPUID in STI's shadow saves blocking by STI), except an x87 #MF; an
+ * exit during event delivery (IDT-vectoring information valid) finds
+ * none. */
+bool vmx_exit_keeps_sti_movss_blocking(const struct vmx_exit_info *e);
 void vmx_interrupt_window_exit(struct vmx_exit_info *e);
 
 /* "Format of the VM-Exit Instruction-Information Field as Used for LIDT,

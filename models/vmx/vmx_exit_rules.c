@@ -588,3 +588,13 @@ uint32_t vmx_desc_table_insn_info(const struct vmx_insn_operands *o, bool gdtr_i
   if (gdtr_idtr && opsize32) info |= 1u << 11;
   return info;
 }
+
+bool vmx_exit_keeps_sti_movss_blocking(const struct vmx_exit_info *e)
+{
+  if (e->idt_info & INTR_INFO_VALID) return false;
+  /* "Suppose that a VM exit is caused directly by an x87 FPU
+   * Floating-Point Error (#MF) ...: there is no blocking by STI or by
+   * MOV SS when the VM exit commences." */
+  bool exception = (e->reason & 0xFFFF) == VMX_EXIT_EXCEPTION_NMI && (e->intr_info & INTR_INFO_VALID);
+  return !(exception && INTR_INFO_VECTOR(e->intr_info) == 16);
+}
