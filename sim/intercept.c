@@ -217,15 +217,19 @@ unsigned intercepts_enter_block(struct intercepts *ic, uint64_t la, uint32_t siz
   return 0;
 }
 
-void intercepts_invalid_at(struct intercepts *ic, uint64_t la)
+bool intercepts_invalid_at(struct intercepts *ic, uint64_t la)
 {
   struct cpu_mode mode;
   uc_bridge_mode(ic->m->bridge, &mode);
   bool owned;
   decode_block(ic, la, 15, &mode, &owned);
-  if (!owned || ic->retranslate_la != UINT64_MAX) return;
-  ic->retranslate_la = la;
-  ic->retranslate_size = 1;
+  if (!owned) return false;
+  if (ic->retranslate_la == UINT64_MAX) {
+    ic->retranslate_la = la;
+    ic->retranslate_size = 1;
+  }
+  /* Whether the instruction at `la` itself is hooked now. */
+  return ic->retranslate_la == la && set_find(ic, la)->la == la;
 }
 
 bool intercepts_classes_missing(const struct intercepts *ic, unsigned classes) { return (classes & ~ic->classes) != 0; }

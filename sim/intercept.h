@@ -46,8 +46,9 @@ void intercepts_retranslate(struct intercepts *ic);
 /* Unicorn raised #UD for the instruction at `la`. Unicorn runs no block
  * hook for a block that starts with an instruction it cannot decode
  * (VMREAD, VMRUN, ...): when the model owns it, it is hooked now and its
- * block translated again, so that next time the hook takes it. */
-void intercepts_invalid_at(struct intercepts *ic, uint64_t la);
+ * block translated again, so that next time the hook takes it. True when
+ * the instruction at `la` will be hooked. */
+bool intercepts_invalid_at(struct intercepts *ic, uint64_t la);
 bool intercepts_retranslate_pending(const struct intercepts *ic);
 
 /* The classes of conditionally hooked instructions (sim/sysinsn.h) wanted

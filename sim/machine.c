@@ -44,6 +44,9 @@ struct machine_private {
    * from block_stop_rip. */
   bool stopped_at_block;
   uint64_t block_stop_rip;
+  /* Unicorn's #UD at an instruction the machine owns, not hooked yet
+   * (hook_invalid), and the last such RIP run again (take_up_loop_event). */
+  uint64_t owned_ud_rip, owned_ud_retried;
 };
 
 /* The block hook's way to stop Unicorn before the block at `address`. */
@@ -244,7 +247,7 @@ static bool hook_invalid(uc_engine *uc, void *user)
   uint64_t rip = uc_bridge_rip(m->bridge);
   m->event = (struct pending_event){.valid = true, .vector = VEC_UD, .at_rip = true,
                                     .rip = rip, .rax = uc_bridge_gpr(m->bridge, GPR_RAX)};
-  intercepts_invalid_at(m->icpt, rip);
+  ((struct machine_private *)m)->owned_ud_rip = intercepts_invalid_at(m->icpt, rip) ? rip : UINT64_MAX;
   uc_emu_stop(uc);
   return false;
 }
@@ -294,7 +297,9 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *use
   m->insns += icount;
   m->blocks++;
   mp->prev = (struct block_info){address, size};
-  m->ran[1] = m->ran[0];
+  /* The same block started again (after a stop before it ran, or a retry)
+   * keeps the one before it. */
+  if (m->ran[0].address != address) m->ran[1] = m->ran[0];
   m->ran[0] = (struct ran_block){address, size, uc_bridge_if(&mp->bridge)};
   if (m->opt.max_insns && m->insns >= m->opt.max_insns)
     machine_stop(m, STOP_MAX_INSNS, 124, "stopped after %llu instructions (--max-insns)", (unsigned long long)m->insns);
@@ -360,6 +365,7 @@ struct machine *machine_create(const struct machine_options *opt, const uint8_t 
   m->opt = *opt;
   m->ram_size = opt->ram_size;
   m->bridge = &mp->bridge;
+  mp->owned_ud_rip = mp->owned_ud_retried = UINT64_MAX;
   m->rng_state = 0x9e3779b97f4a7c15ull;
   m->apic_base = 0xfee00900;   /* enabled, bootstrap processor */
   m->mtrr_def_type = 0xc00 | 6;
@@ -493,11 +499,16 @@ static void take_up_insn(struct machine *m, struct insn *in, bool vm_exit)
  * (intercepts_invalid_at). True when the extension carried one out. */
 static bool take_up_loop_event(struct machine *m, const struct pending_event *ev)
 {
+  struct machine_private *mp = (struct machine_private *)m;
   struct insn in;
-  if (m->virt && m->virt->execute && ev->vector == VEC_UD && ev->at_rip && !ev->software &&
-      insn_decode(m, m->cpu.rip, &in))
-    return m->virt->execute(m, &in);
-  return false;
+  if (ev->vector != VEC_UD || !ev->at_rip || ev->software) return false;
+  if (m->virt && m->virt->execute && insn_decode(m, m->cpu.rip, &in) && m->virt->execute(m, &in)) return true;
+  /* One the machine itself owns that Unicorn does not know (INVPCID):
+   * run it again, now hooked; once only, so a #UD there again is
+   * delivered rather than retried forever. */
+  if (mp->owned_ud_rip != m->cpu.rip || mp->owned_ud_retried == m->cpu.rip) return false;
+  mp->owned_ud_retried = m->cpu.rip;
+  return true;
 }
 
 /* Hands the model's state back to Unicorn after the run loop changed it.
@@ -520,8 +531,14 @@ static void reload_unicorn(struct machine *m, const struct cpu_state *fetched)
     uc_bridge_store_registers(m->bridge, &m->cpu);
     return;
   }
+  /* Unicorn's interrupt-inhibit flag: after a world switch, the blocking
+   * by STI or MOV SS the switch loaded; otherwise also what a guest STI,
+   * MOV SS or POP SS set, which the model's state does not hold. */
+  bool inhibit = m->cpu.sti_blocking || m->cpu.movss_blocking;
+  if (!m->context_switched) inhibit |= uc_bridge_inhibited(m->bridge);
   m->context_switched = false;
   uc_bridge_store(m->bridge, &m->cpu);
+  uc_bridge_set_inhibited(m->bridge, inhibit);
   uc_tlb_switch(m);
 }
 

@@ -368,7 +368,8 @@ enum insn_result insn_invpcid(struct insn *in)
   struct machine *m = in->m;
   uint64_t type = read_reg(in, in->op[0].reg.value);
   uint8_t desc[16];
-  if (!machine_read_linear(m, insn_operand_linear(in, &in->op[1]), desc, 16, false)) {
+  uint64_t desc_la = insn_operand_linear(in, &in->op[1]);
+  if (!machine_read_linear(m, desc_la, desc, 16, false)) {
     raise_exception(m, VEC_PF, true, m->fault.error_code);
     return INSN_FAULTED;
   }
@@ -383,6 +384,9 @@ enum insn_result insn_invpcid(struct insn *in)
   machine_paging_context(m, &ctx);
   if (!mmu_invpcid(&m->mmu, &ctx, (unsigned)type, (uint16_t)pcid, la)) return gp0(in);
   paging_changed(m);
+  /* The descriptor is an explicit operand: it meets data breakpoints
+   * (a trap, so only once the instruction completes). */
+  debug_bp_model_access(m, desc_la, 16, false);
   return INSN_NEXT;
 }
 
@@ -474,11 +478,13 @@ enum insn_result insn_smsw(struct insn *in)
 enum insn_result insn_lmsw(struct insn *in)
 {
   if (in->mode.cpl) return gp0(in);
-  uint64_t src;
-  if (in->op[0].type == ZYDIS_OPERAND_TYPE_REGISTER) src = read_reg(in, in->op[0].reg.value);
+  uint64_t src, la = 0;
+  bool memory = in->op[0].type != ZYDIS_OPERAND_TYPE_REGISTER;
+  if (!memory) src = read_reg(in, in->op[0].reg.value);
   else {
     uint16_t w;
-    if (!machine_read_linear(in->m, insn_operand_linear(in, &in->op[0]), &w, 2, false)) {
+    la = insn_operand_linear(in, &in->op[0]);
+    if (!machine_read_linear(in->m, la, &w, 2, false)) {
       raise_exception(in->m, VEC_PF, true, in->m->fault.error_code);
       return INSN_FAULTED;
     }
@@ -486,7 +492,10 @@ enum insn_result insn_lmsw(struct insn *in)
   }
   uint64_t cr0 = in->m->cpu.cr0;
   uint64_t v = (cr0 & ~0xeull) | (src & 0xe) | ((cr0 | src) & CR0_PE);
-  return write_cr0(in, v);
+  enum insn_result r = write_cr0(in, v);
+  /* A memory source meets data breakpoints once LMSW completes (a trap). */
+  if (memory && r == INSN_NEXT) debug_bp_model_access(in->m, la, 2, false);
+  return r;
 }
 
 /* XSETBV: #UD without CR4.OSXSAVE; #GP(0) at CPL>0, for ECX!=0, for a

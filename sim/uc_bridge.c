@@ -557,7 +557,6 @@ void uc_bridge_store(struct uc_bridge *b, const struct cpu_state *s)
   put64(e + b->sysenter_eip, s->sysenter_eip);
   put64(e + b->pat, s->pat);
   put32(e + ENV_HFLAGS, mode_hflags(get32(e + ENV_HFLAGS), s));
-  uc_bridge_set_inhibited(b, s->sti_blocking || s->movss_blocking);
   steer(b);
 }
 

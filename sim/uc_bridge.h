@@ -101,8 +101,8 @@ static inline bool uc_bridge_cpl0_without_ac(const struct uc_bridge *b)
  * shadow, and cleared at the end of the one instruction after it (QEMU
  * then translates that instruction as a block of its own). It does not say
  * which instruction set it, nor whether STI found IF already 1: sim/irq.c
- * (irq_shadow_sync) works that out. uc_bridge_store sets it from the
- * blocking a cpu_state holds (a VM entry's, VMRUN's). */
+ * (irq_shadow_sync) works that out. The run loop sets it from the
+ * blocking a world switch loads (sim/machine.c, reload_unicorn). */
 #define UC_BRIDGE_HF_INHIBIT_IRQ (1u << 3)
 static inline bool uc_bridge_inhibited(const struct uc_bridge *b)
 {

@@ -108,6 +108,7 @@ extern char st_w[], st_w_end[], ld_w[], ld_rw[], ld_rw_end[], st_b0[], st_b4[], 
 extern char rep1[], rep1_end[], repn[], repn_end[], ibp[], out80[], out80_end[], out82[], gd_mov[];
 extern char st_cpuid[], rt_isr_stubs[];
 extern char movss_next[], movss_after[];
+extern char lmsw_m_end[];
 extern char tf_st[], tf_st_end[], tf_nop[], tf_nop_end[];
 
 static void data_write(void)
@@ -155,6 +156,22 @@ static void before_system_insn(void)
     disarm();
     tap_eq(1, db.count, "a store that hits, then CPUID: one #DB");
     tap_eq((uintptr_t)st_cpuid, db.rip, "a store that hits, then CPUID: saved RIP at the CPUID");
+}
+
+/* A memory operand the machine reads itself, not Unicorn: LMSW's source
+ * word meets a read/write breakpoint, a trap after the instruction
+ * (INVPCID's descriptor: vmx_dbgbp, where every engine has INVPCID). */
+static void model_operands(void)
+{
+    uint16_t msw;
+    __asm__ volatile("smsw %0" : "=r"(msw));
+    watched[2] = msw;
+    arm((uintptr_t)&watched[2], DR7_L0 | RW0(RW_RW) | LEN0(LEN_2));
+    __asm__ volatile("lmsw_m: lmsw (%0)\n lmsw_m_end:" : : "r"(&watched[2]) : "memory");
+    disarm();
+    tap_eq(1, db.count, "LMSW from memory under a read/write breakpoint: one #DB");
+    tap_eq((uintptr_t)lmsw_m_end, db.rip, "LMSW from memory: a trap, saved RIP after it");
+    tap_eq(DR6_FIXED | DR6_B0, db.dr6, "LMSW from memory: DR6 reports B0");
 }
 
 static void data_ranges(void)
@@ -330,6 +347,7 @@ void test_main(void)
     rt_set_vector_hook(VEC_DB, db_hook);
     data_write();
     before_system_insn();
+    model_operands();
     data_ranges();
     rep_string();
     instruction_bp();

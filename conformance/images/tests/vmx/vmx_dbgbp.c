@@ -31,8 +31,8 @@
  * the exit also comes before DR4's #UD with CR4.DE = 1 and the #GP at
  * CPL 3 ("MOV DR is an exception to this rule"). The processor's own
  * accesses meet data breakpoints ("Data Memory and I/O Breakpoint
- * Exception Conditions"): the host's VMPTRST and SMSW stores trap after
- * the instruction; the frame a guest INT3's delivery pushes on a watched
+ * Exception Conditions"): the host's VMPTRST and SMSW stores and its
+ * INVPCID's descriptor read trap after the instruction; the frame a guest INT3's delivery pushes on a watched
  * slot raises the #DB after the delivery, before the #BP handler's first
  * instruction (exit 0, guest RIP at the handler).
  * SDM Vol. 3C, "Exceptions" (chapter "VMX Non-Root Operation"), "Exit
@@ -267,16 +267,18 @@ static void mov_dr_exit_before_general_detect(uint32_t proc)
 }
 
 #define DR7_WRITE0_8 (0x400ull | 0x1 | 1ull << 16 | 2ull << 18)   /* L0, R/W0 01, LEN0 8 bytes */
+#define DR7_RW0_8 (0x400ull | 0x1 | 3ull << 16 | 2ull << 18)      /* L0, R/W0 11, LEN0 8 bytes */
 
 static void write_dr7(uint64_t v) { __asm__ volatile("mov %0, %%dr7" : : "r"(v)); }
 static volatile uint64_t vmcs_ptr_slot __attribute__((aligned(64)));
 static volatile uint64_t other_slot __attribute__((aligned(64)));
 static volatile uint16_t msw_slot __attribute__((aligned(64)));
+static volatile uint64_t invpcid_desc[2] __attribute__((aligned(64)));
 static volatile unsigned bp_count;
 static void bp_hook(struct rt_frame *f) { (void)f; bp_count++; }
 
 /* Memory operands of instructions the processor carries out in VMX root
- * operation (VMPTRST, SMSW) meet data breakpoints: a trap after the
+ * operation (VMPTRST, SMSW, INVPCID's descriptor) meet data breakpoints: a trap after the
  * instruction ("Data Memory and I/O Breakpoint Exception Conditions"). */
 static void operand_bps_in_root(void)
 {
@@ -304,6 +306,19 @@ static void operand_bps_in_root(void)
     extern char h_after_smsw[];
     tap_eq(1, db.count, "SMSW to a write breakpoint: one #DB");
     tap_check(db.rip == (uintptr_t)h_after_smsw, "SMSW's data breakpoint: a trap, saved RIP after it");
+
+    /* INVPCID (type 2, all contexts) reads its descriptor. */
+    invpcid_desc[0] = invpcid_desc[1] = 0;
+    write_dr0((uintptr_t)&invpcid_desc[0]);
+    db.count = 0;
+    write_dr6(DR6_FIXED);
+    write_dr7(DR7_RW0_8);
+    __asm__ volatile("invpcid %0, %1\n.globl h_after_invpcid\nh_after_invpcid:" : : "m"(invpcid_desc), "r"(2ull)
+                     : "memory");
+    write_dr7(0x400);
+    extern char h_after_invpcid[];
+    tap_eq(1, db.count, "INVPCID's descriptor under a read/write breakpoint: one #DB");
+    tap_check(db.rip == (uintptr_t)h_after_invpcid, "INVPCID's data breakpoint: a trap, saved RIP after it");
     write_dr0(0);
 }
 
