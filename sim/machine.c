@@ -531,14 +531,13 @@ static void reload_unicorn(struct machine *m, const struct cpu_state *fetched)
     uc_bridge_store_registers(m->bridge, &m->cpu);
     return;
   }
-  /* Unicorn's interrupt-inhibit flag: after a world switch, the blocking
-   * by STI or MOV SS the switch loaded; otherwise also what a guest STI,
-   * MOV SS or POP SS set, which the model's state does not hold. */
-  bool inhibit = m->cpu.sti_blocking || m->cpu.movss_blocking;
-  if (!m->context_switched) inhibit |= uc_bridge_inhibited(m->bridge);
+  bool switched = m->context_switched;
   m->context_switched = false;
   uc_bridge_store(m->bridge, &m->cpu);
-  uc_bridge_set_inhibited(m->bridge, inhibit);
+  /* A world switch puts the blocking by STI or MOV SS it loaded into
+   * Unicorn's interrupt-inhibit flag. Otherwise the flag is Unicorn's own:
+   * what a guest STI, MOV SS or POP SS set, which m->cpu does not hold. */
+  if (switched) uc_bridge_set_inhibited(m->bridge, m->cpu.sti_blocking || m->cpu.movss_blocking);
   uc_tlb_switch(m);
 }
 
