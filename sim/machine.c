@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unicorn/unicorn.h>
 
+#include "sim/align_check.h"
 #include "sim/fastsys.h"
 #include "sim/intercept.h"
 #include "sim/irq.h"
@@ -47,6 +48,7 @@ struct machine_private {
   /* Unicorn's #UD at an instruction the machine owns, not hooked yet
    * (hook_invalid), and the last such RIP run again (take_up_loop_event). */
   uint64_t owned_ud_rip, owned_ud_retried;
+  bool align_stepping;         /* this run is one instruction the loop checked for #AC */
 };
 
 /* The block hook's way to stop Unicorn before the block at `address`. */
@@ -264,6 +266,13 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *use
    * asked for): stop here, before this block runs. */
   if (mp->stop_at_next_block) {
     mp->stop_at_next_block = false;
+    mp->stopped_for_loop = true;
+    stop_before_block(mp, address);
+    return;
+  }
+  /* Alignment checking starts to apply: the run loop takes over, one
+   * instruction at a time (sim/align_check.h). */
+  if (!mp->align_stepping && align_check_active(m)) {
     mp->stopped_for_loop = true;
     stop_before_block(mp, address);
     return;
@@ -587,6 +596,13 @@ void machine_run(struct machine *m)
     step |= debug_bp_before_run(m);
     if (m->state_dirty) reload_unicorn(m, &fetched);
     m->tlb_flush = false;
+    /* Alignment checking: the instruction is checked, then run alone. */
+    mp->align_stepping = align_check_active(m);
+    if (mp->align_stepping && !m->halted && !m->fault_pending && !m->event.valid && align_check_insn(m)) {
+      m->state_dirty = true;
+      continue;
+    }
+    step |= mp->align_stepping;
     intercepts_retranslate(m->icpt);
     intercepts_want_classes(m->icpt, wanted_hook_classes(m));
     /* Unicorn drops removed hooks when a run ends: end this one at once. */

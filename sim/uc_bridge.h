@@ -118,6 +118,16 @@ static inline bool uc_bridge_if(const struct uc_bridge *b)
   __builtin_memcpy(&rflags, b->env + UC_BRIDGE_ENV_EFLAGS, 8);
   return (rflags & RFLAGS_IF) != 0;
 }
+/* CPL 3 with RFLAGS.AC set, as the block that starts sees them (alignment
+ * checking: sim/align_check.h). */
+static inline bool uc_bridge_cpl3_with_ac(const struct uc_bridge *b)
+{
+  uint32_t hflags;
+  uint64_t rflags;
+  __builtin_memcpy(&hflags, b->env + UC_BRIDGE_ENV_HFLAGS, 4);
+  __builtin_memcpy(&rflags, b->env + UC_BRIDGE_ENV_EFLAGS, 8);
+  return (hflags & 3) == 3 && (rflags & RFLAGS_AC);
+}
 /* Control registers and EFER through Unicorn's own update paths, so its
  * mode flags follow (protected/long mode, paging). */
 void uc_bridge_set_cr(struct uc_bridge *b, int cr, uint64_t v);
