@@ -199,7 +199,15 @@ static bool classify(struct machine *m, struct insn *in, gpr_reader gpr, struct 
     if (cpl && !(m->cpu.cr4 & CR4_PCE)) return false;
     return simple(x, SVM_INTERCEPT_RDPMC, e);
   case ZYDIS_MNEMONIC_MONITOR: return !cpl && simple(x, SVM_INTERCEPT_MONITOR, e);
-  case ZYDIS_MNEMONIC_MWAIT: return !cpl && simple(x, SVM_INTERCEPT_MWAIT, e);
+  case ZYDIS_MNEMONIC_MWAIT:
+    /* "Instruction Intercepts": MWAIT has two intercepts, unconditional
+     * (exit 8Bh) and "if the monitor hardware is armed" (8Ch). The APM
+     * orders neither before the other; when both apply the armed one is
+     * reported, as Bochs 2.7 does (QEMU 7.2 has no armed monitor and
+     * reports 8Bh). #UD at CPL > 0 comes first; the #GP for ECX after. */
+    if (cpl) return false;
+    if (sysinsn_monitor_armed(m) && simple(x, SVM_INTERCEPT_MWAIT_ARMED, e)) return true;
+    return simple(x, SVM_INTERCEPT_MWAIT, e);
   case ZYDIS_MNEMONIC_XSETBV:
     if (!(m->cpu.cr4 & CR4_OSXSAVE) || cpl) return false;
     return simple(x, SVM_INTERCEPT_XSETBV, e);

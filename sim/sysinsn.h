@@ -148,6 +148,27 @@ bool insn_iret_task_switch(struct insn *in, uint16_t *tss_selector);
 #define CPUIDX8_EBX_RDPRU (1u << 4)
 enum { RDPRU_ID_MPERF = 0, RDPRU_ID_APERF = 1 };
 
+/* ---- the address-range monitor (MONITOR / MWAIT) -------------------------
+ * SDM Vol. 2B, "MONITOR—Set Up Monitor Address", "MWAIT—Monitor Wait"; SDM
+ * Vol. 3A, "Monitor/Mwait Address Range Determination" and the MONITOR/
+ * MWAIT section of "Multiple-Processor Management"; AMD APM Vol. 3,
+ * "MONITOR", "MWAIT". MONITOR arms the monitor on the physical line of
+ * DS:rAX; a store to that line, the completion of an MWAIT, or a write of
+ * CR0, CR3 or CR4 (an architectural TLB invalidation) disarms it. MWAIT
+ * on this single-CPU machine never waits: a store by another agent cannot
+ * come, and "implementation-dependent events" may end the wait at once
+ * (the architecture allows a wake-up without cause), so it completes and
+ * disarms. The extensions ask whether the monitor is armed for SVM's
+ * MWAIT_COND intercept and VMX's MWAIT exit qualification. */
+#define CPUID1_ECX_MONITOR (1u << 3)
+/* The monitored line: CPUID.05H:EBX[15:0] ("largest monitor-line size"),
+ * or, on models without leaf 05H, the cache line (CLFLUSH size). */
+#define MONITOR_LINE_DEFAULT 64u
+
+bool sysinsn_monitor_armed(const struct machine *m);
+/* Disarms the monitor (no-op when it is not armed). */
+void sysinsn_monitor_disarm(struct machine *m);
+
 /* CPUID as the CPU model answers it (also used by UC_HOOK_INSN). */
 void sysinsn_cpuid(struct machine *m, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 

@@ -199,6 +199,21 @@ static void invpcid_intercepted(struct guest *g)
   or32(g, VMCB + 4u * in->word, 1u << in->bit);
 }
 
+/* The intercept of MWAIT while the monitor is armed set too (for cases whose
+ * own intercept is another, or none). */
+static void mwait_armed_intercepted(struct guest *g)
+{
+  const struct svm_intercept_info *in = &svm_intercepts[SVM_INTERCEPT_MWAIT_ARMED];
+  or32(g, VMCB + 4u * in->word, 1u << in->bit);
+}
+
+/* The unconditional MWAIT intercept set too. */
+static void mwait_intercepted(struct guest *g)
+{
+  const struct svm_intercept_info *in = &svm_intercepts[SVM_INTERCEPT_MWAIT];
+  or32(g, VMCB + 4u * in->word, 1u << in->bit);
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 struct svm_case {
@@ -352,6 +367,29 @@ static const struct svm_case cases[] = {
   /* mov eax, BUF; xor ecx, ecx; xor edx, edx; monitor */
   PLAIN(MONITOR, "zen", NULL, 9, 0xb8, U32(BUF), 0x31, 0xc9, 0x31, 0xd2, 0x0f, 0x01, 0xc8),
   PLAIN(MWAIT, "zen", NULL, 4, 0x31, 0xc0, 0x31, 0xc9, 0x0f, 0x01, 0xc9),
+  /* "Instruction Intercepts", MWAIT "if the monitor hardware is armed"
+   * (exit 8Ch): MONITOR arms it on BUF's line (mov eax, BUF; xor ecx,
+   * ecx; xor edx, edx; monitor), then xor eax, eax; mwait. */
+  {"svm_intercept_mwait_armed_exits", I(MWAIT_ARMED), "zen", NULL,
+   G(0xb8, U32(BUF), 0x31, 0xc9, 0x31, 0xd2, 0x0f, 0x01, 0xc8, 0x31, 0xc0, 0x0f, 0x01, 0xc9),
+   .exitcode = X(MWAIT_COND), .nrip = L2 + 17, .rip = L2 + 14},
+  /* Both MWAIT intercepts with the monitor armed: the armed one is
+   * reported (the APM orders neither; Bochs 2.7 reports 8Ch). Without it
+   * the unconditional one exits (8Bh), which the negative run sees. */
+  {"svm_intercept_mwait_armed_before_unconditional_exits", I(MWAIT_ARMED), "zen", mwait_intercepted,
+   G(0xb8, U32(BUF), 0x31, 0xc9, 0x31, 0xd2, 0x0f, 0x01, 0xc8, 0x31, 0xc0, 0x0f, 0x01, 0xc9),
+   .exitcode = X(MWAIT_COND), .nrip = L2 + 17, .rip = L2 + 14},
+  /* A store to another line (mov [BUF+40h], eax) leaves the monitor armed. */
+  {"svm_intercept_mwait_armed_after_store_elsewhere_exits", I(MWAIT_ARMED), "zen", NULL,
+   G(0xb8, U32(BUF), 0x31, 0xc9, 0x31, 0xd2, 0x0f, 0x01, 0xc8, 0xa3, U32(BUF + 0x40), 0x31, 0xc0, 0x0f, 0x01, 0xc9),
+   .exitcode = X(MWAIT_COND), .nrip = L2 + 22, .rip = L2 + 19},
+  /* Without MONITOR nothing is armed: MWAIT runs on to the VMMCALL. */
+  {"svm_intercept_mwait_armed_unarmed_runs_on", NO_INTERCEPT, "zen", mwait_armed_intercepted,
+   G(0x31, 0xc0, 0x31, 0xc9, 0x0f, 0x01, 0xc9), .exitcode = X(VMMCALL), .nrip = L2 + 10, .rip = L2 + 7},
+  /* A store into the monitored line (mov [BUF+8], eax) disarms it. */
+  {"svm_intercept_mwait_armed_after_store_to_line_runs_on", NO_INTERCEPT, "zen", mwait_armed_intercepted,
+   G(0xb8, U32(BUF), 0x31, 0xc9, 0x31, 0xd2, 0x0f, 0x01, 0xc8, 0xa3, U32(BUF + 8), 0x31, 0xc0, 0x0f, 0x01, 0xc9),
+   .exitcode = X(VMMCALL), .nrip = L2 + 25, .rip = L2 + 22},
   /* xor ecx, ecx; xor edx, edx; mov eax, 1; xsetbv (CR4.OSXSAVE) */
   PLAIN(XSETBV, "zen", cr4_osxsave, 9, 0x31, 0xc9, 0x31, 0xd2, 0xb8, U32(1), 0x0f, 0x01, 0xd1),
   PLAIN(RDPRU, "zen2", NULL, 2, 0x31, 0xc9, 0x0f, 0x01, 0xfd),
