@@ -207,6 +207,9 @@ static void mwait_armed_intercepted(struct guest *g)
   or32(g, VMCB + 4u * in->word, 1u << in->bit);
 }
 
+/* The #GP exception intercept set too. */
+static void gp_intercepted(struct guest *g) { or32(g, VMCB + OFF(control.exception_intercepts), 1u << 13); }
+
 /* The unconditional MWAIT intercept set too. */
 static void mwait_intercepted(struct guest *g)
 {
@@ -383,6 +386,18 @@ static const struct svm_case cases[] = {
   {"svm_intercept_mwait_armed_after_store_elsewhere_exits", I(MWAIT_ARMED), "zen", NULL,
    G(0xb8, U32(BUF), 0x31, 0xc9, 0x31, 0xd2, 0x0f, 0x01, 0xc8, 0xa3, U32(BUF + 0x40), 0x31, 0xc0, 0x0f, 0x01, 0xc9),
    .exitcode = X(MWAIT_COND), .nrip = L2 + 22, .rip = L2 + 19},
+  /* MONITOR's intercept comes before its #GP for ECX != 0, an operand
+   * value (mov eax, BUF; mov ecx, 1; xor edx, edx; monitor); the #GP
+   * intercept, set too, takes that #GP in the negative run. */
+  {"svm_intercept_monitor_before_ecx_gp_exits", I(MONITOR), "zen", gp_intercepted,
+   G(0xb8, U32(BUF), 0xb9, U32(1), 0x31, 0xd2, 0x0f, 0x01, 0xc8), .exitcode = X(MONITOR), .nrip = L2 + 15,
+   .rip = L2 + 12},
+  /* MONITOR's address is walked as a read: #PF (EXITINFO1 0: not present,
+   * read, supervisor; EXITINFO2 the address) for an unmapped one (mov
+   * eax, 800000h; xor ecx, ecx; xor edx, edx; monitor). */
+  {"svm_intercept_excp_pf_monitor_exits", I(EXCP_PF), "zen", guest_paging,
+   G(0xb8, U32(0x800000), 0x31, 0xc9, 0x31, 0xd2, 0x0f, 0x01, 0xc8), .exitcode = X(EXCP_PF), .info2 = 0x800000,
+   .rip = L2 + 9},
   /* Without MONITOR nothing is armed: MWAIT runs on to the VMMCALL. */
   {"svm_intercept_mwait_armed_unarmed_runs_on", NO_INTERCEPT, "zen", mwait_armed_intercepted,
    G(0x31, 0xc0, 0x31, 0xc9, 0x0f, 0x01, 0xc9), .exitcode = X(VMMCALL), .nrip = L2 + 10, .rip = L2 + 7},
