@@ -276,6 +276,13 @@ static bool classify(struct machine *m, struct insn *in, gpr_reader gpr, struct 
                               (uc_bridge_rflags(m->bridge) & RFLAGS_RF) != 0);
     return true;
   }
+  case ZYDIS_MNEMONIC_SKINIT:
+    /* Its #UD and its #GP at CPL > 0 are simple exceptions that come
+     * before the intercept ("Instruction Intercepts"), as VMRUN's,
+     * VMLOAD's, VMSAVE's, STGI's, CLGI's and INVLPGA's do in
+     * models/svm/svm_insn.c (privileged_faults, then the intercept). */
+    if (sysinsn_skinit_fault(m, in)) return false;
+    return simple(x, SVM_INTERCEPT_SKINIT, e);
   case ZYDIS_MNEMONIC_RDRAND:
   case ZYDIS_MNEMONIC_RDSEED:
     return false;   /* no intercept exists for them */

@@ -857,6 +857,30 @@ bool insn_far_task_switch(struct insn *in, uint16_t *tss_selector)
   return true;
 }
 
+uint8_t sysinsn_skinit_fault(struct machine *m, const struct insn *in)
+{
+  bool protected_mode = (m->cpu.cr0 & CR0_PE) && !(uc_bridge_rflags(m->bridge) & RFLAGS_VM);
+  bool recognised = (m->cpu.efer & EFER_SVME) || cpu_model_has(m->opt.cpu, 0x8000000a, CPUID_EDX, CPUIDXA_EDX_SVML) ||
+                    cpu_model_has(m->opt.cpu, 0x80000001, CPUID_ECX, CPUIDX1_ECX_SKINIT);
+  if (!protected_mode || !recognised) return VEC_UD;
+  return in->mode.cpl ? VEC_GP : 0;
+}
+
+/* SKINIT: its simple exceptions here, inside the hook, after the SKINIT
+ * intercept was asked (sim/svm_intercepts.c declines it while one of them
+ * applies); past them the extension carries it out with the whole state
+ * in hand (virt_ops.execute: models/svm's SKINIT). */
+enum insn_result insn_skinit(struct insn *in)
+{
+  switch (sysinsn_skinit_fault(in->m, in)) {
+  case VEC_UD: return ud(in);
+  case VEC_GP: return gp0(in);
+  case 0: return INSN_DEFERRED;
+  }
+  machine_stop(in->m, STOP_INTERNAL, 125, "SKINIT at 0x%llx: unexpected fault class", (unsigned long long)in->rip);
+  return INSN_STOPPED;
+}
+
 /* Instructions carried out in the run loop on the whole state: the fast
  * system calls load CS and SS and change the CPL (sim/fastsys.c), and
  * Unicorn runs STGI as a no-op where only the SVM model can decide. */

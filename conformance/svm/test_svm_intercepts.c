@@ -210,6 +210,19 @@ static void mwait_armed_intercepted(struct guest *g)
 /* The #GP exception intercept set too. */
 static void gp_intercepted(struct guest *g) { or32(g, VMCB + OFF(control.exception_intercepts), 1u << 13); }
 
+/* The guest at CPL 3: CS, SS, DS and ES with DPL 3 and selectors with RPL
+ * 3 (VMRUN loads the hidden state from the VMCB), the VMCB's CPL 3; the
+ * SKINIT intercept set too. */
+static void cpl3_skinit_intercepted(struct guest *g)
+{
+  static const uint32_t segs[][2] = {{OFF(save.es), 0x0cf20023}, {OFF(save.cs), 0x0cfa001b},
+                                     {OFF(save.ss), 0x0cf20023}, {OFF(save.ds), 0x0cf20023}};
+  for (size_t i = 0; i < 4; i++) wr32(g, VMCB + segs[i][0], segs[i][1]);
+  wr32(g, VMCB + OFF(save.cpl), 3);
+  const struct svm_intercept_info *in = &svm_intercepts[SVM_INTERCEPT_SKINIT];
+  or32(g, VMCB + 4u * in->word, 1u << in->bit);
+}
+
 /* The unconditional MWAIT intercept set too. */
 static void mwait_intercepted(struct guest *g)
 {
@@ -416,6 +429,11 @@ static const struct svm_case cases[] = {
   PLAIN(STGI, "zen", NULL, 0, 0x0f, 0x01, 0xdc),
   PLAIN(CLGI, "zen", NULL, 0, 0x0f, 0x01, 0xdd),
   PLAIN(SKINIT, "zen", NULL, 5, 0xb8, U32(VMCB2), 0x0f, 0x01, 0xde),
+  /* SKINIT at CPL 3: its #GP(0) is a simple exception and comes before
+   * the SKINIT intercept ("Instruction Intercepts"; APM Vol. 3, SKINIT,
+   * "#GP: CPL was not zero"); at CPL 0 the intercept exits (above). */
+  {"svm_intercept_excp_gp_skinit_cpl3_before_intercept_exits", I(EXCP_GP), "zen", cpl3_skinit_intercepted,
+   G(0xb8, U32(VMCB2), 0x0f, 0x01, 0xde), .exitcode = X(EXCP_GP), .rip = L2 + 5},
   /* INT n: EXITINFO1 the vector with decode assists. */
   {"svm_intercept_intn_exits", I(INTN), "zen2", NULL, G(0xcd, 0x30), .exitcode = X(SWINT), .info1 = 0x30,
    .nrip = L2 + 2, .rip = L2},
