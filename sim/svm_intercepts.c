@@ -618,9 +618,8 @@ uint64_t svm_ext_deadline(struct machine *m) { return irq_nmi_deadline(m); }
 
 /* ---- SMI and INIT (sim/irq.h) ------------------------------------------------ */
 
-/* "Security Exception (#SX)": vector 30; error code 1 for an INIT
- * redirected by VM_CR.R_INIT. */
-#define SVM_VEC_SX 30
+/* "Security Exception (#SX)" (VEC_SX, sim/exceptions.h): error code 1
+ * for an INIT redirected by VM_CR.R_INIT. */
 #define SVM_SX_INIT_REDIRECTION 1u
 
 static enum svm_signal svm_signal_of(enum irq_signal s) { return s == IRQ_SIGNAL_SMI ? SVM_SIGNAL_SMI : SVM_SIGNAL_INIT; }
@@ -656,7 +655,7 @@ bool svm_ext_signal_exits(struct machine *m, enum irq_signal s, char *why, size_
        * intercept (an INIT intercept, checked above, comes first). */
       irq_signal_consume(m, s);
       trace_event(&m->trace, m->insns, "signal", "INIT redirected to #SX (VM_CR.R_INIT)");
-      deliver_event(m, &(struct pending_event){.valid = true, .vector = SVM_VEC_SX, .has_error = true,
+      deliver_event(m, &(struct pending_event){.valid = true, .vector = VEC_SX, .has_error = true,
                                                .error = SVM_SX_INIT_REDIRECTION});
       return true;
     }
