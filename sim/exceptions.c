@@ -15,10 +15,13 @@
 
 #include <unicorn/unicorn.h>
 
+/* SDM Vol. 3A, "Exception and Interrupt Reference"; AMD APM Vol. 2,
+ * "Security Exception (#SX)": #SX pushes an error code too (1 for a
+ * redirected INIT). */
 bool exception_has_error_code(uint8_t v)
 {
   return v == VEC_DF || v == VEC_TS || v == VEC_NP || v == VEC_SS || v == VEC_GP ||
-         v == VEC_PF || v == VEC_AC || v == VEC_CP;
+         v == VEC_PF || v == VEC_AC || v == VEC_CP || v == VEC_SX;
 }
 
 /* "Exception and Interrupt Reference": the fault-class exceptions (#DB
@@ -40,12 +43,15 @@ void raise_exception(struct machine *m, uint8_t vector, bool has_error, uint32_t
   uc_emu_stop(m->uc);
 }
 
-/* "Conditions for Generating a Double Fault": benign, contributory, page fault. */
+/* "Conditions for Generating a Double Fault" (SDM Vol. 3A): benign,
+ * contributory, page fault. AMD APM Vol. 2, "Double-Fault Exception
+ * (#DF)", counts #SX among the contributory exceptions as well (only the
+ * AMD models raise it). */
 enum exc_class { BENIGN, CONTRIBUTORY, PAGE_FAULT };
 
 static enum exc_class exc_class(uint8_t v)
 {
-  if (v == VEC_DE || v == VEC_TS || v == VEC_NP || v == VEC_SS || v == VEC_GP) return CONTRIBUTORY;
+  if (v == VEC_DE || v == VEC_TS || v == VEC_NP || v == VEC_SS || v == VEC_GP || v == VEC_SX) return CONTRIBUTORY;
   if (v == VEC_PF || v == VEC_VE) return PAGE_FAULT;
   return BENIGN;
 }

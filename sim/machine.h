@@ -107,6 +107,16 @@ struct machine {
 
   uint64_t rng_state;          /* RDRAND/RDSEED, fixed seed */
 
+  /* The address-range monitor MONITOR arms (sim/sysinsn.c): the physical
+   * line it watches, and Unicorn's write hook on it, present only while
+   * armed (a memory hook slows every store Unicorn executes). */
+  struct addr_monitor {
+    bool armed;
+    uint64_t line;               /* physical, aligned to `size` */
+    uint32_t size;
+    size_t hook;
+  } monitor;
+
   enum stop_reason stop;
   int exit_status;             /* the status `hvsim run` exits with */
   char stop_detail[256];

@@ -199,7 +199,15 @@ static bool classify(struct machine *m, struct insn *in, gpr_reader gpr, struct 
     if (cpl && !(m->cpu.cr4 & CR4_PCE)) return false;
     return simple(x, SVM_INTERCEPT_RDPMC, e);
   case ZYDIS_MNEMONIC_MONITOR: return !cpl && simple(x, SVM_INTERCEPT_MONITOR, e);
-  case ZYDIS_MNEMONIC_MWAIT: return !cpl && simple(x, SVM_INTERCEPT_MWAIT, e);
+  case ZYDIS_MNEMONIC_MWAIT:
+    /* "Instruction Intercepts": MWAIT has two intercepts, unconditional
+     * (exit 8Bh) and "if the monitor hardware is armed" (8Ch). The APM
+     * orders neither before the other; when both apply the armed one is
+     * reported, as Bochs 2.7 does (QEMU 7.2 has no armed monitor and
+     * reports 8Bh). #UD at CPL > 0 comes first; the #GP for ECX after. */
+    if (cpl) return false;
+    if (sysinsn_monitor_armed(m) && simple(x, SVM_INTERCEPT_MWAIT_ARMED, e)) return true;
+    return simple(x, SVM_INTERCEPT_MWAIT, e);
   case ZYDIS_MNEMONIC_XSETBV:
     if (!(m->cpu.cr4 & CR4_OSXSAVE) || cpl) return false;
     return simple(x, SVM_INTERCEPT_XSETBV, e);
@@ -268,6 +276,13 @@ static bool classify(struct machine *m, struct insn *in, gpr_reader gpr, struct 
                               (uc_bridge_rflags(m->bridge) & RFLAGS_RF) != 0);
     return true;
   }
+  case ZYDIS_MNEMONIC_SKINIT:
+    /* Its #UD and its #GP at CPL > 0 are simple exceptions that come
+     * before the intercept ("Instruction Intercepts"), as VMRUN's,
+     * VMLOAD's, VMSAVE's, STGI's, CLGI's and INVLPGA's do in
+     * models/svm/svm_insn.c (privileged_faults, then the intercept). */
+    if (sysinsn_skinit_fault(m, in)) return false;
+    return simple(x, SVM_INTERCEPT_SKINIT, e);
   case ZYDIS_MNEMONIC_RDRAND:
   case ZYDIS_MNEMONIC_RDSEED:
     return false;   /* no intercept exists for them */
@@ -603,9 +618,8 @@ uint64_t svm_ext_deadline(struct machine *m) { return irq_nmi_deadline(m); }
 
 /* ---- SMI and INIT (sim/irq.h) ------------------------------------------------ */
 
-/* "Security Exception (#SX)": vector 30; error code 1 for an INIT
- * redirected by VM_CR.R_INIT. */
-#define SVM_VEC_SX 30
+/* "Security Exception (#SX)" (VEC_SX, sim/exceptions.h): error code 1
+ * for an INIT redirected by VM_CR.R_INIT. */
 #define SVM_SX_INIT_REDIRECTION 1u
 
 static enum svm_signal svm_signal_of(enum irq_signal s) { return s == IRQ_SIGNAL_SMI ? SVM_SIGNAL_SMI : SVM_SIGNAL_INIT; }
@@ -641,7 +655,7 @@ bool svm_ext_signal_exits(struct machine *m, enum irq_signal s, char *why, size_
        * intercept (an INIT intercept, checked above, comes first). */
       irq_signal_consume(m, s);
       trace_event(&m->trace, m->insns, "signal", "INIT redirected to #SX (VM_CR.R_INIT)");
-      deliver_event(m, &(struct pending_event){.valid = true, .vector = SVM_VEC_SX, .has_error = true,
+      deliver_event(m, &(struct pending_event){.valid = true, .vector = VEC_SX, .has_error = true,
                                                .error = SVM_SX_INIT_REDIRECTION});
       return true;
     }

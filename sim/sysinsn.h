@@ -37,7 +37,7 @@ enum insn_result {
   X(VMLAUNCH, insn_defer) X(VMRESUME, insn_defer) X(INVEPT, insn_defer)                    \
   X(INVVPID, insn_defer) X(VMCALL, insn_defer) X(VMFUNC, insn_defer)                       \
   X(VMRUN, insn_defer) X(VMLOAD, insn_defer) X(VMSAVE, insn_defer) X(STGI, insn_defer)     \
-  X(CLGI, insn_defer) X(VMMCALL, insn_defer) X(INVLPGA, insn_defer) X(SKINIT, insn_defer)
+  X(CLGI, insn_defer) X(VMMCALL, insn_defer) X(INVLPGA, insn_defer) X(SKINIT, insn_skinit)
 
 /* X(mnemonic, handler) — the instructions the model owns. */
 #define SYSINSN_TABLE(X)          \
@@ -147,6 +147,37 @@ bool insn_iret_task_switch(struct insn *in, uint16_t *tss_selector);
  * "RDPRU"); register IDs: 0 MPERF, 1 APERF. */
 #define CPUIDX8_EBX_RDPRU (1u << 4)
 enum { RDPRU_ID_MPERF = 0, RDPRU_ID_APERF = 1 };
+
+/* ---- the address-range monitor (MONITOR / MWAIT) -------------------------
+ * SDM Vol. 2B, "MONITOR—Set Up Monitor Address", "MWAIT—Monitor Wait"; SDM
+ * Vol. 3A, "Monitor/Mwait Address Range Determination" and the MONITOR/
+ * MWAIT section of "Multiple-Processor Management"; AMD APM Vol. 3,
+ * "MONITOR", "MWAIT". MONITOR arms the monitor on the physical line of
+ * DS:rAX; a store to that line, the completion of an MWAIT, or a write of
+ * CR0, CR3 or CR4 (an architectural TLB invalidation) disarms it. MWAIT
+ * on this single-CPU machine never waits: a store by another agent cannot
+ * come, and "implementation-dependent events" may end the wait at once
+ * (the architecture allows a wake-up without cause), so it completes and
+ * disarms. The extensions ask whether the monitor is armed for SVM's
+ * MWAIT_COND intercept and VMX's MWAIT exit qualification. */
+#define CPUID1_ECX_MONITOR (1u << 3)
+/* The monitored line: CPUID.05H:EBX[15:0] ("largest monitor-line size"),
+ * or, on models without leaf 05H, the cache line (CLFLUSH size). */
+#define MONITOR_LINE_DEFAULT 64u
+
+bool sysinsn_monitor_armed(const struct machine *m);
+/* Disarms the monitor (no-op when it is not armed). */
+void sysinsn_monitor_disarm(struct machine *m);
+
+/* SKINIT's simple exceptions (AMD APM Vol. 3, "SKINIT"): VEC_UD outside
+ * protected mode, or with EFER.SVME = 0 on a processor with neither
+ * SVM-Lock (CPUID Fn8000_000A EDX[2]) nor SKINIT/DEV (Fn8000_0001
+ * ECX[12]); VEC_GP at CPL > 0; else 0. They come before the SKINIT
+ * intercept (AMD APM Vol. 2, "Instruction Intercepts"), which
+ * sim/svm_intercepts.c asks only when this is 0. */
+#define CPUIDX1_ECX_SKINIT (1u << 12)
+#define CPUIDXA_EDX_SVML (1u << 2)
+uint8_t sysinsn_skinit_fault(struct machine *m, const struct insn *in);
 
 /* CPUID as the CPU model answers it (also used by UC_HOOK_INSN). */
 void sysinsn_cpuid(struct machine *m, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);

@@ -142,7 +142,12 @@ static enum taken decide(const struct view *w, struct insn *in, struct vmx_exit_
   case ZYDIS_MNEMONIC_RDPMC: kind = VMX_KIND_RDPMC; break;
   case ZYDIS_MNEMONIC_RDTSC: kind = VMX_KIND_RDTSC; break;
   case ZYDIS_MNEMONIC_RDTSCP: kind = VMX_KIND_RDTSCP; break;
-  case ZYDIS_MNEMONIC_MWAIT: kind = VMX_KIND_MWAIT; break;
+  case ZYDIS_MNEMONIC_MWAIT:
+    /* "Basic VM-Exit Information", exit qualification: for MWAIT 1 when
+     * the address-range monitoring hardware is armed, else 0. */
+    kind = VMX_KIND_MWAIT;
+    e->qualification = sysinsn_monitor_armed(m) ? 1 : 0;
+    break;
   case ZYDIS_MNEMONIC_MONITOR: kind = VMX_KIND_MONITOR; break;
   case ZYDIS_MNEMONIC_WBINVD: kind = VMX_KIND_WBINVD; break;
   case ZYDIS_MNEMONIC_RDRAND: kind = VMX_KIND_RDRAND; e->insn_info = rdrand_info(in); break;

@@ -199,6 +199,37 @@ static void invpcid_intercepted(struct guest *g)
   or32(g, VMCB + 4u * in->word, 1u << in->bit);
 }
 
+/* The intercept of MWAIT while the monitor is armed set too (for cases whose
+ * own intercept is another, or none). */
+static void mwait_armed_intercepted(struct guest *g)
+{
+  const struct svm_intercept_info *in = &svm_intercepts[SVM_INTERCEPT_MWAIT_ARMED];
+  or32(g, VMCB + 4u * in->word, 1u << in->bit);
+}
+
+/* The #GP exception intercept set too. */
+static void gp_intercepted(struct guest *g) { or32(g, VMCB + OFF(control.exception_intercepts), 1u << 13); }
+
+/* The guest at CPL 3: CS, SS, DS and ES with DPL 3 and selectors with RPL
+ * 3 (VMRUN loads the hidden state from the VMCB), the VMCB's CPL 3; the
+ * SKINIT intercept set too. */
+static void cpl3_skinit_intercepted(struct guest *g)
+{
+  static const uint32_t segs[][2] = {{OFF(save.es), 0x0cf20023}, {OFF(save.cs), 0x0cfa001b},
+                                     {OFF(save.ss), 0x0cf20023}, {OFF(save.ds), 0x0cf20023}};
+  for (size_t i = 0; i < 4; i++) wr32(g, VMCB + segs[i][0], segs[i][1]);
+  wr32(g, VMCB + OFF(save.cpl), 3);
+  const struct svm_intercept_info *in = &svm_intercepts[SVM_INTERCEPT_SKINIT];
+  or32(g, VMCB + 4u * in->word, 1u << in->bit);
+}
+
+/* The unconditional MWAIT intercept set too. */
+static void mwait_intercepted(struct guest *g)
+{
+  const struct svm_intercept_info *in = &svm_intercepts[SVM_INTERCEPT_MWAIT];
+  or32(g, VMCB + 4u * in->word, 1u << in->bit);
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 struct svm_case {
@@ -352,6 +383,41 @@ static const struct svm_case cases[] = {
   /* mov eax, BUF; xor ecx, ecx; xor edx, edx; monitor */
   PLAIN(MONITOR, "zen", NULL, 9, 0xb8, U32(BUF), 0x31, 0xc9, 0x31, 0xd2, 0x0f, 0x01, 0xc8),
   PLAIN(MWAIT, "zen", NULL, 4, 0x31, 0xc0, 0x31, 0xc9, 0x0f, 0x01, 0xc9),
+  /* "Instruction Intercepts", MWAIT "if the monitor hardware is armed"
+   * (exit 8Ch): MONITOR arms it on BUF's line (mov eax, BUF; xor ecx,
+   * ecx; xor edx, edx; monitor), then xor eax, eax; mwait. */
+  {"svm_intercept_mwait_armed_exits", I(MWAIT_ARMED), "zen", NULL,
+   G(0xb8, U32(BUF), 0x31, 0xc9, 0x31, 0xd2, 0x0f, 0x01, 0xc8, 0x31, 0xc0, 0x0f, 0x01, 0xc9),
+   .exitcode = X(MWAIT_COND), .nrip = L2 + 17, .rip = L2 + 14},
+  /* Both MWAIT intercepts with the monitor armed: the armed one is
+   * reported (the APM orders neither; Bochs 2.7 reports 8Ch). Without it
+   * the unconditional one exits (8Bh), which the negative run sees. */
+  {"svm_intercept_mwait_armed_before_unconditional_exits", I(MWAIT_ARMED), "zen", mwait_intercepted,
+   G(0xb8, U32(BUF), 0x31, 0xc9, 0x31, 0xd2, 0x0f, 0x01, 0xc8, 0x31, 0xc0, 0x0f, 0x01, 0xc9),
+   .exitcode = X(MWAIT_COND), .nrip = L2 + 17, .rip = L2 + 14},
+  /* A store to another line (mov [BUF+40h], eax) leaves the monitor armed. */
+  {"svm_intercept_mwait_armed_after_store_elsewhere_exits", I(MWAIT_ARMED), "zen", NULL,
+   G(0xb8, U32(BUF), 0x31, 0xc9, 0x31, 0xd2, 0x0f, 0x01, 0xc8, 0xa3, U32(BUF + 0x40), 0x31, 0xc0, 0x0f, 0x01, 0xc9),
+   .exitcode = X(MWAIT_COND), .nrip = L2 + 22, .rip = L2 + 19},
+  /* MONITOR's intercept comes before its #GP for ECX != 0, an operand
+   * value (mov eax, BUF; mov ecx, 1; xor edx, edx; monitor); the #GP
+   * intercept, set too, takes that #GP in the negative run. */
+  {"svm_intercept_monitor_before_ecx_gp_exits", I(MONITOR), "zen", gp_intercepted,
+   G(0xb8, U32(BUF), 0xb9, U32(1), 0x31, 0xd2, 0x0f, 0x01, 0xc8), .exitcode = X(MONITOR), .nrip = L2 + 15,
+   .rip = L2 + 12},
+  /* MONITOR's address is walked as a read: #PF (EXITINFO1 0: not present,
+   * read, supervisor; EXITINFO2 the address) for an unmapped one (mov
+   * eax, 800000h; xor ecx, ecx; xor edx, edx; monitor). */
+  {"svm_intercept_excp_pf_monitor_exits", I(EXCP_PF), "zen", guest_paging,
+   G(0xb8, U32(0x800000), 0x31, 0xc9, 0x31, 0xd2, 0x0f, 0x01, 0xc8), .exitcode = X(EXCP_PF), .info2 = 0x800000,
+   .rip = L2 + 9},
+  /* Without MONITOR nothing is armed: MWAIT runs on to the VMMCALL. */
+  {"svm_intercept_mwait_armed_unarmed_runs_on", NO_INTERCEPT, "zen", mwait_armed_intercepted,
+   G(0x31, 0xc0, 0x31, 0xc9, 0x0f, 0x01, 0xc9), .exitcode = X(VMMCALL), .nrip = L2 + 10, .rip = L2 + 7},
+  /* A store into the monitored line (mov [BUF+8], eax) disarms it. */
+  {"svm_intercept_mwait_armed_after_store_to_line_runs_on", NO_INTERCEPT, "zen", mwait_armed_intercepted,
+   G(0xb8, U32(BUF), 0x31, 0xc9, 0x31, 0xd2, 0x0f, 0x01, 0xc8, 0xa3, U32(BUF + 8), 0x31, 0xc0, 0x0f, 0x01, 0xc9),
+   .exitcode = X(VMMCALL), .nrip = L2 + 25, .rip = L2 + 22},
   /* xor ecx, ecx; xor edx, edx; mov eax, 1; xsetbv (CR4.OSXSAVE) */
   PLAIN(XSETBV, "zen", cr4_osxsave, 9, 0x31, 0xc9, 0x31, 0xd2, 0xb8, U32(1), 0x0f, 0x01, 0xd1),
   PLAIN(RDPRU, "zen2", NULL, 2, 0x31, 0xc9, 0x0f, 0x01, 0xfd),
@@ -363,6 +429,11 @@ static const struct svm_case cases[] = {
   PLAIN(STGI, "zen", NULL, 0, 0x0f, 0x01, 0xdc),
   PLAIN(CLGI, "zen", NULL, 0, 0x0f, 0x01, 0xdd),
   PLAIN(SKINIT, "zen", NULL, 5, 0xb8, U32(VMCB2), 0x0f, 0x01, 0xde),
+  /* SKINIT at CPL 3: its #GP(0) is a simple exception and comes before
+   * the SKINIT intercept ("Instruction Intercepts"; APM Vol. 3, SKINIT,
+   * "#GP: CPL was not zero"); at CPL 0 the intercept exits (above). */
+  {"svm_intercept_excp_gp_skinit_cpl3_before_intercept_exits", I(EXCP_GP), "zen", cpl3_skinit_intercepted,
+   G(0xb8, U32(VMCB2), 0x0f, 0x01, 0xde), .exitcode = X(EXCP_GP), .rip = L2 + 5},
   /* INT n: EXITINFO1 the vector with decode assists. */
   {"svm_intercept_intn_exits", I(INTN), "zen2", NULL, G(0xcd, 0x30), .exitcode = X(SWINT), .info1 = 0x30,
    .nrip = L2 + 2, .rip = L2},

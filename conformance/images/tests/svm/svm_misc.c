@@ -1,7 +1,8 @@
 /* svm_misc: the other instruction intercepts and the SVM instructions
  * themselves. A guest reads CR0, writes CR4, reads DR7, runs RDTSC,
  * INVLPG, WBINVD, VMRUN, VMLOAD, VMSAVE and CLGI under their intercepts,
- * and VMMCALL without its intercept (#UD, taken by the #UD intercept); the
+ * and VMMCALL without its intercept (#UD, taken by the #UD intercept),
+ * MWAIT under its two intercepts with the monitor armed and disarmed; the
  * guest's TSC is the host's plus TSC_OFFSET. In the host: VMSAVE and
  * VMLOAD move exactly their state, and VMRUN/VMMCALL fault as the APM says
  * (#UD with EFER.SVME clear or outside a guest, #GP for an unaligned VMCB).
@@ -16,7 +17,8 @@ static uint8_t guest_stack[4096] __attribute__((aligned(16)));
 
 void guest_misc(void);
 extern char g_rdcr0[], g_wrcr4_pre[], g_wrcr4[], g_rddr7[], g_rdtsc[], g_invlpg[], g_wbinvd[], g_vmrun[], g_vmload[],
-    g_vmsave[], g_clgi[], g_vmmcall[], g_tsc[], g_cr0_ts[], g_cr0_am_wr[];
+    g_vmsave[], g_clgi[], g_vmmcall[], g_tsc[], g_cr0_ts[], g_cr0_am_wr[], g_monitor[], g_mwait_armed[],
+    g_monitor_store[], g_mwait_stored[];
 __asm__(".text\n"
         "guest_misc:\n"
         "g_rdcr0: mov %cr0, %rax\n"
@@ -36,7 +38,13 @@ __asm__(".text\n"
         "g_cr0_am: xor $0x40000, %rax\n"
         "g_cr0_am_wr: mov %rax, %cr0\n vmmcall\n"
         "g_tsc: rdtsc\n shl $32, %rdx\n or %rdx, %rax\n vmmcall\n"
-        "1: jmp 1b\n");
+        "g_monitor: lea guest_line(%rip), %rax\n xor %ecx, %ecx\n xor %edx, %edx\n monitor\n xor %eax, %eax\n"
+        "g_mwait_armed: mwait\n vmmcall\n"
+        "g_monitor_store: lea guest_line(%rip), %rax\n xor %ecx, %ecx\n xor %edx, %edx\n monitor\n"
+        " mov %eax, guest_line+8(%rip)\n xor %eax, %eax\n"
+        "g_mwait_stored: mwait\n vmmcall\n"
+        "1: jmp 1b\n"
+        ".data\n.balign 64\nguest_line: .fill 64\n.text\n");
 
 static uint64_t run_at(uintptr_t rip)
 {
@@ -125,6 +133,34 @@ static void tsc_offset(void)
     vmcb_wr64(vmcb, VMCB_TSC_OFFSET, 0);
 }
 
+/* MWAIT's two intercepts ("Instruction Intercepts"): unconditional (bit
+ * 11 of the second vector, exit 8Bh) and "if the monitor hardware is
+ * armed" (bit 12, exit 8Ch). Both are set, so that a machine without the
+ * latter exits too instead of waiting. MONITOR arms the monitor only on
+ * write-back memory: the guest runs with caching enabled (the BIOS
+ * leaves CR0.CD and NW set) and MTRRs write-back by default. */
+static void monitor_mwait(void)
+{
+    wrmsr(0x2FF, 0x806);
+    uint64_t cr0 = vmcb_rd64(vmcb, VMCB_CR0);
+    vmcb_wr64(vmcb, VMCB_CR0, cr0 & ~((1ull << 30) | (1ull << 29)));
+    vmcb_intercept(vmcb, VMCB_INTERCEPT_VEC2, 11, true);
+    vmcb_intercept(vmcb, VMCB_INTERCEPT_VEC2, 12, true);
+    /* QEMU 7.2 TCG has no armed monitor and reports the unconditional
+     * intercept. */
+    tap_eq_or_departure(0x8C, run_at((uintptr_t)g_monitor), 0x8B, "qemu-tcg-no-armed-monitor",
+                        "MWAIT after MONITOR with both MWAIT intercepts: the armed one");
+    tap_eq((uintptr_t)g_mwait_armed, vmcb_rd64(vmcb, VMCB_RIP), "MWAIT intercept: guest RIP at MWAIT");
+    /* A store into the monitored line disarms the monitor (SDM Vol. 2B,
+     * "MONITOR—Set Up Monitor Address": a store to the range "triggers
+     * the monitoring hardware"): only the unconditional intercept. */
+    tap_eq(0x8B, run_at((uintptr_t)g_monitor_store), "MWAIT after a store into the monitored line: the unconditional intercept");
+    tap_eq((uintptr_t)g_mwait_stored, vmcb_rd64(vmcb, VMCB_RIP), "MWAIT after the store: guest RIP at MWAIT");
+    vmcb_intercept(vmcb, VMCB_INTERCEPT_VEC2, 11, false);
+    vmcb_intercept(vmcb, VMCB_INTERCEPT_VEC2, 12, false);
+    vmcb_wr64(vmcb, VMCB_CR0, cr0);
+}
+
 #define MSR_STAR 0xC0000081u
 #define MSR_LSTAR 0xC0000082u
 #define MSR_CSTAR 0xC0000083u
@@ -201,6 +237,7 @@ void test_main(void)
     intercepts();
     cr0_selective_write();
     tsc_offset();
+    monitor_mwait();
     vmsave_vmload();
     host_faults();
     svm_stgi();

@@ -3,19 +3,21 @@
  * value, CR3-store exiting), MOV from CR8, MOV to CR0 against the CR0
  * guest/host mask and read shadow, CLTS, LMSW, MOV to DR7, RDMSR/WRMSR
  * against the MSR bitmaps, IN/OUT against the I/O bitmaps, INVLPG, RDTSC,
- * WBINVD, UD2 and a #PF against the exception bitmap with the #PF
+ * WBINVD, MONITOR, MWAIT (with the monitor armed and not: its
+ * qualification), UD2 and a #PF against the exception bitmap with the #PF
  * error-code mask and match, VMREAD and VMPTRLD; the host prints each exit
  * reason, qualification, instruction length and information.
  * SDM Vol. 3C, "Instructions That Cause VM Exits Conditionally",
  * "Exceptions"; "Exit Qualification for Control-Register Accesses", "...
- * for MOV DR", "... for I/O Instructions", "... for INVLPG"; "Information
- * for VM Exits Due to Vectored Events"; "Information for VM Exits Due to
+ * for MOV DR", "... for I/O Instructions", "... for INVLPG"; "Basic VM-Exit
+ * Information" (MWAIT's qualification); "Information for VM Exits Due to
+ * Vectored Events"; "Information for VM Exits Due to
  * Instruction Execution". */
 #include "tests/vmx/vmx.h"
 
 void guest_exits(void);
 extern char g_cr3_load[], g_cr3_store[], g_cr8_store[], g_cr0[], g_clts[], g_lmsw[], g_movdr[], g_rdmsr[],
-    g_rdmsr_out[], g_wrmsr[], g_in[], g_outw[], g_invlpg[], g_rdtsc[], g_rdtscp_ud[], g_rdtscp[], g_wbinvd[], g_xsetbv_ud[], g_xsetbv[], g_int3[], g_outsb[], g_cr8_load[], g_rdpmc[], g_monitor[],
+    g_rdmsr_out[], g_wrmsr[], g_in[], g_outw[], g_invlpg[], g_rdtsc[], g_rdtscp_ud[], g_rdtscp[], g_wbinvd[], g_xsetbv_ud[], g_xsetbv[], g_int3[], g_outsb[], g_cr8_load[], g_rdpmc[], g_monitor_setup[], g_monitor[],
     g_mwait[], g_ud2[], g_getsec[], g_xsaves[], g_xrstors[], g_xrstors_end[], g_pf[], g_pf_next[],
     g_pf2[], g_vmread[], g_vmptrld[], g_vmcall[], guest_data[];
 __asm__(".text\n"
@@ -60,7 +62,7 @@ __asm__(".text\n"
         "g_cr8_load: mov %rax, %cr8\n"
         "  xor %ecx, %ecx\n"
         "g_rdpmc: rdpmc\n"
-        "  lea guest_data(%rip), %rax\n  xor %ecx, %ecx\n  xor %edx, %edx\n"
+        "g_monitor_setup: lea guest_data(%rip), %rax\n  xor %ecx, %ecx\n  xor %edx, %edx\n"
         "g_monitor: monitor\n"
         "  xor %eax, %eax\n  xor %ecx, %ecx\n"
         "g_mwait: mwait\n"
@@ -107,6 +109,13 @@ static void resume(const char *what)
 
 void test_main(void)
 {
+    /* MONITOR arms the monitor only on write-back memory ("MONITOR—Set Up
+     * Monitor Address": "only write-back memory will correctly trigger
+     * the monitoring hardware"; Bochs checks the memory type): caching
+     * enabled (the BIOS leaves CR0.CD and NW set; the guest's CR0 is a
+     * copy) and MTRRs on with write-back as the default type. */
+    write_cr0(read_cr0() & ~((1ull << 30) | (1ull << 29)));
+    wrmsr(0x2FF, 0x806);
     tap_eq(VM_SUCCEED, vmx_enable(), "VMXON");
     uint32_t proc = PROC_CR3_LOAD_EXITING | (1u << 19) /* CR8-load exiting */ | (1u << 20) /* CR8-store */ |
                     PROC_MOV_DR_EXITING | PROC_USE_MSR_BITMAPS | PROC_USE_IO_BITMAPS | PROC_INVLPG_EXITING |
@@ -204,7 +213,17 @@ void test_main(void)
     resume("RDPMC");
     expect_insn(39, "MONITOR", g_monitor, 3);
     resume("MONITOR");
+    /* "Basic VM-Exit Information": MWAIT's exit qualification is 1 when
+     * the address-range monitoring hardware is armed, else 0. The MONITOR
+     * above exited instead of arming it; run again without MONITOR
+     * exiting, it arms it before the MWAIT. */
     expect_insn(36, "MWAIT", g_mwait, 3);
+    tap_eq(0, vmread(EXIT_QUALIFICATION), "MWAIT with the monitor not armed: qualification");
+    vmwrite(PROC_CONTROLS, vmread(PROC_CONTROLS) & ~(1u << 29));
+    vmwrite(GUEST_RIP, (uintptr_t)g_monitor_setup);
+    if (vmx_run(1) != VM_EXITED) tap_check(false, "VMRESUME at MONITOR");
+    expect_insn(36, "MWAIT after MONITOR armed the monitor", g_mwait, 3);
+    tap_eq(1, vmread(EXIT_QUALIFICATION), "MWAIT with the monitor armed: qualification");
     resume("MWAIT");
     expect(0, "UD2 in the exception bitmap", g_ud2);
     tap_eq(0x80000306, vmread(EXIT_INTR_INFO), "UD2: exit interruption information");
