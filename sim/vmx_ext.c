@@ -75,7 +75,14 @@ static bool vpid_enabled(struct vmx_ext *x) { return vmx_proc2(&x->cpu.current) 
 
 /* A new translation context: Unicorn's TLB keeps or flushes what it holds
  * (sim/uc_tlb.c), by the context and the model's invalidations. */
-static void switched(struct machine *m) { m->state_dirty = m->context_switched = true; }
+/* A world switch (VM entry, VM exit, failed VM entry). Each clears
+ * address-range monitoring (SDM Vol. 3C, "Clearing Address-Range
+ * Monitoring" in chapters "VM Entries" and "VM Exits"). */
+static void switched(struct machine *m)
+{
+  m->state_dirty = m->context_switched = true;
+  sysinsn_monitor_disarm(m);
+}
 
 /* The TSC without the guest's offset: the VMX-preemption timer counts
  * with the processor's TSC ("VMX-Preemption Timer"), which TSC offsetting

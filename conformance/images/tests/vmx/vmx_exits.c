@@ -224,6 +224,13 @@ void test_main(void)
     if (vmx_run(1) != VM_EXITED) tap_check(false, "VMRESUME at MONITOR");
     expect_insn(36, "MWAIT after MONITOR armed the monitor", g_mwait, 3);
     tap_eq(1, vmread(EXIT_QUALIFICATION), "MWAIT with the monitor armed: qualification");
+    /* "Clearing Address-Range Monitoring" (chapter "VM Entries"): the
+     * host's own MONITOR arms it, the VM entry clears it. */
+    __asm__ volatile("monitor" : : "a"(guest_data), "c"(0), "d"(0) : "memory");
+    vmwrite(GUEST_RIP, (uintptr_t)g_mwait);
+    if (vmx_run(1) != VM_EXITED) tap_check(false, "VMRESUME at MWAIT");
+    expect_insn(36, "MWAIT after the host's MONITOR", g_mwait, 3);
+    tap_eq(0, vmread(EXIT_QUALIFICATION), "MWAIT after the host's MONITOR and a VM entry: qualification");
     resume("MWAIT");
     expect(0, "UD2 in the exception bitmap", g_ud2);
     tap_eq(0x80000306, vmread(EXIT_INTR_INFO), "UD2: exit interruption information");
