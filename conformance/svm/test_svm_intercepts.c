@@ -211,16 +211,29 @@ static void mwait_armed_intercepted(struct guest *g)
 static void gp_intercepted(struct guest *g) { or32(g, VMCB + OFF(control.exception_intercepts), 1u << 13); }
 
 /* The guest at CPL 3: CS, SS, DS and ES with DPL 3 and selectors with RPL
- * 3 (VMRUN loads the hidden state from the VMCB), the VMCB's CPL 3; the
- * SKINIT intercept set too. */
-static void cpl3_skinit_intercepted(struct guest *g)
+ * 3 (VMRUN loads the hidden state from the VMCB), the VMCB's CPL 3. */
+static void cpl3(struct guest *g)
 {
   static const uint32_t segs[][2] = {{OFF(save.es), 0x0cf20023}, {OFF(save.cs), 0x0cfa001b},
                                      {OFF(save.ss), 0x0cf20023}, {OFF(save.ds), 0x0cf20023}};
   for (size_t i = 0; i < 4; i++) wr32(g, VMCB + segs[i][0], segs[i][1]);
   wr32(g, VMCB + OFF(save.cpl), 3);
+}
+
+/* ... with the SKINIT intercept set too. */
+static void cpl3_skinit_intercepted(struct guest *g)
+{
+  cpl3(g);
   const struct svm_intercept_info *in = &svm_intercepts[SVM_INTERCEPT_SKINIT];
   or32(g, VMCB + 4u * in->word, 1u << in->bit);
+}
+
+/* ... with alignment checking: CR0.AM (and PE, ET), RFLAGS.AC. */
+static void cpl3_alignment_check(struct guest *g)
+{
+  cpl3(g);
+  wr32(g, VMCB + OFF(save.cr0), 0x40011);
+  wr32(g, VMCB + OFF(save.rflags), 0x40002);
 }
 
 /* The unconditional MWAIT intercept set too. */
@@ -334,6 +347,10 @@ static const struct svm_case cases[] = {
   {"svm_intercept_excp_mf_exits", I(EXCP_MF), "zen", cr0_ne,
    G(0x66, 0xc7, 0x05, U32(BUF), 0x7b, 0x03, 0xdb, 0xe3, 0xd9, 0x2d, U32(BUF), 0xd9, 0xee, 0xd9, 0xe8, 0xd8, 0xf1, 0x9b),
    .exitcode = X(EXCP_MF), .rip = L2 + 23},
+  /* At CPL 3 with CR0.AM and RFLAGS.AC: mov ax, [BUF + 1], a word at an
+   * odd address: #AC(0), a fault (sim/align_check.h). */
+  {"svm_intercept_excp_ac_exits", I(EXCP_AC), "zen", cpl3_alignment_check, G(0x66, 0xa1, U32(BUF + 1)),
+   .exitcode = X(EXCP_AC), .info1 = 0, .rip = L2},
   /* mov eax, [800000h] (not mapped) */
   {"svm_intercept_excp_pf_exits", I(EXCP_PF), "zen", guest_paging, G(0xa1, U32(0x800000)), .exitcode = X(EXCP_PF),
    .info1 = 0, .info2 = 0x800000, .rip = L2},
