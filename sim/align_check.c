@@ -5,8 +5,6 @@
 #include "sim/machine.h"
 #include "sim/uc_bridge.h"
 
-bool align_check_active(struct machine *m) { return (m->cpu.cr0 & CR0_AM) && uc_bridge_cpl3_with_ac(m->bridge); }
-
 static bool far_pointer_load(const ZydisDecodedInstruction *zi)
 {
   switch (zi->mnemonic) {

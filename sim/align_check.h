@@ -22,12 +22,15 @@
 
 #include <stdbool.h>
 
+#include "sim/machine.h"
 #include "sim/sysinsn.h"
 
-struct machine;
-
-/* CR0.AM, and RFLAGS.AC at CPL 3 in Unicorn's current state. */
-bool align_check_active(struct machine *m);
+/* CR0.AM, and RFLAGS.AC at CPL 3 in Unicorn's current state (the block
+ * hook asks at every block). */
+static inline bool align_check_active(struct machine *m)
+{
+  return (m->cpu.cr0 & CR0_AM) && uc_bridge_cpl3_with_ac(m->bridge);
+}
 
 /* The alignment in bytes operand `op` of `in` needs; 1 when it is not
  * checked (a byte, an address computation, a CPL-0 access, ...). */
