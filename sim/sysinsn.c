@@ -11,8 +11,8 @@
 #include "sim/debug_bp.h"
 #include "sim/task_switch.h"
 
-static enum insn_result gp0(struct insn *in) { raise_exception(in->m, VEC_GP, true, 0); return INSN_FAULTED; }
-static enum insn_result ud(struct insn *in) { raise_exception(in->m, VEC_UD, false, 0); return INSN_FAULTED; }
+enum insn_result insn_gp0(struct insn *in) { raise_exception(in->m, VEC_GP, true, 0); return INSN_FAULTED; }
+enum insn_result insn_ud(struct insn *in) { raise_exception(in->m, VEC_UD, false, 0); return INSN_FAULTED; }
 
 /* ---- operands ---------------------------------------------------------- */
 
@@ -52,7 +52,7 @@ static void write_reg(struct insn *in, ZydisRegister r, uint64_t v)
   uc_bridge_set_gpr(in->m->bridge, g, v);
 }
 
-static uint64_t seg_base_of(struct insn *in, ZydisRegister seg)
+uint64_t insn_segment_base(struct insn *in, ZydisRegister seg)
 {
   uint64_t base = 0;
   if (seg == ZYDIS_REGISTER_FS) uc_reg_read(in->m->uc, UC_X86_REG_FS_BASE, &base);
@@ -79,7 +79,7 @@ uint64_t insn_operand_linear(struct insn *in, const ZydisDecodedOperand *op)
   if (op->mem.index != ZYDIS_REGISTER_NONE) ea += read_reg(in, op->mem.index) * op->mem.scale;
   unsigned asz = in->zi.address_width;
   if (asz < 64) ea &= (1ull << asz) - 1;
-  ea += seg_base_of(in, op->mem.segment);
+  ea += insn_segment_base(in, op->mem.segment);
   return in->mode.cs64 ? ea : (ea & 0xffffffffull);
 }
 
@@ -128,25 +128,25 @@ static enum insn_result write_cr0(struct insn *in, uint64_t v)
   struct machine *m = in->m;
   struct cpu_state *s = &m->cpu;
   v |= CR0_ET;   /* ET is hardwired to 1 on processors after the Intel486 */
-  if (m->virt && m->virt->cr_write && !m->virt->cr_write(m, 0, &v)) return gp0(in);
-  if (v >> 32) return gp0(in);
-  if ((v & CR0_PG) && !(v & CR0_PE)) return gp0(in);
-  if ((v & CR0_NW) && !(v & CR0_CD)) return gp0(in);
+  if (m->virt && m->virt->cr_write && !m->virt->cr_write(m, 0, &v)) return insn_gp0(in);
+  if (v >> 32) return insn_gp0(in);
+  if ((v & CR0_PG) && !(v & CR0_PE)) return insn_gp0(in);
+  if ((v & CR0_NW) && !(v & CR0_CD)) return insn_gp0(in);
   uint64_t efer = s->efer;
   if ((v & CR0_PG) && !(s->cr0 & CR0_PG) && (efer & EFER_LME)) {
     /* Activating IA-32e mode requires CR4.PAE ("Initializing IA-32e Mode"). */
-    if (!(s->cr4 & CR4_PAE)) return gp0(in);
+    if (!(s->cr4 & CR4_PAE)) return insn_gp0(in);
     efer |= EFER_LMA;
   }
   if (!(v & CR0_PG) && (s->cr0 & CR0_PG) && (efer & EFER_LMA)) {
-    if (in->mode.cs64) return gp0(in);   /* paging cannot be disabled in 64-bit mode */
+    if (in->mode.cs64) return insn_gp0(in);   /* paging cannot be disabled in 64-bit mode */
     efer &= ~EFER_LMA;
   }
   /* "PDPTE Registers": a MOV to CR0 that changes PG, CD or NW and results
    * in PAE paging loads them. */
   if (pae_paging_outside_long_mode(v, s->cr4, efer) && ((v ^ s->cr0) & (CR0_PG | CR0_CD | CR0_NW)) &&
       !load_pdptes(m, s->cr3))
-    return gp0(in);
+    return insn_gp0(in);
   struct mmu_context ctx;
   machine_paging_context(m, &ctx);
   mmu_mov_cr0(&m->mmu, &ctx, s->cr0, v);
@@ -168,8 +168,8 @@ static enum insn_result write_cr3(struct insn *in, uint64_t v)
   struct cpu_state *s = &m->cpu;
   bool pcide = s->cr4 & CR4_PCIDE;
   uint64_t value = pcide ? v & ~(1ull << 63) : v;
-  if (cpu_long_mode_active(s) && (value >> m->opt.cpu->maxphyaddr)) return gp0(in);
-  if (pae_paging_outside_long_mode(s->cr0, s->cr4, s->efer) && !load_pdptes(m, value)) return gp0(in);
+  if (cpu_long_mode_active(s) && (value >> m->opt.cpu->maxphyaddr)) return insn_gp0(in);
+  if (pae_paging_outside_long_mode(s->cr0, s->cr4, s->efer) && !load_pdptes(m, value)) return insn_gp0(in);
   if (!cpu_long_mode_active(s)) value &= 0xffffffffull;
   struct mmu_context ctx;
   machine_paging_context(m, &ctx);
@@ -186,14 +186,14 @@ static enum insn_result write_cr4(struct insn *in, uint64_t v)
 {
   struct machine *m = in->m;
   struct cpu_state *s = &m->cpu;
-  if (m->virt && m->virt->cr_write && !m->virt->cr_write(m, 4, &v)) return gp0(in);
-  if (v & cr4_reserved(m)) return gp0(in);
-  if (cpu_long_mode_active(s) && !(v & CR4_PAE)) return gp0(in);
-  if (cpu_long_mode_active(s) && ((v ^ s->cr4) & CR4_LA57)) return gp0(in);
-  if ((v & CR4_PCIDE) && !(s->cr4 & CR4_PCIDE) && (!cpu_long_mode_active(s) || (s->cr3 & 0xfff))) return gp0(in);
+  if (m->virt && m->virt->cr_write && !m->virt->cr_write(m, 4, &v)) return insn_gp0(in);
+  if (v & cr4_reserved(m)) return insn_gp0(in);
+  if (cpu_long_mode_active(s) && !(v & CR4_PAE)) return insn_gp0(in);
+  if (cpu_long_mode_active(s) && ((v ^ s->cr4) & CR4_LA57)) return insn_gp0(in);
+  if ((v & CR4_PCIDE) && !(s->cr4 & CR4_PCIDE) && (!cpu_long_mode_active(s) || (s->cr3 & 0xfff))) return insn_gp0(in);
   if (pae_paging_outside_long_mode(s->cr0, v, s->efer) &&
       ((v ^ s->cr4) & (CR4_PAE | CR4_PGE | CR4_PSE | CR4_SMEP | CR4_SMAP)) && !load_pdptes(m, s->cr3))
-    return gp0(in);
+    return insn_gp0(in);
   struct mmu_context ctx;
   machine_paging_context(m, &ctx);
   mmu_mov_cr4(&m->mmu, &ctx, s->cr4, v);
@@ -226,8 +226,8 @@ static enum insn_result mov_cr(struct insn *in, const ZydisDecodedOperand *dst, 
   bool to_cr = ZydisRegisterGetClass(dst->reg.value) == ZYDIS_REGCLASS_CONTROL;
   ZydisRegister crreg = to_cr ? dst->reg.value : src->reg.value;
   int n = crreg - ZYDIS_REGISTER_CR0;
-  if (n == 1 || (n > 4 && n != 8)) return ud(in);
-  if (in->mode.cpl) return gp0(in);
+  if (n == 1 || (n > 4 && n != 8)) return insn_ud(in);
+  if (in->mode.cpl) return insn_gp0(in);
   struct machine *m = in->m;
   if (!to_cr) {
     uint64_t v = read_cr(m, n);
@@ -241,11 +241,11 @@ static enum insn_result mov_cr(struct insn *in, const ZydisDecodedOperand *dst, 
   case 3: return write_cr3(in, v);
   case 4: return write_cr4(in, v);
   case 8:
-    if (v >> 4) return gp0(in);   /* CR8 bits 63:4 are reserved */
+    if (v >> 4) return insn_gp0(in);   /* CR8 bits 63:4 are reserved */
     m->cpu.cr8 = v;
     return INSN_NEXT;
   }
-  return ud(in);
+  return insn_ud(in);
 }
 
 /* MOV DR (SDM Vol. 2B, "MOV—Move to/from Debug Registers"). */
@@ -254,8 +254,8 @@ static enum insn_result mov_dr(struct insn *in, const ZydisDecodedOperand *dst, 
   bool to_dr = ZydisRegisterGetClass(dst->reg.value) == ZYDIS_REGCLASS_DEBUG;
   int n = (to_dr ? dst->reg.value : src->reg.value) - ZYDIS_REGISTER_DR0;
   struct machine *m = in->m;
-  if ((n == 4 || n == 5) && (m->cpu.cr4 & CR4_DE)) return ud(in);
-  if (in->mode.cpl) return gp0(in);
+  if ((n == 4 || n == 5) && (m->cpu.cr4 & CR4_DE)) return insn_ud(in);
+  if (in->mode.cpl) return insn_gp0(in);
   /* "Debug Control Register (DR7)", GD: any MOV DR while it is set is a
    * #DB fault with DR6.BD (sim/debug_bp.c). */
   if (m->cpu.dr[7] & DR7_GD) {
@@ -271,7 +271,7 @@ static enum insn_result mov_dr(struct insn *in, const ZydisDecodedOperand *dst, 
     return INSN_NEXT;
   }
   uint64_t v = read_reg(in, src->reg.value);
-  if ((n == 6 || n == 7) && in->mode.cs64 && (v >> 32)) return gp0(in);
+  if ((n == 6 || n == 7) && in->mode.cs64 && (v >> 32)) return insn_gp0(in);
   if (n == 6) v = (v & 0x0000e00full) | 0xffff0ff0ull;
   if (n == 7) v = (v & 0xffff2bffull) | 0x400;
   m->cpu.dr[n] = v;
@@ -293,13 +293,13 @@ enum insn_result insn_mov_cr_dr(struct insn *in)
 
 enum insn_result insn_rdmsr(struct insn *in)
 {
-  if (in->mode.cpl) return gp0(in);
+  if (in->mode.cpl) return insn_gp0(in);
   struct machine *m = in->m;
   uint32_t index = (uint32_t)uc_bridge_gpr(m->bridge, GPR_RCX);
   uint64_t v;
   if (!msr_read(m, index, &v)) {
     trace_event(&m->trace, m->insns, "rdmsr", "0x%x #GP", index);
-    return gp0(in);
+    return insn_gp0(in);
   }
   uc_bridge_set_gpr(m->bridge, GPR_RAX, v & 0xffffffffull);
   uc_bridge_set_gpr(m->bridge, GPR_RDX, v >> 32);
@@ -308,13 +308,13 @@ enum insn_result insn_rdmsr(struct insn *in)
 
 enum insn_result insn_wrmsr(struct insn *in)
 {
-  if (in->mode.cpl) return gp0(in);
+  if (in->mode.cpl) return insn_gp0(in);
   struct machine *m = in->m;
   uint32_t index = (uint32_t)uc_bridge_gpr(m->bridge, GPR_RCX);
   uint64_t v = (uc_bridge_gpr(m->bridge, GPR_RAX) & 0xffffffffull) | (uc_bridge_gpr(m->bridge, GPR_RDX) << 32);
   bool ok = msr_write(m, index, v);
   trace_event(&m->trace, m->insns, "wrmsr", "0x%x=0x%llx%s", index, (unsigned long long)v, ok ? "" : " #GP");
-  if (!ok) return gp0(in);
+  if (!ok) return insn_gp0(in);
   if (m->tlb_flush) machine_flush_unicorn_tlb(m);
   return INSN_NEXT;
 }
@@ -323,7 +323,7 @@ enum insn_result insn_wrmsr(struct insn *in)
 
 enum insn_result insn_hlt(struct insn *in)
 {
-  if (in->mode.cpl) return gp0(in);
+  if (in->mode.cpl) return insn_gp0(in);
   struct machine *m = in->m;
   uint64_t rflags = uc_bridge_rflags(m->bridge);
   trace_event(&m->trace, m->insns, "hlt", "if=%d", (rflags & RFLAGS_IF) ? 1 : 0);
@@ -351,7 +351,7 @@ enum insn_result insn_hlt(struct insn *in)
 
 enum insn_result insn_invlpg(struct insn *in)
 {
-  if (in->mode.cpl) return gp0(in);
+  if (in->mode.cpl) return insn_gp0(in);
   struct machine *m = in->m;
   uint64_t la = insn_operand_linear(in, &in->op[0]);
   struct mmu_context ctx;
@@ -366,8 +366,8 @@ enum insn_result insn_invpcid(struct insn *in)
 {
   /* SDM Vol. 2 / APM Vol. 3, INVPCID: #UD when CPUID.(EAX=07H):EBX.INVPCID
    * is 0, before the #GP at CPL > 0. */
-  if (!cpu_model_has(in->m->opt.cpu, 7, CPUID_EBX, CPUID7_EBX_INVPCID)) return ud(in);
-  if (in->mode.cpl) return gp0(in);
+  if (!cpu_model_has(in->m->opt.cpu, 7, CPUID_EBX, CPUID7_EBX_INVPCID)) return insn_ud(in);
+  if (in->mode.cpl) return insn_gp0(in);
   struct machine *m = in->m;
   uint64_t type = read_reg(in, in->op[0].reg.value);
   uint8_t desc[16];
@@ -381,11 +381,11 @@ enum insn_result insn_invpcid(struct insn *in)
   __builtin_memcpy(&la, desc + 8, 8);
   /* INVPCID: #GP(0) for a type above 3, reserved descriptor bits, or a
    * non-zero PCID while CR4.PCIDE=0 for types 0 and 1. */
-  if (type > 3 || (pcid >> 12)) return gp0(in);
-  if (type <= 1 && pcid && !(m->cpu.cr4 & CR4_PCIDE)) return gp0(in);
+  if (type > 3 || (pcid >> 12)) return insn_gp0(in);
+  if (type <= 1 && pcid && !(m->cpu.cr4 & CR4_PCIDE)) return insn_gp0(in);
   struct mmu_context ctx;
   machine_paging_context(m, &ctx);
-  if (!mmu_invpcid(&m->mmu, &ctx, (unsigned)type, (uint16_t)pcid, la)) return gp0(in);
+  if (!mmu_invpcid(&m->mmu, &ctx, (unsigned)type, (uint16_t)pcid, la)) return insn_gp0(in);
   paging_changed(m);
   /* The descriptor is an explicit operand: it meets data breakpoints
    * (a trap, so only once the instruction completes). */
@@ -396,7 +396,7 @@ enum insn_result insn_invpcid(struct insn *in)
 static enum insn_result rdtsc_common(struct insn *in, bool aux)
 {
   struct machine *m = in->m;
-  if ((m->cpu.cr4 & CR4_TSD) && in->mode.cpl) return gp0(in);
+  if ((m->cpu.cr4 & CR4_TSD) && in->mode.cpl) return insn_gp0(in);
   uint64_t tsc = machine_tsc(m);
   uc_bridge_set_gpr(m->bridge, GPR_RAX, tsc & 0xffffffffull);
   uc_bridge_set_gpr(m->bridge, GPR_RDX, tsc >> 32);
@@ -408,7 +408,7 @@ enum insn_result insn_rdtsc(struct insn *in) { return rdtsc_common(in, false); }
 
 enum insn_result insn_rdtscp(struct insn *in)
 {
-  if (!cpu_model_has(in->m->opt.cpu, 0x80000001, CPUID_EDX, CPUIDX1_EDX_RDTSCP)) return ud(in);
+  if (!cpu_model_has(in->m->opt.cpu, 0x80000001, CPUID_EDX, CPUIDX1_EDX_RDTSCP)) return insn_ud(in);
   return rdtsc_common(in, true);
 }
 
@@ -420,8 +420,8 @@ enum insn_result insn_rdtscp(struct insn *in)
 enum insn_result insn_rdpru(struct insn *in)
 {
   struct machine *m = in->m;
-  if (!cpu_model_has(m->opt.cpu, 0x80000008, CPUID_EBX, CPUIDX8_EBX_RDPRU)) return ud(in);
-  if (in->mode.cpl && (m->cpu.cr4 & CR4_TSD)) return ud(in);
+  if (!cpu_model_has(m->opt.cpu, 0x80000008, CPUID_EBX, CPUIDX8_EBX_RDPRU)) return insn_ud(in);
+  if (in->mode.cpl && (m->cpu.cr4 & CR4_TSD)) return insn_ud(in);
   uint32_t id = (uint32_t)uc_bridge_gpr(m->bridge, GPR_RCX);
   bool known = id == RDPRU_ID_MPERF || id == RDPRU_ID_APERF;
   uint64_t v = known ? m->insns : 0;
@@ -434,22 +434,22 @@ enum insn_result insn_rdpru(struct insn *in)
 
 /* The models have no performance-monitoring counters (CPUID leaf 0AH is
  * absent), so every counter index is invalid: #GP(0). */
-enum insn_result insn_rdpmc(struct insn *in) { return gp0(in); }
+enum insn_result insn_rdpmc(struct insn *in) { return insn_gp0(in); }
 
 enum insn_result insn_cache_flush(struct insn *in)
 {
   /* Caches are not modelled: WBINVD/INVD only have their privilege check. */
-  return in->mode.cpl ? gp0(in) : INSN_NEXT;
+  return in->mode.cpl ? insn_gp0(in) : INSN_NEXT;
 }
 
 /* CLTS is a write of CR0 without TS: in VMX non-root operation a TS the
  * guest/host mask owns keeps its value. */
 enum insn_result insn_clts(struct insn *in)
 {
-  if (in->mode.cpl) return gp0(in);
+  if (in->mode.cpl) return insn_gp0(in);
   struct machine *m = in->m;
   uint64_t v = m->cpu.cr0 & ~CR0_TS;
-  if (m->virt && m->virt->cr_write && !m->virt->cr_write(m, 0, &v)) return gp0(in);
+  if (m->virt && m->virt->cr_write && !m->virt->cr_write(m, 0, &v)) return insn_gp0(in);
   m->cpu.cr0 = v;
   uc_bridge_set_cr(m->bridge, 0, v);
   sysinsn_monitor_disarm(m);
@@ -462,7 +462,7 @@ enum insn_result insn_clts(struct insn *in)
 enum insn_result insn_smsw(struct insn *in)
 {
   struct machine *m = in->m;
-  if (in->mode.cpl && (m->cpu.cr4 & CR4_UMIP)) return gp0(in);
+  if (in->mode.cpl && (m->cpu.cr4 & CR4_UMIP)) return insn_gp0(in);
   uint64_t cr0 = read_cr(m, 0);
   if (in->op[0].type == ZYDIS_OPERAND_TYPE_REGISTER) {
     write_reg(in, in->op[0].reg.value, in->op[0].size == 16 ? cr0 & 0xffff : cr0);
@@ -481,7 +481,7 @@ enum insn_result insn_smsw(struct insn *in)
 /* LMSW loads CR0[3:0]; it can set PE but never clear it. */
 enum insn_result insn_lmsw(struct insn *in)
 {
-  if (in->mode.cpl) return gp0(in);
+  if (in->mode.cpl) return insn_gp0(in);
   uint64_t src, la = 0;
   bool memory = in->op[0].type != ZYDIS_OPERAND_TYPE_REGISTER;
   if (!memory) src = read_reg(in, in->op[0].reg.value);
@@ -507,178 +507,14 @@ enum insn_result insn_lmsw(struct insn *in)
 enum insn_result insn_xsetbv(struct insn *in)
 {
   struct machine *m = in->m;
-  if (!(m->cpu.cr4 & CR4_OSXSAVE)) return ud(in);
-  if (in->mode.cpl) return gp0(in);
-  if ((uint32_t)uc_bridge_gpr(m->bridge, GPR_RCX) != 0) return gp0(in);
+  if (!(m->cpu.cr4 & CR4_OSXSAVE)) return insn_ud(in);
+  if (in->mode.cpl) return insn_gp0(in);
+  if ((uint32_t)uc_bridge_gpr(m->bridge, GPR_RCX) != 0) return insn_gp0(in);
   uint64_t v = (uc_bridge_gpr(m->bridge, GPR_RAX) & 0xffffffffull) | (uc_bridge_gpr(m->bridge, GPR_RDX) << 32);
   const struct cpuid_entry *d = cpu_model_cpuid(m->opt.cpu, 0xd, 0);
   uint64_t supported = d ? d->eax : 0x3;
-  if (!(v & 1) || (v & ~supported) || ((v & 4) && !(v & 2))) return gp0(in);
+  if (!(v & 1) || (v & ~supported) || ((v & 4) && !(v & 2))) return insn_gp0(in);
   m->cpu.xcr0 = v;
-  return INSN_NEXT;
-}
-
-/* ---- MONITOR / MWAIT (the address-range monitor, sysinsn.h) ------------ */
-
-bool sysinsn_monitor_armed(const struct machine *m) { return m->monitor.armed; }
-
-void sysinsn_monitor_disarm(struct machine *m)
-{
-  if (!m->monitor.armed) return;
-  m->monitor.armed = false;
-  uc_hook_del(m->uc, (uc_hook)m->monitor.hook);
-  /* Unicorn drops a deleted hook when uc_emu_start returns, and until then
-   * every store still takes its slow path: a loop turn ends that at once. */
-  machine_request_loop_turn(m);
-  trace_event(&m->trace, m->insns, "monitor", "disarmed");
-}
-
-/* [mem hook] A store at physical `addr`: the hook's range begins before
- * the line (a store may start below it), so the overlap is checked here. */
-static void monitor_store(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value, void *user)
-{
-  (void)uc; (void)type; (void)value;
-  struct machine *m = user;
-  if (!m->monitor.armed || addr + (uint64_t)size <= m->monitor.line || addr >= m->monitor.line + m->monitor.size) return;
-  trace_event(&m->trace, m->insns, "monitor", "store to 0x%llx", (unsigned long long)addr);
-  sysinsn_monitor_disarm(m);
-}
-
-/* Widest store Unicorn reports as one access (SSE): the hook starts this
- * far below the line. */
-#define MONITOR_HOOK_SLACK 15u
-
-static void monitor_arm(struct machine *m, uint64_t pa)
-{
-  const struct cpuid_entry *leaf5 = cpu_model_cpuid(m->opt.cpu, 5, 0);
-  uint32_t size = leaf5 && (leaf5->ebx & 0xffff) ? leaf5->ebx & 0xffff : MONITOR_LINE_DEFAULT;
-  uint64_t line = pa & ~(uint64_t)(size - 1);
-  if (m->monitor.armed && m->monitor.line == line) return;
-  sysinsn_monitor_disarm(m);
-  uc_hook h;
-  uint64_t begin = line >= MONITOR_HOOK_SLACK ? line - MONITOR_HOOK_SLACK : 0;
-  if (uc_hook_add(m->uc, &h, UC_HOOK_MEM_WRITE, (void *)monitor_store, m, begin, line + size - 1) != UC_ERR_OK) {
-    machine_stop(m, STOP_INTERNAL, 125, "MONITOR: Unicorn refused the store hook on 0x%llx", (unsigned long long)line);
-    return;
-  }
-  m->monitor = (struct addr_monitor){.armed = true, .line = line, .size = size, .hook = (size_t)h};
-  trace_event(&m->trace, m->insns, "monitor", "armed line=0x%llx size=%u", (unsigned long long)line, size);
-}
-
-/* #UD without CPUID.01H:ECX.MONITOR and at CPL > 0 (the models have no
- * AMD MonMwaitUserEn, HWCR bit 10, that would allow CPL > 0). */
-static bool monitor_ud(const struct insn *in)
-{
-  return in->mode.cpl || !cpu_model_has(in->m->opt.cpu, 1, CPUID_ECX, CPUID1_ECX_MONITOR);
-}
-
-/* ECX (RCX in 64-bit mode): MONITOR has no extensions, so any bit is
- * #GP(0); MWAIT's bit 0 (interrupts as break events) only when CPUID.05H
- * enumerates extensions (ECX[0]) and that one (ECX[1]). */
-static uint64_t extensions(const struct insn *in)
-{
-  uint64_t rcx = uc_bridge_gpr(in->m->bridge, GPR_RCX);
-  return in->mode.cs64 ? rcx : rcx & 0xffffffffull;
-}
-
-static ZydisRegister monitor_segment(const struct insn *in)
-{
-  uint64_t a = in->zi.attributes;
-  if (a & ZYDIS_ATTRIB_HAS_SEGMENT_ES) return ZYDIS_REGISTER_ES;
-  if (a & ZYDIS_ATTRIB_HAS_SEGMENT_CS) return ZYDIS_REGISTER_CS;
-  if (a & ZYDIS_ATTRIB_HAS_SEGMENT_SS) return ZYDIS_REGISTER_SS;
-  if (a & ZYDIS_ATTRIB_HAS_SEGMENT_FS) return ZYDIS_REGISTER_FS;
-  if (a & ZYDIS_ATTRIB_HAS_SEGMENT_GS) return ZYDIS_REGISTER_GS;
-  return ZYDIS_REGISTER_DS;
-}
-
-/* The linear address of DS:rAX with the checks of a byte load ("MONITOR":
- * "subject to the permission checking and faults associated with a byte
- * load"): outside 64-bit mode a null selector in DS/ES/FS/GS, an
- * execute-only code segment or an offset beyond the limit (expand-down
- * segments: at or below it) is #GP(0), #SS(0) for SS; in 64-bit mode a
- * non-canonical address is #GP(0). Returns the vector, or 0. */
-static uint8_t monitor_linear(struct insn *in, uint64_t *la)
-{
-  struct machine *m = in->m;
-  uint64_t ea = uc_bridge_gpr(m->bridge, GPR_RAX);
-  if (in->zi.address_width < 64) ea &= (1ull << in->zi.address_width) - 1;
-  ZydisRegister seg = monitor_segment(in);
-  if (in->mode.cs64) {
-    *la = ea + seg_base_of(in, seg);
-    unsigned bits = (m->cpu.cr4 & CR4_LA57) ? 57 : 48;
-    int64_t sx = (int64_t)(*la << (64 - bits)) >> (64 - bits);
-    return (uint64_t)sx == *la ? 0 : VEC_GP;
-  }
-  struct cpu_state s = m->cpu;
-  uc_bridge_fetch(m->bridge, &s);   /* the live segments: a hook runs between returns */
-  static const ZydisRegister order[] = {ZYDIS_REGISTER_ES, ZYDIS_REGISTER_CS, ZYDIS_REGISTER_SS, ZYDIS_REGISTER_DS,
-                                        ZYDIS_REGISTER_FS, ZYDIS_REGISTER_GS};
-  enum seg_reg idx = SEG_DS;
-  for (unsigned i = 0; i < sizeof order / sizeof order[0]; i++)
-    if (order[i] == seg) idx = (enum seg_reg)i;
-  const struct segment *sg = &s.seg[idx];
-  uint8_t fault = idx == SEG_SS ? VEC_SS : VEC_GP;
-  bool protected_mode = (s.cr0 & CR0_PE) && !(s.rflags & RFLAGS_VM);
-  if (protected_mode) {
-    if ((sg->ar & SEG_AR_UNUSABLE) || (idx != SEG_CS && idx != SEG_SS && !(sg->selector & ~3u))) return VEC_GP;
-    bool code = (sg->ar & SEG_AR_S) && (SEG_AR_TYPE(sg->ar) & 8);
-    if (code && !(SEG_AR_TYPE(sg->ar) & 2)) return VEC_GP;   /* execute-only */
-    bool expand_down = (sg->ar & SEG_AR_S) && !code && (SEG_AR_TYPE(sg->ar) & 4);
-    uint64_t upper = (sg->ar & SEG_AR_DB) ? 0xffffffffull : 0xffffull;
-    if (expand_down ? (ea <= sg->limit || ea > upper) : ea > sg->limit) return fault;
-  } else if (ea > sg->limit) {
-    return fault;
-  }
-  *la = (sg->base + ea) & 0xffffffffull;
-  return 0;
-}
-
-/* MONITOR (SDM Vol. 2B, "MONITOR—Set Up Monitor Address"; AMD APM Vol. 3,
- * "MONITOR"): #UD first, then #GP(0) for ECX != 0, the segment checks,
- * then the page walk as a read (#PF, or the SLAT's fault in a guest). The
- * hypervisor's MONITOR intercept or exit was asked before this handler:
- * the #UD comes before it, the rest after it ("Instruction Intercepts",
- * "Relative Priority of Faults and VM Exits"). */
-enum insn_result insn_monitor(struct insn *in)
-{
-  struct machine *m = in->m;
-  if (monitor_ud(in)) return ud(in);
-  if (extensions(in)) return gp0(in);
-  uint64_t la = 0;
-  uint8_t vec = monitor_linear(in, &la);
-  if (vec) {
-    raise_exception(m, vec, true, 0);
-    return INSN_FAULTED;
-  }
-  struct mmu_context ctx;
-  machine_paging_context(m, &ctx);
-  struct mmu_translation t;
-  struct mmu_fault f;
-  if (!mmu_translate(&m->mmu, &ctx, la, MMU_READ, 0, &t, &f)) {
-    /* The run loop delivers it as it does Unicorn's own faults (CR2, or
-     * the SLAT's exit in a guest). */
-    m->fault = f;
-    m->fault_linear = la;
-    m->fault_pending = true;
-    uc_emu_stop(m->uc);
-    return INSN_FAULTED;
-  }
-  monitor_arm(m, t.pa);
-  return INSN_NEXT;
-}
-
-/* MWAIT (SDM Vol. 2B, "MWAIT—Monitor Wait"; AMD APM Vol. 3, "MWAIT"): #UD
- * as MONITOR, #GP(0) for unsupported extensions in ECX. It never waits
- * here (sysinsn.h): it completes, which disarms the monitor ("execution
- * of MWAIT does not re-arm the monitor hardware", SDM Vol. 3A). */
-enum insn_result insn_mwait(struct insn *in)
-{
-  if (monitor_ud(in)) return ud(in);
-  const struct cpuid_entry *leaf5 = cpu_model_cpuid(in->m->opt.cpu, 5, 0);
-  uint64_t allowed = leaf5 && (leaf5->ecx & 1) && (leaf5->ecx & 2) ? 1 : 0;
-  if (extensions(in) & ~allowed) return gp0(in);
-  sysinsn_monitor_disarm(in->m);
   return INSN_NEXT;
 }
 
@@ -711,7 +547,7 @@ enum insn_result insn_desc_table(struct insn *in)
 {
   switch (in->zi.mnemonic) {
   case ZYDIS_MNEMONIC_SGDT: case ZYDIS_MNEMONIC_SIDT: case ZYDIS_MNEMONIC_SLDT: case ZYDIS_MNEMONIC_STR:
-    if (in->mode.cpl && (in->m->cpu.cr4 & CR4_UMIP)) return gp0(in);
+    if (in->mode.cpl && (in->m->cpu.cr4 & CR4_UMIP)) return insn_gp0(in);
     return INSN_NATIVE;
   case ZYDIS_MNEMONIC_LGDT: case ZYDIS_MNEMONIC_LIDT: case ZYDIS_MNEMONIC_LLDT: case ZYDIS_MNEMONIC_LTR:
     return INSN_NATIVE;
@@ -882,8 +718,8 @@ uint8_t sysinsn_skinit_fault(struct machine *m, const struct insn *in)
 enum insn_result insn_skinit(struct insn *in)
 {
   switch (sysinsn_skinit_fault(in->m, in)) {
-  case VEC_UD: return ud(in);
-  case VEC_GP: return gp0(in);
+  case VEC_UD: return insn_ud(in);
+  case VEC_GP: return insn_gp0(in);
   case 0: return INSN_DEFERRED;
   }
   machine_stop(in->m, STOP_INTERNAL, 125, "SKINIT at 0x%llx: unexpected fault class", (unsigned long long)in->rip);

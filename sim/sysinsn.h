@@ -122,6 +122,11 @@ void insn_decoder_init(ZydisDecoder *dec, const struct cpu_mode *mode);
 /* Decodes the instruction at `rip` in the current mode. */
 bool insn_decode(struct machine *m, uint64_t rip, struct insn *in);
 uint64_t insn_operand_linear(struct insn *in, const ZydisDecodedOperand *op);
+/* The base of segment register `seg` as the instruction sees it. */
+uint64_t insn_segment_base(struct insn *in, ZydisRegister seg);
+/* Raise #UD / #GP(0) for the instruction: INSN_FAULTED. */
+enum insn_result insn_ud(struct insn *in);
+enum insn_result insn_gp0(struct insn *in);
 
 /* Unicorn reports a faulting access by page only, and a non-canonical one
  * not at all; the architecture wants the exact linear address (CR2) and
