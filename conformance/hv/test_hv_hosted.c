@@ -26,6 +26,7 @@ static const unsigned char code[] = {0x0f, 0xa2, 0x0f, 0x01, 0xd9, 0xf4};
 #define VMX_EXIT_WBINVD 54
 #define ENC_ENTRY_INTR_INFO 0x4016
 #define ENC_ENTRY_EXCEPTION_ERROR 0x4018
+#define ENC_ENTRY_INSTRUCTION_LEN 0x401a
 #define ENC_GUEST_RIP 0x681e
 #define ENC_GUEST_CR0 0x6800
 #define ENC_CR4_READ_SHADOW 0x6006
@@ -202,6 +203,39 @@ static void hv_vmx_exit_during_delivery_delivers_the_event_again(void **state)
     assert_entry_ok();
 }
 
+/* A #PF exit during the delivery of INT 80H (a software interrupt, type
+ * 4): the event is delivered again with the VM-entry instruction length
+ * the exit recorded, so that the pushed return address is after the INT
+ * instruction (SDM Vol. 3C, "VM-Entry Controls for Event Injection";
+ * "Information for VM Exits During Event Delivery"). Found by
+ * fuzz_hv_exits; nehalem (no zero-length injection) then failed VM entry,
+ * skylake-x entered with a return address at the INT itself. */
+static void hv_vmx_softint_redelivered_with_instruction_length(void **state)
+{
+    (void)state;
+    struct hv_vcpu *v = hvh_boot(HVH_VMX, HV_MEM_SHADOW, code, sizeof(code));
+    assert_non_null(v);
+    struct hvh_exit e = exit_at(VMX_EXIT_EXCEPTION);
+    e.intr_info = 14u | 3u << 8 | 1u << 11 | 1u << 31;
+    e.qual = 0x200000;
+    e.idt_info = 0x80u | 4u << 8 | 1u << 31;             /* INT 80H */
+    e.insn_len = 2;                                       /* CD 80 */
+    assert_int_equal(hvh_run(v, &e), 0);
+    assert_int_equal(hvh_vmcs(ENC_ENTRY_INTR_INFO), 0x80u | 4u << 8 | 1u << 31);
+    assert_int_equal(hvh_vmcs(ENC_ENTRY_INSTRUCTION_LEN), 2);
+    assert_int_equal(hvh_vmcs(ENC_GUEST_RIP), GUEST_RIP);
+    assert_entry_ok();
+    /* nehalem cannot inject with length 0 (IA32_VMX_MISC bit 30 clear):
+     * without the length, the entry would fail its checks. */
+    v = hvh_boot_cpu("nehalem", HV_MEM_SHADOW, code, sizeof(code));
+    assert_non_null(v);
+    e.idt_info = 0x80u | 4u << 8 | 1u << 31;
+    e.insn_len = 3;                                       /* e.g. CD 80 with a prefix */
+    assert_int_equal(hvh_run(v, &e), 0);
+    assert_int_equal(hvh_vmcs(ENC_ENTRY_INSTRUCTION_LEN), 3);
+    assert_entry_ok();
+}
+
 static void hv_vmx_unexpected_exit_stops_with_exit_information(void **state)
 {
     (void)state;
@@ -308,6 +342,7 @@ int main(void)
         cmocka_unit_test(hv_vmx_cr4_pge_write_updates_shadow_and_guest_cr4),
         cmocka_unit_test(hv_vmx_shadow_pf_fills_shadow_or_injects),
         cmocka_unit_test(hv_vmx_exit_during_delivery_delivers_the_event_again),
+        cmocka_unit_test(hv_vmx_softint_redelivered_with_instruction_length),
         cmocka_unit_test(hv_vmx_unexpected_exit_stops_with_exit_information),
         cmocka_unit_test(hv_vmx_failed_entry_and_unknown_reason_stop),
         cmocka_unit_test(hv_vmx_entry_check_detects_broken_guest_cr0),

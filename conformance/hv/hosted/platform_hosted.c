@@ -281,6 +281,7 @@ int plat_vmx_run(struct plat_gprs *g, bool launched)
     set(VMCSI_VM_EXIT_INTR_INFO, e->intr_info);
     set(VMCSI_VM_EXIT_INTR_ERROR_CODE, e->intr_error);
     set(VMCSI_IDT_VECTORING_INFO, e->idt_info);
+    set(VMCSI_IDT_VECTORING_ERROR_CODE, e->idt_error);
     set(VMCSI_GUEST_RIP, e->rip);
     set(VMCSI_GUEST_RSP, e->rsp);
     set(VMCSI_GUEST_RFLAGS, e->rflags);
@@ -304,7 +305,7 @@ void plat_svm_run(uint64_t vmcb_pa, struct plat_gprs *g, bool vmload)
     c->control.exitcode = e->reason;
     c->control.exitinfo1 = e->qual;
     c->control.exitinfo2 = e->info2;
-    c->control.exitintinfo = 0;
+    c->control.exitintinfo = e->exitintinfo;
     c->control.nrip = e->nrip;
     c->control.eventinj &= ~(1ull << 31);
     c->save.rip = e->rip;
@@ -315,8 +316,9 @@ void plat_svm_run(uint64_t vmcb_pa, struct plat_gprs *g, bool vmload)
 }
 
 /* ---- the harness ---- */
-struct hv_vcpu *hvh_boot(enum hvh_vendor vendor, enum hv_mem_mode mode, const void *code,
-                         size_t len)
+static struct hv_vcpu *boot(enum hvh_vendor vendor, const struct vmx_caps *caps,
+                            const struct svm_features *svm, enum hv_mem_mode mode,
+                            const void *code, size_t len)
 {
     free(m.mem);
     memset(&m, 0, sizeof(m));
@@ -326,8 +328,8 @@ struct hv_vcpu *hvh_boot(enum hvh_vendor vendor, enum hv_mem_mode mode, const vo
     if (!m.mem)
         return NULL;
     m.next_free = 0x1000;
-    m.caps = &vmx_caps_skylake_x;
-    m.svm = &svm_features_epyc_qemu;
+    m.caps = caps;
+    m.svm = svm;
     m.cr[0] = CR0_PG | CR0_WP | CR0_NE | CR0_ET | CR0_MP | CR0_PE;
     m.cr[3] = 0x1000;
     m.cr[4] = CR4_PAE;
@@ -338,6 +340,22 @@ struct hv_vcpu *hvh_boot(enum hvh_vendor vendor, enum hv_mem_mode mode, const vo
     if (setjmp(m.stop))
         return NULL;
     return hv_vcpu_init(&vcpu, be, mode, code, len) ? &vcpu : NULL;
+}
+
+struct hv_vcpu *hvh_boot(enum hvh_vendor vendor, enum hv_mem_mode mode, const void *code,
+                         size_t len)
+{
+    return boot(vendor, &vmx_caps_skylake_x, &svm_features_epyc_qemu, mode, code, len);
+}
+
+struct hv_vcpu *hvh_boot_cpu(const char *cpu, enum hv_mem_mode mode, const void *code,
+                             size_t len)
+{
+    for (const struct vmx_caps *const *c = vmx_cpu_models; *c; c++)
+        if (!strcmp((*c)->name, cpu))
+            return boot(HVH_VMX, *c, &svm_features_epyc_qemu, mode, code, len);
+    const struct svm_features *f = svm_features_by_name(cpu);
+    return f ? boot(HVH_SVM, &vmx_caps_skylake_x, f, mode, code, len) : NULL;
 }
 
 int hvh_run(struct hv_vcpu *v, const struct hvh_exit *e)
