@@ -29,6 +29,7 @@ static const unsigned char code[] = {0x0f, 0xa2, 0x0f, 0x01, 0xd9, 0xf4};
 #define ENC_ENTRY_INSTRUCTION_LEN 0x401a
 #define ENC_GUEST_RIP 0x681e
 #define ENC_GUEST_CR0 0x6800
+#define ENC_GUEST_CR3 0x6802
 #define ENC_CR4_READ_SHADOW 0x6006
 /* SVM exit codes (APM Vol. 2, "SVM Intercept Exit Codes"). */
 #define SVM_EXIT_CPUID 0x72
@@ -236,6 +237,41 @@ static void hv_vmx_softint_redelivered_with_instruction_length(void **state)
     assert_entry_ok();
 }
 
+/* MOV to CR3 with a bit at or above MAXPHYADDR (40 on the hosted
+ * skylake-x) raises #GP(0) (SDM Vol. 2B, "MOV—Move to/from Control
+ * Registers"), in SLAT mode as in shadow mode; a valid value is loaded.
+ * Found by fuzz_hv_exits: in SLAT mode hv put the value into GUEST_CR3,
+ * which then failed VM entry ("Checks on Guest Control Registers, Debug
+ * Registers, and MSRs"). */
+static void hv_vmx_cr3_write_beyond_maxphyaddr_injects_gp(void **state)
+{
+    (void)state;
+    static const enum hv_mem_mode modes[] = {HV_MEM_SLAT, HV_MEM_SHADOW};
+    for (int i = 0; i < 2; i++) {
+        struct hv_vcpu *v = hvh_boot(HVH_VMX, modes[i], code, sizeof(code));
+        assert_non_null(v);
+        uint64_t cr3 = hvh_vmcs(ENC_GUEST_CR3);
+        struct hvh_exit e = exit_at(VMX_EXIT_CR_ACCESS);
+        e.insn_len = 3;
+        e.qual = 3 | (3u << 8);                           /* MOV to CR3 from RBX */
+        e.gpr[3] = 1ull << 40 | HV_GUEST_PML4;
+        assert_int_equal(hvh_run(v, &e), 0);
+        assert_int_equal(hvh_vmcs(ENC_ENTRY_INTR_INFO), 13u | 3u << 8 | 1u << 11 | 1u << 31);
+        assert_int_equal(hvh_vmcs(ENC_GUEST_RIP), GUEST_RIP);
+        assert_int_equal(hvh_vmcs(ENC_GUEST_CR3), cr3);
+        assert_entry_ok();
+        e.gpr[3] = (1ull << 40) - 0x1000;                 /* the highest valid page */
+        assert_int_equal(hvh_run(v, &e), 0);
+        assert_int_equal(hvh_vmcs(ENC_ENTRY_INTR_INFO) >> 31, 0);
+        assert_int_equal(hvh_vmcs(ENC_GUEST_RIP), GUEST_RIP + 3);
+        if (modes[i] == HV_MEM_SLAT)
+            assert_int_equal(hvh_vmcs(ENC_GUEST_CR3), (1ull << 40) - 0x1000);
+        else
+            assert_int_equal(v->cr3, (1ull << 40) - 0x1000);
+        assert_entry_ok();
+    }
+}
+
 static void hv_vmx_unexpected_exit_stops_with_exit_information(void **state)
 {
     (void)state;
@@ -343,6 +379,7 @@ int main(void)
         cmocka_unit_test(hv_vmx_shadow_pf_fills_shadow_or_injects),
         cmocka_unit_test(hv_vmx_exit_during_delivery_delivers_the_event_again),
         cmocka_unit_test(hv_vmx_softint_redelivered_with_instruction_length),
+        cmocka_unit_test(hv_vmx_cr3_write_beyond_maxphyaddr_injects_gp),
         cmocka_unit_test(hv_vmx_unexpected_exit_stops_with_exit_information),
         cmocka_unit_test(hv_vmx_failed_entry_and_unknown_reason_stop),
         cmocka_unit_test(hv_vmx_entry_check_detects_broken_guest_cr0),

@@ -59,6 +59,10 @@ uint64_t hvh_vmcs(uint32_t encoding);     /* a VMCS field of the current VMCS */
 void hvh_vmcs_write(uint32_t encoding, uint64_t value);   /* for negative tests */
 void *hvh_vmcb(void);                     /* the VMCB (struct svm_vmcb) */
 uint64_t hvh_cr2(void);                   /* the processor's CR2 */
+/* A digest of the modelled processor's state: the current VMCS (every
+ * field, launch state) or the last VMCB, control registers, EFER, FS/GS
+ * bases. Equal states give equal digests (determinism checks). */
+uint64_t hvh_state_digest(void);
 void *hvh_phys(uint64_t pa);              /* host-physical memory */
 
 #endif
