@@ -355,8 +355,9 @@ static void log_state(struct run *r, struct hv_vcpu *v)
 
 static void check_page0_untouched(void)
 {
-  static const uint8_t zero[4096];
-  FUZZ_CHECK(!memcmp(hvh_phys(0), zero, sizeof(zero)),
+  static uint8_t fill[4096];
+  if (!fill[0]) memset(fill, HVH_PAGE0_FILL, sizeof(fill));
+  FUZZ_CHECK(!memcmp(hvh_phys(0), fill, sizeof(fill)),
              "hv wrote host-physical page 0, which it never allocated\n%s", hvh_console());
 }
 

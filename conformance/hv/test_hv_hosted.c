@@ -32,6 +32,7 @@ static const unsigned char code[] = {0x0f, 0xa2, 0x0f, 0x01, 0xd9, 0xf4};
 #define ENC_GUEST_CR3 0x6802
 #define ENC_CR4_READ_SHADOW 0x6006
 /* SVM exit codes (APM Vol. 2, "SVM Intercept Exit Codes"). */
+#define SVM_EXIT_PF 0x4e
 #define SVM_EXIT_CPUID 0x72
 #define SVM_EXIT_MSR 0x7c
 #define SVM_EXIT_VMMCALL 0x81
@@ -272,6 +273,32 @@ static void hv_vmx_cr3_write_beyond_maxphyaddr_injects_gp(void **state)
     }
 }
 
+/* A #PF exit in SLAT mode, where hv does not intercept #PF (no processor
+ * delivers it): hv stops and says so, on both vendors. Found by
+ * fuzz_hv_exits: hv filled "shadow tables" rooted at host-physical page 0,
+ * following whatever page 0 held. */
+static void hv_slat_pf_exit_stops(void **state)
+{
+    (void)state;
+    struct hv_vcpu *v = hvh_boot(HVH_VMX, HV_MEM_SLAT, code, sizeof(code));
+    assert_non_null(v);
+    struct hvh_exit e = exit_at(VMX_EXIT_EXCEPTION);
+    e.intr_info = 14u | 3u << 8 | 1u << 11 | 1u << 31;
+    e.qual = 0x200000;
+    assert_int_equal(hvh_run(v, &e), 1 + 3);
+    assert_non_null(strstr(hvh_console(), "hv: STOP: #PF exit at 0x200000 (error code 0x0) in SLAT mode"));
+    v = hvh_boot(HVH_SVM, HV_MEM_SLAT, code, sizeof(code));
+    assert_non_null(v);
+    e = exit_at(SVM_EXIT_PF);
+    e.qual = 2;                                           /* error code: write */
+    e.info2 = 0x200000;
+    assert_int_equal(hvh_run(v, &e), 1 + 3);
+    assert_non_null(strstr(hvh_console(), "hv: STOP: #PF exit at 0x200000 (error code 0x2) in SLAT mode"));
+    unsigned char *page0 = hvh_phys(0);
+    for (int i = 0; i < 4096; i++)
+        assert_int_equal(page0[i], HVH_PAGE0_FILL);
+}
+
 static void hv_vmx_unexpected_exit_stops_with_exit_information(void **state)
 {
     (void)state;
@@ -380,6 +407,7 @@ int main(void)
         cmocka_unit_test(hv_vmx_exit_during_delivery_delivers_the_event_again),
         cmocka_unit_test(hv_vmx_softint_redelivered_with_instruction_length),
         cmocka_unit_test(hv_vmx_cr3_write_beyond_maxphyaddr_injects_gp),
+        cmocka_unit_test(hv_slat_pf_exit_stops),
         cmocka_unit_test(hv_vmx_unexpected_exit_stops_with_exit_information),
         cmocka_unit_test(hv_vmx_failed_entry_and_unknown_reason_stop),
         cmocka_unit_test(hv_vmx_entry_check_detects_broken_guest_cr0),

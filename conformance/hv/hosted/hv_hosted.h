@@ -64,5 +64,8 @@ uint64_t hvh_cr2(void);                   /* the processor's CR2 */
  * bases. Equal states give equal digests (determinism checks). */
 uint64_t hvh_state_digest(void);
 void *hvh_phys(uint64_t pa);              /* host-physical memory */
+/* Host-physical page 0 is never allocated; it holds this byte throughout,
+ * so that a stray write by hv shows (plat_phys(0) is a valid pointer). */
+#define HVH_PAGE0_FILL 0xa5
 
 #endif

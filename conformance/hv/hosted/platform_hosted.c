@@ -325,8 +325,8 @@ static struct hv_vcpu *boot(enum hvh_vendor vendor, const struct vmx_caps *caps,
 {
     /* The memory is kept from one machine to the next (a fuzzer boots
      * thousands): every allocation zeroes what it hands out (bump), and
-     * page 0, which is never allocated, is cleared for the harnesses that
-     * check hv never writes there. */
+     * page 0, which is never allocated, is filled again for the harnesses
+     * that check hv never writes there. */
     uint8_t *mem = m.mem ? m.mem : calloc(1, MEM_SIZE);
     memset(&m, 0, sizeof(m));
     memset(&vcpu, 0, sizeof(vcpu));
@@ -334,7 +334,7 @@ static struct hv_vcpu *boot(enum hvh_vendor vendor, const struct vmx_caps *caps,
     m.mem = mem;
     if (!m.mem)
         return NULL;
-    memset(m.mem, 0, 0x1000);
+    memset(m.mem, HVH_PAGE0_FILL, 0x1000);
     m.next_free = 0x1000;
     m.caps = caps;
     m.svm = svm;
