@@ -31,6 +31,7 @@
 
 #include "conformance/hv/hosted/hv_hosted.h"
 #include "fuzz/fuzz_input.h"
+#include "models/svm/features.h"
 #include "models/svm/vmcb.h"
 #include "models/vmx/vmcs.h"
 
@@ -467,8 +468,9 @@ static void run_scenario(const uint8_t *data, size_t size, struct run *r)
         }
       }
     } else if (!raw) {
-      e.exitintinfo = legal_event((uint32_t)e.exitintinfo, false, &g.rflags) |
-                      (e.exitintinfo >> 11 & 1 ? e.exitintinfo & 0xffffffff00000000ull : 0);
+      const struct svm_features *f = svm_features_by_name(cpu);
+      uint32_t ev = legal_event((uint32_t)e.exitintinfo, false, &g.rflags);
+      e.exitintinfo = ev | (ev >> 11 & 1 ? e.exitintinfo & 0xffffffff00000000ull : 0);   /* EV: error code */
       if (insn) e.exitintinfo = 0;   /* an instruction is not an event's delivery */
       struct decoded d;
       decode_at(v, g.rip, &d);
@@ -480,9 +482,9 @@ static void run_scenario(const uint8_t *data, size_t size, struct run *r)
           e.info2 = g.rip + d.len;
         }
         bool mov_cr = basic <= 0x1f && d.zi.mnemonic == ZYDIS_MNEMONIC_MOV;
-        if (basic <= 0x1f && !strcmp(cpu, "zen2"))   /* decode assists */
+        if (basic <= 0x1f && svm_has(f, SVM_FEAT_DECODE_ASSISTS))
           e.qual = mov_cr ? 1ull << 63 | (uint64_t)(d.op[basic >= 0x10 ? 1 : 0].reg.value - ZYDIS_REGISTER_RAX) : 0;
-        if ((flags & 4) && strcmp(cpu, "epyc-qemu")) e.nrip = g.rip + d.len;
+        if ((flags & 4) && svm_has(f, SVM_FEAT_NRIP_SAVE)) e.nrip = g.rip + d.len;
       }
     }
     e.rip = g.rip;
