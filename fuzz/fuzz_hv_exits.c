@@ -354,6 +354,39 @@ static void log_state(struct run *r, struct hv_vcpu *v)
 }
 
 
+/* The guest's own verdict on an access (SDM Vol. 3A, "4-Level Paging and
+ * 5-Level Paging", "Access Rights", "Page-Fault Error Code"): 0 allowed,
+ * 1 a #PF with error code *pf, -1 a table outside guest RAM. Reserved bits
+ * are not checked, as hv does not check them (docs/hv.md). */
+static int guest_access(struct hv_vcpu *v, uint64_t gva, uint32_t access, uint32_t *pf)
+{
+  bool write = access & 2, user = access & 4, nxe = v->efer >> 11 & 1, fetch = access & 16;
+  uint32_t err = (write ? 2u : 0) | (user ? 4u : 0) | (fetch && nxe ? 16u : 0);
+  uint64_t table = v->cr3 & 0x000ffffffffff000ull;
+  bool rw = true, us = true, nx = false;
+  for (int level = 4; level >= 1; level--) {
+    uint8_t *p = gpa_ptr(v, table + ((gva >> (12 + 9 * (level - 1))) & 511) * 8, 8);
+    if (!p) return -1;
+    uint64_t e;
+    memcpy(&e, p, 8);
+    if (!(e & 1)) {
+      *pf = err;
+      return 1;
+    }
+    rw = rw && (e & 2);
+    us = us && (e & 4);
+    nx = nx || (nxe && e >> 63);
+    if (level == 1 || (level <= 3 && (e & 0x80))) break;
+    table = e & 0x000ffffffffff000ull;
+  }
+  bool wp = v->cr0 >> 16 & 1;
+  if ((user && !us) || (write && !rw && (user || wp)) || (fetch && nx)) {
+    *pf = err | 1;
+    return 1;
+  }
+  return 0;
+}
+
 static void check_page0_untouched(void)
 {
   static uint8_t fill[4096];
@@ -460,6 +493,7 @@ static void run_scenario(const uint8_t *data, size_t size, struct run *r)
         e.reason &= 0x8000ffffu;
         e.idt_info = vmx_delivery(basic) ? legal_event(e.idt_info, true, &g.rflags) : 0;
         e.idt_error &= e.idt_info >> 11 & 1 ? 0xffff : 0;
+        if (basic == 0) e.qual = canonical(e.qual);   /* a #PF's linear address */
         if (basic == 0) {   /* an exception exit: a valid exception */
           uint64_t fl = 0;
           e.intr_info = legal_event(e.intr_info | 1u << 31 | 3u << 8, true, &fl);
@@ -472,6 +506,7 @@ static void run_scenario(const uint8_t *data, size_t size, struct run *r)
       uint32_t ev = legal_event((uint32_t)e.exitintinfo, false, &g.rflags);
       e.exitintinfo = ev | (ev >> 11 & 1 ? e.exitintinfo & 0xffffffff00000000ull : 0);   /* EV: error code */
       if (insn) e.exitintinfo = 0;   /* an instruction is not an event's delivery */
+      if (basic == 0x4e) e.info2 = canonical(e.info2);   /* a #PF's linear address */
       struct decoded d;
       decode_at(v, g.rip, &d);
       if (insn && svm_matches(basic, &d)) {
@@ -519,6 +554,22 @@ static void run_scenario(const uint8_t *data, size_t size, struct run *r)
                    "not 0x%llx (event 0x%llx)",
                    (unsigned long long)e.reason, (unsigned long long)e.rip, (long long)len, cpu,
                    (unsigned long long)rip, (unsigned long long)want, (unsigned long long)ev);
+      }
+      bool pf_exit = is_vmx ? basic == 0 && (e.intr_info & 0xff) == 14 : basic == 0x4e;
+      uint64_t gva = is_vmx ? e.qual : e.info2;
+      uint32_t want_err;
+      int verdict = pf_exit && mode == HV_MEM_SHADOW ? guest_access(v, gva, (uint32_t)(is_vmx ? e.intr_error : e.qual), &want_err) : -1;
+      if (verdict == 0)
+        FUZZ_CHECK(!injected, "#PF exit at 0x%llx (error code 0x%x) that the guest's tables allow injected 0x%llx",
+                   (unsigned long long)gva, (unsigned)(is_vmx ? e.intr_error : e.qual), (unsigned long long)ev);
+      if (verdict == 1) {
+        uint64_t got_err = is_vmx ? hvh_vmcs(VMCS_VM_ENTRY_EXCEPTION_ERROR_CODE) : ev >> 32;
+        uint64_t cr2 = is_vmx ? v->pending_cr2 : vmcb()->save.cr2;
+        FUZZ_CHECK((ev & 0xfff) == (14 | 3u << 8 | 1u << 11) && got_err == want_err && cr2 == gva,
+                   "#PF exit at 0x%llx that the guest's tables deny (error code 0x%x): injected 0x%llx, "
+                   "error code 0x%llx, CR2 0x%llx",
+                   (unsigned long long)gva, want_err, (unsigned long long)ev, (unsigned long long)got_err,
+                   (unsigned long long)cr2);
       }
       if (!insn)
         FUZZ_CHECK(rip == e.rip, "exit 0x%llx (an event, not an instruction) moved RIP from 0x%llx to 0x%llx",

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Writes the seed corpus of fuzz_hv_exits (input format: the comment above
 LLVMFuzzerTestOneInput in fuzz/fuzz_hv_exits.c). Run from the top of the
-tree: python3 fuzz/fuzz_hv_exits/make_seeds.py"""
+tree: python3 fuzz/fuzz_hv_exits/make_seeds.py. The found_* seeds beside
+these are campaign findings, kept as they were found (their configuration
+byte set to the CPU model the campaign used)."""
 import os
 import struct
 
@@ -75,6 +77,16 @@ seeds = {
         vmx(0, qual=0x201000, intr=PF_INFO, idt=0x80 | 4 << 8 | 1 << 31, length=2),
     "vmx_shadow_pf_during_extint": cfg("skylake-x", True) + bytes([3]) + struct.pack("<QI", 0x100000, 0x202) +
         vmx(0, qual=0x200000, intr=PF_INFO, idt=0x20 | 1 << 31, length=1),
+    # a user read of a supervisor page (#PF P|U), then with EFER.NXE a fetch
+    # from a no-execute page (#PF P|I), then a supervisor write they allow
+    "vmx_shadow_pf_user_nx": cfg("skylake-x", True) + vmx(0, qual=0x200000, intr=PF_INFO, intr_err=4, length=1) +
+        mem(0x3008, 0x200000 | 0x87 | 1 << 63) + reg(RCX, 0xc0000080) + reg(RAX, 0x901) + reg(RDX, 0) +
+        vmx(32, length=2) + vmx(0, qual=0x200010, intr=PF_INFO, intr_err=0x10, length=1) +
+        vmx(0, qual=0x200020, intr=PF_INFO, intr_err=2, length=1),
+    "svm_shadow_pf_user_nx": cfg("ryzen", True) + svm(0x4e, info1=4, info2=0x200000) +
+        mem(0x3008, 0x200000 | 0x87 | 1 << 63) + reg(RCX, 0xc0000080) + reg(RAX, 0x901) + reg(RDX, 0) +
+        svm(0x7c, flags=PLACE | NRIP, var=1) + svm(0x4e, info1=0x10, info2=0x200010) +
+        svm(0x4e, info1=2, info2=0x200020),
     "vmx_nehalem_cpuid_softint": cfg("nehalem", True) + reg(RAX, 0x40000000) + vmx(10, flags=PLACE) +
         vmx(0, qual=0x202000, intr=PF_INFO, idt=0x80 | 4 << 8 | 1 << 31, length=2),
     # SVM, EPYC (QEMU): no NRIP save, no decode assists: hv decodes
