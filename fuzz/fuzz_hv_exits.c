@@ -257,6 +257,27 @@ static bool svm_matches(uint64_t code, const struct decoded *d)
   return false;
 }
 
+/* The linear address INVLPG m names (SDM Vol. 2A, "INVLPG—Invalidate TLB
+ * Entries"), from the guest's registers (Zydis applies the address size);
+ * false when it is not an INVLPG or names FS/GS, whose bases the exit does
+ * not carry. */
+static bool invlpg_address(const struct decoded *d, const struct guest *g, uint64_t rip, uint64_t *addr)
+{
+  if (!d->ok || d->zi.mnemonic != ZYDIS_MNEMONIC_INVLPG) return false;
+  const ZydisDecodedOperand *m = &d->op[0];
+  if (m->type != ZYDIS_OPERAND_TYPE_MEMORY || m->mem.segment == ZYDIS_REGISTER_FS ||
+      m->mem.segment == ZYDIS_REGISTER_GS)
+    return false;
+  static ZydisRegisterContext ctx;
+  for (int i = 0; i < 16; i++) {
+    ctx.values[ZYDIS_REGISTER_RAX + i] = g->gpr[i];
+    ctx.values[ZYDIS_REGISTER_EAX + i] = (uint32_t)g->gpr[i];
+  }
+  ctx.values[ZYDIS_REGISTER_RIP] = rip;
+  ctx.values[ZYDIS_REGISTER_EIP] = (uint32_t)rip;
+  return ZYAN_SUCCESS(ZydisCalcAbsoluteAddressEx(&d->zi, m, rip, &ctx, addr));
+}
+
 /* EXITINFO1 of an IOIO intercept for the decoded IN/OUT/INS/OUTS (APM
  * Vol. 2, "IOIO Intercepts"): type (1 = IN), string, REP, operand size
  * (bits 4-6), address size (bits 7-9), port (31:16). */
@@ -387,6 +408,20 @@ static int guest_access(struct hv_vcpu *v, uint64_t gva, uint32_t access, uint32
   return 0;
 }
 
+/* Does hv's shadow (4 KiB leaves, hv/core/shadow.c) map gva? */
+static bool shadow_maps(struct hv_vcpu *v, uint64_t gva)
+{
+  uint64_t table = v->shadow_root;
+  for (int level = 4; level >= 1; level--) {
+    const uint64_t *t = hvh_phys(table);
+    if (!t) return false;
+    uint64_t e = t[(gva >> (12 + 9 * (level - 1))) & 511];
+    if (!(e & 1)) return false;
+    table = e & 0x000ffffffffff000ull;
+  }
+  return true;
+}
+
 static void check_page0_untouched(void)
 {
   static uint8_t fill[4096];
@@ -487,6 +522,8 @@ static void run_scenario(const uint8_t *data, size_t size, struct run *r)
     uint64_t basic = is_vmx ? e.reason & 0xffff : e.reason;
     bool insn = is_vmx ? !(e.reason >> 31) && vmx_insn(basic) : svm_insn(basic);
     int64_t len = -1;   /* the instruction's length when known */
+    uint64_t invlpg_at = 0;   /* an INVLPG's linear address when known */
+    bool invlpg_known = false;
     if (is_vmx) {
       len = e.insn_len;
       if (!raw) {
@@ -494,6 +531,10 @@ static void run_scenario(const uint8_t *data, size_t size, struct run *r)
         e.idt_info = vmx_delivery(basic) ? legal_event(e.idt_info, true, &g.rflags) : 0;
         e.idt_error &= e.idt_info >> 11 & 1 ? 0xffff : 0;
         if (basic == 0) e.qual = canonical(e.qual);   /* a #PF's linear address */
+        if (basic == 14) {   /* INVLPG: the qualification is the linear address */
+          invlpg_known = true;
+          invlpg_at = e.qual;
+        }
         if (basic == 0) {   /* an exception exit: a valid exception */
           uint64_t fl = 0;
           e.intr_info = legal_event(e.intr_info | 1u << 31 | 3u << 8, true, &fl);
@@ -515,6 +556,10 @@ static void run_scenario(const uint8_t *data, size_t size, struct run *r)
         if (basic == 0x7b) {
           e.qual = svm_ioio_info(&d, &g);
           e.info2 = g.rip + d.len;
+        }
+        if (basic == 0x79) {
+          invlpg_known = invlpg_address(&d, &g, g.rip + d.len, &invlpg_at);
+          if (invlpg_known && svm_has(f, SVM_FEAT_DECODE_ASSISTS)) e.qual = invlpg_at;   /* "Decode Assists" */
         }
         bool mov_cr = basic <= 0x1f && d.zi.mnemonic == ZYDIS_MNEMONIC_MOV;
         if (basic <= 0x1f && svm_has(f, SVM_FEAT_DECODE_ASSISTS))
@@ -571,6 +616,9 @@ static void run_scenario(const uint8_t *data, size_t size, struct run *r)
                    (unsigned long long)gva, want_err, (unsigned long long)ev, (unsigned long long)got_err,
                    (unsigned long long)cr2);
       }
+      if (invlpg_known && mode == HV_MEM_SHADOW)
+        FUZZ_CHECK(!shadow_maps(v, invlpg_at), "after INVLPG of 0x%llx the shadow tables still map it",
+                   (unsigned long long)invlpg_at);
       if (!insn)
         FUZZ_CHECK(rip == e.rip, "exit 0x%llx (an event, not an instruction) moved RIP from 0x%llx to 0x%llx",
                    (unsigned long long)e.reason, (unsigned long long)e.rip, (unsigned long long)rip);
