@@ -16,6 +16,11 @@
  *  - an event re-injected from the IDT-vectoring information of a software
  *    interrupt or exception carries the exit's instruction length (SDM Vol.
  *    3C, "Information for VM Exits During Event Delivery");
+ *  - shadow paging: a #PF exit is injected back exactly when the guest's
+ *    own tables deny the access, with the processor's error code and CR2
+ *    (SDM Vol. 3A, "Access Rights", "Page-Fault Error Code"); after INVLPG
+ *    the shadow no longer maps its linear address (SDM Vol. 2A, "INVLPG—
+ *    Invalidate TLB Entries");
  *  - a stop says why ("hv: STOP: <reason>" ... "FAIL") with exit status 3;
  *  - hv writes no host memory it never allocated (host-physical page 0).
  * An exit whose fields the input marks raw may be one no processor could
