@@ -18,7 +18,10 @@
  *    3C, "Information for VM Exits During Event Delivery");
  *  - shadow paging: a #PF exit is injected back exactly when the guest's
  *    own tables deny the access, with the processor's error code and CR2
- *    (SDM Vol. 3A, "Access Rights", "Page-Fault Error Code"); after INVLPG
+ *    (SDM Vol. 3A, "Access Rights", "Page-Fault Error Code"), and otherwise
+ *    fills a shadow leaf with the guest's page and rights, writable only
+ *    once the guest's entry is dirty, setting the guest's A/D flags
+ *    ("Accessed and Dirty Flags"); after INVLPG
  *    the shadow no longer maps its linear address (SDM Vol. 2A, "INVLPG—
  *    Invalidate TLB Entries");
  *  - a stop says why ("hv: STOP: <reason>" ... "FAIL") with exit status 3;
@@ -380,52 +383,64 @@ static void log_state(struct run *r, struct hv_vcpu *v)
 }
 
 
-/* The guest's own verdict on an access (SDM Vol. 3A, "4-Level Paging and
- * 5-Level Paging", "Access Rights", "Page-Fault Error Code"): 0 allowed,
- * 1 a #PF with error code *pf, -1 a table outside guest RAM. Reserved bits
- * are not checked, as hv does not check them (docs/hv.md). */
-static int guest_access(struct hv_vcpu *v, uint64_t gva, uint32_t access, uint32_t *pf)
+/* The guest's own translation of an access (SDM Vol. 3A, "4-Level Paging
+ * and 5-Level Paging", "Access Rights", "Accessed and Dirty Flags"). */
+struct gwalk {
+  uint64_t gpa;
+  bool rw, us, nx, dirty, accessed;   /* rights of the whole walk; leaf D; A everywhere */
+};
+
+/* The guest's verdict on an access: 0 allowed (*w filled), 1 a #PF with
+ * error code *pf ("Page-Fault Error Code"), -1 a table outside guest RAM.
+ * Reserved bits are not checked, as hv does not check them (docs/hv.md). */
+static int guest_access(struct hv_vcpu *v, uint64_t gva, uint32_t access, uint32_t *pf, struct gwalk *w)
 {
   bool write = access & 2, user = access & 4, nxe = v->efer >> 11 & 1, fetch = access & 16;
   uint32_t err = (write ? 2u : 0) | (user ? 4u : 0) | (fetch && nxe ? 16u : 0);
-  uint64_t table = v->cr3 & 0x000ffffffffff000ull;
-  bool rw = true, us = true, nx = false;
+  uint64_t table = v->cr3 & 0x000ffffffffff000ull, e = 0, size = 4096;
+  *w = (struct gwalk){0, true, true, false, false, true};
   for (int level = 4; level >= 1; level--) {
     uint8_t *p = gpa_ptr(v, table + ((gva >> (12 + 9 * (level - 1))) & 511) * 8, 8);
     if (!p) return -1;
-    uint64_t e;
     memcpy(&e, p, 8);
     if (!(e & 1)) {
       *pf = err;
       return 1;
     }
-    rw = rw && (e & 2);
-    us = us && (e & 4);
-    nx = nx || (nxe && e >> 63);
-    if (level == 1 || (level <= 3 && (e & 0x80))) break;
+    w->rw = w->rw && (e & 2);
+    w->us = w->us && (e & 4);
+    w->nx = w->nx || (nxe && e >> 63);
+    w->accessed = w->accessed && (e & 0x20);
+    if (level <= 3 && (e & 0x80)) {
+      size = 1ull << (12 + 9 * (level - 1));
+      break;
+    }
     table = e & 0x000ffffffffff000ull;
   }
   bool wp = v->cr0 >> 16 & 1;
-  if ((user && !us) || (write && !rw && (user || wp)) || (fetch && nx)) {
+  if ((user && !w->us) || (write && !w->rw && (user || wp)) || (fetch && w->nx)) {
     *pf = err | 1;
     return 1;
   }
+  w->dirty = e & 0x40;
+  w->gpa = (e & 0x000ffffffffff000ull & ~(size - 1)) | (gva & (size - 1));
   return 0;
 }
 
-/* Does hv's shadow (4 KiB leaves, hv/core/shadow.c) map gva? */
-static bool shadow_maps(struct hv_vcpu *v, uint64_t gva)
+/* hv's shadow leaf for gva (4 KiB leaves, hv/core/shadow.c), 0 when none. */
+static uint64_t shadow_leaf(struct hv_vcpu *v, uint64_t gva)
 {
-  uint64_t table = v->shadow_root;
+  uint64_t table = v->shadow_root, e = 0;
   for (int level = 4; level >= 1; level--) {
     const uint64_t *t = hvh_phys(table);
-    if (!t) return false;
-    uint64_t e = t[(gva >> (12 + 9 * (level - 1))) & 511];
-    if (!(e & 1)) return false;
+    if (!t) return 0;
+    e = t[(gva >> (12 + 9 * (level - 1))) & 511];
+    if (!(e & 1)) return 0;
     table = e & 0x000ffffffffff000ull;
   }
-  return true;
+  return e;
 }
+static bool shadow_maps(struct hv_vcpu *v, uint64_t gva) { return shadow_leaf(v, gva) != 0; }
 
 static void check_page0_untouched(void)
 {
@@ -578,6 +593,7 @@ static void run_scenario(const uint8_t *data, size_t size, struct run *r)
     memcpy(e.gpr, g.gpr, sizeof(e.gpr));
     e.gpr[4] = g.rsp;
 
+    uint64_t fills_before = v->shadow_fills;
     int rc = hvh_run(v, &e);
     flog(&r->log, rc);
     log_state(r, v);
@@ -608,7 +624,23 @@ static void run_scenario(const uint8_t *data, size_t size, struct run *r)
       bool pf_exit = is_vmx ? basic == 0 && (e.intr_info & 0xff) == 14 : basic == 0x4e;
       uint64_t gva = is_vmx ? e.qual : e.info2;
       uint32_t want_err;
-      int verdict = pf_exit && mode == HV_MEM_SHADOW ? guest_access(v, gva, (uint32_t)(is_vmx ? e.intr_error : e.qual), &want_err) : -1;
+      uint32_t pf_access = (uint32_t)(is_vmx ? e.intr_error : e.qual);
+      struct gwalk gw;
+      int verdict = pf_exit && mode == HV_MEM_SHADOW ? guest_access(v, gva, pf_access, &want_err, &gw) : -1;
+      /* A fill (not a pool overflow, which starts over): the shadow leaf
+       * maps the guest's page with the walk's rights, writable only once
+       * the guest's entry is dirty, and the guest's flags are set. */
+      if (verdict == 0 && v->shadow_fills > fills_before) {
+        uint64_t leaf = shadow_leaf(v, gva);
+        bool write = pf_access & 2;
+        FUZZ_CHECK((leaf & 0x000ffffffffff000ull) == v->ram_hpa + (gw.gpa & ~0xfffull) &&
+                       !!(leaf & 4) == gw.us && !!(leaf >> 63) == gw.nx &&
+                       !!(leaf & 2) == (gw.rw && gw.dirty) && gw.accessed && (!write || gw.dirty),
+                   "shadow fill of 0x%llx (access 0x%x): leaf 0x%llx; the guest maps guest-physical 0x%llx "
+                   "rw %d us %d nx %d, dirty %d, accessed %d",
+                   (unsigned long long)gva, pf_access, (unsigned long long)leaf, (unsigned long long)gw.gpa,
+                   gw.rw, gw.us, gw.nx, gw.dirty, gw.accessed);
+      }
       if (verdict == 0)
         FUZZ_CHECK(!injected, "#PF exit at 0x%llx (error code 0x%x) that the guest's tables allow injected 0x%llx",
                    (unsigned long long)gva, (unsigned)(is_vmx ? e.intr_error : e.qual), (unsigned long long)ev);

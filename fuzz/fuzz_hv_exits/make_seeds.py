@@ -87,6 +87,14 @@ seeds = {
         mem(0x3008, 0x200000 | 0x87 | 1 << 63) + reg(RCX, 0xc0000080) + reg(RAX, 0x901) + reg(RDX, 0) +
         svm(0x7c, flags=PLACE | NRIP, var=1) + svm(0x4e, info1=0x10, info2=0x200010) +
         svm(0x4e, info1=2, info2=0x200020),
+    # user pages (U/S on every level) filled for a user read; with EFER.NXE a
+    # no-execute page filled for a read, then written (dirty: writable)
+    "vmx_shadow_fill_user_page": cfg("skylake-x", True) + mem(0x1000, 0x2007) + mem(0x2000, 0x3007) +
+        mem(0x3008, 0x200000 | 0x87) + vmx(0, qual=0x200000, intr=PF_INFO, intr_err=4, length=1) +
+        vmx(0, qual=0x201000, intr=PF_INFO, intr_err=6, length=1),
+    "svm_shadow_fill_nx_page": cfg("zen2", True) + mem(0x3008, 0x200000 | 0x83 | 1 << 63) +
+        reg(RCX, 0xc0000080) + reg(RAX, 0x901) + reg(RDX, 0) + svm(0x7c, flags=PLACE | NRIP, var=1) +
+        svm(0x4e, info1=0, info2=0x200000) + svm(0x4e, info1=2, info2=0x200000),
     "vmx_nehalem_cpuid_softint": cfg("nehalem", True) + reg(RAX, 0x40000000) + vmx(10, flags=PLACE) +
         vmx(0, qual=0x202000, intr=PF_INFO, idt=0x80 | 4 << 8 | 1 << 31, length=2),
     # SVM, EPYC (QEMU): no NRIP save, no decode assists: hv decodes
