@@ -35,7 +35,7 @@ bench: build
 
 # Every libFuzzer target for FUZZ_SECONDS each, from its seeds (docs/fuzzing.md).
 FUZZ_SECONDS ?= 60
-FUZZERS = vmcs_dump vmcb_dump loader mmu_walk entry_checks decoder_xcheck
+FUZZERS = vmcs_dump vmcb_dump loader mmu_walk entry_checks decoder_xcheck hv_exits
 fuzz: deps
 	@cmake --preset fuzz -DHVSIM_PARTS="sim/mmu;models/vmx;models/svm;sim;fuzz" >/dev/null
 	@cmake --build --preset fuzz -j $(JOBS)

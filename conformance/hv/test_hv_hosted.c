@@ -26,11 +26,15 @@ static const unsigned char code[] = {0x0f, 0xa2, 0x0f, 0x01, 0xd9, 0xf4};
 #define VMX_EXIT_WBINVD 54
 #define ENC_ENTRY_INTR_INFO 0x4016
 #define ENC_ENTRY_EXCEPTION_ERROR 0x4018
+#define ENC_ENTRY_INSTRUCTION_LEN 0x401a
 #define ENC_GUEST_RIP 0x681e
 #define ENC_GUEST_CR0 0x6800
+#define ENC_GUEST_CR3 0x6802
 #define ENC_CR4_READ_SHADOW 0x6006
 /* SVM exit codes (APM Vol. 2, "SVM Intercept Exit Codes"). */
+#define SVM_EXIT_PF 0x4e
 #define SVM_EXIT_CPUID 0x72
+#define SVM_EXIT_INVLPG 0x79
 #define SVM_EXIT_MSR 0x7c
 #define SVM_EXIT_VMMCALL 0x81
 
@@ -202,6 +206,157 @@ static void hv_vmx_exit_during_delivery_delivers_the_event_again(void **state)
     assert_entry_ok();
 }
 
+/* A #PF exit during the delivery of INT 80H (a software interrupt, type
+ * 4): the event is delivered again with the VM-entry instruction length
+ * the exit recorded, so that the pushed return address is after the INT
+ * instruction (SDM Vol. 3C, "VM-Entry Controls for Event Injection";
+ * "Information for VM Exits During Event Delivery"). Found by
+ * fuzz_hv_exits; nehalem (no zero-length injection) then failed VM entry,
+ * skylake-x entered with a return address at the INT itself. */
+static void hv_vmx_softint_redelivered_with_instruction_length(void **state)
+{
+    (void)state;
+    struct hv_vcpu *v = hvh_boot(HVH_VMX, HV_MEM_SHADOW, code, sizeof(code));
+    assert_non_null(v);
+    struct hvh_exit e = exit_at(VMX_EXIT_EXCEPTION);
+    e.intr_info = 14u | 3u << 8 | 1u << 11 | 1u << 31;
+    e.qual = 0x200000;
+    e.idt_info = 0x80u | 4u << 8 | 1u << 31;             /* INT 80H */
+    e.insn_len = 2;                                       /* CD 80 */
+    assert_int_equal(hvh_run(v, &e), 0);
+    assert_int_equal(hvh_vmcs(ENC_ENTRY_INTR_INFO), 0x80u | 4u << 8 | 1u << 31);
+    assert_int_equal(hvh_vmcs(ENC_ENTRY_INSTRUCTION_LEN), 2);
+    assert_int_equal(hvh_vmcs(ENC_GUEST_RIP), GUEST_RIP);
+    assert_entry_ok();
+    /* nehalem cannot inject with length 0 (IA32_VMX_MISC bit 30 clear):
+     * without the length, the entry would fail its checks. */
+    v = hvh_boot_cpu("nehalem", HV_MEM_SHADOW, code, sizeof(code));
+    assert_non_null(v);
+    e.idt_info = 0x80u | 4u << 8 | 1u << 31;
+    e.insn_len = 3;                                       /* e.g. CD 80 with a prefix */
+    assert_int_equal(hvh_run(v, &e), 0);
+    assert_int_equal(hvh_vmcs(ENC_ENTRY_INSTRUCTION_LEN), 3);
+    assert_entry_ok();
+}
+
+/* MOV to CR3 with a bit at or above MAXPHYADDR (40 on the hosted
+ * skylake-x) raises #GP(0) (SDM Vol. 2B, "MOV—Move to/from Control
+ * Registers"), in SLAT mode as in shadow mode; a valid value is loaded.
+ * Found by fuzz_hv_exits: in SLAT mode hv put the value into GUEST_CR3,
+ * which then failed VM entry ("Checks on Guest Control Registers, Debug
+ * Registers, and MSRs"). */
+static void hv_vmx_cr3_write_beyond_maxphyaddr_injects_gp(void **state)
+{
+    (void)state;
+    static const enum hv_mem_mode modes[] = {HV_MEM_SLAT, HV_MEM_SHADOW};
+    for (int i = 0; i < 2; i++) {
+        struct hv_vcpu *v = hvh_boot(HVH_VMX, modes[i], code, sizeof(code));
+        assert_non_null(v);
+        uint64_t cr3 = hvh_vmcs(ENC_GUEST_CR3);
+        struct hvh_exit e = exit_at(VMX_EXIT_CR_ACCESS);
+        e.insn_len = 3;
+        e.qual = 3 | (3u << 8);                           /* MOV to CR3 from RBX */
+        e.gpr[3] = 1ull << 40 | HV_GUEST_PML4;
+        assert_int_equal(hvh_run(v, &e), 0);
+        assert_int_equal(hvh_vmcs(ENC_ENTRY_INTR_INFO), 13u | 3u << 8 | 1u << 11 | 1u << 31);
+        assert_int_equal(hvh_vmcs(ENC_GUEST_RIP), GUEST_RIP);
+        assert_int_equal(hvh_vmcs(ENC_GUEST_CR3), cr3);
+        assert_entry_ok();
+        e.gpr[3] = (1ull << 40) - 0x1000;                 /* the highest valid page */
+        assert_int_equal(hvh_run(v, &e), 0);
+        assert_int_equal(hvh_vmcs(ENC_ENTRY_INTR_INFO) >> 31, 0);
+        assert_int_equal(hvh_vmcs(ENC_GUEST_RIP), GUEST_RIP + 3);
+        if (modes[i] == HV_MEM_SLAT)
+            assert_int_equal(hvh_vmcs(ENC_GUEST_CR3), (1ull << 40) - 0x1000);
+        else
+            assert_int_equal(v->cr3, (1ull << 40) - 0x1000);
+        assert_entry_ok();
+    }
+}
+
+/* A #PF exit in SLAT mode, where hv does not intercept #PF (no processor
+ * delivers it): hv stops and says so, on both vendors. Found by
+ * fuzz_hv_exits: hv filled "shadow tables" rooted at host-physical page 0,
+ * following whatever page 0 held. */
+static void hv_slat_pf_exit_stops(void **state)
+{
+    (void)state;
+    struct hv_vcpu *v = hvh_boot(HVH_VMX, HV_MEM_SLAT, code, sizeof(code));
+    assert_non_null(v);
+    struct hvh_exit e = exit_at(VMX_EXIT_EXCEPTION);
+    e.intr_info = 14u | 3u << 8 | 1u << 11 | 1u << 31;
+    e.qual = 0x200000;
+    assert_int_equal(hvh_run(v, &e), 1 + 3);
+    assert_non_null(strstr(hvh_console(), "hv: STOP: #PF exit at 0x200000 (error code 0x0) in SLAT mode"));
+    v = hvh_boot(HVH_SVM, HV_MEM_SLAT, code, sizeof(code));
+    assert_non_null(v);
+    e = exit_at(SVM_EXIT_PF);
+    e.qual = 2;                                           /* error code: write */
+    e.info2 = 0x200000;
+    assert_int_equal(hvh_run(v, &e), 1 + 3);
+    assert_non_null(strstr(hvh_console(), "hv: STOP: #PF exit at 0x200000 (error code 0x2) in SLAT mode"));
+    unsigned char *page0 = hvh_phys(0);
+    for (int i = 0; i < 4096; i++)
+        assert_int_equal(page0[i], HVH_PAGE0_FILL);
+}
+
+/* INVLPG through FS (address unknown to hv's decoder) exiting in SLAT mode
+ * on a processor without decode assists: it completes and leaves memory
+ * alone; hv has no shadow tables to drop. Found by fuzz_hv_exits: hv
+ * "flushed" shadow tables and wrote a new root into host-physical page 0. */
+static void hv_svm_invlpg_fs_in_slat_mode_touches_no_shadow(void **state)
+{
+    (void)state;
+    struct hv_vcpu *v = hvh_boot(HVH_SVM, HV_MEM_SLAT, code, sizeof(code));
+    assert_non_null(v);
+    memcpy(hvh_phys(v->ram_hpa + GUEST_RIP), "\x64\x0f\x01\x38", 4);   /* invlpg fs:[rax] */
+    struct hvh_exit e = exit_at(SVM_EXIT_INVLPG);
+    assert_int_equal(hvh_run(v, &e), 0);
+    assert_int_equal(vmcb64(VMCB_RIP), GUEST_RIP + 4);
+    assert_entry_ok();
+    unsigned char *page0 = hvh_phys(0);
+    for (int i = 0; i < 4096; i++)
+        assert_int_equal(page0[i], HVH_PAGE0_FILL);
+}
+
+/* Does hv's shadow (4-level, 4 KiB leaves) map gva? */
+static bool shadow_maps(struct hv_vcpu *v, uint64_t gva)
+{
+    uint64_t table = v->shadow_root;
+    for (int level = 4; level >= 1; level--) {
+        const uint64_t *t = hvh_phys(table);
+        uint64_t e = t[(gva >> (12 + 9 * (level - 1))) & 511];
+        if (!(e & 1))
+            return false;
+        table = e & 0x000ffffffffff000ull;
+    }
+    return true;
+}
+
+/* INVLPG [EAX] (67H: 32-bit addressing) decoded by hv (SVM without decode
+ * assists) invalidates the page at the 32-bit effective address, not at
+ * RAX (SDM Vol. 1, "Operand Size and Address Size in 64-Bit Mode").
+ * Suspected from hv's decoder, confirmed by fuzz_hv_exits' INVLPG property:
+ * hv dropped 100200000H's shadow entry and left 200000H's, a stale
+ * translation. */
+static void hv_svm_shadow_invlpg_addr32_drops_the_truncated_page(void **state)
+{
+    (void)state;
+    struct hv_vcpu *v = hvh_boot(HVH_SVM, HV_MEM_SHADOW, code, sizeof(code));
+    assert_non_null(v);
+    struct hvh_exit e = exit_at(0x4e);                    /* #PF: read, not present */
+    e.info2 = 0x200000;
+    assert_int_equal(hvh_run(v, &e), 0);
+    assert_true(shadow_maps(v, 0x200000));
+    memcpy(hvh_phys(v->ram_hpa + GUEST_RIP), "\x67\x0f\x01\x38", 4);   /* invlpg [eax] */
+    e = exit_at(SVM_EXIT_INVLPG);
+    e.gpr[0] = 0x100200000ull;
+    assert_int_equal(hvh_run(v, &e), 0);
+    assert_false(shadow_maps(v, 0x200000));
+    assert_int_equal(vmcb64(VMCB_RIP), GUEST_RIP + 4);
+    assert_entry_ok();
+}
+
 static void hv_vmx_unexpected_exit_stops_with_exit_information(void **state)
 {
     (void)state;
@@ -308,6 +463,11 @@ int main(void)
         cmocka_unit_test(hv_vmx_cr4_pge_write_updates_shadow_and_guest_cr4),
         cmocka_unit_test(hv_vmx_shadow_pf_fills_shadow_or_injects),
         cmocka_unit_test(hv_vmx_exit_during_delivery_delivers_the_event_again),
+        cmocka_unit_test(hv_vmx_softint_redelivered_with_instruction_length),
+        cmocka_unit_test(hv_vmx_cr3_write_beyond_maxphyaddr_injects_gp),
+        cmocka_unit_test(hv_slat_pf_exit_stops),
+        cmocka_unit_test(hv_svm_invlpg_fs_in_slat_mode_touches_no_shadow),
+        cmocka_unit_test(hv_svm_shadow_invlpg_addr32_drops_the_truncated_page),
         cmocka_unit_test(hv_vmx_unexpected_exit_stops_with_exit_information),
         cmocka_unit_test(hv_vmx_failed_entry_and_unknown_reason_stop),
         cmocka_unit_test(hv_vmx_entry_check_detects_broken_guest_cr0),

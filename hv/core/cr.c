@@ -53,20 +53,24 @@ static enum hv_next write_cr4(struct hv_vcpu *v, uint64_t val)
     return HV_ADVANCE;
 }
 
-/* MOV to CR3 (shadow mode; with SLAT the guest loads CR3 itself): bits
- * above the physical-address width raise #GP(0); the new tables take effect
- * through fresh shadow tables. Bit 63 (PCID no-flush) needs CR4.PCIDE,
- * which hv does not offer. */
+/* MOV to CR3 (shadow mode; with SLAT the guest loads CR3 itself, unless
+ * the processor forces CR3-load exiting): bits at or above MAXPHYADDR are
+ * reserved and raise #GP(0), in both modes; bit 63 (PCID no-flush) too,
+ * as hv does not offer CR4.PCIDE (SDM Vol. 2B, "MOV—Move to/from Control
+ * Registers"). With SLAT the value goes to the VMCS/VMCB, whose checks
+ * reject such bits ("Checks on Guest Control Registers, Debug Registers,
+ * and MSRs"). Shadow mode: the new tables take effect through fresh
+ * shadow tables. */
 static enum hv_next write_cr3(struct hv_vcpu *v, uint64_t val)
 {
+    if (val >> v->maxphyaddr) {
+        hv_inject_gp(v);
+        return HV_STAY;
+    }
     if (v->mode != HV_MEM_SHADOW) {
         v->cr3 = val;
         v->be->set_cr(v, 3);
         return HV_ADVANCE;
-    }
-    if (val >> 52) {
-        hv_inject_gp(v);
-        return HV_STAY;
     }
     v->cr3 = val;
     hv_shadow_flush(v);

@@ -76,10 +76,11 @@ bool hv_decode(struct hv_vcpu *v, struct hv_insn *in)
         return false;
     struct cursor c = {bytes, 0, avail};
     uint8_t b, rex = 0;
-    bool fs_gs = false;
+    bool fs_gs = false, addr32 = false;
     for (;;) {
         if (!next(&c, &b))
             return false;
+        addr32 |= b == 0x67;
         if (b == 0x64 || b == 0x65)
             fs_gs = true;
         else if (!(b == 0x66 || b == 0x67 || b == 0xf0 || b == 0xf2 || b == 0xf3 || b == 0x2e ||
@@ -135,6 +136,11 @@ bool hv_decode(struct hv_vcpu *v, struct hv_insn *in)
             in->len = c.n;
             if (rip_rel)
                 in->addr += v->rip + in->len;
+            /* 67H selects 32-bit addressing in 64-bit mode: the effective
+             * address is computed in 32 bits (SDM Vol. 1, "Operand Size and
+             * Address Size in 64-Bit Mode"). */
+            if (addr32)
+                in->addr = (uint32_t)in->addr;
             in->kind = INSN_INVLPG;
             in->addr_known = !fs_gs;
             return true;

@@ -122,6 +122,7 @@ struct hv_vcpu {
     uint64_t pending_cr2;        /* CR2 for an injected #PF */
     bool cr2_dirty;              /* pending_cr2 not yet loaded (VMX) */
     uint64_t ram_hpa, ram_size;  /* guest-physical 0 is host-physical ram_hpa */
+    unsigned maxphyaddr;         /* the guest's physical-address width (vcpu.c) */
     struct hv_com1 com1;
     char guest_cmdline[HC_CMDLINE_MAX];  /* key=value words for the guest */
     /* shadow paging (shadow.c) */

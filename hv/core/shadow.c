@@ -88,6 +88,12 @@ void hv_shadow_invlpg(struct hv_vcpu *v, uint64_t gva)
 
 void hv_handle_page_fault(struct hv_vcpu *v, uint64_t gva, uint32_t error)
 {
+    /* hv intercepts #PF only for shadow paging (exception bitmap, exception
+     * intercepts): in SLAT mode there are no shadow tables to fill, and the
+     * root would be host-physical page 0. */
+    if (v->mode != HV_MEM_SHADOW)
+        hv_stop(v, "#PF exit at 0x%lx (error code 0x%x) in SLAT mode, where hv does not intercept #PF",
+                gva, error);
     unsigned access = (error & PFEC_W ? HV_ACC_W : 0) | (error & PFEC_U ? HV_ACC_U : 0) |
                       (error & PFEC_I ? HV_ACC_F : 0);
     struct hv_walk w;

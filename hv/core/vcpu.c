@@ -40,6 +40,18 @@ bool hv_vcpu_init(struct hv_vcpu *v, const struct hv_backend *be, enum hv_mem_mo
     v->cr4 = CR4_PAE;
     v->efer = EFER_LME | EFER_LMA;
     v->pat = PAT_POWER_ON;
+    /* MAXPHYADDR, which bounds CR3 (cr.c): CPUID.80000008H:EAX[7:0], or
+     * 36 without that leaf (SDM Vol. 3A, "Physical Address Extension";
+     * SDM Vol. 2A, CPUID, "Information Returned by CPUID Instruction").
+     * The guest sees the processor's leaf, so it is the guest's too. */
+    uint32_t r[4];
+    plat_cpuid(0x80000000u, 0, r);
+    v->maxphyaddr = 36;
+    if (r[0] >= 0x80000008u) {
+        plat_cpuid(0x80000008u, 0, r);
+        if ((r[0] & 0xff) >= 32 && (r[0] & 0xff) <= 52)
+            v->maxphyaddr = r[0] & 0xff;
+    }
     if (mode == HV_MEM_SHADOW && !hv_shadow_init(v)) {
         hv_printf("hv: not enough memory for the shadow page tables\n");
         return false;

@@ -280,7 +280,7 @@ static enum hv_next svm_exit_invlpg(struct hv_vcpu *v)
         hv_stop(v, "cannot decode the INVLPG at 0x%lx", v->rip);
     if (in.addr_known)
         hv_handle_invlpg(v, in.addr);
-    else
+    else if (v->mode == HV_MEM_SHADOW)   /* as hv_handle_invlpg: SLAT has no shadow */
         hv_shadow_flush(v);
     return HV_ADVANCE;
 }

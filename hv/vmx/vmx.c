@@ -205,6 +205,13 @@ static void vmx_run(struct hv_vcpu *v)
         hv_vmx_write(ENTRY_INTR_INFO, idt & ~(1ull << 12) & 0x80000fffull);
         if (idt & INTR_INFO_HAS_ERROR)
             hv_vmx_write(ENTRY_EXCEPTION_ERROR, hv_vmx_read(IDT_VECTORING_ERROR));
+        /* A software interrupt or exception (types 4-6) pushes RIP plus the
+         * VM-entry instruction length as its return address; the exit
+         * recorded the instruction's length ("VM-Entry Controls for Event
+         * Injection"; "Information for VM Exits During Event Delivery"). */
+        unsigned type = (idt >> 8) & 7;
+        if (type >= 4 && type <= 6)
+            hv_vmx_write(ENTRY_INSTRUCTION_LEN, hv_vmx_read(EXIT_INSTRUCTION_LEN));
     }
     /* The instruction length and the new RIP: their status is tested once. */
     int failed = 0;

@@ -93,6 +93,9 @@ void plat_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
     case 0x80000001u:
         out[2] = vmx ? 0 : 1u << 2;   /* ECX.SVM */
         return;
+    case 0x80000008u:                 /* EAX: MAXPHYADDR, linear-address width */
+        out[0] = (vmx ? m.caps->maxphyaddr : m.svm->maxphyaddr) | 48u << 8;
+        return;
     case 0x8000000au:
         if (!vmx)
             svm_cpuid_8000000a(m.svm, out);
@@ -281,6 +284,7 @@ int plat_vmx_run(struct plat_gprs *g, bool launched)
     set(VMCSI_VM_EXIT_INTR_INFO, e->intr_info);
     set(VMCSI_VM_EXIT_INTR_ERROR_CODE, e->intr_error);
     set(VMCSI_IDT_VECTORING_INFO, e->idt_info);
+    set(VMCSI_IDT_VECTORING_ERROR_CODE, e->idt_error);
     set(VMCSI_GUEST_RIP, e->rip);
     set(VMCSI_GUEST_RSP, e->rsp);
     set(VMCSI_GUEST_RFLAGS, e->rflags);
@@ -304,7 +308,7 @@ void plat_svm_run(uint64_t vmcb_pa, struct plat_gprs *g, bool vmload)
     c->control.exitcode = e->reason;
     c->control.exitinfo1 = e->qual;
     c->control.exitinfo2 = e->info2;
-    c->control.exitintinfo = 0;
+    c->control.exitintinfo = e->exitintinfo;
     c->control.nrip = e->nrip;
     c->control.eventinj &= ~(1ull << 31);
     c->save.rip = e->rip;
@@ -315,19 +319,25 @@ void plat_svm_run(uint64_t vmcb_pa, struct plat_gprs *g, bool vmload)
 }
 
 /* ---- the harness ---- */
-struct hv_vcpu *hvh_boot(enum hvh_vendor vendor, enum hv_mem_mode mode, const void *code,
-                         size_t len)
+static struct hv_vcpu *boot(enum hvh_vendor vendor, const struct vmx_caps *caps,
+                            const struct svm_features *svm, enum hv_mem_mode mode,
+                            const void *code, size_t len)
 {
-    free(m.mem);
+    /* The memory is kept from one machine to the next (a fuzzer boots
+     * thousands): every allocation zeroes what it hands out (bump), and
+     * page 0, which is never allocated, is filled again for the harnesses
+     * that check hv never writes there. */
+    uint8_t *mem = m.mem ? m.mem : calloc(1, MEM_SIZE);
     memset(&m, 0, sizeof(m));
     memset(&vcpu, 0, sizeof(vcpu));
     m.vendor = vendor;
-    m.mem = calloc(1, MEM_SIZE);
+    m.mem = mem;
     if (!m.mem)
         return NULL;
+    memset(m.mem, HVH_PAGE0_FILL, 0x1000);
     m.next_free = 0x1000;
-    m.caps = &vmx_caps_skylake_x;
-    m.svm = &svm_features_epyc_qemu;
+    m.caps = caps;
+    m.svm = svm;
     m.cr[0] = CR0_PG | CR0_WP | CR0_NE | CR0_ET | CR0_MP | CR0_PE;
     m.cr[3] = 0x1000;
     m.cr[4] = CR4_PAE;
@@ -338,6 +348,22 @@ struct hv_vcpu *hvh_boot(enum hvh_vendor vendor, enum hv_mem_mode mode, const vo
     if (setjmp(m.stop))
         return NULL;
     return hv_vcpu_init(&vcpu, be, mode, code, len) ? &vcpu : NULL;
+}
+
+struct hv_vcpu *hvh_boot(enum hvh_vendor vendor, enum hv_mem_mode mode, const void *code,
+                         size_t len)
+{
+    return boot(vendor, &vmx_caps_skylake_x, &svm_features_epyc_qemu, mode, code, len);
+}
+
+struct hv_vcpu *hvh_boot_cpu(const char *cpu, enum hv_mem_mode mode, const void *code,
+                             size_t len)
+{
+    for (const struct vmx_caps *const *c = vmx_cpu_models; *c; c++)
+        if (!strcmp((*c)->name, cpu))
+            return boot(HVH_VMX, *c, &svm_features_epyc_qemu, mode, code, len);
+    const struct svm_features *f = svm_features_by_name(cpu);
+    return f ? boot(HVH_SVM, &vmx_caps_skylake_x, f, mode, code, len) : NULL;
 }
 
 int hvh_run(struct hv_vcpu *v, const struct hvh_exit *e)
@@ -388,5 +414,28 @@ void hvh_vmcs_write(uint32_t encoding, uint64_t value)
 }
 
 uint64_t hvh_cr2(void) { return m.cr[2]; }
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
+
+uint64_t hvh_state_digest(void)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    if (m.vendor == HVH_VMX) {
+        h = fnv(h, m.vmcs.val, sizeof(m.vmcs.val));
+        h = fnv(h, &m.vmcs.launched, sizeof(m.vmcs.launched));
+    } else if (m.vmcb_pa) {
+        h = fnv(h, plat_phys(m.vmcb_pa), 4096);
+    }
+    h = fnv(h, m.cr, sizeof(m.cr));
+    h = fnv(h, &m.efer, sizeof(m.efer));
+    h = fnv(h, &m.msr_fs, sizeof(m.msr_fs));
+    return fnv(h, &m.msr_gs, sizeof(m.msr_gs));
+}
 void *hvh_phys(uint64_t pa) { return plat_phys(pa); }
 void *hvh_vmcb(void) { return m.vmcb_pa ? plat_phys(m.vmcb_pa) : NULL; }
