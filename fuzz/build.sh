@@ -12,7 +12,7 @@
 #          LIB_FUZZING_ENGINE=-fsanitize=fuzzer OUT=/tmp/out fuzz/build.sh
 SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=${WORK:-/tmp}/hvsim-fuzz-build
-TARGETS="vmcs_dump vmcb_dump loader mmu_walk entry_checks decoder_xcheck"
+TARGETS="vmcs_dump vmcb_dump loader mmu_walk entry_checks decoder_xcheck hv_exits"
 
 cmake -S "$SRC_DIR" -B "$BUILD_DIR" \
   -DCMAKE_C_COMPILER="$CC" -DCMAKE_C_FLAGS="$CFLAGS" -DCMAKE_BUILD_TYPE=Release \

@@ -99,6 +99,7 @@ static bool cs_intercepted(csh h, const cs_insn *ci)
 
 struct bytes_view {
   bool simd_prefix;      /* a 66, F2 or F3 legacy prefix */
+  bool rep;              /* an F3 prefix */
   bool lock;             /* an F0 prefix */
   bool addr_rex_w;       /* 64-bit mode: a 67 prefix and REX.W */
   const uint8_t *op;     /* the opcode, after legacy prefixes and REX */
@@ -107,7 +108,7 @@ struct bytes_view {
 
 static struct bytes_view view(const uint8_t *b, size_t n, int bits)
 {
-  struct bytes_view v = { false, false, false, b, n };
+  struct bytes_view v = { false, false, false, false, b, n };
   bool a67 = false, rex_w = false;
   size_t i = 0;
   for (; i < n; i++) {
@@ -117,6 +118,7 @@ static struct bytes_view view(const uint8_t *b, size_t n, int bits)
                   c == 0x3E || c == 0x26 || c == 0x64 || c == 0x65;
     if (!rex && !legacy) break;
     v.simd_prefix |= c == 0x66 || c == 0xF2 || c == 0xF3;
+    v.rep |= c == 0xF3;
     v.lock |= c == 0xF0;
     a67 |= c == 0x67;
     rex_w = rex && (c & 8); /* a REX counts only right before the opcode */
@@ -177,6 +179,10 @@ static bool addr_rex_w_as_opsize(const struct bytes_view *v) { return v->addr_re
  * decodes the instruction as if the prefix were not there. */
 static bool lock_on_unlockable(const struct bytes_view *v, bool zok) { return v->lock && !zok; }
 
+/* (5) PAUSE (F3 90, SDM Vol. 2B, "PAUSE-Spin Loop Hint": the same in
+ * every mode): Capstone 4.0.2 reports NOP in 16-bit mode. */
+static bool pause_16(const struct bytes_view *v, int bits) { return bits == 16 && v->rep && v->op_len && v->op[0] == 0x90; }
+
 /* FUZZ_XCHECK_SURVEY=1 reports each disagreement and goes on, to survey
  * a corpus (docs/fuzzing.md); otherwise the first one aborts. */
 static void fail(const char *why, const uint8_t *b, size_t n, int bits, const char *zm, unsigned zlen, const char *cm,
@@ -218,7 +224,7 @@ static void check_mode(const uint8_t *b, size_t n, int bits)
 
   struct bytes_view v = view(b, n, bits);
   bool known = (cok && reserved_cr_dr(ci, handles[mi], zok)) || mandatory_prefix_opcode(&v) ||
-               lock_on_unlockable(&v, zok) || addr_rex_w_as_opsize(&v);
+               lock_on_unlockable(&v, zok) || addr_rex_w_as_opsize(&v) || pause_16(&v, bits);
   if ((zint || cint) && !known) {
     const char *zm = zok ? ZydisMnemonicGetString(zi.mnemonic) : "(invalid)";
     const char *cm = cok ? ci->mnemonic : "(invalid)";
