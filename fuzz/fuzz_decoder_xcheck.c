@@ -170,8 +170,14 @@ static bool mandatory_prefix_opcode(const struct bytes_view *v) { return v->simd
  * together with REX.W for an operand-size prefix (66) on the same opcodes:
  * 67 48 0F C7 /6 becomes VMCLEAR, 67 48 0F 38 81 INVVPID, 67 48 0F 78
  * EXTRQ. Neither prefix selects anything there (SDM Vol. 2A, "Instruction
- * Prefixes", "REX Prefixes"): Zydis decodes VMPTRLD, #UD, VMREAD. */
-static bool addr_rex_w_as_opsize(const struct bytes_view *v) { return v->addr_rex_w && prefix_selected_opcode(v); }
+ * Prefixes", "REX Prefixes"): Zydis decodes VMPTRLD, #UD, VMREAD. It also
+ * makes INS/OUTS (6C-6F) word-sized: F3 67 48 6D is REP INSD (REX.W does
+ * not widen INS/OUTS past 32 bits), Capstone says REP INSW. */
+static bool addr_rex_w_as_opsize(const struct bytes_view *v)
+{
+  bool string_io = v->op_len && v->op[0] >= 0x6C && v->op[0] <= 0x6F;
+  return v->addr_rex_w && (prefix_selected_opcode(v) || string_io);
+}
 
 /* (3) A LOCK prefix on an instruction that cannot be locked raises #UD
  * (SDM Vol. 2A, "LOCK-Assert LOCK# Signal Prefix"); none of the
@@ -180,8 +186,14 @@ static bool addr_rex_w_as_opsize(const struct bytes_view *v) { return v->addr_re
 static bool lock_on_unlockable(const struct bytes_view *v, bool zok) { return v->lock && !zok; }
 
 /* (5) PAUSE (F3 90, SDM Vol. 2B, "PAUSE-Spin Loop Hint": the same in
- * every mode): Capstone 4.0.2 reports NOP in 16-bit mode. */
-static bool pause_16(const struct bytes_view *v, int bits) { return bits == 16 && v->rep && v->op_len && v->op[0] == 0x90; }
+ * every mode, and legacy prefixes come in any order): Capstone 4.0.2
+ * reports NOP in 16-bit mode and when another prefix stands between F3
+ * and 90. */
+static bool pause_as_nop(const struct bytes_view *v, int bits)
+{
+  if (!v->rep || !v->op_len || v->op[0] != 0x90) return false;
+  return bits == 16 || v->op[-1] != 0xF3;
+}
 
 /* FUZZ_XCHECK_SURVEY=1 reports each disagreement and goes on, to survey
  * a corpus (docs/fuzzing.md); otherwise the first one aborts. */
@@ -224,7 +236,7 @@ static void check_mode(const uint8_t *b, size_t n, int bits)
 
   struct bytes_view v = view(b, n, bits);
   bool known = (cok && reserved_cr_dr(ci, handles[mi], zok)) || mandatory_prefix_opcode(&v) ||
-               lock_on_unlockable(&v, zok) || addr_rex_w_as_opsize(&v) || pause_16(&v, bits);
+               lock_on_unlockable(&v, zok) || addr_rex_w_as_opsize(&v) || pause_as_nop(&v, bits);
   if ((zint || cint) && !known) {
     const char *zm = zok ? ZydisMnemonicGetString(zi.mnemonic) : "(invalid)";
     const char *cm = cok ? ci->mnemonic : "(invalid)";

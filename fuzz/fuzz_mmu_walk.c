@@ -254,8 +254,13 @@ static void op_translate(struct fuzz_in *in, struct run *r)
     return;
   }
   compare(r, la, acc, ok1, &t1, &f1, ok2, &t2, &f2);
-  FUZZ_CHECK(memcmp(ram_cached, ram_ref, RAM_SIZE) == 0,
-             "memory (accessed/dirty flags) differs after translating %#llx access %d", (unsigned long long)la, acc);
+  size_t diff = 0;
+  while (diff < RAM_SIZE && ram_cached[diff] == ram_ref[diff]) diff++;
+  FUZZ_CHECK(diff == RAM_SIZE,
+             "memory (accessed/dirty flags) differs after translating %#llx access %d (ok=%d): byte %#zx was %#x, "
+             "cached %#x, reference %#x",
+             (unsigned long long)la, acc, ok1, diff, diff < RAM_SIZE ? ram_before[diff] : 0,
+             diff < RAM_SIZE ? ram_cached[diff] : 0, diff < RAM_SIZE ? ram_ref[diff] : 0);
   if (memcmp(ram_before, ram_cached, RAM_SIZE) != 0) mmu_flush_all(&r->s->mmu);
 }
 
