@@ -100,15 +100,17 @@ static bool cs_intercepted(csh h, const cs_insn *ci)
 struct bytes_view {
   bool simd_prefix;      /* a 66, F2 or F3 legacy prefix */
   bool rep;              /* an F3 prefix */
+  bool opsize;           /* a 66 prefix */
   bool lock;             /* an F0 prefix */
   bool addr_rex_w;       /* 64-bit mode: a 67 prefix and REX.W */
+  bool rex_w;            /* 64-bit mode: REX.W right before the opcode */
   const uint8_t *op;     /* the opcode, after legacy prefixes and REX */
   size_t op_len;
 };
 
 static struct bytes_view view(const uint8_t *b, size_t n, int bits)
 {
-  struct bytes_view v = { false, false, false, false, b, n };
+  struct bytes_view v = { false, false, false, false, false, false, b, n };
   bool a67 = false, rex_w = false;
   size_t i = 0;
   for (; i < n; i++) {
@@ -119,11 +121,13 @@ static struct bytes_view view(const uint8_t *b, size_t n, int bits)
     if (!rex && !legacy) break;
     v.simd_prefix |= c == 0x66 || c == 0xF2 || c == 0xF3;
     v.rep |= c == 0xF3;
+    v.opsize |= c == 0x66;
     v.lock |= c == 0xF0;
     a67 |= c == 0x67;
     rex_w = rex && (c & 8); /* a REX counts only right before the opcode */
   }
   v.addr_rex_w = bits == 64 && a67 && rex_w;
+  v.rex_w = bits == 64 && rex_w;
   v.op = b + i;
   v.op_len = n - i;
   return v;
@@ -170,13 +174,19 @@ static bool mandatory_prefix_opcode(const struct bytes_view *v) { return v->simd
  * together with REX.W for an operand-size prefix (66) on the same opcodes:
  * 67 48 0F C7 /6 becomes VMCLEAR, 67 48 0F 38 81 INVVPID, 67 48 0F 78
  * EXTRQ. Neither prefix selects anything there (SDM Vol. 2A, "Instruction
- * Prefixes", "REX Prefixes"): Zydis decodes VMPTRLD, #UD, VMREAD. It also
- * makes INS/OUTS (6C-6F) word-sized: F3 67 48 6D is REP INSD (REX.W does
- * not widen INS/OUTS past 32 bits), Capstone says REP INSW. */
-static bool addr_rex_w_as_opsize(const struct bytes_view *v)
+ * Prefixes", "REX Prefixes"): Zydis decodes VMPTRLD, #UD, VMREAD. */
+static bool addr_rex_w_as_opsize(const struct bytes_view *v) { return v->addr_rex_w && prefix_selected_opcode(v); }
+
+/* (6) The operand size of INS/OUTS (6C-6F) under 66 or REX.W: REX.W wins
+ * over 66 and cannot widen them past 32 bits, and legacy prefixes count in
+ * any order (SDM Vol. 2A, "Instruction Prefixes", "REX Prefixes").
+ * Capstone 4.0.2 gets it wrong in several orders: F3 67 48 6D and F3 66 48
+ * 6D are REP INSD (Capstone: REP INSW), 66 F3 6F is REP OUTSW (Capstone:
+ * REP OUTSD). */
+static bool string_io_opsize(const struct bytes_view *v)
 {
   bool string_io = v->op_len && v->op[0] >= 0x6C && v->op[0] <= 0x6F;
-  return v->addr_rex_w && (prefix_selected_opcode(v) || string_io);
+  return string_io && (v->opsize || v->rex_w);
 }
 
 /* (3) A LOCK prefix on an instruction that cannot be locked raises #UD
@@ -193,6 +203,13 @@ static bool pause_as_nop(const struct bytes_view *v, int bits)
 {
   if (!v->rep || !v->op_len || v->op[0] != 0x90) return false;
   return bits == 16 || v->op[-1] != 0xF3;
+}
+
+/* (7) Instructions newer than Capstone 4.0.2, which rejects their bytes:
+ * RDPRU (0F 01 FD, AMD APM Vol. 3, "RDPRU"). */
+static bool newer_than_capstone(const ZydisDecodedInstruction *zi, bool zok, bool cok)
+{
+  return zok && !cok && zi->mnemonic == ZYDIS_MNEMONIC_RDPRU;
 }
 
 /* FUZZ_XCHECK_SURVEY=1 reports each disagreement and goes on, to survey
@@ -236,7 +253,8 @@ static void check_mode(const uint8_t *b, size_t n, int bits)
 
   struct bytes_view v = view(b, n, bits);
   bool known = (cok && reserved_cr_dr(ci, handles[mi], zok)) || mandatory_prefix_opcode(&v) ||
-               lock_on_unlockable(&v, zok) || addr_rex_w_as_opsize(&v) || pause_as_nop(&v, bits);
+               lock_on_unlockable(&v, zok) || addr_rex_w_as_opsize(&v) || pause_as_nop(&v, bits) || string_io_opsize(&v) ||
+               newer_than_capstone(&zi, zok, cok);
   if ((zint || cint) && !known) {
     const char *zm = zok ? ZydisMnemonicGetString(zi.mnemonic) : "(invalid)";
     const char *cm = cok ? ci->mnemonic : "(invalid)";
