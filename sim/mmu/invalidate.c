@@ -13,6 +13,7 @@
 
 #include "models/vmx/ept_format.h"
 #include "sim/mmu/cache.h"
+#include "sim/mmu/walk.h"
 
 static void inv_tlb(struct mmu *m, const struct cache_match *mt)
 {
@@ -148,6 +149,18 @@ bool mmu_invvpid(struct mmu *m, unsigned type, uint16_t vpid, uint64_t linear)
   return true;
 }
 
+/* The nested path the cached walker keeps between translations
+ * (sim/mmu/walk.h) holds EPT/NPT paging-structure entries as read; it is
+ * checked against memory before use, but an entry whose accessed flag
+ * software cleared again reads as it was, and using it sets no flag.
+ * Paging-structure caches may do that until invalidated (SDM Vol. 3C,
+ * "Accessed and Dirty Flags for EPT"): every invalidation of guest-
+ * physical mappings drops the path. */
+static void drop_nested_path(struct mmu *m)
+{
+  if (m->memo_valid) ((struct walk_env *)m->memo_env)->npath.low = 0;
+}
+
 /* INVEPT (instruction page "INVEPT"; SDM Vol. 3C, "Invalidating Cached
  * Mappings"): guest-physical and combined mappings of one EP4TA (all VPIDs
  * and PCIDs), or of every EP4TA. Linear mappings (no EPT) are untouched. */
@@ -166,6 +179,7 @@ bool mmu_invept(struct mmu *m, unsigned type, uint64_t eptp)
   }
   inv_linear(m, &mt);
   cache_invalidate(m, &m->gpa_tlb, &mt);
+  drop_nested_path(m);
   return true;
 }
 
@@ -194,6 +208,7 @@ bool mmu_svm_tlb_control(struct mmu *m, unsigned tlb_control, uint16_t asid)
   inv_linear(m, &mt);
   mt.keep_global = false; /* guest-physical mappings are never global */
   cache_invalidate(m, &m->gpa_tlb, &mt);
+  drop_nested_path(m);
   return true;
 }
 
@@ -217,4 +232,5 @@ void mmu_flush_all(struct mmu *m)
   m->stats.invalidations++;
   m->generation++;
   if (m->generation == 0) m->generation = 1;
+  drop_nested_path(m);
 }
