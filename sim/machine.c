@@ -91,25 +91,33 @@ void machine_paging_context(struct machine *m, struct mmu_context *ctx)
   if (m->virt && m->virt->paging_context) m->virt->paging_context(m, ctx);
 }
 
-static bool access_linear(struct machine *m, uint64_t la, void *buf, unsigned len, bool write, bool supervisor)
+bool machine_translate_linear(struct machine *m, uint64_t la, enum mmu_access acc, bool supervisor, uint64_t *pa)
 {
   struct mmu_context ctx;
   machine_paging_context(m, &ctx);
+  struct mmu_translation t;
+  struct mmu_fault f;
+  if (!mmu_translate(&m->mmu, &ctx, la, acc, supervisor ? MMU_IMPLICIT_SUPERVISOR : 0, &t, &f)) {
+    m->fault = f;
+    m->fault_linear = la;
+    m->fault_pending = true;
+    return false;
+  }
+  *pa = t.pa;
+  return true;
+}
+
+static bool access_linear(struct machine *m, uint64_t la, void *buf, unsigned len, bool write, bool supervisor)
+{
   uint8_t *p = buf;
   while (len) {
     unsigned chunk = 4096 - (la & 0xfff);
     if (chunk > len) chunk = len;
-    struct mmu_translation t;
-    struct mmu_fault f;
-    if (!mmu_translate(&m->mmu, &ctx, la, write ? MMU_WRITE : MMU_READ, supervisor ? MMU_IMPLICIT_SUPERVISOR : 0, &t, &f)) {
-      m->fault = f;
-      m->fault_linear = la;
-      m->fault_pending = true;
-      return false;
-    }
-    if (t.pa + chunk > m->ram_size) return false;
-    if (write) memcpy(m->ram + t.pa, p, chunk);
-    else memcpy(p, m->ram + t.pa, chunk);
+    uint64_t pa;
+    if (!machine_translate_linear(m, la, write ? MMU_WRITE : MMU_READ, supervisor, &pa)) return false;
+    if (pa + chunk > m->ram_size) return false;
+    if (write) memcpy(m->ram + pa, p, chunk);
+    else memcpy(p, m->ram + pa, chunk);
     la += chunk; p += chunk; len -= chunk;
   }
   return true;

@@ -185,6 +185,9 @@ void machine_paging_context(struct machine *m, struct mmu_context *ctx);
  * supervisor accesses set `supervisor`). Return false after recording the
  * architectural fault in m->fault. */
 bool machine_read_linear(struct machine *m, uint64_t la, void *buf, unsigned len, bool supervisor);
+/* The physical address of `la` for access `acc`, or false with the fault
+ * recorded (pending) in m->fault, as for a model-side access. */
+bool machine_translate_linear(struct machine *m, uint64_t la, enum mmu_access acc, bool supervisor, uint64_t *pa);
 bool machine_write_linear(struct machine *m, uint64_t la, const void *buf, unsigned len, bool supervisor);
 /* A read the model makes for itself (instruction bytes, a descriptor it
  * inspects): a failure is no architectural fault and leaves none pending. */

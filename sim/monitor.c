@@ -138,20 +138,14 @@ enum insn_result insn_monitor(struct insn *in)
     raise_exception(m, vec, true, 0);
     return INSN_FAULTED;
   }
-  struct mmu_context ctx;
-  machine_paging_context(m, &ctx);
-  struct mmu_translation t;
-  struct mmu_fault f;
-  if (!mmu_translate(&m->mmu, &ctx, la, MMU_READ, 0, &t, &f)) {
+  uint64_t pa;
+  if (!machine_translate_linear(m, la, MMU_READ, false, &pa)) {
     /* The run loop delivers it as it does Unicorn's own faults (CR2, or
      * the SLAT's exit in a guest). */
-    m->fault = f;
-    m->fault_linear = la;
-    m->fault_pending = true;
     uc_emu_stop(m->uc);
     return INSN_FAULTED;
   }
-  monitor_arm(m, t.pa);
+  monitor_arm(m, pa);
   return INSN_NEXT;
 }
 

@@ -63,6 +63,18 @@ static struct hvh_exit exit_at(uint64_t reason)
     return e;
 }
 
+/* #PF, hardware exception with error code (SDM Vol. 3C, "VM-Exit
+ * Interruption-Information Field"), for a read of the not-present page
+ * at 2 MiB (error code 0). */
+#define PF_INTR_INFO (14u | 3u << 8 | 1u << 11 | 1u << 31)
+static struct hvh_exit pf_exit_at_2m(void)
+{
+    struct hvh_exit e = exit_at(VMX_EXIT_EXCEPTION);
+    e.intr_info = PF_INTR_INFO;
+    e.qual = 0x200000;
+    return e;
+}
+
 static void assert_entry_ok(void)
 {
     char msg[400];
@@ -166,10 +178,7 @@ static void hv_vmx_shadow_pf_fills_shadow_or_injects(void **state)
     (void)state;
     struct hv_vcpu *v = hvh_boot(HVH_VMX, HV_MEM_SHADOW, code, sizeof(code));
     assert_non_null(v);
-    struct hvh_exit e = exit_at(VMX_EXIT_EXCEPTION);
-    e.intr_info = 14u | 3u << 8 | 1u << 11 | 1u << 31;
-    e.intr_error = 0;                                     /* read, not present */
-    e.qual = 0x200000;
+    struct hvh_exit e = pf_exit_at_2m();                  /* read, not present */
     assert_int_equal(hvh_run(v, &e), 0);
     uint64_t *guest_pd = hvh_phys(v->ram_hpa + HV_GUEST_PD);
     assert_int_not_equal(guest_pd[1] & (1u << 5), 0);     /* accessed */
@@ -179,7 +188,7 @@ static void hv_vmx_shadow_pf_fills_shadow_or_injects(void **state)
 
     e.qual = 0x40000000;                                  /* unmapped */
     assert_int_equal(hvh_run(v, &e), 0);
-    assert_int_equal(hvh_vmcs(ENC_ENTRY_INTR_INFO), 14u | 3u << 8 | 1u << 11 | 1u << 31);
+    assert_int_equal(hvh_vmcs(ENC_ENTRY_INTR_INFO), PF_INTR_INFO);
     assert_int_equal(hvh_vmcs(ENC_ENTRY_EXCEPTION_ERROR), 0);
     assert_int_equal(v->pending_cr2, 0x40000000);
     assert_entry_ok();
@@ -195,9 +204,7 @@ static void hv_vmx_exit_during_delivery_delivers_the_event_again(void **state)
     (void)state;
     struct hv_vcpu *v = hvh_boot(HVH_VMX, HV_MEM_SHADOW, code, sizeof(code));
     assert_non_null(v);
-    struct hvh_exit e = exit_at(VMX_EXIT_EXCEPTION);
-    e.intr_info = 14u | 3u << 8 | 1u << 11 | 1u << 31;
-    e.qual = 0x200000;
+    struct hvh_exit e = pf_exit_at_2m();
     e.idt_info = 0x20u | 1u << 31;                        /* external interrupt 20H */
     e.rflags = 0x202;                                     /* IF = 1: it was being delivered */
     assert_int_equal(hvh_run(v, &e), 0);
@@ -218,9 +225,7 @@ static void hv_vmx_softint_redelivered_with_instruction_length(void **state)
     (void)state;
     struct hv_vcpu *v = hvh_boot(HVH_VMX, HV_MEM_SHADOW, code, sizeof(code));
     assert_non_null(v);
-    struct hvh_exit e = exit_at(VMX_EXIT_EXCEPTION);
-    e.intr_info = 14u | 3u << 8 | 1u << 11 | 1u << 31;
-    e.qual = 0x200000;
+    struct hvh_exit e = pf_exit_at_2m();
     e.idt_info = 0x80u | 4u << 8 | 1u << 31;             /* INT 80H */
     e.insn_len = 2;                                       /* CD 80 */
     assert_int_equal(hvh_run(v, &e), 0);
@@ -283,9 +288,7 @@ static void hv_slat_pf_exit_stops(void **state)
     (void)state;
     struct hv_vcpu *v = hvh_boot(HVH_VMX, HV_MEM_SLAT, code, sizeof(code));
     assert_non_null(v);
-    struct hvh_exit e = exit_at(VMX_EXIT_EXCEPTION);
-    e.intr_info = 14u | 3u << 8 | 1u << 11 | 1u << 31;
-    e.qual = 0x200000;
+    struct hvh_exit e = pf_exit_at_2m();
     assert_int_equal(hvh_run(v, &e), 1 + 3);
     assert_non_null(strstr(hvh_console(), "hv: STOP: #PF exit at 0x200000 (error code 0x0) in SLAT mode"));
     v = hvh_boot(HVH_SVM, HV_MEM_SLAT, code, sizeof(code));

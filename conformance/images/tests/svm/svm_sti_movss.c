@@ -18,33 +18,17 @@
  * enabled until after the instruction following STI") and "MOV" (loading
  * SS). */
 #include "rt/pic_pit.h"
+#include "tests/sti_movss.h"
 #include "tests/svm/svm_lib.h"
 
 #define RFLAGS_IF 0x200u
 #define ICPT1_HLT_BIT 24
 #define VEC_UD 6
-#define MSR_STAR 0xC0000081u
-#define MSR_LSTAR 0xC0000082u
-#define MSR_SFMASK 0xC0000084u
-#define EFER_SCE 1u
 
 static uint8_t hsave[4096] __attribute__((aligned(4096)));
 static uint8_t vmcb[4096] __attribute__((aligned(4096)));
 static uint8_t guest_stack[4096] __attribute__((aligned(16)));
 
-extern char g_sti_cpuid[], g_sti_hlt[], g_sti_ud2[], g_sti_sti_cpuid[], g_cli_sti_cpuid[], g_movss_cpuid[],
-    g_sti_nop_cpuid[], g_cpuid[], g_nop_cpuid[], g_syscall[];
-__asm__(".text\n"
-        "g_sti_cpuid: sti\n  cpuid\n  ud2\n"
-        "g_sti_hlt: sti\n  hlt\n  ud2\n"
-        "g_sti_ud2: sti\n  ud2\n"
-        "g_sti_sti_cpuid: sti\n  sti\n  cpuid\n  ud2\n"
-        "g_cli_sti_cpuid: cli\n  sti\n  cpuid\n  ud2\n"
-        "g_movss_cpuid: mov %ss, %eax\n  mov %eax, %ss\n  cpuid\n  ud2\n"
-        "g_sti_nop_cpuid: sti\n  nop\n  cpuid\n  ud2\n"
-        "g_cpuid: cpuid\n  ud2\n"
-        "g_nop_cpuid: nop\n  cpuid\n  ud2\n"
-        "g_syscall: syscall\n  ud2\n");
 
 /* Runs the guest at `rip` with `rflags` and the shadow bit `shadow`;
  * returns the shadow bit the #VMEXIT saved, after checking EXITCODE. */
@@ -69,14 +53,7 @@ void test_main(void)
     /* No interrupt reaches a guest that runs with IF = 1. */
     outb(PIC1_DATA, 0xff);
     outb(PIC2_DATA, 0xff);
-    /* SYSCALL in the guest (EFER.SCE is the host's, copied into the VMCB;
-     * STAR and LSTAR are shared) goes to the CPUID at g_cpuid. */
-    uint16_t cs;
-    __asm__ volatile("mov %%cs, %0" : "=r"(cs));
-    wrmsr(MSR_IA32_EFER, rdmsr(MSR_IA32_EFER) | EFER_SCE);
-    wrmsr(MSR_STAR, (uint64_t)cs << 32);
-    wrmsr(MSR_LSTAR, (uintptr_t)g_cpuid);
-    wrmsr(MSR_SFMASK, 0);
+    sti_movss_syscall_to_cpuid();   /* before vmcb_init copies EFER */
     svm_enable(hsave);
     vmcb_init(vmcb, (void (*)(void))g_cpuid, guest_stack + sizeof guest_stack);
     vmcb_intercept(vmcb, VMCB_INTERCEPT_VEC1, ICPT1_CPUID, true);

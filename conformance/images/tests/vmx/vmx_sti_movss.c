@@ -21,6 +21,7 @@
  * a VM Exit", "VM-Instruction Error Numbers"; SDM Vol. 2B, "STI—Set
  * Interrupt Flag", "MOV—Move" (loading SS). */
 #include "rt/pic_pit.h"
+#include "tests/sti_movss.h"
 #include "tests/vmx/vmx.h"
 
 #define RFLAGS_IF 0x200u
@@ -30,28 +31,12 @@
 #define EXIT_HLT 12
 #define BLOCK_STI 1u
 #define BLOCK_MOV_SS 2u
-#define MSR_EFER 0xC0000080u
-#define MSR_STAR 0xC0000081u
-#define MSR_LSTAR 0xC0000082u
-#define MSR_SFMASK 0xC0000084u
-#define EFER_SCE 1u
 
-extern char g_sti_cpuid[], g_sti_hlt[], g_sti_ud2[], g_sti_fwait[], g_sti_sti_cpuid[], g_cli_sti_cpuid[], g_movss_cpuid[],
-    g_sti_nop_cpuid[], g_cpuid[], g_nop_cpuid[], g_syscall[];
+extern char g_sti_fwait[];
 __asm__(".text\n"
-        "g_sti_cpuid: sti\n  cpuid\n  ud2\n"
-        "g_sti_hlt: sti\n  hlt\n  ud2\n"
-        "g_sti_ud2: sti\n  ud2\n"
         /* 1/0 with the zero-divide exception unmasked leaves an x87 error
          * pending; FWAIT (waiting) raises it as #MF (CR0.NE = 1). */
         "g_sti_fwait: fninit\n  fldcw x87_cw_unmask_ze(%rip)\n  fldz\n  fld1\n  fdivp\n  sti\n  fwait\n  ud2\n"
-        "g_sti_sti_cpuid: sti\n  sti\n  cpuid\n  ud2\n"
-        "g_cli_sti_cpuid: cli\n  sti\n  cpuid\n  ud2\n"
-        "g_movss_cpuid: mov %ss, %eax\n  mov %eax, %ss\n  cpuid\n  ud2\n"
-        "g_sti_nop_cpuid: sti\n  nop\n  cpuid\n  ud2\n"
-        "g_cpuid: cpuid\n  ud2\n"
-        "g_nop_cpuid: nop\n  cpuid\n  ud2\n"
-        "g_syscall: syscall\n  ud2\n"
         ".data\nx87_cw_unmask_ze: .word 0x37b\n.text\n");
 
 /* VMRESUME right after the host's own MOV SS: vmx_run's status protocol;
@@ -125,14 +110,7 @@ void test_main(void)
            "blocking by STI loaded by VM entry, the first guest instruction exits: saved again");
     tap_eq(0, run_case(g_nop_cpuid, 0x2 | RFLAGS_IF, BLOCK_STI, EXIT_CPUID, "entry blocking by STI; NOP; CPUID"),
            "blocking by STI loaded by VM entry lasts one instruction");
-    /* SYSCALL (the guest shares the host's EFER.SCE, STAR and LSTAR) goes
-     * to the CPUID at g_cpuid. */
-    uint16_t cs;
-    __asm__ volatile("mov %%cs, %0" : "=r"(cs));
-    wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
-    wrmsr(MSR_STAR, (uint64_t)cs << 32);
-    wrmsr(MSR_LSTAR, (uintptr_t)g_cpuid);
-    wrmsr(MSR_SFMASK, 0);
+    sti_movss_syscall_to_cpuid();
     tap_eq(0, run_case(g_syscall, 0x2 | RFLAGS_IF, BLOCK_STI, EXIT_CPUID, "entry blocking by STI; SYSCALL; CPUID"),
            "blocking by STI loaded by VM entry ends with a SYSCALL");
     tap_eq(BLOCK_MOV_SS, run_case(g_cpuid, 0x2, BLOCK_MOV_SS, EXIT_CPUID, "entry blocking by MOV SS; CPUID"),
