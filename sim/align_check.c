@@ -52,8 +52,7 @@ unsigned align_required(const struct insn *in, const ZydisDecodedOperand *op)
 bool align_check_insn(struct machine *m)
 {
   struct insn in;
-  if (!insn_decode(m, m->cpu.rip, &in)) return false;
-  fprintf(stderr, "CHECK %llx cpl=%u\n", (unsigned long long)m->cpu.rip, in.mode.cpl);   /* Unicorn raises the fetch's fault */
+  if (!insn_decode(m, m->cpu.rip, &in)) return false;   /* Unicorn raises the fetch's fault */
   for (unsigned i = 0; i < in.zi.operand_count; i++) {
     const ZydisDecodedOperand *op = &in.op[i];
     unsigned align = align_required(&in, op);
