@@ -310,6 +310,12 @@ bool irq_should_stop(struct machine *m, uint64_t prev, uint32_t prev_size)
  * the hold (STGI, VMRUN and #VMEXIT are instructions or exits), so only
  * the extension's deadline (an NMI it does not hold) can wake it; PIT
  * edges cannot. */
+/* What the vCPU waits after, for the messages. */
+static const char *halted_by(const struct machine *m)
+{
+  return m->fpu.frozen ? "frozen by FERR# before the x87 instruction at rip" : "HLT before rip";
+}
+
 static bool wait_for_interrupt(struct machine *m)
 {
   bool intr_wakes = !held(m);
@@ -317,14 +323,14 @@ static bool wait_for_interrupt(struct machine *m)
   uint64_t at = intr_wakes ? m->irq_check_at : virt_deadline(m);
   if (at == UINT64_MAX && !intr_wakes) {
     machine_stop(m, STOP_HALTED, 0,
-                 "guest halted (HLT before rip 0x%llx) with interrupts held (SVM: GIF = 0, or the host's IF = 0 "
+                 "guest halted (%s 0x%llx) with interrupts held (SVM: GIF = 0, or the host's IF = 0 "
                  "under V_INTR_MASKING): no interrupt or NMI can wake it",
-                 (unsigned long long)m->cpu.rip);
+                 halted_by(m), (unsigned long long)m->cpu.rip);
     return false;
   }
   if (at == UINT64_MAX) {
-    machine_stop(m, STOP_HALTED, 0, "guest halted (HLT before rip 0x%llx) waiting for an interrupt and no timer armed",
-                 (unsigned long long)m->cpu.rip);
+    machine_stop(m, STOP_HALTED, 0, "guest halted (%s 0x%llx) waiting for an interrupt and no timer armed",
+                 halted_by(m), (unsigned long long)m->cpu.rip);
     return false;
   }
   if (m->opt.max_insns && at >= m->opt.max_insns) {
@@ -339,8 +345,8 @@ static bool wait_for_interrupt(struct machine *m)
   irq_rearm(m);
   if ((pic_intr(&m->pic) && intr_wakes) || irq_deadline_due(m)) return true;
   machine_stop(m, STOP_HALTED, 0,
-               "guest halted (HLT before rip 0x%llx) waiting for an interrupt but IRQ0 masked and no other source",
-               (unsigned long long)m->cpu.rip);
+               "guest halted (%s 0x%llx) waiting for an interrupt but IRQ0 masked and no other source",
+               halted_by(m), (unsigned long long)m->cpu.rip);
   return false;
 }
 
@@ -407,6 +413,12 @@ uint64_t irq_nmi_deadline(struct machine *m)
   if (signal_ready(m, NULL)) return m->insns;
   if (!nmi_ready(m)) return UINT64_MAX;
   return m->cpu.sti_blocking || m->cpu.movss_blocking ? m->insns + 1 : m->insns;
+}
+
+bool irq_halt_can_end(struct machine *m, uint64_t rflags)
+{
+  return (rflags & RFLAGS_IF) || (m->virt && m->virt->interrupt_would_exit && m->virt->interrupt_would_exit(m)) ||
+         (m->virt && m->virt->deadline && m->virt->deadline(m) != UINT64_MAX);
 }
 
 void irq_take(struct machine *m)

@@ -68,6 +68,12 @@ void irq_shadow_sync(struct machine *m);
  * the vector delivered through the IDT as an external interrupt. */
 void irq_take(struct machine *m);
 
+/* Can anything end a halt that starts now with RFLAGS = `rflags`: IF = 1,
+ * an interrupt the extension takes as an exit whatever IF says, or the
+ * extension's deadline? Else only an NMI, SMI or INIT could (HLT, and the
+ * x87 freeze of sim/fpu_except.h, then end the run). */
+bool irq_halt_can_end(struct machine *m, uint64_t rflags);
+
 /* Re-arms m->irq_check_at after anything that changed the PIC or PIT, or
  * the extension's deadline (virt_ops.deadline). */
 void irq_rearm(struct machine *m);

@@ -9,6 +9,7 @@
 #include <unicorn/unicorn.h>
 
 #include "sim/align_check.h"
+#include "sim/fpu_except.h"
 #include "sim/fastsys.h"
 #include "sim/intercept.h"
 #include "sim/irq.h"
@@ -49,6 +50,10 @@ struct machine_private {
    * (hook_invalid), and the last such RIP run again (take_up_loop_event). */
   uint64_t owned_ud_rip, owned_ud_retried;
   bool align_stepping;         /* this run is one instruction the loop checked for #AC */
+  bool fpu_stepping;           /* ... checked for floating-point errors (sim/fpu_except.h) */
+  bool single_step;            /* this run is one instruction */
+  bool checked_stepping;       /* ... one of a stretch the loop checks (align, fpu, step_at) */
+  uint64_t step_at;            /* run the instruction here alone (machine_step_from); UINT64_MAX: none */
 };
 
 /* The block hook's way to stop Unicorn before the block at `address`. */
@@ -285,6 +290,12 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *use
     stop_before_block(mp, address);
     return;
   }
+  /* Likewise floating-point errors Unicorn does not report (sim/fpu_except.h). */
+  if (!mp->fpu_stepping && fpu_except_active(m)) {
+    mp->stopped_for_loop = true;
+    stop_before_block(mp, address);
+    return;
+  }
   /* The blocking by STI / MOV SS a VM entry or VMRUN loaded lasts one
    * instruction: once a block ran, it is over (a block boundary is the
    * machine's granularity; sim/irq.h). */
@@ -382,7 +393,7 @@ struct machine *machine_create(const struct machine_options *opt, const uint8_t 
   m->opt = *opt;
   m->ram_size = opt->ram_size;
   m->bridge = &mp->bridge;
-  mp->owned_ud_rip = mp->owned_ud_retried = UINT64_MAX;
+  mp->owned_ud_rip = mp->owned_ud_retried = mp->step_at = UINT64_MAX;
   m->rng_state = 0x9e3779b97f4a7c15ull;
   m->apic_base = 0xfee00900;   /* enabled, bootstrap processor */
   m->mtrr_def_type = 0xc00 | 6;
@@ -453,6 +464,7 @@ void machine_destroy(struct machine *m)
   if (m->virt && m->virt->destroy) m->virt->destroy(m);
   intercepts_destroy(m->icpt);
   debug_bp_destroy(m);
+  fpu_except_fini(m);
   uc_bridge_fini(&mp->bridge);
   if (m->uc) uc_close(m->uc);
   if (m->mmu.phys.ram) mmu_fini(&m->mmu);
@@ -566,6 +578,16 @@ static unsigned wanted_hook_classes(struct machine *m)
 
 void machine_request_loop_turn(struct machine *m) { ((struct machine_private *)m)->stop_at_next_block = true; }
 
+bool machine_step_from(struct machine *m, uint64_t rip)
+{
+  struct machine_private *mp = (struct machine_private *)m;
+  if (mp->single_step) return false;
+  mp->step_at = rip;
+  mp->stopped_for_loop = true;
+  stop_before_block(mp, rip);
+  return true;
+}
+
 void machine_take_up_in_hook(struct machine *m, struct insn *in, bool vm_exit)
 {
   struct cpu_state fetched;
@@ -611,6 +633,16 @@ void machine_run(struct machine *m)
       continue;
     }
     step |= mp->align_stepping;
+    /* Floating-point errors: the instruction is checked, run alone, and
+     * its SIMD result checked. */
+    mp->fpu_stepping = fpu_except_active(m);
+    if (mp->fpu_stepping && !m->halted && !m->fault_pending && !m->event.valid && fpu_except_before(m)) {
+      m->state_dirty = true;
+      continue;
+    }
+    /* Until it ran: a run can end before its first instruction. */
+    if (m->cpu.rip != mp->step_at) mp->step_at = UINT64_MAX;
+    step |= mp->fpu_stepping || mp->step_at != UINT64_MAX;
     intercepts_retranslate(m->icpt);
     intercepts_want_classes(m->icpt, wanted_hook_classes(m));
     /* Unicorn drops removed hooks when a run ends: end this one at once. */
@@ -626,10 +658,19 @@ void machine_run(struct machine *m)
     mp->stop_at_next_block = swept;
     mp->stopped_for_loop = false;
     mp->stopped_at_block = false;
+    /* Unicorn counts a run's instructions with a code hook it adds for a
+     * counted run and drops after an uncounted one; a block translated
+     * while it was absent runs on past the count. So a stretch of checked
+     * instructions run one at a time starts with no such block left. */
+    bool checked = mp->align_stepping || mp->fpu_stepping || mp->step_at != UINT64_MAX;
+    if (checked && !mp->checked_stepping) uc_ctl_flush_tb(m->uc);
+    mp->checked_stepping = checked;
+    mp->single_step = step;
     uc_err e = uc_emu_start(m->uc, m->cpu.rip, MACHINE_UNREACHABLE_RIP, 0, step ? 1 : 0);
     uc_bridge_fetch(m->bridge, &m->cpu);
     memcpy(&fetched, &m->cpu, sizeof fetched);
     if (m->stop != STOP_NONE) break;
+    if (mp->fpu_stepping && fpu_except_after(m)) memcpy(&fetched, &m->cpu, sizeof fetched);
     if (mp->stopped_at_block && m->cpu.rip != mp->block_stop_rip) {
       m->cpu.rip = mp->block_stop_rip;
       m->state_dirty = true;

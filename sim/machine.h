@@ -117,6 +117,17 @@ struct machine {
     size_t hook;
   } monitor;
 
+  /* Floating-point errors Unicorn does not report (sim/fpu_except.h): the
+   * legacy error pins and the saved state an unmasked SIMD exception
+   * restores. */
+  struct fpu_errors {
+    bool ferr;                   /* FERR# asserted: a pending x87 error met a waiting instruction */
+    bool ignne;                  /* IGNNE# asserted (a write to port F0h while FERR# was) */
+    bool frozen;                 /* halted by the freeze, not by HLT */
+    bool simd_check;             /* the instruction running alone has its SIMD result checked */
+    struct uc_context *before;   /* the state before that instruction */
+  } fpu;
+
   enum stop_reason stop;
   int exit_status;             /* the status `hvsim run` exits with */
   char stop_detail[256];
@@ -168,6 +179,10 @@ void machine_take_up_in_hook(struct machine *m, struct insn *in, bool vm_exit);
 
 /* [hook] Has Unicorn stop at the next block start, for the run loop. */
 void machine_request_loop_turn(struct machine *m);
+/* [hook] Has Unicorn stop before the instruction at `rip`, which the run
+ * loop then runs alone; false (and nothing done) when this run already is
+ * one instruction alone. */
+bool machine_step_from(struct machine *m, uint64_t rip);
 
 /* Flushes Unicorn's TLB (a translation-context change). */
 void machine_flush_unicorn_tlb(struct machine *m);

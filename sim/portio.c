@@ -12,6 +12,7 @@
 
 #include <unicorn/unicorn.h>
 
+#include "sim/fpu_except.h"
 #include "sim/irq.h"
 #include "sim/machine.h"
 #include "sim/sysinsn.h"
@@ -51,6 +52,10 @@ void port_write(struct machine *m, uint16_t port, unsigned size, uint32_t value)
 {
   trace_event(&m->trace, m->insns, "out", "port=0x%x size=%u value=0x%x", port, size, value);
   if (irq_port_out(m, port, size, value)) return;
+  if (port == FPU_ERROR_PORT) {
+    fpu_except_port_f0(m);
+    return;
+  }
   switch (devices_out(&m->dev, port, size, value)) {
   case DEV_CONTINUE: return;
   case DEV_EXIT_DEBUG: {

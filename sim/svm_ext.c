@@ -69,6 +69,7 @@ static const struct virt_ops svm_ops = {
   .exit_for_insn = svm_ext_exit_for_insn,
   .event_exits = svm_ext_event_exits,
   .shutdown = svm_ext_shutdown,
+  .ferr_freeze = svm_ext_ferr_freeze,
   .interrupts_held = svm_ext_interrupts_held,
   .breakpoints_discarded = svm_ext_breakpoints_discarded,
   .interrupt_would_exit = svm_ext_interrupt_would_exit,

@@ -46,6 +46,7 @@ void svm_ext_exit_for_insn(struct machine *m, struct insn *in);
 bool svm_ext_event_exits(struct machine *m, const struct pending_event *ev);
 void svm_ext_slat_fault(struct machine *m, const struct mmu_fault *f, uint64_t la);
 bool svm_ext_shutdown(struct machine *m);
+bool svm_ext_ferr_freeze(struct machine *m);
 unsigned svm_ext_hook_classes(struct machine *m);
 
 /* Interrupts: physical ones (sim/svm_intercepts.c) and the virtual one,

@@ -531,6 +531,18 @@ bool svm_ext_shutdown(struct machine *m)
   return true;
 }
 
+/* The FERR_FREEZE intercept (AMD APM Vol. 2, "VMCB Layout, Control Area":
+ * "Intercept processor 'freezing' during legacy FERR handling"): the
+ * guest's RIP stays at the waiting x87 instruction the processor would
+ * freeze before; EXITINFO1/2 are 0 (sim/fpu_except.h). */
+bool svm_ext_ferr_freeze(struct machine *m)
+{
+  struct svm_ext *x = svm_ext_of(m);
+  if (!x->vcpu.in_guest || !svm_ctl_intercepts(&x->vcpu.ctl, SVM_INTERCEPT_FERR_FREEZE)) return false;
+  svm_ext_vmexit(m, &(struct svm_exit){.code = (uint64_t)SVM_EXIT_FERR_FREEZE});
+  return true;
+}
+
 /* "Nested Page Faults (#NPF)": EXITINFO1 the error code with bits 32/33
  * (final translation / guest page table), EXITINFO2 the guest-physical
  * address; the guest's RIP stays at the faulting instruction. */

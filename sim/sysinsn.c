@@ -9,6 +9,7 @@
 #include "sim/machine.h"
 #include "sim/msr.h"
 #include "sim/debug_bp.h"
+#include "sim/irq.h"
 #include "sim/task_switch.h"
 
 enum insn_result insn_gp0(struct insn *in) { raise_exception(in->m, VEC_GP, true, 0); return INSN_FAULTED; }
@@ -328,9 +329,7 @@ enum insn_result insn_hlt(struct insn *in)
   uint64_t rflags = uc_bridge_rflags(m->bridge);
   trace_event(&m->trace, m->insns, "hlt", "if=%d", (rflags & RFLAGS_IF) ? 1 : 0);
   uc_bridge_set_rip(m->bridge, in->next_rip);
-  bool wakes = (rflags & RFLAGS_IF) || (m->virt && m->virt->interrupt_would_exit && m->virt->interrupt_would_exit(m)) ||
-               (m->virt && m->virt->deadline && m->virt->deadline(m) != UINT64_MAX);
-  if (wakes) {
+  if (irq_halt_can_end(m, rflags)) {
     /* The vCPU sleeps until an interrupt (or, with IF=0, the exit the
      * extension turns it into, or the extension's deadline): the run loop
      * waits for it in virtual time (sim/irq.c), and the interrupt's saved

@@ -85,7 +85,16 @@ enum insn_result {
   X(STR, insn_desc_table)        \
   X(INT1, insn_icebp)            \
   X(RSM, insn_native)            \
-  X(RDPRU, insn_rdpru)
+  X(RDPRU, insn_rdpru)           \
+  FP_CONTROL_LOADS(X)
+
+/* Loads of the x87 control word, its environment and MXCSR: they can
+ * unmask an exception or load a pending x87 error in the middle of a
+ * translation block, after the block hook looked (sim/fpu_except.h). */
+#define FP_CONTROL_LOADS(X)                                                                   \
+  X(FLDCW, insn_fp_control) X(FLDENV, insn_fp_control) X(FRSTOR, insn_fp_control)             \
+  X(LDMXCSR, insn_fp_control) X(FXRSTOR, insn_fp_control) X(FXRSTOR64, insn_fp_control)       \
+  X(XRSTOR, insn_fp_control) X(XRSTOR64, insn_fp_control)
 
 /* Instructions too common to hook everywhere: hooked only in code that
  * runs while the extension wants their class (virt_ops.hook_classes; SVM's

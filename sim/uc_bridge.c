@@ -42,6 +42,7 @@ static const int gpr_ids[GPR_COUNT] = {
   UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15,
 };
 
+static uint16_t get16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
 static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
@@ -85,8 +86,10 @@ static size_t changed_field(struct uc_bridge *b, const struct snapshot *before, 
 {
   size_t found = SIZE_MAX, hits = 0;
   for (size_t off = 0; off + width <= before->size; off += width) {
-    uint64_t was = width == 8 ? get64(before->bytes + off) : get32(before->bytes + off);
-    uint64_t is = width == 8 ? get64(b->env + off) : get32(b->env + off);
+    uint64_t was = width == 8 ? get64(before->bytes + off) : width == 4 ? get32(before->bytes + off)
+                 : width == 2 ? get16(before->bytes + off) : before->bytes[off];
+    uint64_t is = width == 8 ? get64(b->env + off) : width == 4 ? get32(b->env + off)
+                : width == 2 ? get16(b->env + off) : b->env[off];
     if (was == from && is == to) found = off, hits++;
   }
   return hits == 1 ? found : SIZE_MAX;
@@ -226,6 +229,74 @@ static size_t find_error_code(struct uc_bridge *b, struct snapshot *snap, uint8_
   uc_reg_write(b->uc, UC_X86_REG_CR0, &cr0);
   memcpy(scratch, saved, 2);
   return found;
+}
+
+/* Writes register `reg` (`width` bytes) twice through the API and returns
+ * the one field of that width that followed. */
+static size_t find_register(struct uc_bridge *b, struct snapshot *snap, int reg, unsigned width, uint32_t a, uint32_t v)
+{
+  uc_reg_write(b->uc, reg, &a);
+  if (!snapshot_take(b, snap)) return SIZE_MAX;
+  uc_reg_write(b->uc, reg, &v);
+  return changed_field(b, snap, width, a, v);
+}
+
+/* QEMU 5.0 computes SSE arithmetic in softfloat and keeps the exception
+ * flags it raises in its SSE float_status, never in MXCSR, and raises no
+ * #XF (sim/fpu_except.h). The status's rounding-mode byte is the one byte
+ * an MXCSR.RC write from nearest (0) to up (2) changes; its flags byte
+ * follows it. Checked by running one instruction per flag and comparing
+ * the byte with softfloat's encoding of what the SDM says the operation
+ * raises ("SIMD Floating-Point Exception Conditions"). */
+static size_t find_sse_flags(struct uc_bridge *b, struct snapshot *snap, uint8_t *scratch, uint64_t scratch_pa)
+{
+  uint32_t mxcsr = 0x1f80, round_up = 0x5f80;
+  uc_reg_write(b->uc, UC_X86_REG_MXCSR, &mxcsr);
+  if (!snapshot_take(b, snap)) return SIZE_MAX;
+  uc_reg_write(b->uc, UC_X86_REG_MXCSR, &round_up);
+  size_t rounding = changed_field(b, snap, 1, 0, 2);   /* float_round_nearest_even, float_round_up */
+  uc_reg_write(b->uc, UC_X86_REG_MXCSR, &mxcsr);
+  if (rounding == SIZE_MAX || b->env[rounding] != 0) return SIZE_MAX;
+  size_t flags = rounding + 1;
+  uint64_t cr4 = 0, sse = 0;
+  uc_reg_read(b->uc, UC_X86_REG_CR4, &cr4);
+  sse = cr4 | CR4_OSFXSR;
+  uc_reg_write(b->uc, UC_X86_REG_CR4, &sse);
+  uint8_t saved[4];
+  memcpy(saved, scratch, 4);
+  static const struct { uint8_t op; float x, y; uint8_t raised; } probes[] = {
+    {0x5e, 1.0f, 0.0f, UC_BRIDGE_SSE_ZERO_DIVIDE},                             /* divss: 1 / 0 */
+    {0x5e, 0.0f, 0.0f, UC_BRIDGE_SSE_INVALID},                                 /* divss: 0 / 0 */
+    {0x5e, 1.0f, 3.0f, UC_BRIDGE_SSE_INEXACT},                                 /* divss: 1 / 3 */
+    {0x59, 3e38f, 3e38f, UC_BRIDGE_SSE_OVERFLOW | UC_BRIDGE_SSE_INEXACT},      /* mulss: too large */
+    {0x59, 1e-38f, 0.3f, UC_BRIDGE_SSE_UNDERFLOW | UC_BRIDGE_SSE_INEXACT},     /* mulss: tiny, inexact */
+  };
+  bool agree = true;
+  for (size_t i = 0; i < sizeof probes / sizeof *probes && agree; i++) {
+    const uint8_t code[4] = {0xf3, 0x0f, probes[i].op, 0xc1};   /* op xmm0, xmm1 */
+    memcpy(scratch, code, 4);
+    uint8_t x[16] = {0}, y[16] = {0};
+    memcpy(x, &probes[i].x, 4);
+    memcpy(y, &probes[i].y, 4);
+    uc_reg_write(b->uc, UC_X86_REG_XMM0, x);
+    uc_reg_write(b->uc, UC_X86_REG_XMM1, y);
+    b->env[flags] = 0;
+    uc_hook h;
+    uc_hook_add(b->uc, &h, UC_HOOK_INTR, (void *)stop_on_intr, NULL, 1, 0);
+    uc_emu_start(b->uc, scratch_pa, scratch_pa + 4, 0, 1);
+    uc_hook_del(b->uc, h);
+    uc_ctl_remove_cache(b->uc, scratch_pa, scratch_pa + 4);
+    agree = b->env[flags] == probes[i].raised;
+  }
+  b->env[flags] = 0;
+  memcpy(scratch, saved, 4);
+  uc_reg_write(b->uc, UC_X86_REG_CR4, &cr4);
+  /* XMM registers are 0 after RESET ("Processor State Following
+   * Power-up"). */
+  const uint8_t zero[16] = {0};
+  uc_reg_write(b->uc, UC_X86_REG_XMM0, zero);
+  uc_reg_write(b->uc, UC_X86_REG_XMM1, zero);
+  return agree ? flags : SIZE_MAX;
 }
 
 /* Readable, writable, non-executable private mappings of this process
@@ -371,9 +442,18 @@ bool uc_bridge_init(struct uc_bridge *b, struct uc_struct *uc, uint8_t *scratch,
   b->old_exception = find_old_exception(b, &snap, scratch, scratch_pa);
   b->error_code = find_error_code(b, &snap, scratch, scratch_pa);
   b->exit_word = find_exit_word(b, scratch, scratch_pa);
+  b->fpus = find_register(b, &snap, UC_X86_REG_FPSW, 2, 0, 0x81);
+  b->fpuc = find_register(b, &snap, UC_X86_REG_FPCW, 2, 0x37f, 0x37b);
+  b->mxcsr = find_register(b, &snap, UC_X86_REG_MXCSR, 4, 0x1f80, 0x1d80);
+  b->sse_flags = find_sse_flags(b, &snap, scratch, scratch_pa);
+  uint16_t fsw = 0, fcw = 0x37f;
+  uint32_t mxcsr = 0x1f80;
+  uc_reg_write(uc, UC_X86_REG_FPSW, &fsw);
+  uc_reg_write(uc, UC_X86_REG_FPCW, &fcw);
+  uc_reg_write(uc, UC_X86_REG_MXCSR, &mxcsr);
   const size_t *found[] = {&b->efer, &b->pat, &b->star, &b->lstar, &b->cstar, &b->fmask, &b->kernel_gs_base,
                            &b->sysenter_cs, &b->sysenter_esp, &b->sysenter_eip, &b->dr, &b->old_exception,
-                           &b->error_code};
+                           &b->error_code, &b->fpus, &b->fpuc, &b->mxcsr, &b->sse_flags};
   for (size_t i = 0; i < sizeof found / sizeof *found; i++)
     if (*found[i] == SIZE_MAX) goto unknown;
   /* DR7 sits at DR0 + 7 slots: a write through the API shows there. */

@@ -28,6 +28,14 @@ struct uc_context;
 #define UC_BRIDGE_ENV_EFLAGS 136
 #define UC_BRIDGE_ENV_HFLAGS 176
 
+/* Softfloat's exception flags (QEMU 5.0's float_flag_*), as the SSE
+ * status byte at uc_bridge.sse_flags holds them; uc_bridge_init checks
+ * each against an instruction that raises it. */
+enum {
+  UC_BRIDGE_SSE_INVALID = 1, UC_BRIDGE_SSE_ZERO_DIVIDE = 4, UC_BRIDGE_SSE_OVERFLOW = 8,
+  UC_BRIDGE_SSE_UNDERFLOW = 16, UC_BRIDGE_SSE_INEXACT = 32, UC_BRIDGE_SSE_OUTPUT_DENORMAL = 128,
+};
+
 struct uc_bridge {
   struct uc_struct *uc;
   uint8_t *env;                /* Unicorn's live CPU state */
@@ -35,6 +43,9 @@ struct uc_bridge {
   size_t old_exception;        /* QEMU's double-fault memory */
   size_t error_code;           /* of the exception Unicorn raised last */
   size_t efer, dr, pat, star, lstar, cstar, fmask, kernel_gs_base, sysenter_cs, sysenter_esp, sysenter_eip;
+  size_t fpus, fpuc;           /* x87 status and control words (16 bits each) */
+  size_t mxcsr;                /* MXCSR as Unicorn keeps it: no exception flags */
+  size_t sse_flags;            /* softfloat's SSE exception flags (UC_BRIDGE_SSE_*) */
   int smap_copy;               /* uc_bridge_steer_tlb_index */
   ptrdiff_t exit_word;         /* QEMU's exit request, below the state (0: not found) */
 };
@@ -127,6 +138,32 @@ static inline bool uc_bridge_cpl3_with_ac(const struct uc_bridge *b)
   __builtin_memcpy(&hflags, b->env + UC_BRIDGE_ENV_HFLAGS, 4);
   __builtin_memcpy(&rflags, b->env + UC_BRIDGE_ENV_EFLAGS, 8);
   return (hflags & 3) == 3 && (rflags & RFLAGS_AC);
+}
+/* x87 and SIMD floating-point exception state (sim/fpu_except.h). */
+#define UC_BRIDGE_FSW_ES   0x0080u   /* x87 error summary: an unmasked exception is pending */
+#define UC_BRIDGE_FCW_ZM   0x0004u   /* the one x87 exception Unicorn detects: FDIV by zero */
+#define UC_BRIDGE_MXCSR_DETECTED_MASKS 0x1e80u   /* IM, ZM, OM, UM, PM (not DM: softfloat sees no denormal operand) */
+static inline uint16_t uc_bridge_fsw(const struct uc_bridge *b)
+{
+  uint16_t v;
+  __builtin_memcpy(&v, b->env + b->fpus, 2);
+  return v;
+}
+static inline uint32_t uc_bridge_mxcsr(const struct uc_bridge *b)
+{
+  uint32_t v;
+  __builtin_memcpy(&v, b->env + b->mxcsr, 4);
+  return v;
+}
+/* Whether an x87 error could be pending at a waiting instruction (FSW.ES,
+ * or an unmasked zero-divide the next FDIV may raise) or a SIMD exception
+ * Unicorn can see is unmasked. */
+static inline bool uc_bridge_fp_exceptions_live(const struct uc_bridge *b)
+{
+  uint16_t fcw;
+  __builtin_memcpy(&fcw, b->env + b->fpuc, 2);
+  return (uc_bridge_fsw(b) & UC_BRIDGE_FSW_ES) || !(fcw & UC_BRIDGE_FCW_ZM) ||
+         (~uc_bridge_mxcsr(b) & UC_BRIDGE_MXCSR_DETECTED_MASKS);
 }
 /* Control registers and EFER through Unicorn's own update paths, so its
  * mode flags follow (protected/long mode, paging). */

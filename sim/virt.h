@@ -118,6 +118,11 @@ struct virt_ops {
    * The machine then raises no breakpoint #DB (sim/debug_bp.c). */
   bool (*breakpoints_discarded)(struct machine *m);
 
+  /* [loop] The processor is about to freeze before a waiting x87
+   * instruction for a pending x87 error (CR0.NE = 0, IGNNE# deasserted;
+   * sim/fpu_except.h): true when that became a VM exit (SVM's FERR_FREEZE
+   * intercept) instead. */
+  bool (*ferr_freeze)(struct machine *m);
   /* [loop] A triple fault in the current mode: true when it became a VM
    * exit (VMX: always in non-root operation; SVM: under the SHUTDOWN
    * intercept) instead of the processor's shutdown. */

@@ -21,7 +21,7 @@ endif()
 
 # Images run on Bochs's AMD model too (vendor-dependent paths: CPUID, paging,
 # exceptions).
-set(_amd_images boot paging paging32 taskgate exceptions insns syscall interrupts nmi icebp dbgbp acheck)
+set(_amd_images boot paging paging32 taskgate exceptions insns syscall interrupts nmi icebp dbgbp acheck fpexc)
 # Images QEMU 7.2 TCG cannot run: it hangs or loses control at checks the SDM
 # requires (see each image's header comment). Bochs Intel is compared with
 # Bochs AMD for them instead.

@@ -102,6 +102,12 @@ static void trap_flag(struct guest *g) { wr32(g, VMCB + OFF(save.rflags), 0x102)
 static void cr0_ts(struct guest *g) { wr32(g, VMCB + OFF(save.cr0), 0x19); }
 static void cr0_ne(struct guest *g) { wr32(g, VMCB + OFF(save.cr0), 0x31); }
 static void guest_if(struct guest *g) { wr32(g, VMCB + OFF(save.rflags), 0x202); }
+/* CR4.OSFXSR, with and without CR4.OSXMMEXCPT. */
+#define SSE_ONE_BY_ZERO                                                                                       \
+  0xc7, 0x05, U32(BUF), U32(0x1d80), 0x0f, 0xae, 0x15, U32(BUF), 0xb8, U32(0x3f800000), 0x66, 0x0f, 0x6e, 0xc0, \
+    0x0f, 0x57, 0xc9, 0xf3, 0x0f, 0x5e, 0xc1
+static void cr4_sse_xf(struct guest *g) { wr32(g, VMCB + OFF(save.cr4), 3u << 9); }
+static void cr4_sse_no_xf(struct guest *g) { wr32(g, VMCB + OFF(save.cr4), 1u << 9); }
 
 /* GDT entry 3 (18h): a data segment that is not present; GDTR covers it. */
 static void gdt_not_present(struct guest *g)
@@ -347,6 +353,26 @@ static const struct svm_case cases[] = {
   {"svm_intercept_excp_mf_exits", I(EXCP_MF), "zen", cr0_ne,
    G(0x66, 0xc7, 0x05, U32(BUF), 0x7b, 0x03, 0xdb, 0xe3, 0xd9, 0x2d, U32(BUF), 0xd9, 0xee, 0xd9, 0xe8, 0xd8, 0xf1, 0x9b),
    .exitcode = X(EXCP_MF), .rip = L2 + 23},
+  /* The pending x87 error is reported at the next waiting x87
+   * instruction, not only at FWAIT: fld1 where the FWAIT was (SDM Vol. 1,
+   * "x87 FPU Exception Synchronization"; sim/fpu_except.h). */
+  {"svm_intercept_excp_mf_at_waiting_x87_insn_exits", I(EXCP_MF), "zen", cr0_ne,
+   G(0x66, 0xc7, 0x05, U32(BUF), 0x7b, 0x03, 0xdb, 0xe3, 0xd9, 0x2d, U32(BUF), 0xd9, 0xee, 0xd9, 0xe8, 0xd8, 0xf1, 0xd9, 0xe8),
+   .exitcode = X(EXCP_MF), .rip = L2 + 23},
+  /* CR0.NE = 0: the same error freezes the processor before the fld1
+   * ("Intercept processor 'freezing' during legacy FERR handling"). */
+  {"svm_intercept_ferr_freeze_exits", I(FERR_FREEZE), "zen", NULL,
+   G(0x66, 0xc7, 0x05, U32(BUF), 0x7b, 0x03, 0xdb, 0xe3, 0xd9, 0x2d, U32(BUF), 0xd9, 0xee, 0xd9, 0xe8, 0xd8, 0xf1, 0xd9, 0xe8),
+   .exitcode = X(FERR_FREEZE), .rip = L2 + 23},
+  /* MXCSR 1D80h (zero-divide unmasked), 1.0 / 0: mov dword [BUF], 1d80h;
+   * ldmxcsr [BUF]; mov eax, 3f800000h; movd xmm0, eax; xorps xmm1, xmm1;
+   * divss xmm0, xmm1: #XF, a fault ("Interrupt 19—SIMD Floating-Point
+   * Exception (#XF)"). */
+  {"svm_intercept_excp_xf_exits", I(EXCP_XF), "zen", cr4_sse_xf, G(SSE_ONE_BY_ZERO), .exitcode = X(EXCP_XF),
+   .rip = L2 + 29},
+  /* CR4.OSXMMEXCPT = 0: the same exception is #UD. */
+  {"svm_intercept_excp_ud_simd_exception_without_osxmmexcpt_exits", I(EXCP_UD), "zen", cr4_sse_no_xf,
+   G(SSE_ONE_BY_ZERO), .exitcode = X(EXCP_UD), .rip = L2 + 29},
   /* At CPL 3 with CR0.AM and RFLAGS.AC: mov ax, [BUF + 1], a word at an
    * odd address: #AC(0), a fault (sim/align_check.h). */
   {"svm_intercept_excp_ac_exits", I(EXCP_AC), "zen", cpl3_alignment_check, G(0x66, 0xa1, U32(BUF + 1)),
