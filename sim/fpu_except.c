@@ -145,22 +145,49 @@ bool fpu_except_after(struct machine *m)
   return unmasked != 0;
 }
 
+/* Would these control and status values start what the run loop checks? */
+static bool starts_checks(uint16_t fcw, uint16_t fsw, uint32_t mxcsr)
+{
+  return !(fcw & UC_BRIDGE_FCW_ZM) || (fsw & UC_BRIDGE_FSW_ES) || (~mxcsr & UC_BRIDGE_MXCSR_DETECTED_MASKS);
+}
+
 /* The loads Unicorn carries out; one that may start what the run loop
- * must check (an unmasked exception, FSW.ES) runs alone, so that the
- * check applies from the next instruction on. FLDCW and LDMXCSR that keep
- * every exception the check sees masked run on. */
+ * checks (an unmasked exception, FSW.ES) runs alone, so that the checks
+ * apply from the next instruction on. The values are peeked first, so
+ * that the common loads that keep every exception the checks see masked
+ * run on: FLDCW, LDMXCSR, and FXRSTOR / XRSTOR (a context switch), whose
+ * legacy area has FCW at 0, FSW at 2 and MXCSR at 24 ("FXSAVE"; XRSTOR
+ * may take the x87 or SSE state from its initial configuration instead,
+ * which masks everything: peeking then costs at most one run alone).
+ * FLDENV and FRSTOR always run alone. */
 enum insn_result insn_fp_control(struct insn *in)
 {
   struct machine *m = in->m;
   const ZydisDecodedOperand *mem = NULL;
   for (unsigned i = 0; i < in->zi.operand_count && !mem; i++)
     if (in->op[i].type == ZYDIS_OPERAND_TYPE_MEMORY) mem = &in->op[i];
-  uint32_t value = 0;
-  bool peeked = mem && machine_peek_linear(m, insn_operand_linear(in, mem), &value,
-                                           in->zi.mnemonic == ZYDIS_MNEMONIC_FLDCW ? 2 : 4, in->mode.cpl < 3);
-  if (peeked && in->zi.mnemonic == ZYDIS_MNEMONIC_FLDCW && (value & UC_BRIDGE_FCW_ZM)) return INSN_NATIVE;
-  if (peeked && in->zi.mnemonic == ZYDIS_MNEMONIC_LDMXCSR && !(~value & UC_BRIDGE_MXCSR_DETECTED_MASKS))
-    return INSN_NATIVE;
+  uint8_t area[28] = {0};
+  uint16_t fcw = 0x37f, fsw = 0;
+  uint32_t mxcsr = uc_bridge_mxcsr(m->bridge);
+  unsigned len = 0;
+  switch (in->zi.mnemonic) {
+  case ZYDIS_MNEMONIC_FLDCW: len = 2; break;
+  case ZYDIS_MNEMONIC_LDMXCSR: len = 4; break;
+  case ZYDIS_MNEMONIC_FXRSTOR: case ZYDIS_MNEMONIC_FXRSTOR64:
+  case ZYDIS_MNEMONIC_XRSTOR: case ZYDIS_MNEMONIC_XRSTOR64: len = sizeof area; break;
+  default: break;   /* FLDENV, FRSTOR */
+  }
+  if (len && mem && machine_peek_linear(m, insn_operand_linear(in, mem), area, len, in->mode.cpl < 3)) {
+    if (len == 2) memcpy(&fcw, area, 2);
+    if (len == 4) memcpy(&mxcsr, area, 4);
+    if (len == sizeof area) {
+      memcpy(&fcw, area, 2);
+      memcpy(&fsw, area + 2, 2);
+      memcpy(&mxcsr, area + 24, 4);
+    }
+    if (len == 4) fcw = UC_BRIDGE_FCW_ZM;   /* LDMXCSR leaves the x87 alone: already unchecked */
+    if (!starts_checks(fcw, fsw, mxcsr)) return INSN_NATIVE;
+  }
   return machine_step_from(m, in->rip) ? INSN_STOPPED : INSN_NATIVE;
 }
 

@@ -225,7 +225,10 @@ static void ferr_freeze_at_fwait(void **state)
  * [DATA] and bit 0 when the saved EIP is the instruction's; both paths
  * then set bit 1 when xmm0's low lane is still x0, and store MXCSR's IE,
  * ZE, OE, UE and PE in [DATA + 1]. */
-static unsigned simd_run(uint32_t mxcsr, const uint8_t *op, size_t n, const float x[2], const float y[2])
+#define FXAREA 0x100c00u   /* 512 bytes, 16-aligned, below DATA */
+
+static unsigned simd_run_loaded(uint32_t mxcsr, bool by_fxrstor, const uint8_t *op, size_t n, const float x[2],
+                                const float y[2])
 {
   struct guest g;
   guest_start(&g, VEC_XM);
@@ -236,7 +239,16 @@ static unsigned simd_run(uint32_t mxcsr, const uint8_t *op, size_t n, const floa
   memcpy(g.seg + (OPERAND + 16 - BASE), lanes, sizeof lanes);
   const uint32_t mx_at = OPERAND + 48;
   memcpy(g.seg + (mx_at - BASE), &mxcsr, 4);
-  EMIT(&g, 0x0f, 0xae, 0x15, U32(mx_at));                /* ldmxcsr [mx_at] */
+  if (by_fxrstor) {
+    /* An FXSAVE image with FCW 37Fh and this MXCSR ("FXSAVE": FCW at 0,
+     * MXCSR at 24): FXRSTOR loads it in the middle of the block. */
+    const uint16_t fcw = 0x37f;
+    memcpy(g.seg + (FXAREA - BASE), &fcw, 2);
+    memcpy(g.seg + (FXAREA + 24 - BASE), &mxcsr, 4);
+    EMIT(&g, 0x0f, 0xae, 0x0d, U32(FXAREA));             /* fxrstor [FXAREA] */
+  } else {
+    EMIT(&g, 0x0f, 0xae, 0x15, U32(mx_at));              /* ldmxcsr [mx_at] */
+  }
   EMIT(&g, 0x0f, 0x10, 0x05, U32(OPERAND + 16));         /* movups xmm0, [..] */
   EMIT(&g, 0x0f, 0x10, 0x0d, U32(OPERAND + 32));         /* movups xmm1, [..] */
   uint32_t at = g.at;
@@ -263,6 +275,11 @@ static unsigned simd_run(uint32_t mxcsr, const uint8_t *op, size_t n, const floa
   return run_on(&g, "skylake-x");
 }
 
+static unsigned simd_run(uint32_t mxcsr, const uint8_t *op, size_t n, const float x[2], const float y[2])
+{
+  return simd_run_loaded(mxcsr, false, op, n, x, y);
+}
+
 enum { XF = 0x80, AT_INSN = 1, UNCHANGED = 2 };
 #define FLAGS(v) ((v) << 8)
 enum { F_IE = 1, F_ZE = 4, F_OE = 8, F_PE = 32 };
@@ -277,6 +294,15 @@ static void xf_zero_divide_faults_without_writing_destination(void **state)
   (void)state;
   const float x[2] = {1.0f, 1.0f}, y[2] = {0.0f, 1.0f};
   assert_int_equal(simd_run(0x1d80, divss, sizeof divss, x, y), XF | AT_INSN | UNCHANGED | FLAGS(F_ZE));
+}
+
+/* The unmasked MXCSR loaded by FXRSTOR in the middle of a block: the
+ * checks start at the next instruction all the same. */
+static void xf_after_fxrstor_unmasks(void **state)
+{
+  (void)state;
+  const float x[2] = {1.0f, 1.0f}, y[2] = {0.0f, 1.0f};
+  assert_int_equal(simd_run_loaded(0x1d80, true, divss, sizeof divss, x, y), XF | AT_INSN | UNCHANGED | FLAGS(F_ZE));
 }
 
 /* The same with ZM set but PM clear: no fault, the result written, ZE
@@ -324,6 +350,7 @@ int main(void)
     cmocka_unit_test(ferr_freeze_with_interrupts_disabled_stops_the_run),
     cmocka_unit_test(ferr_freeze_at_fwait),
     cmocka_unit_test(xf_zero_divide_faults_without_writing_destination),
+    cmocka_unit_test(xf_after_fxrstor_unmasks),
     cmocka_unit_test(masked_zero_divide_sets_flag_and_writes_result),
     cmocka_unit_test(xf_precomputation_reported_alone),
     cmocka_unit_test(xf_overflow_reports_overflow_and_precision),
