@@ -155,8 +155,9 @@ static bool reserved_cr_dr(const cs_insn *ci, csh h, bool zok)
 /* (2) Opcodes whose meaning the mandatory prefix (66, F2, F3) selects:
  * 0F C7 (VMPTRLD / VMCLEAR 66 / VMXON F3; RDRAND / SENDUIPI F3; RDSEED /
  * RDPID F3), 0F 78-79 (VMREAD/VMWRITE, NP; EXTRQ 66 / INSERTQ F2 on AMD),
- * 0F 38 80-82 (INVEPT, INVVPID, INVPCID: 66) and 0F 01 (VMX, SVM, MONITOR,
- * XSETBV...: NP). Capstone 4.0.2 ignores the prefix in 16-bit mode, when
+ * 0F 38 80-82 (INVEPT, INVVPID, INVPCID: 66), 0F 01 (VMX, SVM, MONITOR,
+ * XSETBV...: NP) and 0F AE (FXRSTOR, LDMXCSR, XRSTOR: NP; CLWB 66;
+ * RDFSBASE, PTWRITE F3). Capstone 4.0.2 ignores the prefix in 16-bit mode, when
  * another prefix stands between it and 0F, and where the SDM's opcode
  * column says NP, so it reports the prefix-less instruction (or none);
  * Zydis follows the SDM's opcode tables. */
@@ -164,7 +165,7 @@ static bool prefix_selected_opcode(const struct bytes_view *v)
 {
   if (v->op_len < 2 || v->op[0] != 0x0F) return false;
   uint8_t o = v->op[1];
-  if (o == 0xC7 || o == 0x78 || o == 0x79 || o == 0x01) return true;
+  if (o == 0xC7 || o == 0x78 || o == 0x79 || o == 0x01 || o == 0xAE) return true;
   return o == 0x38 && v->op_len >= 3 && v->op[2] >= 0x80 && v->op[2] <= 0x82;
 }
 
