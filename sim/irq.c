@@ -318,10 +318,10 @@ static bool wait_for_interrupt(struct machine *m)
 {
   bool intr_wakes = !held(m);
   if ((pic_intr(&m->pic) && intr_wakes) || irq_deadline_due(m) || nmi_ready(m) || mca_due(m)) return true;
+  /* m->irq_check_at includes the next injected machine check's time
+   * (irq_rearm): its #MC ends the halt too; a corrected error leaves the
+   * vCPU halted (irq_take). */
   uint64_t at = intr_wakes ? m->irq_check_at : virt_deadline(m);
-  /* An injected machine check ends the halt too (the #MC it signals does;
-   * a corrected error leaves the vCPU halted: irq_take). */
-  if (mca_next_at(m) < at) at = mca_next_at(m);
   if (at == UINT64_MAX && !intr_wakes) {
     machine_stop(m, STOP_HALTED, 0,
                  "guest halted (HLT before rip 0x%llx) with interrupts held (SVM: GIF = 0, or the host's IF = 0 "

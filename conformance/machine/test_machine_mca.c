@@ -389,7 +389,9 @@ static void mca_overwrite_uncorrected_replaces_corrected(void **state)
 }
 
 /* HLT with IF = 1 and no timer: the #MC ends the halt ("HLT"), the saved
- * EIP is after the HLT; without the injection the run ends halted. */
+ * EIP is after the HLT; a corrected error before it does not end the halt
+ * (the guest would exit 77H right after the HLT); without an injection the
+ * run ends halted. */
 static void mca_mc_wakes_halted_vcpu(void **state)
 {
   (void)state;
@@ -403,9 +405,18 @@ static void mca_mc_wakes_halted_vcpu(void **state)
   cr4_mce(&g);
   EMIT(&g, 0xfb, 0xf4);                               /* sti; hlt */
   uint32_t after_hlt = g.at;
-  EMIT(&g, 0xeb, 0xfe);
+  exit_with(&g, 0x77);
   struct machine *m = run_on(&g, "skylake-x", &uc_bank1, 1);
   uint64_t eip = result(m, 0);
+  assert_int_equal(debug_exit_status(m), MC_STATUS);
+  assert_int_equal((uint32_t)eip, after_hlt);
+  struct mca_injection corrected_then_uc[2] = {uc_bank1, uc_bank1};
+  corrected_then_uc[0].status &= ~(MCI_STATUS_UC | MCI_STATUS_PCC);
+  corrected_then_uc[0].bank = 2;
+  corrected_then_uc[1].at = 2 * AT;
+  m = run_on(&g, "skylake-x", corrected_then_uc, 2);
+  eip = result(m, 0);
+  assert_int_equal(m->mca.bank[2].status, corrected_then_uc[0].status);
   assert_int_equal(debug_exit_status(m), MC_STATUS);
   assert_int_equal((uint32_t)eip, after_hlt);
   m = run_on(&g, "skylake-x", NULL, 0);
