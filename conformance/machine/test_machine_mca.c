@@ -23,6 +23,7 @@
 
 #include "conformance/machine/guest32.h"
 #include "sim/mca.h"
+#include "sim/msr.h"
 
 #define HANDLER_GP (HANDLER + 0x80)
 #define RESULT     0x100700u   /* the guests' results, 8 bytes each */
@@ -209,6 +210,17 @@ static void mca_mci_status_addr_misc_write_zero_only(void **state)
   assert_int_equal(msr_guest("zen", status_ones, NULL), GP_STATUS);
   assert_int_equal(msr_guest("skylake-x", addr_ones, NULL), GP_STATUS);
   assert_int_equal(msr_guest("skylake-x", misc_ones, NULL), GP_STATUS);
+}
+
+/* The machine's MSR names include the MCA table's, per bank. */
+static void mca_msr_names_come_from_the_table(void **state)
+{
+  (void)state;
+  assert_string_equal(msr_name(0x17a), "IA32_MCG_STATUS");
+  assert_string_equal(msr_name(MCA_BANK_MSR(2, 1)), "IA32_MC2_STATUS");
+  assert_string_equal(msr_name(MCA_BANK_MSR(7, 3)), "IA32_MC7_MISC");
+  assert_string_equal(msr_name(MCA_BANK_MSR(MCA_MAX_BANKS, 0)), "unknown");
+  assert_string_equal(msr_name(0x10), "IA32_TSC");
 }
 
 /* ---- injected machine checks --------------------------------------------------- */
@@ -518,6 +530,7 @@ int main(void)
     cmocka_unit_test(mca_mcg_ctl_exists_only_with_ctl_p),
     cmocka_unit_test(mca_mci_ctl_any_value_bank_beyond_count_gp),
     cmocka_unit_test(mca_mci_status_addr_misc_write_zero_only),
+    cmocka_unit_test(mca_msr_names_come_from_the_table),
     cmocka_unit_test(mca_uc_error_delivers_mc_without_error_code),
     cmocka_unit_test(mca_cr4_mce_clear_shuts_down),
     cmocka_unit_test(mca_second_mc_while_mcip_shuts_down),
