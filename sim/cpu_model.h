@@ -28,6 +28,11 @@ struct cpu_model {
    * (models/vmx/caps.h) on Intel, SVM features (models/svm/features.h) on
    * AMD; NULL for none. */
   const char *virt_model;
+  /* Machine-check architecture (sim/mca.h): the error-reporting banks
+   * (IA32_MCG_CAP.Count) and whether IA32_MCG_CTL exists (MCG_CTL_P).
+   * Banks > 0 exactly when CPUID.1:EDX reports MCE and MCA. */
+  uint8_t mca_banks;
+  bool mcg_ctl_p;
 };
 
 /* All models, Intel first; the first model of each vendor is its default. */
@@ -48,7 +53,9 @@ const struct cpuid_entry *cpu_model_cpuid(const struct cpu_model *m, uint32_t le
 #define CPUID1_ECX_PCID     (1u << 17)
 #define CPUID1_ECX_XSAVE    (1u << 26)
 #define CPUID1_ECX_OSXSAVE  (1u << 27)
+#define CPUID1_EDX_MCE      (1u << 7)
 #define CPUID1_EDX_APIC     (1u << 9)
+#define CPUID1_EDX_MCA      (1u << 14)
 #define CPUID7_EBX_FSGSBASE (1u << 0)
 #define CPUID7_EBX_SMEP     (1u << 7)
 #define CPUID7_EBX_INVPCID  (1u << 10)

@@ -77,6 +77,8 @@ static const struct cpu_model skylake_x = {
   .description = "Intel Skylake-X class, VMX with EPT and VPID",
   .cpuid = skylake_x_cpuid, .cpuid_count = sizeof skylake_x_cpuid / sizeof skylake_x_cpuid[0],
   .maxphyaddr = 40, .linear_bits = 48, .virt_model = "skylake-x",
+  /* Fewer banks than the processor's 20; no IA32_MCG_CTL, as on it. */
+  .mca_banks = 4, .mcg_ctl_p = false,
 };
 
 static const struct cpu_model zen = {
@@ -84,6 +86,8 @@ static const struct cpu_model zen = {
   .description = "AMD Zen class, SVM with NPT",
   .cpuid = zen_cpuid, .cpuid_count = sizeof zen_cpuid / sizeof zen_cpuid[0],
   .maxphyaddr = 40, .linear_bits = 48, .virt_model = "ryzen",
+  /* Fewer banks than the processor's 23; MCG_CTL present, as on it. */
+  .mca_banks = 4, .mcg_ctl_p = true,
 };
 
 static const struct cpu_model zen2 = {
@@ -91,6 +95,7 @@ static const struct cpu_model zen2 = {
   .description = "AMD Zen 2 class, SVM with NPT and decode assists, RDPRU",
   .cpuid = zen2_cpuid, .cpuid_count = sizeof zen2_cpuid / sizeof zen2_cpuid[0],
   .maxphyaddr = 40, .linear_bits = 48, .virt_model = "zen2",
+  .mca_banks = 4, .mcg_ctl_p = true,
 };
 
 const struct cpu_model *const cpu_models[] = {&skylake_x, &zen, &zen2};

@@ -4,6 +4,7 @@
 #include <unicorn/unicorn.h>
 
 #include "sim/machine.h"
+#include "sim/mca.h"
 #include "sim/sysinsn.h"
 #include "sim/uc_bridge.h"
 
@@ -157,13 +158,14 @@ bool irq_deadline_due(struct machine *m) { return m->insns >= virt_deadline(m); 
 
 void irq_rearm(struct machine *m)
 {
-  if (pic_intr(&m->pic) || window_wanted(m) || nmi_ready(m) || signal_ready(m, NULL)) {
+  if (pic_intr(&m->pic) || window_wanted(m) || nmi_ready(m) || signal_ready(m, NULL) || mca_due(m)) {
     m->irq_check_at = 0;      /* a request is waiting: look at every block */
     return;
   }
-  uint64_t edge = pit_next_edge(&m->pit, 0), deadline = virt_deadline(m);
+  uint64_t edge = pit_next_edge(&m->pit, 0), deadline = virt_deadline(m), mce = mca_next_at(m);
   m->irq_check_at = edge == UINT64_MAX ? UINT64_MAX : irq_insns_at_clock(edge);
   if (deadline < m->irq_check_at) m->irq_check_at = deadline;
+  if (mce < m->irq_check_at) m->irq_check_at = mce;
 }
 
 bool irq_port_in(struct machine *m, uint16_t port, unsigned size, uint32_t *value)
@@ -268,6 +270,8 @@ bool irq_should_stop(struct machine *m, uint64_t prev, uint32_t prev_size)
 {
   sync_time(m);
   irq_rearm(m);
+  /* A machine check (sim/mca.h): nothing masks it. */
+  if (mca_due(m)) return true;
   /* SMI and INIT: neither RFLAGS.IF nor the shadows mask them (irq.h). */
   if (signal_ready(m, NULL)) return true;
   /* The extension's deadline (the VMX-preemption timer) is not masked by
@@ -319,7 +323,10 @@ static const char *halted_by(const struct machine *m)
 static bool wait_for_interrupt(struct machine *m)
 {
   bool intr_wakes = !held(m);
-  if ((pic_intr(&m->pic) && intr_wakes) || irq_deadline_due(m) || nmi_ready(m)) return true;
+  if ((pic_intr(&m->pic) && intr_wakes) || irq_deadline_due(m) || nmi_ready(m) || mca_due(m)) return true;
+  /* m->irq_check_at includes the next injected machine check's time
+   * (irq_rearm): its #MC ends the halt too; a corrected error leaves the
+   * vCPU halted (irq_take). */
   uint64_t at = intr_wakes ? m->irq_check_at : virt_deadline(m);
   if (at == UINT64_MAX && !intr_wakes) {
     machine_stop(m, STOP_HALTED, 0,
@@ -343,7 +350,7 @@ static bool wait_for_interrupt(struct machine *m)
   m->insns = at;
   sync_time(m);
   irq_rearm(m);
-  if ((pic_intr(&m->pic) && intr_wakes) || irq_deadline_due(m)) return true;
+  if ((pic_intr(&m->pic) && intr_wakes) || irq_deadline_due(m) || mca_due(m)) return true;
   machine_stop(m, STOP_HALTED, 0,
                "guest halted (%s 0x%llx) waiting for an interrupt but IRQ0 masked and no other source",
                halted_by(m), (unsigned long long)m->cpu.rip);
@@ -432,6 +439,13 @@ void irq_take(struct machine *m)
   /* An exit taken here records whether the vCPU was halted (VMX's
    * activity state, "Saving Non-Register State"). */
   m->cpu.halted = halted;
+  /* Machine checks ("Hardware Reset and Machine Checks", the highest
+   * priority) first: the injected errors due now are logged, and a
+   * signaled one is taken (sim/mca.h). */
+  if (mca_due(m) && mca_take(m, halted)) {
+    irq_rearm(m);
+    return;
+  }
   /* SMI and INIT ("External Hardware Interventions") come before
    * everything else here, the extension's deadline included (Bochs 2.7
    * orders them the same way). */
@@ -452,6 +466,21 @@ void irq_take(struct machine *m)
     return;
   }
   if (halted && !wait_for_interrupt(m)) return;
+  if (mca_due(m)) {
+    if (mca_take(m, halted)) {
+      irq_rearm(m);
+      return;
+    }
+    /* Only errors that signal nothing were due (corrected, or not
+     * enabled): a halted vCPU goes on waiting unless something else woke
+     * it. */
+    if (halted && !(pic_intr(&m->pic) && !held(m)) && !irq_deadline_due(m) && !nmi_ready(m)) {
+      m->halted = true;
+      m->cpu.halted = false;
+      irq_rearm(m);
+      return;
+    }
+  }
   if (deadline_taken(m)) return;
   if (nmi_ready(m)) {
     take_nmi(m, halted);

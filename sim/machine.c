@@ -446,6 +446,8 @@ struct machine *machine_create(const struct machine_options *opt, const uint8_t 
 
   devices_init(&m->dev, opt->serial_out);
   irq_init(m);
+  if (!mca_init(m, opt->mce, opt->mce_count, err, n)) goto fail;
+  irq_rearm(m);   /* the first injection's time */
   trace_open(&m->trace, opt->trace_out, opt->image_name ? opt->image_name : "-", opt->cpu->name, m->ram_size);
   trace_event(&m->trace, 0, "boot", "entry=0x%x mbi=0x%x", bi.entry, bi.mbi);
   boot_state(&m->cpu, &bi);

@@ -16,6 +16,7 @@
 #include "sim/debug_bp.h"
 #include "sim/devices.h"
 #include "sim/exceptions.h"
+#include "sim/mca.h"
 #include "sim/mmu/mmu.h"
 #include "sim/pic.h"
 #include "sim/pit.h"
@@ -50,6 +51,8 @@ struct machine_options {
   FILE *trace_out;             /* NULL: no trace */
   const char *cmdline;         /* multiboot command line */
   const char *image_name;      /* as given by the user, for the multiboot info */
+  const struct mca_injection *mce;   /* machine-check errors to inject (sim/mca.h) */
+  unsigned mce_count;
 };
 
 /* Unicorn's TLB in two parts that hold a translation context each
@@ -91,6 +94,9 @@ struct machine {
   bool irq_stop;               /* Unicorn stopped before a block to take an interrupt */
   bool irq_hold;               /* not taken at this boundary: let one block run */
   bool halted;                 /* HLT with IF=1: waiting for an interrupt */
+
+  /* The machine-check banks and the injections (sim/mca.h). */
+  struct mca mca;
 
   /* Model-side MSR state not in cpu_state. */
   uint64_t tsc_offset;        /* IA32_TSC = insns + tsc_offset */

@@ -17,7 +17,8 @@
 #define EXIT_USAGE 2
 
 static const char usage[] =
-  "usage: hvsim run [--cpu MODEL] [--mem SIZE] [--trace FILE] [--max-insns N] [--quiet] IMAGE [-- CMDLINE...]\n"
+  "usage: hvsim run [--cpu MODEL] [--mem SIZE] [--trace FILE] [--max-insns N] [--mce SPEC]... [--quiet] IMAGE\n"
+  "                 [-- CMDLINE...]\n"
   "       hvsim cpus\n"
   "       hvsim explain-vmcs [--cpu MODEL] FILE\n"
   "       hvsim explain-vmcb [--cpu MODEL] FILE\n"
@@ -30,6 +31,12 @@ static const char usage[] =
   "  --mem SIZE        RAM size, in bytes or with K, M or G (default 128M, 2M to 16G)\n"
   "  --trace FILE      record the run's events and their SHA-256 digest in FILE\n"
   "  --max-insns N     stop a runaway guest after N instructions (exit status 124)\n"
+  "  --mce SPEC        inject a machine-check error (repeatable, docs/mca.md); SPEC is\n"
+  "                    at=N[,bank=B][,status=S][,addr=A][,misc=M][,ripv][,eipv][,vmentry]:\n"
+  "                    at virtual time N (instructions) log STATUS (default VAL|UC|EN|PCC,\n"
+  "                    0xb200000000000001) in bank B (default 0) and signal #MC at the next\n"
+  "                    instruction boundary with MCG_STATUS RIPV/EIPV as flagged; vmentry:\n"
+  "                    at the first VMX VM entry from time N on instead (exit reason 41)\n"
   "  --quiet           no run summary on stderr\n"
   "  -- CMDLINE...     the multiboot command line after the image name\n"
   "cpus     list the CPU models: NAME VENDOR DESCRIPTION, one per line\n"
@@ -145,12 +152,14 @@ static int cmd_run(int argc, char **argv)
   const char *image = NULL, *trace_path = NULL;
   bool quiet = false;
   char cmdline[2048] = "";
+  struct mca_injection mce[MCA_MAX_INJECTIONS];
   int i = 0;
   for (; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--") == 0) { i++; break; }
     if (strcmp(a, "--quiet") == 0) { quiet = true; continue; }
-    if (strcmp(a, "--cpu") == 0 || strcmp(a, "--mem") == 0 || strcmp(a, "--trace") == 0 || strcmp(a, "--max-insns") == 0) {
+    if (strcmp(a, "--cpu") == 0 || strcmp(a, "--mem") == 0 || strcmp(a, "--trace") == 0 || strcmp(a, "--max-insns") == 0 ||
+        strcmp(a, "--mce") == 0) {
       if (i + 1 >= argc) return usage_error("option %s needs a value", a);
       const char *v = argv[++i];
       if (strcmp(a, "--cpu") == 0) {
@@ -161,6 +170,16 @@ static int cmd_run(int argc, char **argv)
           return usage_error("bad --mem '%s': give 2M to 16G, a multiple of 4 KiB", v);
       } else if (strcmp(a, "--trace") == 0) {
         trace_path = v;
+      } else if (strcmp(a, "--mce") == 0) {
+        char why[200];
+        if (opt.mce_count == MCA_MAX_INJECTIONS) {
+          char limit[16];
+          snprintf(limit, sizeof limit, "%u", (unsigned)MCA_MAX_INJECTIONS);
+          return usage_error("more than %s --mce options", limit);
+        }
+        if (!mca_parse_injection(v, &mce[opt.mce_count], why, sizeof why)) return usage_error("%s", why);
+        opt.mce_count++;
+        opt.mce = mce;
       } else if (!parse_u64(v, &opt.max_insns) || opt.max_insns == 0) {
         return usage_error("bad --max-insns '%s': give a positive number", v);
       }

@@ -7,6 +7,7 @@
 #include <unicorn/unicorn.h>
 
 #include "sim/machine.h"
+#include "sim/mca.h"
 #include "sim/uc_bridge.h"
 
 const char *msr_name(uint32_t index)
@@ -16,7 +17,9 @@ const char *msr_name(uint32_t index)
     SIM_MSRS(X)
 #undef X
   }
-  return "unknown";
+  static char bank_name[32];   /* per-bank MCA names: one at a time */
+  const char *mca = mca_msr_name(index, bank_name, sizeof bank_name);
+  return mca ? mca : "unknown";
 }
 
 static bool canonical(const struct machine *m, uint64_t v)
@@ -61,6 +64,8 @@ bool msr_read(struct machine *m, uint32_t index, uint64_t *v)
 {
   enum virt_msr_result r = virt_msr(m, index, v, false);
   if (r != VIRT_MSR_NOT_MINE) return r == VIRT_MSR_OK;
+  enum mca_msr_result mr = mca_rdmsr(m, index, v);
+  if (mr != MCA_MSR_NOT_MINE) return mr == MCA_MSR_OK;
   const struct cpu_state *s = &m->cpu;
   switch (index) {
   case MSR_IA32_TSC: *v = machine_tsc(m); return true;
@@ -72,8 +77,6 @@ bool msr_read(struct machine *m, uint32_t index, uint64_t *v)
   case MSR_IA32_SYSENTER_CS: *v = s->sysenter_cs; return true;
   case MSR_IA32_SYSENTER_ESP: *v = s->sysenter_esp; return true;
   case MSR_IA32_SYSENTER_EIP: *v = s->sysenter_eip; return true;
-  case MSR_IA32_MCG_CAP: *v = 0; return true;
-  case MSR_IA32_MCG_STATUS: *v = 0; return true;
   case MSR_IA32_MISC_ENABLE: *v = m->misc_enable; return m->opt.cpu->vendor == VENDOR_INTEL;
   case MSR_IA32_DEBUGCTL: *v = s->debugctl; return true;
   case MSR_IA32_PAT: *v = s->pat; return true;
@@ -111,6 +114,8 @@ bool msr_write(struct machine *m, uint32_t index, uint64_t v)
 {
   enum virt_msr_result r = virt_msr(m, index, &v, true);
   if (r != VIRT_MSR_NOT_MINE) return r == VIRT_MSR_OK;
+  enum mca_msr_result mr = mca_wrmsr(m, index, v);
+  if (mr != MCA_MSR_NOT_MINE) return mr == MCA_MSR_OK;
   struct cpu_state *s = &m->cpu;
   switch (index) {
   case MSR_IA32_TSC: m->tsc_offset = v - m->insns; return true;
@@ -131,7 +136,6 @@ bool msr_write(struct machine *m, uint32_t index, uint64_t v)
   case MSR_IA32_SYSENTER_CS: s->sysenter_cs = v & 0xffff; break;
   case MSR_IA32_SYSENTER_ESP: if (!canonical(m, v)) return false; s->sysenter_esp = v; break;
   case MSR_IA32_SYSENTER_EIP: if (!canonical(m, v)) return false; s->sysenter_eip = v; break;
-  case MSR_IA32_MCG_STATUS: if (v) return false; return true;
   case MSR_IA32_MISC_ENABLE: if (m->opt.cpu->vendor != VENDOR_INTEL) return false; m->misc_enable = v; return true;
   case MSR_IA32_DEBUGCTL: if (v & ~0x3ull) return false; s->debugctl = v; return true;
   case MSR_IA32_PAT: if (!pat_valid(v)) return false; s->pat = v; break;

@@ -1,5 +1,5 @@
 /* The MSRs the machine implements: one table, expanded for names, RDMSR
- * and WRMSR. Anything not in the table raises #GP(0), as the SDM's RDMSR and
+ * and WRMSR; the machine-check registers are sim/mca.h's table. Anything not in the table raises #GP(0), as the SDM's RDMSR and
  * WRMSR pages require for reserved or unimplemented MSR addresses. */
 #ifndef HVSIM_SIM_MSR_H
 #define HVSIM_SIM_MSR_H
@@ -20,8 +20,6 @@ struct machine;
   X(IA32_SYSENTER_CS, 0x174)                         \
   X(IA32_SYSENTER_ESP, 0x175)                        \
   X(IA32_SYSENTER_EIP, 0x176)                        \
-  X(IA32_MCG_CAP, 0x179)                             \
-  X(IA32_MCG_STATUS, 0x17a)                          \
   X(IA32_MISC_ENABLE, 0x1a0)                         \
   X(IA32_DEBUGCTL, 0x1d9)                            \
   X(IA32_PAT, 0x277)                                 \

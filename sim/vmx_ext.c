@@ -284,6 +284,20 @@ void vmx_ext_enter(struct machine *m, bool launch)
     switched(m);
     return;
   }
+  /* "Machine-Check Events During VM Entry" (SDM Vol. 3C): a machine check
+   * that occurs after guest state was loaded must be handled by the third
+   * treatment, a VM-entry failure with basic exit reason 41 ("VM-entry
+   * failure due to machine-check event", bit 31 set) and host state
+   * loaded as after a failed entry; a VMLAUNCH leaves the launch state
+   * clear, as for the other failures of "VM-Entry Failures During or
+   * After Loading Guest State". The error is in its bank (sim/mca.h). */
+  if (mca_vm_entry_check(m)) {
+    vmcs_set(&x->cpu.current, VMCSI_VM_EXIT_REASON, VMX_EXIT_MACHINE_CHECK | EXIT_REASON_ENTRY_FAILURE_BIT);
+    vmcs_set(&x->cpu.current, VMCSI_EXIT_QUALIFICATION, 0);
+    if (launch) x->cpu.current.launched = false;
+    vmx_ext_entry_failed(m);
+    return;
+  }
   x->entries++;
   const struct vmcs *v = &x->cpu.current;
   /* "Timestamp Counter Offset and Multiplier": with "use TSC offsetting",

@@ -65,10 +65,22 @@ static void svm_coverage_never_produced_listed_with_reason_not_counted(void **st
   assert_null(strstr(buf, "CR9_READ: no test"));
 }
 
+/* Each known gap is listed by name; none is left in the catalogue today
+ * (the last ones, #XF, #MC and FERR_FREEZE, are modelled), so then no line
+ * may name one. */
 static void svm_coverage_known_gaps_count_only_when_strict(void **state)
 {
   unsigned relaxed = report(none, false);
-  assert_non_null(strstr(buf, "intercept EXCP_MC: not modelled (known gap): "));
+  const char *first_gap = NULL;
+  for (int i = 0; i < SVM_INTERCEPT_COUNT && !first_gap; i++)
+    if (svm_intercepts[i].avail.kind == SVM_AVAIL_NOT_MODELLED) first_gap = svm_intercepts[i].name;
+  if (first_gap) {
+    char line[128];
+    snprintf(line, sizeof line, "intercept %s: not modelled (known gap): ", first_gap);
+    assert_non_null(strstr(buf, line));
+  } else {
+    assert_null(strstr(buf, "not modelled (known gap)"));
+  }
   assert_int_equal(report(none, true), relaxed + gap_entries());
 }
 

@@ -28,6 +28,7 @@
 #include "conformance/svm/svm_coverage.h"
 #include "models/svm/svm_catalog.h"
 #include "models/svm/vmcb.h"
+#include "sim/mca.h"
 
 /* Host physical memory of the cases (4 MiB of RAM). */
 #define VMCB   0x200000u
@@ -249,6 +250,29 @@ static void mwait_intercepted(struct guest *g)
   or32(g, VMCB + 4u * in->word, 1u << in->bit);
 }
 
+/* Machine checks (sim/mca.h): MCG_CTL enables every bank (AMD APM Vol. 2,
+ * "Machine-Check Global-Control Register (MCG_CTL)"), the guest runs with
+ * CR4.MCE; the case's injection (svm_case.mce) signals #MC while the
+ * guest loops. */
+static void mce_enabled(struct guest *g)
+{
+  EMIT(g, 0xb9, U32(0x17b), 0xb8, U32(0xffffffffu), 0xba, U32(0xffffffffu), 0x0f, 0x30);   /* wrmsr MCG_CTL */
+  wr32(g, VMCB + OFF(save.cr4), 0x40);
+}
+
+/* ... the guest's CR4.MCE = 0 instead, with the EXCP_MC intercept set too. */
+static void mce_without_cr4_mce(struct guest *g)
+{
+  mce_enabled(g);
+  wr32(g, VMCB + OFF(save.cr4), 0);
+  const struct svm_intercept_info *in = &svm_intercepts[SVM_INTERCEPT_EXCP_MC];
+  or32(g, VMCB + 4u * in->word, 1u << in->bit);
+}
+
+/* An uncorrected error in bank 0, long after the host's set-up. */
+static const struct mca_injection mce_in_guest = {
+  .at = 20000, .status = MCI_STATUS_VAL | MCI_STATUS_UC | MCI_STATUS_EN | MCI_STATUS_PCC | 0x1};
+
 /* ---- the table ------------------------------------------------------------ */
 
 struct svm_case {
@@ -260,6 +284,7 @@ struct svm_case {
   size_t len;
   uint64_t exitcode, info1, info2, intinfo, nrip;
   uint64_t rip;                   /* the guest RIP #VMEXIT saves */
+  const struct mca_injection *mce;   /* a machine check to inject, or NULL */
 };
 
 #define G(...) .code = (const uint8_t[]){__VA_ARGS__}, .len = sizeof((const uint8_t[]){__VA_ARGS__})
@@ -380,6 +405,16 @@ static const struct svm_case cases[] = {
   /* mov eax, [800000h] (not mapped) */
   {"svm_intercept_excp_pf_exits", I(EXCP_PF), "zen", guest_paging, G(0xa1, U32(0x800000)), .exitcode = X(EXCP_PF),
    .info1 = 0, .info2 = 0x800000, .rip = L2},
+  /* An injected machine check while the guest loops (jmp $): #VMEXIT
+   * with EXITINFO1/2 0, the guest RIP the loop's; the host's exit shows it
+   * did not receive the #MC itself (its IDT would triple-fault). Without
+   * the intercept the guest's own #MC delivery (IDTR limit 0) shuts down. */
+  {"svm_intercept_excp_mc_exits", I(EXCP_MC), "zen", mce_enabled, G(0xeb, 0xfe), .exitcode = X(EXCP_MC), .rip = L2,
+   .mce = &mce_in_guest},
+  /* With the guest's CR4.MCE = 0 the machine check is a shutdown, before
+   * the EXCP_MC intercept (also set) is consulted: #VMEXIT(SHUTDOWN). */
+  {"svm_intercept_shutdown_machine_check_cr4_mce_clear_exits", I(SHUTDOWN), "zen", mce_without_cr4_mce, G(0xeb, 0xfe),
+   .exitcode = X(SHUTDOWN), .rip = L2, .mce = &mce_in_guest},
 
   /* "Interrupt Intercepts": EXITINFO1/2 0, no NRIP. */
   {"svm_intercept_intr_exits", I(INTR), "zen", timer, G(0xeb, 0xfe), .exitcode = X(INTR), .rip = L2},
@@ -540,7 +575,7 @@ static struct machine *run_case(const struct svm_case *c, bool intercept, char *
   put(&g, c->code, c->len);
   EMIT(&g, 0x0f, 0x01, 0xd9);                    /* vmmcall */
   struct machine_options opt = {.cpu = cpu_model_find(c->cpu), .ram_size = 4u << 20, .max_insns = 2000000,
-                                .image_name = c->name};
+                                .image_name = c->name, .mce = c->mce, .mce_count = c->mce ? 1 : 0};
   if (!opt.cpu) {
     snprintf(why, n, "%s: no CPU model %s", c->name, c->cpu);
     return NULL;
