@@ -77,6 +77,19 @@ static inline void guest_start(struct guest *g, uint8_t vector)
   EMIT(g, 0xbc, U32(STACK_TOP));            /* mov esp, STACK_TOP */
 }
 
+/* Runs the guest with options `opt` (the guest's file as the image, 4 MiB
+ * of RAM when it names no size) until it stops. */
+static inline struct machine *run_guest_with(struct guest *g, struct machine_options opt)
+{
+  assert_non_null(opt.cpu);
+  if (!opt.ram_size) opt.ram_size = 4u << 20;
+  char err[256] = "";
+  struct machine *m = machine_create(&opt, g->file, sizeof g->file, err, sizeof err);
+  if (!m) fail_msg("machine_create: %s", err);
+  machine_run(m);
+  return m;
+}
+
 /* Runs the guest on the default Intel model until it stops. */
 static inline struct machine *run_guest(struct guest *g, const char *name, uint64_t max_insns)
 {

@@ -70,17 +70,17 @@ static void set_cr0(struct guest *g, uint32_t or_bits, uint32_t and_bits)
   EMIT(g, 0x0f, 0x20, 0xc0, 0x0d, U32(or_bits), 0x25, U32(and_bits), 0x0f, 0x22, 0xc0);   /* eax = cr0 | or & and */
 }
 
+static struct machine *start(struct guest *g)
+{
+  return run_guest_with(g, (struct machine_options){.cpu = cpu_model_find("skylake-x"), .max_insns = 200000,
+                                                    .image_name = "fpu_except"});
+}
+
 /* Runs the guest to its isa-debug-exit and returns the two bytes at DATA
  * (the exit status has room for seven bits only). */
-static unsigned run_on(struct guest *g, const char *cpu)
+static unsigned run_on(struct guest *g)
 {
-  struct machine_options opt = {.cpu = cpu_model_find(cpu), .ram_size = 4u << 20, .max_insns = 200000,
-                                .image_name = "fpu_except"};
-  assert_non_null(opt.cpu);
-  char err[256] = "";
-  struct machine *m = machine_create(&opt, g->file, sizeof g->file, err, sizeof err);
-  if (!m) fail_msg("machine_create: %s", err);
-  machine_run(m);
+  struct machine *m = start(g);
   if (m->stop != STOP_DEBUG_EXIT) fail_msg("the run did not end at isa-debug-exit: %s", m->stop_detail);
   unsigned data = m->ram[DATA] | (unsigned)m->ram[DATA + 1] << 8;
   machine_destroy(m);
@@ -103,7 +103,7 @@ static unsigned mf_at(const uint8_t *waiting, size_t n)
   fault_handler(&g, HANDLER_MF, at);
   put(&g, waiting, n);
   exit_with_data(&g);                                    /* no #MF: value 0 */
-  return run_on(&g, "skylake-x");
+  return run_on(&g);
 }
 
 static void mf_raised_at_waiting_x87_instruction_not_only_fwait(void **state)
@@ -164,7 +164,7 @@ static unsigned ferr_run(enum irq13_handler how)
   else EMIT(&g, 0xdb, 0xe2);                             /* fnclex */
   out8(&g, 0xa0, 0x20); out8(&g, 0x20, 0x20);
   EMIT(&g, 0xcf);                                        /* iret */
-  return run_on(&g, "skylake-x");
+  return run_on(&g);
 }
 
 /* Handled by FNCLEX: FERR# goes away with FSW.ES, so the second error
@@ -193,12 +193,7 @@ static void ferr_freeze(const uint8_t *waiting, size_t n)
   x87_zero_divide(&g);
   put(&g, waiting, n);
   exit_with_data(&g);
-  struct machine_options opt = {.cpu = cpu_model_find("skylake-x"), .ram_size = 4u << 20, .max_insns = 200000,
-                                .image_name = "fpu_except"};
-  char err[256] = "";
-  struct machine *m = machine_create(&opt, g.file, sizeof g.file, err, sizeof err);
-  if (!m) fail_msg("machine_create: %s", err);
-  machine_run(m);
+  struct machine *m = start(&g);
   assert_int_equal(m->stop, STOP_HALTED);
   assert_non_null(strstr(m->stop_detail, "frozen by FERR#"));
   machine_destroy(m);
@@ -272,7 +267,7 @@ static unsigned simd_run_loaded(uint32_t mxcsr, bool by_fxrstor, const uint8_t *
 
   g.at = jmp_at;
   EMIT(&g, 0xe9, U32(report - (jmp_at + 5)));            /* jmp report */
-  return run_on(&g, "skylake-x");
+  return run_on(&g);
 }
 
 static unsigned simd_run(uint32_t mxcsr, const uint8_t *op, size_t n, const float x[2], const float y[2])

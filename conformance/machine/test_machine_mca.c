@@ -79,14 +79,8 @@ static uint64_t result(const struct machine *m, unsigned i)
 
 static struct machine *run_on(struct guest *g, const char *cpu, const struct mca_injection *mce, unsigned count)
 {
-  struct machine_options opt = {.cpu = cpu_model_find(cpu), .ram_size = 4u << 20, .max_insns = 200000,
-                                .image_name = "mca-test", .mce = mce, .mce_count = count};
-  assert_non_null(opt.cpu);
-  char err[256] = "";
-  struct machine *m = machine_create(&opt, g->file, sizeof g->file, err, sizeof err);
-  if (!m) fail_msg("machine_create: %s", err);
-  machine_run(m);
-  return m;
+  return run_guest_with(g, (struct machine_options){.cpu = cpu_model_find(cpu), .max_insns = 200000,
+                                                    .image_name = "mca-test", .mce = mce, .mce_count = count});
 }
 
 /* The guest's exit status after `body` ran MSR accesses and exited 55H

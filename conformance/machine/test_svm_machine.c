@@ -113,14 +113,8 @@ static void vmrun_and_report(struct guest *g, uint32_t ecx, uint32_t esi, uint32
 
 static struct machine *run_on(struct guest *g, const char *cpu)
 {
-  struct machine_options opt = {.cpu = cpu_model_find(cpu), .ram_size = 4u << 20, .max_insns = 50000000,
-                                .image_name = "svm-machine-test"};
-  assert_non_null(opt.cpu);
-  char err[256] = "";
-  struct machine *m = machine_create(&opt, g->file, sizeof g->file, err, sizeof err);
-  if (!m) fail_msg("machine_create: %s", err);
-  machine_run(m);
-  return m;
+  return run_guest_with(g, (struct machine_options){.cpu = cpu_model_find(cpu), .max_insns = 50000000,
+                                                    .image_name = "svm-machine-test"});
 }
 
 static uint32_t ram32(struct machine *m, uint32_t pa) { uint32_t v; memcpy(&v, m->ram + pa, 4); return v; }
