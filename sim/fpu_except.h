@@ -32,8 +32,11 @@
  * one instruction at a time (sim/machine.c): fpu_except_before checks a
  * waiting instruction against FSW.ES; for an instruction on XMM registers
  * it saves Unicorn's state and clears softfloat's SSE flags, and
- * fpu_except_after reads them back. Costs three field tests per block
- * while every exception is masked.
+ * fpu_except_after reads them back. Only a load of the control words or
+ * of the x87 environment can start that (FSW.ES needs an unmasked
+ * exception first): those loads are hooked (insn_fp_control), and the run
+ * loop asks before each run, so while every exception is masked nothing
+ * is paid per block.
  *
  * What Unicorn's arithmetic cannot tell is not modelled: x87 exceptions
  * other than FDIV's zero-divide, denormal operands (DE), underflow of an

@@ -298,6 +298,12 @@ bool irq_should_stop(struct machine *m, uint64_t prev, uint32_t prev_size)
   return true;
 }
 
+/* What the vCPU waits after, for the messages. */
+static const char *halted_by(const struct machine *m)
+{
+  return m->fpu.frozen ? "frozen by FERR# before the x87 instruction at rip" : "HLT before rip";
+}
+
 /* HLT with IF=1, or with IF=0 when the extension turns interrupts into
  * exits or has a deadline ("HLT—Halt", SDM Vol. 2: execution resumes on
  * an interrupt): virtual time jumps to the next PIT edge or the
@@ -314,12 +320,6 @@ bool irq_should_stop(struct machine *m, uint64_t prev, uint32_t prev_size)
  * the hold (STGI, VMRUN and #VMEXIT are instructions or exits), so only
  * the extension's deadline (an NMI it does not hold) can wake it; PIT
  * edges cannot. */
-/* What the vCPU waits after, for the messages. */
-static const char *halted_by(const struct machine *m)
-{
-  return m->fpu.frozen ? "frozen by FERR# before the x87 instruction at rip" : "HLT before rip";
-}
-
 static bool wait_for_interrupt(struct machine *m)
 {
   bool intr_wakes = !held(m);

@@ -290,12 +290,8 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *use
     stop_before_block(mp, address);
     return;
   }
-  /* Likewise floating-point errors Unicorn does not report (sim/fpu_except.h). */
-  if (!mp->fpu_stepping && fpu_except_active(m)) {
-    mp->stopped_for_loop = true;
-    stop_before_block(mp, address);
-    return;
-  }
+  /* Floating-point checks need no test here: only the hooked control
+   * loads can start them (sim/fpu_except.h). */
   /* The blocking by STI / MOV SS a VM entry or VMRUN loaded lasts one
    * instruction: once a block ran, it is over (a block boundary is the
    * machine's granularity; sim/irq.h). */
