@@ -658,10 +658,14 @@ void machine_run(struct machine *m)
     mp->stopped_at_block = false;
     /* Unicorn counts a run's instructions with a code hook it adds for a
      * counted run and drops after an uncounted one; a block translated
-     * while it was absent runs on past the count. So a stretch of checked
-     * instructions run one at a time starts with no such block left. */
+     * while it was absent runs on past the count. So no run alone starts
+     * in such a block: a stretch of checked instructions, which goes on
+     * through code translated before, starts with none left; any other
+     * run alone after an uncounted one (an MTF step, a held #DB, a lifted
+     * breakpoint) drops the block at its start. */
     bool checked = mp->align_stepping || mp->fpu_stepping || mp->step_at != UINT64_MAX;
     if (checked && !mp->checked_stepping) uc_ctl_flush_tb(m->uc);
+    else if (step && !mp->single_step) uc_ctl_remove_cache(m->uc, m->cpu.rip, m->cpu.rip + 1);
     mp->checked_stepping = checked;
     mp->single_step = step;
     uc_err e = uc_emu_start(m->uc, m->cpu.rip, MACHINE_UNREACHABLE_RIP, 0, step ? 1 : 0);

@@ -31,6 +31,7 @@
 #define IRQ13_VEC   0x2d        /* the slave PIC at 28h: IRQ13 is its line 5 */
 #define HANDLER_MF  (HANDLER + 0x80)
 #define HANDLER_XF  (HANDLER + 0xc0)
+#define HANDLER_NM  (HANDLER + 0x40)
 
 static void gate(struct guest *g, unsigned vector, uint32_t handler)
 {
@@ -118,6 +119,31 @@ static void mf_raised_at_mmx_instruction(void **state)
   (void)state;
   static const uint8_t movq_mm0_mm1[] = {0x0f, 0x6f, 0xc1};
   assert_int_equal(mf_at(movq_mm0_mm1, sizeof movq_mm0_mm1), 0x81);
+}
+
+/* CR0.TS set after the error: the FLD1 faults with #NM, which comes
+ * before #MF ("Priority Among Concurrent Exceptions and Interrupts":
+ * faults from decoding the next instruction first). */
+static void nm_before_pending_mf(void **state)
+{
+  (void)state;
+  struct guest g;
+  guest_start(&g, IRQ13_VEC);
+  gate(&g, VEC_MF, HANDLER_MF);
+  gate(&g, VEC_NM, HANDLER_NM);
+  set_cr0(&g, 0x20, ~0x0cu);
+  x87_zero_divide(&g);
+  set_cr0(&g, 0x08, ~0u);                                /* TS */
+  uint32_t at = g.at;
+  fault_handler(&g, HANDLER_MF, at);
+  uint32_t keep = g.at;
+  g.at = HANDLER_NM;
+  EMIT(&g, 0x80, 0x0d, U32(DATA), 0x40);                 /* or byte [DATA], 40h */
+  exit_with_data(&g);
+  g.at = keep;
+  EMIT(&g, 0xd9, 0xe8);                                  /* fld1 */
+  exit_with_data(&g);
+  assert_int_equal(run_on(&g), 0x40);
 }
 
 static void mf_not_raised_at_non_waiting_fnclex(void **state)
@@ -339,6 +365,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(mf_raised_at_waiting_x87_instruction_not_only_fwait),
     cmocka_unit_test(mf_raised_at_mmx_instruction),
+    cmocka_unit_test(nm_before_pending_mf),
     cmocka_unit_test(mf_not_raised_at_non_waiting_fnclex),
     cmocka_unit_test(ferr_freezes_until_irq13_and_again_after_es_cleared),
     cmocka_unit_test(ferr_ignored_while_ignne_asserted),
